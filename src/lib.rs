@@ -1,0 +1,27 @@
+//! # wangge (网格)
+//!
+//! Service grids and camera coverage for grid-based governance (网格化服务管理).
+//!
+//! The library is the product; the `wangge` command line and the HTTP service are
+//! thin layers over it:
+//!
+//! - [`model`]: plain types (areas, households, cameras, rules, grids).
+//! - [`crs`]: coordinate reference systems: EPSG codes through PROJ, and the
+//!   Chinese web-map systems GCJ-02 and BD-09 in pure Rust.
+//! - [`layers`]: GeoJSON in (streaming parse, validation, field mapping) and out
+//!   (RFC 7946 writer).
+//! - [`partition`]: balanced, contiguous, compact grids that tile each area exactly.
+//! - [`coverage`]: what cameras see, blind spots and new camera sites.
+//! - [`store`] and [`service`]: the embedded store and the actix-web service.
+
+pub mod coverage;
+pub mod crs;
+pub mod geodesy;
+pub mod layers;
+pub mod model;
+pub mod partition;
+pub mod progress;
+pub mod service;
+pub mod store;
+
+pub use progress::{NoProgress, Progress};
