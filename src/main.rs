@@ -1,1 +1,389 @@
-fn main(){}
+//! The `wangge` command line: a thin layer over the library.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use geo_types::Geometry;
+
+use wangge::crs::Crs;
+use wangge::layers::{self, AnyLayer, FeatureWriter, FieldNames, LayerKind, ReadOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "wangge",
+    version,
+    about = "Service grids (网格) and camera coverage for grid-based governance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate, reproject to WGS84 and normalise one layer.
+    Convert(ConvertArgs),
+    /// Propose service grids for every area.
+    Partition(PartitionArgs),
+    /// Compute what the cameras see: households, areas, gaps, sites.
+    Coverage(CoverageArgs),
+    /// Choose new camera sites from candidates.
+    Propose(ProposeArgs),
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+}
+
+/// Options for reading input layers.
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// CRS of the inputs: EPSG:n, CRS84, GCJ02 or BD09 (overrides a crs member in the file).
+    #[arg(long)]
+    crs: Option<String>,
+    /// Fail if any feature is rejected, instead of keeping the good ones.
+    #[arg(long)]
+    strict: bool,
+    /// Property holding the area code.
+    #[arg(long, default_value = "code")]
+    code_field: String,
+    /// Property holding the area name.
+    #[arg(long, default_value = "name")]
+    name_field: String,
+    /// Property holding the area kind (urban or rural).
+    #[arg(long, default_value = "kind")]
+    kind_field: String,
+    /// Property holding the household count of a point.
+    #[arg(long, default_value = "households")]
+    households_field: String,
+    /// Property holding the resident count of a point.
+    #[arg(long, default_value = "persons")]
+    persons_field: String,
+    /// Property holding a feature's id.
+    #[arg(long, default_value = "id")]
+    id_field: String,
+}
+
+impl InputArgs {
+    fn options(&self) -> Result<ReadOptions, String> {
+        let crs = self
+            .crs
+            .as_deref()
+            .map(Crs::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Ok(ReadOptions {
+            crs,
+            strict: self.strict,
+            fields: FieldNames {
+                code: self.code_field.clone(),
+                name: self.name_field.clone(),
+                kind: self.kind_field.clone(),
+                households: self.households_field.clone(),
+                persons: self.persons_field.clone(),
+                id: self.id_field.clone(),
+            },
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// areas, households, cameras, buildings, barriers, sites or candidates.
+    #[arg(long)]
+    layer: String,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+    /// Also write the full report (every rejection) as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PartitionArgs {
+    #[arg(long)]
+    areas: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    barriers: Option<PathBuf>,
+    /// Rules JSON: {"min_households":…, "max_households":…, "max_persons":…, "max_area_m2":…}.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    #[arg(long)]
+    min_households: Option<u64>,
+    #[arg(long)]
+    max_households: Option<u64>,
+    /// Previously adopted grids, to change as little as possible.
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    #[arg(long)]
+    cameras: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    areas: Option<PathBuf>,
+    #[arg(long)]
+    buildings: Option<PathBuf>,
+    #[arg(long)]
+    sites: Option<PathBuf>,
+    /// Output directory (households, areas, gaps, sites, summary).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct ProposeArgs {
+    #[arg(long)]
+    cameras: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    candidates: PathBuf,
+    /// Number of new sites to choose.
+    #[arg(long)]
+    count: Option<usize>,
+    /// Choose the fewest sites that reach this household coverage (0–1).
+    #[arg(long)]
+    target_coverage: Option<f64>,
+    /// Range of a new camera, metres.
+    #[arg(long, default_value_t = 50.0)]
+    range_m: f64,
+    /// Field of view of a new camera, degrees (360 for a dome).
+    #[arg(long, default_value_t = 360.0)]
+    fov_deg: f64,
+    #[arg(long)]
+    buildings: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[arg(long, default_value = "wangge-data")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    // A panic is a bug; still, end with one line, not a backtrace wall.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("wangge: internal error (please report): {info}");
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(a) => convert(a),
+        Command::Partition(a) => partition(a),
+        Command::Coverage(a) => coverage(a),
+        Command::Propose(a) => propose(a),
+        Command::Serve(a) => serve(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("wangge: error: {}", reason.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints stage lines to stderr when it is a terminal.
+struct Status {
+    tty: bool,
+    start: Instant,
+}
+
+impl Status {
+    fn new() -> Self {
+        Status {
+            tty: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+        }
+    }
+    fn stage(&self, what: &str) {
+        if self.tty {
+            eprint!(
+                "\r\x1b[2K[{:6.1}s] {what}",
+                self.start.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    fn done(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+fn read_file(path: &Path, status: &Status) -> Result<String, String> {
+    status.stage(&format!("reading {}", path.display()));
+    layers::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn convert(a: ConvertArgs) -> Result<(), String> {
+    let status = Status::new();
+    let kind: LayerKind = a
+        .layer
+        .parse()
+        .map_err(|e: layers::LayerError| e.to_string())?;
+    let opts = a.read.options()?;
+    let text = read_file(&a.input, &status)?;
+    status.stage("parsing and validating");
+    let (layer, report) = layers::read_layer(kind, &text, &opts)
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    drop(text);
+    status.stage(&format!("writing {}", a.out.display()));
+    let name = a
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_owned);
+    let mut w = FeatureWriter::new(create(&a.out)?, name.as_deref()).map_err(|e| e.to_string())?;
+    write_layer(&mut w, &layer).map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    w.finish()
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    println!("{}", report.summary());
+    for r in report.rejections.iter().take(20) {
+        println!("  rejected {r}");
+    }
+    if report.rejections.len() > 20 {
+        println!("  … and {} more rejections", report.rejections.len() - 20);
+    }
+    if let Some(path) = a.report {
+        let mut f = create(&path)?;
+        serde_json::to_writer_pretty(&mut f, &report).map_err(|e| e.to_string())?;
+        f.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Writes a layer back out, normalised: WGS84, the contract's property names.
+fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io::Result<()> {
+    use serde_json::{json, Map, Value};
+    let obj = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    match layer {
+        AnyLayer::Areas(v) => {
+            for a in v {
+                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
+                w.write_with_input(
+                    Some(&a.code),
+                    &Geometry::MultiPolygon(a.geometry.clone()),
+                    a.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Households(v) => {
+            for h in v {
+                let extra = obj(json!({"households": h.households, "persons": h.persons}));
+                w.write_with_input(
+                    h.id.as_deref(),
+                    &Geometry::Point(h.location),
+                    h.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Cameras(v) => {
+            for c in v {
+                let extra = obj(
+                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
+                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
+                );
+                w.write_with_input(
+                    Some(&c.id),
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Buildings(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiPolygon(b.geometry.clone()),
+                    &json!({"feature": b.feature}),
+                )?;
+            }
+        }
+        AnyLayer::Barriers(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiLineString(b.geometry.clone()),
+                    &json!({"kind": b.kind}),
+                )?;
+            }
+        }
+        AnyLayer::Sites(v) => {
+            for s in v {
+                let extra = obj(json!({"kind": s.kind, "name": s.name}));
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(s.location),
+                    s.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Candidates(v) => {
+            for c in v {
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    Map::new(),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn partition(_a: PartitionArgs) -> Result<(), String> {
+    Err("partition is not available in this build yet".into())
+}
+
+fn coverage(_a: CoverageArgs) -> Result<(), String> {
+    Err("coverage is not available in this build yet".into())
+}
+
+fn propose(_a: ProposeArgs) -> Result<(), String> {
+    Err("propose is not available in this build yet".into())
+}
+
+fn serve(a: ServeArgs) -> Result<(), String> {
+    wangge::service::run(&a.listen, &a.data_dir).map_err(|e| e.to_string())
+}
