@@ -12,10 +12,11 @@ use geo_types::{Geometry, MultiLineString, MultiPolygon, Point};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::collection::{parse_collection, FeatureParts};
 use super::geometry::{check_range, clean_polygons, parse_geometry, type_name, GeometryError};
+use super::props::Props;
 use super::{FieldNames, LayerError, LayerReport, Rejection};
 use crate::crs::Crs;
 use crate::model::{
@@ -153,7 +154,7 @@ pub fn read_layer(
 struct Parsed<'a> {
     index: usize,
     geometry: Geometry<f64>,
-    props: Map<String, Value>,
+    props: Props<'a>,
     raw_props: Option<&'a RawValue>,
     id: Option<String>,
 }
@@ -313,13 +314,10 @@ fn parse_feature<'a>(
         ));
     }
     let props = match parts.properties {
-        None => Map::new(),
-        Some(r) if r.get() == "null" => Map::new(),
-        Some(r) => match serde_json::from_str::<Value>(r.get()) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(reject(id, "\"properties\" is not an object".into())),
-            Err(e) => return Err(reject(id, format!("\"properties\": {}", short(&e)))),
-        },
+        None => Props::default(),
+        Some(r) if r.get() == "null" => Props::default(),
+        Some(r) => serde_json::from_str::<Props<'a>>(r.get())
+            .map_err(|e| reject(id.clone(), format!("\"properties\" is not an object: {}", short(&e))))?,
     };
     if id.is_none() {
         let key = if kind == LayerKind::Areas {
@@ -327,7 +325,7 @@ fn parse_feature<'a>(
         } else {
             id_field
         };
-        id = props.get(key).and_then(id_text);
+        id = props.get(key).as_ref().and_then(id_text);
     }
     let geometry = parse_geometry(parts.geometry).map_err(|e| reject(id.clone(), e.to_string()))?;
     let raw_props = parts.properties.filter(|r| r.get() != "null");
@@ -406,8 +404,8 @@ fn wrong_type(g: &Geometry<f64>, expected: &'static str) -> String {
 }
 
 /// An optional non-negative integer property.
-fn count_field(props: &Map<String, Value>, name: &str) -> Result<Option<u32>, String> {
-    match props.get(name) {
+fn count_field(props: &Props<'_>, name: &str) -> Result<Option<u32>, String> {
+    match props.get(name).as_ref() {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match integral(n) {
             Some(i) if (0..=u32::MAX as i64).contains(&i) => Ok(Some(i as u32)),
@@ -417,16 +415,16 @@ fn count_field(props: &Map<String, Value>, name: &str) -> Result<Option<u32>, St
     }
 }
 
-fn text_field(props: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
-    match props.get(name) {
+fn text_field(props: &Props<'_>, name: &str) -> Result<Option<String>, String> {
+    match props.get(name).as_ref() {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!("{name:?} must be text, got {other}")),
     }
 }
 
-fn number_field(props: &Map<String, Value>, name: &str) -> Result<Option<f64>, String> {
-    match props.get(name) {
+fn number_field(props: &Props<'_>, name: &str) -> Result<Option<f64>, String> {
+    match props.get(name).as_ref() {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_f64()
@@ -459,7 +457,7 @@ fn point(g: Geometry<f64>) -> Result<Point<f64>, String> {
 pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerReport), LayerError> {
     let f = &opts.fields;
     let (areas, mut report) = read_with(LayerKind::Areas, text, opts, |p| {
-        let code = match p.props.get(&f.code) {
+        let code = match p.props.get(&f.code).as_ref() {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(Value::Number(n)) if integral(n).is_some_and(|i| i >= 0) => {
                 integral(n).unwrap_or_default().to_string()
@@ -479,7 +477,7 @@ pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerRep
         };
         let name = text_field(&p.props, &f.name)?;
         let mut notes = Vec::new();
-        let kind = match p.props.get(&f.kind) {
+        let kind = match p.props.get(&f.kind).as_ref() {
             None | Some(Value::Null) => {
                 notes.push(Note::Default("kind=urban".into()));
                 AreaKind::Urban
@@ -652,7 +650,7 @@ pub fn read_cameras(
                 v
             }
         };
-        let online = match p.props.get("online") {
+        let online = match p.props.get("online").as_ref() {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(Value::Number(n)) if integral(n) == Some(0) => false,

@@ -14,6 +14,7 @@ mod collection;
 mod fields;
 mod geometry;
 mod kinds;
+mod props;
 mod report;
 pub mod write;
 
