@@ -24,8 +24,8 @@ pub struct RawFeature<'a> {
 #[derive(Debug)]
 pub struct Collection<'a> {
     pub features: Vec<RawFeature<'a>>,
-    /// The CRS name from a legacy (GeoJSON 2008) `crs` member, if the file has one.
-    pub crs: Option<String>,
+    /// The legacy (GeoJSON 2008) `crs` member, if the file has one.
+    pub crs: Option<serde_json::Value>,
 }
 
 /// The parts of a feature object that wangge reads.
@@ -96,31 +96,8 @@ pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
     if features.is_empty() {
         return Err(LayerError::Empty);
     }
-    let crs = top.crs.map(crs_name).transpose()?;
+    let crs = top.crs.map(|raw| serde_json::from_str(raw.get())).transpose().map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
     Ok(Collection { features, crs })
-}
-
-/// The name in a legacy `{"type": "name", "properties": {"name": …}}` crs member.
-fn crs_name(raw: &RawValue) -> Result<String, LayerError> {
-    #[derive(Deserialize)]
-    struct Named {
-        #[serde(rename = "type")]
-        kind: String,
-        properties: NameProps,
-    }
-    #[derive(Deserialize)]
-    struct NameProps {
-        name: String,
-    }
-    let named: Named =
-        serde_json::from_str(raw.get()).map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
-    if named.kind != "name" {
-        return Err(LayerError::BadCrsMember(format!(
-            "type {:?} is not supported (only \"name\")",
-            named.kind
-        )));
-    }
-    Ok(named.properties.name)
 }
 
 struct Top<'a> {
@@ -208,7 +185,7 @@ mod tests {
             "features":[{"type":"Feature","geometry":null,"properties":{}}, 3]}"#;
         let c = parse_collection(text).unwrap();
         assert_eq!(c.features.len(), 2);
-        assert_eq!(c.crs.as_deref(), Some("EPSG:4549"));
+        assert_eq!(c.crs.unwrap()["properties"]["name"], "EPSG:4549");
     }
 
     #[test]

@@ -185,62 +185,32 @@ where
     F: Fn(Parsed<'_>) -> BuildResult<T> + Sync,
 {
     let collection = parse_collection(text)?;
-    let crs = match (&opts.crs, &collection.crs) {
-        (Some(c), _) => c.clone(),
-        (None, Some(name)) => Crs::parse(name)?,
+    let crs = match (opts.crs, &collection.crs) {
+        (Some(c), _) => c,
+        (None, Some(member)) => Crs::from_geojson_member(member)?,
         (None, None) => Crs::Wgs84,
     };
     let crs_given = opts.crs.is_some() || collection.crs.is_some();
-    let transform = if crs == Crs::Wgs84 {
-        None
-    } else {
-        Some(crs.to_wgs84()?)
-    };
+    let transform = crs.to_wgs84()?;
 
-    // Parse each feature's JSON in parallel.
+    // Each feature on its own, in parallel: parse, reproject, check, build.
     let id_field = opts.fields.id.as_str();
     let code_field = opts.fields.code.as_str();
-    let mut parsed: Vec<Result<Parsed<'_>, Rejection>> = collection
+    let built: Vec<Result<Built<T>, Rejection>> = collection
         .features
         .par_iter()
         .enumerate()
-        .map(|(index, f)| parse_feature(index, f.raw, kind, id_field, code_field))
-        .collect();
-
-    // Reproject. Transformers need not be shareable across threads, so this
-    // runs in order; it is a small share of the time.
-    if let Some(t) = &transform {
-        for item in parsed.iter_mut() {
-            if let Ok(p) = item {
-                let converted = for_each_coord::<crate::crs::CrsError>(
-                    &mut p.geometry,
-                    &mut |c: &mut geo_types::Coord<f64>| {
-                        (c.x, c.y) = t.convert(c.x, c.y)?;
-                        Ok(())
-                    },
-                );
-                if let Err(e) = converted {
-                    let rej = Rejection {
-                        index: p.index,
-                        id: p.id.clone(),
-                        reason: GeometryError::Transform(e.to_string()).to_string(),
-                    };
-                    *item = Err(rej);
-                }
+        .map(|(index, f)| {
+            let mut p = parse_feature(index, f.raw, kind, id_field, code_field)?;
+            let id = p.id.clone();
+            let reject = |reason: String| Rejection { index, id: id.clone(), reason };
+            if !transform.is_identity() {
+                for_each_coord(&mut p.geometry, &mut |c: &mut geo_types::Coord<f64>| {
+                    (c.x, c.y) = transform.convert(c.x, c.y)?;
+                    Ok(())
+                })
+                .map_err(|e: crate::crs::CrsError| reject(GeometryError::Transform(e.to_string()).to_string()))?;
             }
-        }
-    }
-
-    let built: Vec<Result<Built<T>, Rejection>> = parsed
-        .into_par_iter()
-        .map(|item| {
-            let p = item?;
-            let (index, id) = (p.index, p.id.clone());
-            let reject = |reason: String| Rejection {
-                index,
-                id: id.clone(),
-                reason,
-            };
             check_range(&p.geometry, crs_given).map_err(|e| reject(e.to_string()))?;
             build(p).map_err(reject)
         })
