@@ -48,24 +48,36 @@ struct Village {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let src = Path::new(args.get(1).map(String::as_str).unwrap_or("../shared/data/real/chuzhou-admin"));
+    let src = Path::new(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("../shared/data/real/chuzhou-admin"),
+    );
     let out = Path::new(args.get(2).map(String::as_str).unwrap_or("data/demo"));
     std::fs::create_dir_all(out).expect("output dir");
 
     // The real district outline, GCJ-02 → WGS84.
-    let text = std::fs::read_to_string(src.join("chuzhou_districts_datav_gcj02.geojson")).expect("districts file");
+    let text = std::fs::read_to_string(src.join("chuzhou_districts_datav_gcj02.geojson"))
+        .expect("districts file");
     let opts = ReadOptions {
         crs: Some(Crs::Gcj02),
-        fields: FieldNames { code: "adcode".into(), ..Default::default() },
+        fields: FieldNames {
+            code: "adcode".into(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (districts, _) = read_areas(&text, &opts).expect("districts");
-    let district = districts.into_iter().find(|a| a.code == "341102").expect("琅琊区 341102");
+    let district = districts
+        .into_iter()
+        .find(|a| a.code == "341102")
+        .expect("琅琊区 341102");
     let outline = district.geometry;
     let frame = LocalFrame::new(outline.centroid().expect("centroid"));
 
     // Real community and village codes and names.
-    let csv = std::fs::read_to_string(src.join("chuzhou_villages_nbs2023.csv")).expect("villages csv");
+    let csv =
+        std::fs::read_to_string(src.join("chuzhou_villages_nbs2023.csv")).expect("villages csv");
     let rows: Vec<(String, String)> = csv
         .lines()
         .skip(1)
@@ -80,7 +92,10 @@ fn main() {
     let mut rng = Rng(0x5EED_2026_3411_0200);
     let bbox = outline.bounding_rect().expect("bbox");
     let inside = |rng: &mut Rng| loop {
-        let p = Point::new(rng.range(bbox.min().x, bbox.max().x), rng.range(bbox.min().y, bbox.max().y));
+        let p = Point::new(
+            rng.range(bbox.min().x, bbox.max().x),
+            rng.range(bbox.min().y, bbox.max().y),
+        );
         if outline.contains(&p) {
             return p;
         }
@@ -110,11 +125,25 @@ fn main() {
         .iter()
         .zip(&seeds)
         .map(|((code, name), seed)| {
-            let cell = cells.iter().find(|c| c.contains(seed)).expect("cell of seed").clone();
+            let cell = cells
+                .iter()
+                .find(|c| c.contains(seed))
+                .expect("cell of seed")
+                .clone();
             let shape = MultiPolygon(vec![cell]).intersection(&outline);
             // Keep the part holding the seed plus any part big enough to matter.
-            let parts: Vec<Polygon<f64>> = shape.0.into_iter().filter(|p| p.contains(seed) || p.unsigned_area() > 1e-6).collect();
-            Village { code: code.clone(), name: name.clone(), urban: name.contains("社区"), seed: *seed, shape: MultiPolygon(parts) }
+            let parts: Vec<Polygon<f64>> = shape
+                .0
+                .into_iter()
+                .filter(|p| p.contains(seed) || p.unsigned_area() > 1e-6)
+                .collect();
+            Village {
+                code: code.clone(),
+                name: name.clone(),
+                urban: name.contains("社区"),
+                seed: *seed,
+                shape: MultiPolygon(parts),
+            }
         })
         .collect();
 
@@ -127,7 +156,11 @@ fn main() {
     let mut buildings = Vec::new();
     let mut hid = 0;
     for v in &villages {
-        let target: u32 = if v.urban { rng.range(1200.0, 2600.0) as u32 } else { rng.range(350.0, 950.0) as u32 };
+        let target: u32 = if v.urban {
+            rng.range(1200.0, 2600.0) as u32
+        } else {
+            rng.range(350.0, 950.0) as u32
+        };
         let spread = if v.urban { 450.0 } else { 700.0 };
         let c = frame.to_local(v.seed.0);
         let mut placed = 0;
@@ -139,7 +172,11 @@ fn main() {
             if !v.shape.contains(&p) {
                 continue;
             }
-            let hh = if v.urban { rng.range(4.0, 36.0) as u32 } else { 1 + (rng.next() * 1.3) as u32 };
+            let hh = if v.urban {
+                rng.range(4.0, 36.0) as u32
+            } else {
+                1 + (rng.next() * 1.3) as u32
+            };
             let hh = hh.min(target - placed);
             let persons = (hh as f64 * rng.range(2.2, 3.1)).round() as u32;
             hid += 1;
@@ -148,9 +185,19 @@ fn main() {
             // A footprint behind the door for rural houses and every third block.
             if !v.urban || hid % 3 == 0 {
                 let (w, d) = if v.urban { (30.0, 14.0) } else { (10.0, 12.0) };
-                let b = |x: f64, y: f64| frame.to_degrees(coord! { x: local.x + x, y: local.y + y });
-                let ring: Vec<Coord<f64>> = vec![b(-w / 2.0, 4.0), b(w / 2.0, 4.0), b(w / 2.0, 4.0 + d), b(-w / 2.0, 4.0 + d), b(-w / 2.0, 4.0)];
-                buildings.push((Geometry::Polygon(Polygon::new(LineString(ring), vec![])), json!({"village": v.code})));
+                let b =
+                    |x: f64, y: f64| frame.to_degrees(coord! { x: local.x + x, y: local.y + y });
+                let ring: Vec<Coord<f64>> = vec![
+                    b(-w / 2.0, 4.0),
+                    b(w / 2.0, 4.0),
+                    b(w / 2.0, 4.0 + d),
+                    b(-w / 2.0, 4.0 + d),
+                    b(-w / 2.0, 4.0),
+                ];
+                buildings.push((
+                    Geometry::Polygon(Polygon::new(LineString(ring), vec![])),
+                    json!({"village": v.code}),
+                ));
             }
         }
     }
@@ -163,14 +210,21 @@ fn main() {
     let mut candidates = Vec::new();
     let near = |rng: &mut Rng, v: &Village, spread: f64| loop {
         let c = frame.to_local(v.seed.0);
-        let p = Point::from(frame.to_degrees(coord! { x: c.x + rng.normal() * spread, y: c.y + rng.normal() * spread }));
+        let p =
+            Point::from(frame.to_degrees(
+                coord! { x: c.x + rng.normal() * spread, y: c.y + rng.normal() * spread },
+            ));
         if v.shape.contains(&p) {
             break p;
         }
     };
     let mut cam = 0;
     for v in &villages {
-        let n = if v.urban { rng.range(8.0, 16.0) } else { rng.range(3.0, 7.0) } as usize;
+        let n = if v.urban {
+            rng.range(8.0, 16.0)
+        } else {
+            rng.range(3.0, 7.0)
+        } as usize;
         for _ in 0..n {
             cam += 1;
             let p = near(&mut rng, v, if v.urban { 450.0 } else { 600.0 });
@@ -195,15 +249,24 @@ fn main() {
             }
             cameras.push((Geometry::Point(p), props));
         }
-        for (i, kind) in ["entrance", "entrance", "intersection", "intersection"].iter().enumerate() {
+        for (i, kind) in ["entrance", "entrance", "intersection", "intersection"]
+            .iter()
+            .enumerate()
+        {
             let p = near(&mut rng, v, 900.0);
-            sites.push((Geometry::Point(p), json!({"kind": kind, "name": format!("{}{}{}", v.name, kind_cn(kind), i % 2 + 1)})));
+            sites.push((
+                Geometry::Point(p),
+                json!({"kind": kind, "name": format!("{}{}{}", v.name, kind_cn(kind), i % 2 + 1)}),
+            ));
         }
         if rng.next() < 0.5 {
             sites.push((Geometry::Point(near(&mut rng, v, 500.0)), json!({"kind": "school", "name": format!("{}小学", v.name.trim_end_matches("社区居委会").trim_end_matches("村委会"))})));
         }
         for k in 0..6 {
-            candidates.push((Geometry::Point(near(&mut rng, v, 600.0)), json!({"site": format!("{}-P{}", v.code, k + 1)})));
+            candidates.push((
+                Geometry::Point(near(&mut rng, v, 600.0)),
+                json!({"site": format!("{}-P{}", v.code, k + 1)}),
+            ));
         }
     }
     write(out, "cameras", cameras.into_iter());
@@ -213,7 +276,15 @@ fn main() {
     // Roads and a river: long lines across the district, clipped to its box.
     let o = frame.to_local(outline.centroid().expect("centroid").0);
     let mut barriers = Vec::new();
-    for (i, (angle, kind)) in [(15.0f64, "road"), (100.0, "road"), (60.0, "railway"), (140.0, "river")].iter().enumerate() {
+    for (i, (angle, kind)) in [
+        (15.0f64, "road"),
+        (100.0, "road"),
+        (60.0, "railway"),
+        (140.0, "river"),
+    ]
+    .iter()
+    .enumerate()
+    {
         let a = angle.to_radians();
         let off = (i as f64 - 1.5) * 1500.0;
         let pts: Vec<Coord<f64>> = (-20..=20)
@@ -239,7 +310,11 @@ fn kind_cn(kind: &str) -> &'static str {
     }
 }
 
-fn write(dir: &Path, name: &str, features: impl Iterator<Item = (Geometry<f64>, serde_json::Value)>) {
+fn write(
+    dir: &Path,
+    name: &str,
+    features: impl Iterator<Item = (Geometry<f64>, serde_json::Value)>,
+) {
     let file = BufWriter::new(File::create(dir.join(format!("{name}.geojson"))).expect("create"));
     let mut w = FeatureWriter::new(file, Some(name)).expect("write");
     for (g, p) in features {

@@ -71,7 +71,7 @@ pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
         .map_err(|e| {
             let n = seen.get();
             let place = if n > 0 {
-                format!(" (after {n} complete features)")
+                format!(" (in or after feature {n}; features 0..{n} were complete)")
             } else {
                 String::new()
             };
@@ -96,7 +96,11 @@ pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
     if features.is_empty() {
         return Err(LayerError::Empty);
     }
-    let crs = top.crs.map(|raw| serde_json::from_str(raw.get())).transpose().map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
+    let crs = top
+        .crs
+        .map(|raw| serde_json::from_str(raw.get()))
+        .transpose()
+        .map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
     Ok(Collection { features, crs })
 }
 
@@ -205,7 +209,7 @@ mod tests {
         let truncated =
             r#"{"type":"FeatureCollection","features":[{"type":"Feature"},{"type":"Fea"#;
         match parse_collection(truncated) {
-            Err(LayerError::Json(m)) => assert!(m.contains("after 1 complete features"), "{m}"),
+            Err(LayerError::Json(m)) => assert!(m.contains("feature 1;"), "{m}"),
             other => panic!("{other:?}"),
         }
     }
