@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use geo::orient::{Direction, Orient};
-use geo::{BooleanOps, Intersects};
+use geo::Intersects;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
 use super::tessellate::{Tessellation, NONE};
@@ -36,9 +36,9 @@ fn signed_area(ring: &[Coord<f64>]) -> f64 {
     a / 2.0
 }
 
-pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, area: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32) -> MultiPolygon<f64> {
     if part.is_empty() {
-        return area.clone().orient(Direction::Default);
+        return tess.area.clone().orient(Direction::Default);
     }
     let mut edges: Vec<(u32, u32)> = Vec::new();
     let mut any_clipped = false;
@@ -122,11 +122,10 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, area: &
         }
     }
     let mut mp = MultiPolygon(polys);
-    if any_clipped {
-        mp = mp.intersection(area);
-    }
-    if !split_pieces.is_empty() {
-        mp = mp.union(&MultiPolygon(split_pieces));
+    if any_clipped || !split_pieces.is_empty() {
+        // One overlay on the area's shared precision grid: (cells ∪ pieces) ∩ area.
+        mp.0.extend(split_pieces);
+        mp = tess.snap.intersection(&mp, &tess.area);
     }
     mp.orient(Direction::Default)
 }

@@ -89,7 +89,7 @@ pub(crate) fn check_rules(rules: &Rules, has_persons: bool, households: u64, per
     if households > rules.max_households {
         let heavy = part.heaviest_node[r];
         let why = if heavy > rules.max_households {
-            format!(" (one location holds {heavy} households)")
+            format!(" (its densest spot, one cell, holds {heavy} households)")
         } else if !part.feasible {
             " (the area's total cannot be divided within the rules)".to_string()
         } else {

@@ -33,11 +33,12 @@ mod graph;
 mod metrics;
 mod pip;
 mod regions;
+mod snap;
 mod tessellate;
 
 use std::collections::HashMap;
 
-use geo::BoundingRect;
+use geo::{BoundingRect, Intersects};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
 use h3o::Resolution;
 use rayon::prelude::*;
@@ -331,8 +332,42 @@ fn partition_area(
     let k = part.k;
     let geoms: Vec<MultiPolygon<f64>> = (0..k)
         .into_par_iter()
-        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32, &area.geometry))
+        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32))
         .collect();
+    // Outlines that went through a polygon clip are snapped by the overlay to
+    // its own precision, so a household within a rounding error of a grid edge
+    // could fall on the other side of the *output* edge. Re-decide those few
+    // (households in nodes on a region boundary) against the output polygons,
+    // so a recount by point-in-polygon always agrees.
+    let mut part = part;
+    let mut hh_region: Vec<u32> = hh_node.iter().map(|&(_, n)| part.assignment[n as usize]).collect();
+    for (j, &(i, n)) in hh_node.iter().enumerate() {
+        let r = hh_region[j];
+        let border = tess.pieces[n as usize].is_some() || g.neighbours(n).iter().any(|&u| part.assignment[u as usize] != r);
+        if !border {
+            continue;
+        }
+        let pt = households[i as usize].location.0;
+        if geoms[r as usize].intersects(&pt) {
+            continue;
+        }
+        let mut others: Vec<u32> = g.neighbours(n).iter().map(|&u| part.assignment[u as usize]).filter(|&q| q != r).collect();
+        others.sort_unstable();
+        others.dedup();
+        let found = others
+            .iter()
+            .copied()
+            .find(|&q| geoms[q as usize].intersects(&pt))
+            .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
+        if let Some(q) = found {
+            let h = &households[i as usize];
+            part.households[r as usize] -= u64::from(h.households);
+            part.households[q as usize] += u64::from(h.households);
+            part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));
+            part.persons[q as usize] += u64::from(h.persons.unwrap_or(0));
+            hh_region[j] = q;
+        }
+    }
     let barrier_len = graph::barrier_length_per_region(&tess, &g, &part.assignment, k, barriers);
     let mut grids: Vec<Grid> = Vec::with_capacity(k);
     let mut centroids: Vec<Coord<f64>> = Vec::with_capacity(k);
@@ -381,8 +416,9 @@ fn partition_area(
         out.push(gr);
     }
     let assignment = hh_node
-        .into_iter()
-        .map(|(i, n)| (i, rank[part.assignment[n as usize] as usize]))
+        .iter()
+        .zip(&hh_region)
+        .map(|(&(i, _), &r)| (i, rank[r as usize]))
         .collect();
     let report = AreaReport {
         code: area.code.clone(),

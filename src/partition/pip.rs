@@ -6,6 +6,7 @@
 //! of one band. Points on an edge count as inside (closed polygons), and a point
 //! on the shared border of two areas goes to the first area in input order.
 
+use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo_types::{Coord, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -91,8 +92,7 @@ impl BandedRings {
         let e = self.start[band + 1] as usize;
         for &(a, b) in &self.edges[s..e] {
             // On the segment?
-            let cross = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
-            if cross == 0.0
+            if RobustKernel::orient2d(a, b, p) == Orientation::Collinear
                 && p.x >= a.x.min(b.x)
                 && p.x <= a.x.max(b.x)
                 && p.y >= a.y.min(b.y)
@@ -101,8 +101,10 @@ impl BandedRings {
                 return true;
             }
             if (a.y > p.y) != (b.y > p.y) {
-                let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
-                if p.x < x {
+                // Crossing to the right of p, decided robustly.
+                let o = RobustKernel::orient2d(a, b, p);
+                let right = if b.y > a.y { o == Orientation::CounterClockwise } else { o == Orientation::Clockwise };
+                if right {
                     inside = !inside;
                 }
             }

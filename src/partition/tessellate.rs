@@ -13,12 +13,14 @@
 
 use std::collections::HashMap;
 
-use geo::{BooleanOps, BoundingRect, Intersects};
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo::{BoundingRect, Intersects};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon, Rect};
 use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{CellIndex, LatLng, Resolution, VertexIndex};
 use rayon::prelude::*;
 
+use super::snap::Snap;
 use crate::geodesy::LocalFrame;
 use crate::model::{Area, Household, Rules};
 
@@ -57,6 +59,9 @@ pub(crate) struct Tessellation {
     pub nodes: Vec<Node>,
     /// Geometry of clipped nodes (degrees); `None` for whole cells.
     pub pieces: Vec<Option<Polygon<f64>>>,
+    /// The area snapped to the area's precision grid (see [`super::snap`]).
+    pub area: MultiPolygon<f64>,
+    pub snap: Snap,
 }
 
 /// Chooses the resolution from household density: the coarsest one that gives
@@ -179,11 +184,21 @@ impl Tessellation {
                 verts[c][i] = id;
             }
         }
+        // The precision frame: the area's box plus three cell edges all round,
+        // which holds every cell that touches the area.
+        let bbox = area.geometry.bounding_rect().expect("validated");
+        let lat = bbox.center().y.to_radians().cos().max(0.05);
+        let pad = 3.0 * res.edge_length_m() / (111_000.0 * lat) + 1e-9;
+        let snap = Snap::new(Rect::new(
+            Coord { x: bbox.min().x - pad, y: bbox.min().y - pad },
+            Coord { x: bbox.max().x + pad, y: bbox.max().y + pad },
+        ));
+        let snapped_area = snap.multipolygon(&area.geometry);
         let vcoord: Vec<Coord<f64>> = vlist
             .par_iter()
             .map(|&v| {
                 let ll = LatLng::from(v);
-                Coord { x: ll.lng(), y: ll.lat() }
+                snap.coord(Coord { x: ll.lng(), y: ll.lat() })
             })
             .collect();
         // Vertex → cells (at most 3), then neighbours across each edge.
@@ -223,6 +238,8 @@ impl Tessellation {
             first_node: Vec::new(),
             nodes: Vec::new(),
             pieces: Vec::new(),
+            area: snapped_area,
+            snap,
         };
 
         // Clip the boundary cells, grouped by a coarser parent so each clip only
@@ -268,22 +285,24 @@ impl Tessellation {
                         });
                     }
                     let r = r.expect("non-empty group");
-                    let pad = (r.width() + r.height()) * 0.01;
+                    let pad = (r.width() + r.height()) * 0.05;
+                    let f = tess.snap.rect();
                     let r = Rect::new(
-                        Coord { x: r.min().x - pad, y: r.min().y - pad },
-                        Coord { x: r.max().x + pad, y: r.max().y + pad },
+                        Coord { x: (r.min().x - pad).max(f.min().x + pad), y: (r.min().y - pad).max(f.min().y + pad) },
+                        Coord { x: (r.max().x + pad).min(f.max().x - pad), y: (r.max().y + pad).min(f.max().y - pad) },
                     );
-                    area.geometry.intersection(&r.to_polygon())
+                    tess.snap.intersection(&tess.area, &MultiPolygon(vec![r.to_polygon()]))
                 } else {
-                    area.geometry.clone()
+                    tess.area.clone()
                 };
                 group
                     .iter()
                     .zip(hexes)
                     .map(|(&c, hex)| {
                         let hex_area = geo::Area::unsigned_area(&hex);
-                        let mut ps: Vec<Polygon<f64>> = hex
-                            .intersection(&local)
+                        let mut ps: Vec<Polygon<f64>> = tess
+                            .snap
+                            .intersection(&MultiPolygon(vec![hex]), &local)
                             .0
                             .into_iter()
                             .filter(|p| geo::Area::unsigned_area(p) > hex_area * 1e-12)
@@ -349,11 +368,12 @@ impl Tessellation {
         for i in 0..k {
             let a = self.vcoord[self.verts[c][i] as usize];
             let b = self.vcoord[self.verts[c][(i + 1) % k] as usize];
-            let cross = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
-            if cross > 0.0 {
-                pos = true;
-            } else if cross < 0.0 {
-                neg = true;
+            // Robust predicate: the oracle (and any GIS) decides exactly, so a
+            // point a rounding error off an edge must go to the right cell.
+            match RobustKernel::orient2d(a, b, p) {
+                Orientation::CounterClockwise => pos = true,
+                Orientation::Clockwise => neg = true,
+                Orientation::Collinear => {}
             }
         }
         !(pos && neg)
