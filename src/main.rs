@@ -236,6 +236,12 @@ impl Status {
     }
 }
 
+impl wangge::Progress for Status {
+    fn report(&self, stage: &str, fraction: f64) {
+        self.stage(&format!("{stage} {:3.0}%", fraction * 100.0));
+    }
+}
+
 fn read_file(path: &Path, status: &Status) -> Result<String, String> {
     status.stage(&format!("reading {}", path.display()));
     layers::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -372,8 +378,98 @@ fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io:
     Ok(())
 }
 
-fn partition(_a: PartitionArgs) -> Result<(), String> {
-    Err("partition is not available in this build yet".into())
+fn partition(a: PartitionArgs) -> Result<(), String> {
+    use wangge::model::Rules;
+    use wangge::partition::{self, PartitionOptions};
+    let status = Status::new();
+    let opts = a.read.options()?;
+    let mut rules: Option<Rules> = match &a.rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: not a rules document: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    if a.min_households.is_some() || a.max_households.is_some() {
+        let base = rules.unwrap_or(Rules::URBAN);
+        rules = Some(Rules {
+            min_households: a.min_households.unwrap_or(base.min_households),
+            max_households: a.max_households.unwrap_or(base.max_households),
+            target_households: None,
+            ..base
+        });
+    }
+    if let Some(r) = &rules {
+        r.validate().map_err(|e| format!("rules: {e}"))?;
+    }
+    if a.previous.is_some() {
+        return Err(
+            "--previous (updating adopted grids) is not available in this build yet".into(),
+        );
+    }
+    let text = read_file(&a.areas, &status)?;
+    let (areas, areas_report) =
+        layers::read_areas(&text, &opts).map_err(|e| format!("{}: {e}", a.areas.display()))?;
+    let text = read_file(&a.households, &status)?;
+    let (households, hh_report) = layers::read_households(&text, &opts)
+        .map_err(|e| format!("{}: {e}", a.households.display()))?;
+    drop(text);
+    let (barriers, barriers_report) = match &a.barriers {
+        Some(path) => {
+            let text = read_file(path, &status)?;
+            let (b, r) = layers::read_barriers(&text, &opts)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            (b, Some(r))
+        }
+        None => (Vec::new(), None),
+    };
+    let options = PartitionOptions {
+        rules,
+        ..Default::default()
+    };
+    let result = partition::partition(&areas, &households, &barriers, &options, &status)
+        .map_err(|e| e.to_string())?;
+    status.stage(&format!("writing {}", a.out.display()));
+    let name = a
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("grids")
+        .to_string();
+    layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    for r in [
+        Some(&areas_report),
+        Some(&hh_report),
+        barriers_report.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        println!("{}", r.summary());
+    }
+    let within = result.grids.iter().filter(|g| g.within_rules).count();
+    println!(
+        "grids: {} for {} areas, {} within the rules, {} households outside every area",
+        result.grids.len(),
+        areas.len(),
+        within,
+        result.outside.households
+    );
+    for g in result.grids.iter().filter(|g| !g.within_rules).take(20) {
+        println!(
+            "  {} ({} households): {}",
+            g.code,
+            g.households,
+            g.issues.join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn coverage(_a: CoverageArgs) -> Result<(), String> {

@@ -65,7 +65,9 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32) -> Mult
         }
         let k = tess.nv[ci] as usize;
         if reference_sign == 0.0 {
-            let mut ring: Vec<Coord<f64>> = (0..k).map(|i| tess.vcoord[tess.verts[ci][i] as usize]).collect();
+            let mut ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| tess.vcoord[tess.verts[ci][i] as usize])
+                .collect();
             ring.push(ring[0]);
             reference_sign = signed_area(&ring).signum();
         }
@@ -108,13 +110,19 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32) -> Mult
                 holes.push(LineString(ring));
             }
         }
-        polys = exteriors.into_iter().map(|e| Polygon::new(e, vec![])).collect();
+        polys = exteriors
+            .into_iter()
+            .map(|e| Polygon::new(e, vec![]))
+            .collect();
         for h in holes {
             let probe = h.0[0];
             let idx = if polys.len() == 1 {
                 Some(0)
             } else {
-                polys.iter().position(|p| p.exterior().intersects(&probe) || Polygon::new(p.exterior().clone(), vec![]).intersects(&probe))
+                polys.iter().position(|p| {
+                    p.exterior().intersects(&probe)
+                        || Polygon::new(p.exterior().clone(), vec![]).intersects(&probe)
+                })
             };
             if let Some(i) = idx {
                 polys[i].interiors_push(h);

@@ -80,13 +80,20 @@ pub(crate) fn choose_k(rules: &Rules, has_persons: bool, t: u64, p: u64, a: f64)
     if let Some(ma) = rules.max_area_m2 {
         lo = lo.max((a / ma).ceil() as u64);
     }
-    let hi = if rules.min_households > 0 { t / rules.min_households } else { u64::MAX };
+    let hi = if rules.min_households > 0 {
+        t / rules.min_households
+    } else {
+        u64::MAX
+    };
     let want = ((t as f64 / target).round() as u64).max(1);
     if lo <= hi {
         return (want.clamp(lo, hi) as usize, true);
     }
     if t < rules.min_households || hi == 0 {
-        return (lo.max(1).min(if t < rules.min_households { 1 } else { lo }) as usize, false);
+        return (
+            lo.max(1).min(if t < rules.min_households { 1 } else { lo }) as usize,
+            false,
+        );
     }
     // Infeasible: the count whose mean grid misses the bounds by less.
     let dev_lo = (rules.min_households as f64 - t as f64 / lo as f64) / rules.min_households as f64;
@@ -94,7 +101,13 @@ pub(crate) fn choose_k(rules: &Rules, has_persons: bool, t: u64, p: u64, a: f64)
     (if dev_lo <= dev_hi { lo } else { hi } as usize, false)
 }
 
-pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], node_pp: &[u64], plan: &Plan) -> RegionResult {
+pub(crate) fn partition_graph(
+    g: &Graph,
+    tess: &Tessellation,
+    node_hh: &[u64],
+    node_pp: &[u64],
+    plan: &Plan,
+) -> RegionResult {
     let n = g.len();
     let rules = &plan.rules;
     let mut notes = Vec::new();
@@ -132,12 +145,26 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         members.sort_unstable();
         comps.push(members);
     }
-    let cw: Vec<u64> = comps.iter().map(|m| m.iter().map(|&v| node_hh[v as usize]).sum()).collect();
-    let ca: Vec<f64> = comps.iter().map(|m| m.iter().map(|&v| tess.nodes[v as usize].area).sum()).collect();
-    let mut mainland: Vec<bool> = cw.iter().map(|&w| w >= rules.min_households.max(1)).collect();
+    let cw: Vec<u64> = comps
+        .iter()
+        .map(|m| m.iter().map(|&v| node_hh[v as usize]).sum())
+        .collect();
+    let ca: Vec<f64> = comps
+        .iter()
+        .map(|m| m.iter().map(|&v| tess.nodes[v as usize].area).sum())
+        .collect();
+    let mut mainland: Vec<bool> = cw
+        .iter()
+        .map(|&w| w >= rules.min_households.max(1))
+        .collect();
     if !mainland.iter().any(|&m| m) {
         let best = (0..comps.len())
-            .max_by(|&a, &b| cw[a].cmp(&cw[b]).then(ca[a].total_cmp(&ca[b])).then(b.cmp(&a)))
+            .max_by(|&a, &b| {
+                cw[a]
+                    .cmp(&cw[b])
+                    .then(ca[a].total_cmp(&ca[b]))
+                    .then(b.cmp(&a))
+            })
             .expect("at least one component");
         mainland[best] = true;
     }
@@ -150,7 +177,9 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
             .filter(|&v| mainland[comp[v as usize] as usize] && tess.pieces[v as usize].is_some())
             .collect();
         if c.is_empty() {
-            (0..n as u32).filter(|&v| mainland[comp[v as usize] as usize]).collect()
+            (0..n as u32)
+                .filter(|&v| mainland[comp[v as usize] as usize])
+                .collect()
         } else {
             c
         }
@@ -168,7 +197,14 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
             sy += nd.centroid.y * nd.area;
             sa += nd.area;
         }
-        let c = if sa > 0.0 { Coord { x: sx / sa, y: sy / sa } } else { tess.nodes[members[0] as usize].centroid };
+        let c = if sa > 0.0 {
+            Coord {
+                x: sx / sa,
+                y: sy / sa,
+            }
+        } else {
+            tess.nodes[members[0] as usize].centroid
+        };
         let mut best = (f64::INFINITY, NONE);
         for &u in &candidates {
             let q = tess.nodes[u as usize].centroid;
@@ -195,8 +231,14 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
 
     // 2. Grids per mainland part.
     let mains: Vec<usize> = (0..comps.len()).filter(|&c| mainland[c]).collect();
-    let main_w: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| w[v as usize]).sum()).collect();
-    let main_p: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum()).collect();
+    let main_w: Vec<u64> = mains
+        .iter()
+        .map(|&c| comps[c].iter().map(|&v| w[v as usize]).sum())
+        .collect();
+    let main_p: Vec<u64> = mains
+        .iter()
+        .map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum())
+        .collect();
     let mut feasible = true;
     let mut ks: Vec<usize> = Vec::with_capacity(mains.len());
     for (i, &c) in mains.iter().enumerate() {
@@ -205,7 +247,11 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         ks.push(k.min(comps[c].len()).max(1));
     }
     if let Some(total_k) = plan.grid_count {
-        ks = distribute(total_k.max(mains.len()), &main_w, &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>());
+        ks = distribute(
+            total_k.max(mains.len()),
+            &main_w,
+            &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>(),
+        );
     }
     let max_node = w.iter().copied().max().unwrap_or(0);
     if max_node > rules.max_households {
@@ -231,13 +277,25 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         let total: f64 = main_w[i] as f64;
         let use_area = total <= 0.0;
         let measure: Vec<f64> = if use_area {
-            comps[c].iter().map(|&v| tess.nodes[v as usize].area).collect()
+            comps[c]
+                .iter()
+                .map(|&v| tess.nodes[v as usize].area)
+                .collect()
         } else {
             comps[c].iter().map(|&v| w[v as usize] as f64).collect()
         };
         let _ = measure;
         let mut regions: Vec<Vec<u32>> = Vec::new();
-        bisect(g, tess, &comps[c], ks[i], &w, use_area, &mut scratch, &mut regions);
+        bisect(
+            g,
+            tess,
+            &comps[c],
+            ks[i],
+            &w,
+            use_area,
+            &mut scratch,
+            &mut regions,
+        );
         let kk = regions.len();
         for reg in regions {
             let id = means.len() as u32;
@@ -290,7 +348,13 @@ fn distribute(k: usize, weights: &[u64], sizes: &[usize]) -> Vec<usize> {
     let extra = k - m;
     let shares: Vec<f64> = weights
         .iter()
-        .map(|&w| if total > 0 { extra as f64 * w as f64 / total as f64 } else { extra as f64 / m as f64 })
+        .map(|&w| {
+            if total > 0 {
+                extra as f64 * w as f64 / total as f64
+            } else {
+                extra as f64 / m as f64
+            }
+        })
         .collect();
     let mut given = 0;
     for i in 0..m {
@@ -298,7 +362,11 @@ fn distribute(k: usize, weights: &[u64], sizes: &[usize]) -> Vec<usize> {
         given += shares[i].floor() as usize;
     }
     let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor())
+            .total_cmp(&(shares[a] - shares[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(extra - given) {
         out[i] += 1;
     }
@@ -317,7 +385,11 @@ struct Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Scratch { mark: vec![0; n], stamp: 0, stack: Vec::new() }
+        Scratch {
+            mark: vec![0; n],
+            stamp: 0,
+            stack: Vec::new(),
+        }
     }
     fn next(&mut self) -> u32 {
         self.stamp = self.stamp.wrapping_add(1);
@@ -331,12 +403,27 @@ impl Scratch {
 
 /// Recursive balanced bisection; pushes the final regions into `out`.
 #[allow(clippy::too_many_arguments)]
-fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], use_area: bool, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
+fn bisect(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    k: usize,
+    w: &[u64],
+    use_area: bool,
+    s: &mut Scratch,
+    out: &mut Vec<Vec<u32>>,
+) {
     if k <= 1 || nodes.len() < 2 {
         out.push(nodes.to_vec());
         return;
     }
-    let meas = |v: u32| if use_area { tess.nodes[v as usize].area } else { w[v as usize] as f64 };
+    let meas = |v: u32| {
+        if use_area {
+            tess.nodes[v as usize].area
+        } else {
+            w[v as usize] as f64
+        }
+    };
     let total: f64 = nodes.iter().map(|&v| meas(v)).sum();
     // Long axis from the area-weighted covariance of centroids.
     let (mut sa, mut sx, mut sy) = (0.0, 0.0, 0.0);
@@ -405,7 +492,11 @@ fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], us
         s.mark[v as usize] = a_stamp;
     }
     // Components of B (everything in `nodes` not in A).
-    let b_nodes: Vec<u32> = nodes.iter().copied().filter(|&v| s.mark[v as usize] != a_stamp).collect();
+    let b_nodes: Vec<u32> = nodes
+        .iter()
+        .copied()
+        .filter(|&v| s.mark[v as usize] != a_stamp)
+        .collect();
     if b_nodes.is_empty() || in_a.is_empty() {
         out.push(nodes.to_vec());
         return;
@@ -438,7 +529,13 @@ fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], us
         comps.push((m, members.len(), members));
     }
     let main = (0..comps.len())
-        .max_by(|&a, &b| comps[a].0.total_cmp(&comps[b].0).then(comps[a].1.cmp(&comps[b].1)).then(b.cmp(&a)))
+        .max_by(|&a, &b| {
+            comps[a]
+                .0
+                .total_cmp(&comps[b].0)
+                .then(comps[a].1.cmp(&comps[b].1))
+                .then(b.cmp(&a))
+        })
         .expect("b non-empty");
     let mut a_nodes = in_a;
     let mut b_main = Vec::new();
@@ -453,7 +550,11 @@ fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], us
     b_main.sort_unstable();
     let wa: f64 = a_nodes.iter().map(|&v| meas(v)).sum();
     let per = total / k as f64;
-    let mut ka = if per > 0.0 { (wa / per).round() as usize } else { k1 };
+    let mut ka = if per > 0.0 {
+        (wa / per).round() as usize
+    } else {
+        k1
+    };
     ka = ka.clamp(1, k - 1);
     let ka = ka.min(a_nodes.len()).max(1);
     let kb = (k - ka).min(b_main.len()).max(1);
@@ -482,7 +583,15 @@ struct State {
 const HARD: f64 = 50.0;
 
 impl State {
-    fn new(g: &Graph, tess: &Tessellation, part: &[u32], w: &[u64], pp: &[u64], means: &[f64], plan: &Plan) -> Self {
+    fn new(
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        pp: &[u64],
+        means: &[f64],
+        plan: &Plan,
+    ) -> Self {
         let k = means.len();
         let mut st = State {
             w: vec![0.0; k],
@@ -494,7 +603,14 @@ impl State {
             mean: means.iter().map(|&m| m.max(1.0)).collect(),
             min: plan.rules.min_households as f64,
             max: plan.rules.max_households as f64,
-            max_p: if plan.has_persons { plan.rules.max_persons.map(|m| m as f64).unwrap_or(f64::INFINITY) } else { f64::INFINITY },
+            max_p: if plan.has_persons {
+                plan.rules
+                    .max_persons
+                    .map(|m| m as f64)
+                    .unwrap_or(f64::INFINITY)
+            } else {
+                f64::INFINITY
+            },
             tol: plan.balance_tolerance,
             area_scale: 1.0,
             cut_scale: 1.0,
@@ -525,7 +641,10 @@ impl State {
 
     fn centroid(&self, r: usize) -> Coord<f64> {
         if self.area[r] > 0.0 {
-            Coord { x: self.sx[r] / self.area[r], y: self.sy[r] / self.area[r] }
+            Coord {
+                x: self.sx[r] / self.area[r],
+                y: self.sy[r] / self.area[r],
+            }
         } else {
             Coord { x: 0.0, y: 0.0 }
         }
@@ -536,13 +655,20 @@ impl State {
         let m = self.mean[r];
         let d = (w - m) / m;
         let vh = (self.min - w).max(w - self.max).max(0.0) / m;
-        let vp = if self.max_p.is_finite() { (p - self.max_p).max(0.0) / self.max_p } else { 0.0 };
+        let vp = if self.max_p.is_finite() {
+            (p - self.max_p).max(0.0) / self.max_p
+        } else {
+            0.0
+        };
         d * d + HARD * (vh * vh + vp * vp) + if vh > 0.0 || vp > 0.0 { HARD } else { 0.0 }
     }
 
     fn in_band(&self, r: usize, w: f64, p: f64) -> bool {
         let m = self.mean[r];
-        (w - m).abs() <= self.tol * m && w >= self.min.min(m) && w <= self.max.max(m) && p <= self.max_p
+        (w - m).abs() <= self.tol * m
+            && w >= self.min.min(m)
+            && w <= self.max.max(m)
+            && p <= self.max_p
     }
 
     fn apply(&mut self, tess: &Tessellation, v: usize, a: usize, b: usize, wv: f64, pv: f64) {
@@ -562,11 +688,21 @@ impl State {
     }
 
     /// Compactness change (lower is better) of moving v from a to b.
-    fn shape_delta(&self, g: &Graph, tess: &Tessellation, part: &[u32], v: u32, a: usize, b: usize) -> f64 {
+    fn shape_delta(
+        &self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        v: u32,
+        a: usize,
+        b: usize,
+    ) -> f64 {
         let nd = &tess.nodes[v as usize];
         let (ca, cb) = (self.centroid(a), self.centroid(b));
         let x = nd.centroid;
-        let di = nd.area * (((x.x - cb.x).powi(2) + (x.y - cb.y).powi(2)) - ((x.x - ca.x).powi(2) + (x.y - ca.y).powi(2)));
+        let di = nd.area
+            * (((x.x - cb.x).powi(2) + (x.y - cb.y).powi(2))
+                - ((x.x - ca.x).powi(2) + (x.y - ca.y).powi(2)));
         let inertia = di / (self.area_scale * self.area_scale);
         let mut cut = 0.0f64;
         for (&u, &c) in g.neighbours(v).iter().zip(g.costs(v)) {
@@ -580,7 +716,15 @@ impl State {
         4.0 * inertia + cut / self.cut_scale
     }
 
-    fn refine(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) {
+    fn refine(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) {
         let n = g.len();
         let k = self.mean.len();
         if k < 2 {
@@ -617,7 +761,9 @@ impl State {
                     let mut best: Option<(f64, usize)> = None;
                     for &b in &nb {
                         let b = b as usize;
-                        let d = after_a + self.pen(b, self.w[b] + wv, self.p[b] + pv) - before_a - self.pen(b, self.w[b], self.p[b]);
+                        let d = after_a + self.pen(b, self.w[b] + wv, self.p[b] + pv)
+                            - before_a
+                            - self.pen(b, self.w[b], self.p[b]);
                         if d >= -1e-12 {
                             continue;
                         }
@@ -663,8 +809,12 @@ impl State {
                     for &b in &nb {
                         let b = b as usize;
                         if wv > 0.0 {
-                            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv) || self.pen(a, self.w[a] - wv, self.p[a] - pv) <= self.pen(a, self.w[a], self.p[a]);
-                            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv) || self.pen(b, self.w[b] + wv, self.p[b] + pv) <= self.pen(b, self.w[b], self.p[b]);
+                            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv)
+                                || self.pen(a, self.w[a] - wv, self.p[a] - pv)
+                                    <= self.pen(a, self.w[a], self.p[a]);
+                            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv)
+                                || self.pen(b, self.w[b] + wv, self.p[b] + pv)
+                                    <= self.pen(b, self.w[b], self.p[b]);
                             if !(a_ok && b_ok) {
                                 continue;
                             }
@@ -706,13 +856,20 @@ impl State {
             if count == 0 {
                 return true;
             }
-            let arcs = (0..6).filter(|&i| inside[i] && !inside[(i + 1) % 6]).count();
+            let arcs = (0..6)
+                .filter(|&i| inside[i] && !inside[(i + 1) % 6])
+                .count();
             if arcs <= 1 {
                 return true;
             }
         }
         // Bounded search: all of v's neighbours in `a` must meet without v.
-        let targets: Vec<u32> = g.neighbours(v).iter().copied().filter(|&u| part[u as usize] == a32).collect();
+        let targets: Vec<u32> = g
+            .neighbours(v)
+            .iter()
+            .copied()
+            .filter(|&u| part[u as usize] == a32)
+            .collect();
         if targets.len() <= 1 {
             return true;
         }
