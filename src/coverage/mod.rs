@@ -22,7 +22,7 @@
 //! - Boundaries are inclusive: distance exactly `range_m`, or a bearing exactly
 //!   on the edge of the field of view, is seen (up to floating-point rounding,
 //!   about 1e-12 relative; distances and bearings agree with Karney's geodesics
-//!   to better than 1e-8 relative and 1e-6° over camera ranges).
+//!   to better than 2e-8 relative within 500 m, 3e-7 within 3 km, and 1e-5°).
 //! - P at the camera's own position is seen by it.
 //! - `fov_deg ≥ 360` is a full circle; any field of view from a fraction of a
 //!   degree up to 360° (including more than 180°) is exact, with no polygon
