@@ -329,3 +329,154 @@ pub fn read_areas(path: &str, code_field: &str) -> Vec<Area> {
         })
         .collect()
 }
+
+// ---- fast typed reading of the generated benchmark layers ---------------------
+
+pub mod fast {
+    //! Typed serde reading of the generator's contract layers: much lighter than
+    //! a generic GeoJSON tree, so benchmark memory reflects the engine.
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Fc<G, P> {
+        features: Vec<Feat<G, P>>,
+    }
+    #[derive(Deserialize)]
+    struct Feat<G, P> {
+        geometry: G,
+        properties: P,
+    }
+    #[derive(Deserialize)]
+    struct PointG {
+        coordinates: [f64; 2],
+    }
+    #[derive(Deserialize)]
+    struct PolyG {
+        coordinates: Vec<Vec<[f64; 2]>>,
+    }
+    #[derive(Deserialize)]
+    struct CamP {
+        id: String,
+        #[serde(rename = "type")]
+        ty: Option<String>,
+        azimuth_deg: f64,
+        fov_deg: f64,
+        range_m: f64,
+        online: bool,
+        height_m: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct HhP {
+        households: Option<u32>,
+        id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct SiteP {
+        kind: Option<String>,
+        name: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct AreaP {
+        code: String,
+    }
+    #[derive(Deserialize)]
+    struct NoP {}
+
+    fn load<G: for<'de> Deserialize<'de>, P: for<'de> Deserialize<'de>>(path: &str) -> Vec<Feat<G, P>> {
+        let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let fc: Fc<G, P> = serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        fc.features
+    }
+
+    fn poly(g: PolyG) -> Polygon<f64> {
+        let mut rings = g.coordinates.into_iter().map(|r| {
+            LineString::from(r.into_iter().map(|c| (c[0], c[1])).collect::<Vec<_>>())
+        });
+        let ext = rings.next().unwrap_or_else(|| LineString::new(vec![]));
+        Polygon::new(ext, rings.collect())
+    }
+
+    use geo_types::LineString;
+
+    pub fn cameras(path: &str) -> Vec<Camera> {
+        load::<PointG, CamP>(path)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let p = f.properties;
+                Camera {
+                    id: p.id,
+                    location: Point::new(f.geometry.coordinates[0], f.geometry.coordinates[1]),
+                    camera_type: match p.ty.as_deref() {
+                        Some("dome") => CameraType::Dome,
+                        Some("ptz") => CameraType::Ptz,
+                        _ => CameraType::Bullet,
+                    },
+                    azimuth_deg: p.azimuth_deg,
+                    fov_deg: p.fov_deg,
+                    range_m: p.range_m,
+                    online: p.online,
+                    height_m: p.height_m,
+                    feature: i,
+                    properties: None,
+                }
+            })
+            .collect()
+    }
+
+    pub fn households(path: &str) -> Vec<Household> {
+        load::<PointG, HhP>(path)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Household {
+                location: Point::new(f.geometry.coordinates[0], f.geometry.coordinates[1]),
+                households: f.properties.households.unwrap_or(1),
+                persons: None,
+                id: f.properties.id,
+                feature: i,
+                properties: None,
+            })
+            .collect()
+    }
+
+    pub fn sites(path: &str) -> Vec<Site> {
+        load::<PointG, SiteP>(path)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Site {
+                location: Point::new(f.geometry.coordinates[0], f.geometry.coordinates[1]),
+                kind: f.properties.kind,
+                name: f.properties.name,
+                feature: i,
+                properties: None,
+            })
+            .collect()
+    }
+
+    pub fn candidates(path: &str) -> Vec<Candidate> {
+        load::<PointG, NoP>(path)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| candidate(i, f.geometry.coordinates[0], f.geometry.coordinates[1]))
+            .collect()
+    }
+
+    pub fn buildings(path: &str) -> Vec<Building> {
+        load::<PolyG, NoP>(path)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Building {
+                geometry: MultiPolygon(vec![poly(f.geometry)]),
+                feature: i,
+            })
+            .collect()
+    }
+
+    pub fn areas(path: &str) -> Vec<Area> {
+        load::<PolyG, AreaP>(path)
+            .into_iter()
+            .map(|f| area(&f.properties.code, MultiPolygon(vec![poly(f.geometry)])))
+            .collect()
+    }
+}
