@@ -54,6 +54,22 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Prints each stage's start time to stderr (with `WANGGE_BENCH_STAGES=1`).
+struct StageTimer {
+    t0: Instant,
+    last: std::sync::Mutex<String>,
+}
+
+impl wangge::Progress for StageTimer {
+    fn report(&self, stage: &str, _fraction: f64) {
+        let mut last = self.last.lock().unwrap();
+        if *last != stage {
+            eprintln!("  {:>8.3} s  {stage}", self.t0.elapsed().as_secs_f64());
+            *last = stage.to_string();
+        }
+    }
+}
+
 fn child(mode: &str, dir: &str) {
     let p = |f: &str| format!("{dir}/{f}");
     let t0 = Instant::now();
@@ -78,7 +94,15 @@ fn child(mode: &str, dir: &str) {
                 buildings: &buildings,
                 sites: &sites,
             };
-            let opts = CoverageOptions::default();
+            let mut opts = CoverageOptions::default();
+            // Switches for profiling the stages.
+            if std::env::var("WANGGE_BENCH_NO_CELLS").is_ok() {
+                opts.area_coverage = false;
+                opts.gaps = false;
+            }
+            if std::env::var("WANGGE_BENCH_NO_GAPS").is_ok() {
+                opts.gaps = false;
+            }
             let mut best = f64::INFINITY;
             let mut best_cpu = f64::INFINITY;
             let mut peak = 0.0f64;
@@ -87,7 +111,12 @@ fn child(mode: &str, dir: &str) {
                 reset_peak();
                 let t = Instant::now();
                 let c = cpu_seconds();
-                let r = coverage(&input, &opts, &NoProgress).expect("coverage");
+                let r = if std::env::var("WANGGE_BENCH_STAGES").is_ok() {
+                    let p = StageTimer { t0: Instant::now(), last: Default::default() };
+                    coverage(&input, &opts, &p).expect("coverage")
+                } else {
+                    coverage(&input, &opts, &NoProgress).expect("coverage")
+                };
                 best = best.min(t.elapsed().as_secs_f64());
                 best_cpu = best_cpu.min(cpu_seconds() - c);
                 peak = peak.max(status_kb("VmHWM:"));

@@ -274,13 +274,14 @@ fn one_area(
     if !ctx.options.gaps || st.cells_covered == st.cells {
         return Ok((st, Vec::new()));
     }
-    let blind: Vec<CellIndex> = cells
+    let (blind, blind_centres): (Vec<CellIndex>, Vec<Coord<f64>>) = cells
         .iter()
+        .zip(&centres)
         .zip(&seen)
         .filter(|(_, &s)| !s)
-        .map(|(c, _)| *c)
-        .collect();
-    let g = gaps::gaps_of_area(ai, blind, &uncovered, ctx.options.h3_resolution)
+        .map(|((c, p), _)| (*c, *p))
+        .unzip();
+    let g = gaps::gaps_of_area(ai, blind, &blind_centres, &uncovered, ctx.options.h3_resolution)
         .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
     st.gaps = g.len() as u32;
     Ok((st, g))
