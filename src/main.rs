@@ -472,12 +472,218 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn coverage(_a: CoverageArgs) -> Result<(), String> {
-    Err("coverage is not available in this build yet".into())
+/// Reads an optional layer, or an empty one when the option was not given.
+fn optional<T>(
+    path: &Option<PathBuf>,
+    status: &Status,
+    read: impl Fn(&str) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>,
+    reports: &mut Vec<layers::LayerReport>,
+) -> Result<Vec<T>, String> {
+    match path {
+        Some(p) => required(p, status, read, reports),
+        None => Ok(Vec::new()),
+    }
 }
 
-fn propose(_a: ProposeArgs) -> Result<(), String> {
-    Err("propose is not available in this build yet".into())
+/// Reads a layer, keeping its report for the summary.
+fn required<T>(
+    path: &Path,
+    status: &Status,
+    read: impl Fn(&str) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>,
+    reports: &mut Vec<layers::LayerReport>,
+) -> Result<Vec<T>, String> {
+    let text = read_file(path, status)?;
+    status.stage(&format!("validating {}", path.display()));
+    let (items, report) = read(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    reports.push(report);
+    Ok(items)
+}
+
+fn coverage(a: CoverageArgs) -> Result<(), String> {
+    use wangge::coverage::{self, CoverageInput, CoverageOptions};
+    let status = Status::new();
+    let opts = a.read.options()?;
+    let mut reports = Vec::new();
+    let cameras = required(
+        &a.cameras,
+        &status,
+        |t| layers::read_cameras(t, &opts),
+        &mut reports,
+    )?;
+    let households = required(
+        &a.households,
+        &status,
+        |t| layers::read_households(t, &opts),
+        &mut reports,
+    )?;
+    let areas = optional(
+        &a.areas,
+        &status,
+        |t| layers::read_areas(t, &opts),
+        &mut reports,
+    )?;
+    let buildings = optional(
+        &a.buildings,
+        &status,
+        |t| layers::read_buildings(t, &opts),
+        &mut reports,
+    )?;
+    let sites = optional(
+        &a.sites,
+        &status,
+        |t| layers::read_sites(t, &opts),
+        &mut reports,
+    )?;
+    let input = CoverageInput {
+        cameras: &cameras,
+        households: &households,
+        areas: &areas,
+        buildings: &buildings,
+        sites: &sites,
+    };
+    let result = coverage::coverage(&input, &CoverageOptions::default(), &status)
+        .map_err(|e| e.to_string())?;
+
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("cannot create {}: {e}", a.out.display()))?;
+    let file = |name: &str| a.out.join(name);
+    let fail = |name: &str, e: std::io::Error| format!("writing {}: {e}", file(name).display());
+    status.stage(&format!("writing {}", a.out.display()));
+    layers::outputs::write_covered_households(
+        create(&file("households.geojson"))?,
+        &households,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("households.geojson", e))?;
+    layers::outputs::write_camera_use(
+        create(&file("cameras.geojson"))?,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("cameras.geojson", e))?;
+    if !areas.is_empty() {
+        layers::outputs::write_area_coverage(
+            create(&file("areas.geojson"))?,
+            &areas,
+            &result.areas,
+        )
+        .map_err(|e| fail("areas.geojson", e))?;
+        layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
+            .map_err(|e| fail("gaps.geojson", e))?;
+    }
+    if a.sites.is_some() {
+        layers::outputs::write_covered_sites(
+            create(&file("sites.geojson"))?,
+            &sites,
+            &cameras,
+            &result.sites,
+        )
+        .map_err(|e| fail("sites.geojson", e))?;
+    }
+    let summary = serde_json::json!({ "summary": result.summary, "inputs": reports });
+    let mut f = create(&file("summary.json"))?;
+    serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
+    f.flush().map_err(|e| fail("summary.json", e))?;
+    status.done();
+    for r in &reports {
+        println!("{}", r.summary());
+    }
+    let s = &result.summary;
+    println!(
+        "coverage: {} of {} households seen ({}), {} of {} cameras online, {} gaps; written to {}",
+        s.covered_households,
+        s.households,
+        percent(s.household_coverage),
+        s.cameras_online,
+        s.cameras,
+        s.gaps,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1} %", r * 100.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn propose(a: ProposeArgs) -> Result<(), String> {
+    use wangge::coverage::{self, Goal, ProposeInput, ProposeOptions};
+    let goal = match (a.count, a.target_coverage) {
+        (Some(n), None) => Goal::Count(n),
+        (None, Some(t)) if (0.0..=1.0).contains(&t) => Goal::TargetCoverage(t),
+        (None, Some(t)) => {
+            return Err(format!(
+                "--target-coverage must be between 0 and 1, got {t}"
+            ))
+        }
+        _ => return Err("give exactly one of --count N or --target-coverage F".into()),
+    };
+    if !(a.fov_deg > 0.0 && a.fov_deg <= 360.0) {
+        return Err(format!("--fov-deg must be in (0, 360], got {}", a.fov_deg));
+    }
+    if !(a.range_m > 0.0 && a.range_m.is_finite()) {
+        return Err(format!(
+            "--range-m must be a positive number of metres, got {}",
+            a.range_m
+        ));
+    }
+    let status = Status::new();
+    let opts = a.read.options()?;
+    let mut reports = Vec::new();
+    let cameras = required(
+        &a.cameras,
+        &status,
+        |t| layers::read_cameras(t, &opts),
+        &mut reports,
+    )?;
+    let households = required(
+        &a.households,
+        &status,
+        |t| layers::read_households(t, &opts),
+        &mut reports,
+    )?;
+    let candidates = required(
+        &a.candidates,
+        &status,
+        |t| layers::read_candidates(t, &opts),
+        &mut reports,
+    )?;
+    let buildings = optional(
+        &a.buildings,
+        &status,
+        |t| layers::read_buildings(t, &opts),
+        &mut reports,
+    )?;
+    let input = ProposeInput {
+        cameras: &cameras,
+        households: &households,
+        candidates: &candidates,
+        buildings: &buildings,
+        sites: &[],
+    };
+    let options = ProposeOptions {
+        range_m: a.range_m,
+        fov_deg: a.fov_deg,
+        goal,
+        ..Default::default()
+    };
+    let result = coverage::propose(&input, &options, &status).map_err(|e| e.to_string())?;
+    layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    for r in &reports {
+        println!("{}", r.summary());
+    }
+    println!(
+        "proposals: {} sites raise covered households from {} to {} of {}",
+        result.picks.len(),
+        result.covered_before,
+        result.covered_after,
+        result.households
+    );
+    Ok(())
 }
 
 fn serve(a: ServeArgs) -> Result<(), String> {

@@ -54,7 +54,12 @@ impl PreparedArea {
                         continue;
                     }
                     all.push([a.x, a.y, b.x, b.y]);
-                    bbox = [bbox[0].min(a.x), bbox[1].min(a.y), bbox[2].max(a.x), bbox[3].max(a.y)];
+                    bbox = [
+                        bbox[0].min(a.x),
+                        bbox[1].min(a.y),
+                        bbox[2].max(a.x),
+                        bbox[3].max(a.y),
+                    ];
                 }
             }
         }
@@ -101,7 +106,11 @@ impl PreparedArea {
     /// Crossing-number point-in-polygon (even–odd over all rings, half-open in y).
     #[inline]
     pub(crate) fn contains(&self, p: Coord<f64>) -> bool {
-        if !(p.x >= self.bbox[0] && p.x <= self.bbox[2] && p.y >= self.bbox[1] && p.y <= self.bbox[3]) {
+        if !(p.x >= self.bbox[0]
+            && p.x <= self.bbox[2]
+            && p.y >= self.bbox[1]
+            && p.y <= self.bbox[3])
+        {
             return false;
         }
         let bands = self.band_start.len() - 1;
@@ -263,7 +272,10 @@ fn one_area(
         .iter()
         .map(|&c| {
             let ll = LatLng::from(c);
-            Coord { x: ll.lng(), y: ll.lat() }
+            Coord {
+                x: ll.lng(),
+                y: ll.lat(),
+            }
         })
         .collect();
     let seen = ctx.seer.sees_all(&centres);
@@ -281,8 +293,14 @@ fn one_area(
         .filter(|(_, &s)| !s)
         .map(|((c, p), _)| (*c, *p))
         .unzip();
-    let g = gaps::gaps_of_area(ai, blind, &blind_centres, &uncovered, ctx.options.h3_resolution)
-        .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
+    let g = gaps::gaps_of_area(
+        ai,
+        blind,
+        &blind_centres,
+        &uncovered,
+        ctx.options.h3_resolution,
+    )
+    .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
     st.gaps = g.len() as u32;
     Ok((st, g))
 }

@@ -108,7 +108,9 @@ pub(crate) fn gaps_of_area(
     }
     let mut compacted = blind.clone();
     CellIndex::compact(&mut compacted).map_err(|e| e.to_string())?;
-    let solvent = SolventBuilder::new().enable_heterogeneous_support(res).build();
+    let solvent = SolventBuilder::new()
+        .enable_heterogeneous_support(res)
+        .build();
     let mp: MultiPolygon<f64> = solvent.dissolve(compacted).map_err(|e| e.to_string())?;
     let polys: Vec<Polygon<f64>> = mp.0.iter().map(normalise).collect();
     let prepared: Vec<PreparedArea> = polys
@@ -138,7 +140,11 @@ pub(crate) fn gaps_of_area(
         };
         let c = ll.to_cell(res);
         if let Ok(i) = blind.binary_search(&c) {
-            let g = if polys.len() == 1 { 0 } else { gap_of_cell[i] as usize };
+            let g = if polys.len() == 1 {
+                0
+            } else {
+                gap_of_cell[i] as usize
+            };
             if g != u32::MAX as usize {
                 households[g] += n;
             }

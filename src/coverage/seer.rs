@@ -130,7 +130,11 @@ impl<'a> Seer<'a> {
 
     /// Covered flags of many points (any camera), in parallel, in input order.
     pub(crate) fn sees_all(&self, points: &[Coord<f64>]) -> Vec<bool> {
-        points.par_iter().with_min_len(CHUNK).map(|p| self.sees(*p)).collect()
+        points
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|p| self.sees(*p))
+            .collect()
     }
 }
 
