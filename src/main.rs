@@ -382,7 +382,6 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     use wangge::model::Rules;
     use wangge::partition::{self, PartitionOptions};
     let status = Status::new();
-    let opts = a.read.options()?;
     let mut rules: Option<Rules> = match &a.rules {
         Some(path) => {
             let text =
@@ -411,22 +410,10 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
             "--previous (updating adopted grids) is not available in this build yet".into(),
         );
     }
-    let text = read_file(&a.areas, &status)?;
-    let (areas, areas_report) =
-        layers::read_areas(&text, &opts).map_err(|e| format!("{}: {e}", a.areas.display()))?;
-    let text = read_file(&a.households, &status)?;
-    let (households, hh_report) = layers::read_households(&text, &opts)
-        .map_err(|e| format!("{}: {e}", a.households.display()))?;
-    drop(text);
-    let (barriers, barriers_report) = match &a.barriers {
-        Some(path) => {
-            let text = read_file(path, &status)?;
-            let (b, r) = layers::read_barriers(&text, &opts)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            (b, Some(r))
-        }
-        None => (Vec::new(), None),
-    };
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let areas = inputs.read(&a.areas, layers::read_areas)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let barriers = inputs.maybe(&a.barriers, layers::read_barriers)?;
     let options = PartitionOptions {
         rules,
         ..Default::default()
@@ -443,16 +430,7 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
         .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
-    for r in [
-        Some(&areas_report),
-        Some(&hh_report),
-        barriers_report.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        println!("{}", r.summary());
-    }
+    inputs.print_reports();
     let within = result.grids.iter().filter(|g| g.within_rules).count();
     println!(
         "grids: {} for {} areas, {} within the rules, {} households outside every area",
@@ -472,68 +450,57 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads an optional layer, or an empty one when the option was not given.
-fn optional<T>(
-    path: &Option<PathBuf>,
-    status: &Status,
-    read: impl Fn(&str) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>,
-    reports: &mut Vec<layers::LayerReport>,
-) -> Result<Vec<T>, String> {
-    match path {
-        Some(p) => required(p, status, read, reports),
-        None => Ok(Vec::new()),
-    }
+/// A layer reader: `layers::read_areas`, `layers::read_households`, ….
+type ReadFn<T> =
+    fn(&str, &ReadOptions) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>;
+
+/// Reads a command's input layers with one set of options, keeping every
+/// layer's report for the summary.
+struct Inputs<'s> {
+    opts: ReadOptions,
+    status: &'s Status,
+    reports: Vec<layers::LayerReport>,
 }
 
-/// Reads a layer, keeping its report for the summary.
-fn required<T>(
-    path: &Path,
-    status: &Status,
-    read: impl Fn(&str) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>,
-    reports: &mut Vec<layers::LayerReport>,
-) -> Result<Vec<T>, String> {
-    let text = read_file(path, status)?;
-    status.stage(&format!("validating {}", path.display()));
-    let (items, report) = read(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    reports.push(report);
-    Ok(items)
+impl<'s> Inputs<'s> {
+    fn new(args: &InputArgs, status: &'s Status) -> Result<Self, String> {
+        Ok(Inputs {
+            opts: args.options()?,
+            status,
+            reports: Vec::new(),
+        })
+    }
+
+    fn read<T>(&mut self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        let text = read_file(path, self.status)?;
+        self.status.stage(&format!("validating {}", path.display()));
+        let (items, report) =
+            read(&text, &self.opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.reports.push(report);
+        Ok(items)
+    }
+
+    /// An optional layer: empty when the option was not given.
+    fn maybe<T>(&mut self, path: &Option<PathBuf>, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        path.as_ref().map_or(Ok(Vec::new()), |p| self.read(p, read))
+    }
+
+    fn print_reports(&self) {
+        for r in &self.reports {
+            println!("{}", r.summary());
+        }
+    }
 }
 
 fn coverage(a: CoverageArgs) -> Result<(), String> {
     use wangge::coverage::{self, CoverageInput, CoverageOptions};
     let status = Status::new();
-    let opts = a.read.options()?;
-    let mut reports = Vec::new();
-    let cameras = required(
-        &a.cameras,
-        &status,
-        |t| layers::read_cameras(t, &opts),
-        &mut reports,
-    )?;
-    let households = required(
-        &a.households,
-        &status,
-        |t| layers::read_households(t, &opts),
-        &mut reports,
-    )?;
-    let areas = optional(
-        &a.areas,
-        &status,
-        |t| layers::read_areas(t, &opts),
-        &mut reports,
-    )?;
-    let buildings = optional(
-        &a.buildings,
-        &status,
-        |t| layers::read_buildings(t, &opts),
-        &mut reports,
-    )?;
-    let sites = optional(
-        &a.sites,
-        &status,
-        |t| layers::read_sites(t, &opts),
-        &mut reports,
-    )?;
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let areas = inputs.maybe(&a.areas, layers::read_areas)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let sites = inputs.maybe(&a.sites, layers::read_sites)?;
     let input = CoverageInput {
         cameras: &cameras,
         households: &households,
@@ -581,14 +548,12 @@ fn coverage(a: CoverageArgs) -> Result<(), String> {
         )
         .map_err(|e| fail("sites.geojson", e))?;
     }
-    let summary = serde_json::json!({ "summary": result.summary, "inputs": reports });
+    let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports });
     let mut f = create(&file("summary.json"))?;
     serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
     f.flush().map_err(|e| fail("summary.json", e))?;
     status.done();
-    for r in &reports {
-        println!("{}", r.summary());
-    }
+    inputs.print_reports();
     let s = &result.summary;
     println!(
         "coverage: {} of {} households seen ({}), {} of {} cameras online, {} gaps; written to {}",
@@ -630,32 +595,11 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
         ));
     }
     let status = Status::new();
-    let opts = a.read.options()?;
-    let mut reports = Vec::new();
-    let cameras = required(
-        &a.cameras,
-        &status,
-        |t| layers::read_cameras(t, &opts),
-        &mut reports,
-    )?;
-    let households = required(
-        &a.households,
-        &status,
-        |t| layers::read_households(t, &opts),
-        &mut reports,
-    )?;
-    let candidates = required(
-        &a.candidates,
-        &status,
-        |t| layers::read_candidates(t, &opts),
-        &mut reports,
-    )?;
-    let buildings = optional(
-        &a.buildings,
-        &status,
-        |t| layers::read_buildings(t, &opts),
-        &mut reports,
-    )?;
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let candidates = inputs.read(&a.candidates, layers::read_candidates)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
     let input = ProposeInput {
         cameras: &cameras,
         households: &households,
@@ -673,9 +617,7 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
         .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
-    for r in &reports {
-        println!("{}", r.summary());
-    }
+    inputs.print_reports();
     println!(
         "proposals: {} sites raise covered households from {} to {} of {}",
         result.picks.len(),
