@@ -87,16 +87,17 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32) -> Mult
             if used.contains_key(&s) {
                 continue;
             }
-            let mut ring = Vec::new();
+            let mut ids = Vec::new();
             let mut cur = s;
             loop {
                 used.insert(cur, true);
-                ring.push(tess.vcoord[cur as usize]);
+                ids.push(cur);
                 match next.get(&cur) {
                     Some(&nx) if nx != s && !used.contains_key(&nx) => cur = nx,
                     _ => break,
                 }
             }
+            let mut ring = smooth_ring(tess, part, &ids);
             ring.push(ring[0]);
             if ring.len() < 4 {
                 continue;
@@ -128,4 +129,64 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32) -> Mult
         mp = tess.snap.intersection(&mp, &tess.area);
     }
     mp.orient(Direction::Default)
+}
+
+/// Can the corner at vertex v be cut? Only where exactly two regions meet at
+/// v and all three cells there are whole cells (away from the area boundary):
+/// then both regions cut it the same way and the tiling stays exact.
+fn cuttable(tess: &Tessellation, part: &[u32], v: u32) -> bool {
+    let cs = tess.vcells[v as usize];
+    if cs.contains(&NONE) {
+        return false;
+    }
+    let mut regions = [NONE; 3];
+    for (i, &c) in cs.iter().enumerate() {
+        if tess.clipped[c as usize] {
+            return false;
+        }
+        let r = tess.nodes_of(c);
+        if r.len() != 1 {
+            return false;
+        }
+        regions[i] = part[r.start as usize];
+    }
+    let distinct = 1 + usize::from(regions[1] != regions[0]) + usize::from(regions[2] != regions[0] && regions[2] != regions[1]);
+    distinct == 2
+}
+
+/// The ring's coordinates with the hexagon staircase smoothed: each cuttable
+/// corner is replaced by the midpoints of its two edges. On a staircase of
+/// cell edges the midpoints lie on a straight line, so this removes the ~15 %
+/// extra perimeter a cell outline has over the line it approximates (better
+/// compactness, cleaner maps). Midpoints are snapped to the area's grid and
+/// computed from the unordered edge, so both neighbouring grids get the same
+/// coordinates.
+fn smooth_ring(tess: &Tessellation, part: &[u32], ids: &[u32]) -> Vec<Coord<f64>> {
+    let n = ids.len();
+    let mid = |a: u32, b: u32| {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let (p, q) = (tess.vcoord[lo as usize], tess.vcoord[hi as usize]);
+        tess.snap.coord(Coord { x: (p.x + q.x) * 0.5, y: (p.y + q.y) * 0.5 })
+    };
+    let mut out: Vec<Coord<f64>> = Vec::with_capacity(n * 2);
+    let mut push = |c: Coord<f64>, out: &mut Vec<Coord<f64>>| {
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+    };
+    for k in 0..n {
+        let v = ids[k];
+        if n >= 6 && cuttable(tess, part, v) {
+            let prev = ids[(k + n - 1) % n];
+            let next = ids[(k + 1) % n];
+            push(mid(prev, v), &mut out);
+            push(mid(v, next), &mut out);
+        } else {
+            push(tess.vcoord[v as usize], &mut out);
+        }
+    }
+    if out.len() > 1 && out.first() == out.last() {
+        out.pop();
+    }
+    out
 }

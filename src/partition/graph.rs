@@ -275,6 +275,8 @@ pub(crate) fn barrier_length_per_region(tess: &Tessellation, g: &Graph, part: &[
     }
     let step = tess.res.edge_length_m() / 3.0;
     for (a, b) in barriers.segments_in(min, max) {
+        // Only the part inside the cells' box (roads can be tens of km long).
+        let Some((a, b)) = clip_segment(a, b, min, max) else { continue };
         let (la, lb) = (tess.frame.to_local(a), tess.frame.to_local(b));
         let len = ((lb.x - la.x).powi(2) + (lb.y - la.y).powi(2)).sqrt();
         let n = (len / step).ceil().max(1.0) as usize;
@@ -293,4 +295,28 @@ pub(crate) fn barrier_length_per_region(tess: &Tessellation, g: &Graph, part: &[
         }
     }
     out
+}
+
+/// Liang–Barsky clip of segment a–b to the box [min, max].
+fn clip_segment(a: Coord<f64>, b: Coord<f64>, min: Coord<f64>, max: Coord<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [(-dx, a.x - min.x), (dx, max.x - a.x), (-dy, a.y - min.y), (dy, max.y - a.y)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    Some((Coord { x: a.x + dx * t0, y: a.y + dy * t0 }, Coord { x: a.x + dx * t1, y: a.y + dy * t1 }))
 }

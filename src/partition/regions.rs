@@ -197,15 +197,35 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
     let mains: Vec<usize> = (0..comps.len()).filter(|&c| mainland[c]).collect();
     let main_w: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| w[v as usize]).sum()).collect();
     let main_p: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum()).collect();
+    // Nodes heavier than the maximum (a tower block, a dense cell) cannot be
+    // split: each gets a grid of its own, pinned, and the rest of the part is
+    // divided among the other grids.
+    let heavy: Vec<bool> = w.iter().map(|&x| x > rules.max_households).collect();
     let mut feasible = true;
     let mut ks: Vec<usize> = Vec::with_capacity(mains.len());
+    let mut light_means: Vec<f64> = Vec::with_capacity(mains.len());
     for (i, &c) in mains.iter().enumerate() {
-        let (k, ok) = choose_k(rules, plan.has_persons, main_w[i], main_p[i], ca[c]);
+        let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
+        let hw: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize]).sum();
+        let hp: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| pp[v as usize]).sum();
+        let tl = main_w[i] - hw;
+        let (kl, ok) = if hn > 0 && tl < rules.min_households.max(1) {
+            (0, true)
+        } else {
+            choose_k(rules, plan.has_persons, tl, main_p[i] - hp, ca[c])
+        };
         feasible &= ok;
-        ks.push(k.min(comps[c].len()).max(1));
+        light_means.push(if kl > 0 { tl as f64 / kl as f64 } else { 0.0 });
+        ks.push((kl + hn).min(comps[c].len()).max(1));
     }
     if let Some(total_k) = plan.grid_count {
         ks = distribute(total_k.max(mains.len()), &main_w, &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>());
+        for (i, &c) in mains.iter().enumerate() {
+            let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
+            let hw: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize]).sum();
+            let kl = ks[i].saturating_sub(hn);
+            light_means[i] = if kl > 0 { (main_w[i] - hw) as f64 / kl as f64 } else { 0.0 };
+        }
     }
     let max_node = w.iter().copied().max().unwrap_or(0);
     if max_node > rules.max_households {
@@ -230,27 +250,33 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
     for (i, &c) in mains.iter().enumerate() {
         let total: f64 = main_w[i] as f64;
         let use_area = total <= 0.0;
-        let measure: Vec<f64> = if use_area {
-            comps[c].iter().map(|&v| tess.nodes[v as usize].area).collect()
-        } else {
-            comps[c].iter().map(|&v| w[v as usize] as f64).collect()
-        };
-        let _ = measure;
         let mut regions: Vec<Vec<u32>> = Vec::new();
-        bisect(g, tess, &comps[c], ks[i], &w, use_area, &mut scratch, &mut regions);
+        // Heavy nodes count as one grid's worth in the bisection.
+        let cap = if light_means[i] > 0.0 { light_means[i] } else { rules.target() as f64 };
+        bisect(g, tess, &comps[c], ks[i], &w, cap, use_area, &mut scratch, &mut regions);
         let kk = regions.len();
+        let light_regions = regions.iter().filter(|r| !r.iter().any(|&v| heavy[v as usize])).count();
+        let heavy_w: f64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize] as f64).sum();
         for reg in regions {
             let id = means.len() as u32;
+            let hw: f64 = reg.iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize] as f64).sum();
             for v in reg {
                 part[v as usize] = id;
             }
-            means.push(total / kk as f64);
+            means.push(if hw > 0.0 {
+                hw
+            } else if light_regions > 0 {
+                (total - heavy_w) / light_regions as f64
+            } else {
+                total / kk as f64
+            });
         }
     }
     let k = means.len();
 
     // 4. Local moves.
     let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
+    st.pinned = heavy;
     st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
 
     // Satellites follow their anchors.
@@ -331,12 +357,12 @@ impl Scratch {
 
 /// Recursive balanced bisection; pushes the final regions into `out`.
 #[allow(clippy::too_many_arguments)]
-fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], use_area: bool, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
+fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], cap: f64, use_area: bool, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
     if k <= 1 || nodes.len() < 2 {
         out.push(nodes.to_vec());
         return;
     }
-    let meas = |v: u32| if use_area { tess.nodes[v as usize].area } else { w[v as usize] as f64 };
+    let meas = |v: u32| if use_area { tess.nodes[v as usize].area } else { (w[v as usize] as f64).min(cap) };
     let total: f64 = nodes.iter().map(|&v| meas(v)).sum();
     // Long axis from the area-weighted covariance of centroids.
     let (mut sa, mut sx, mut sy) = (0.0, 0.0, 0.0);
@@ -457,8 +483,8 @@ fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], us
     ka = ka.clamp(1, k - 1);
     let ka = ka.min(a_nodes.len()).max(1);
     let kb = (k - ka).min(b_main.len()).max(1);
-    bisect(g, tess, &a_nodes, ka, w, use_area, s, out);
-    bisect(g, tess, &b_main, kb, w, use_area, s, out);
+    bisect(g, tess, &a_nodes, ka, w, cap, use_area, s, out);
+    bisect(g, tess, &b_main, kb, w, cap, use_area, s, out);
 }
 
 /// Region totals and the move logic.
@@ -477,6 +503,8 @@ struct State {
     /// Normalisers: mean region area (m²) and expected cut edges per region.
     area_scale: f64,
     cut_scale: f64,
+    /// Nodes that never move (heavier than the maximum on their own).
+    pinned: Vec<bool>,
 }
 
 const HARD: f64 = 50.0;
@@ -498,6 +526,7 @@ impl State {
             tol: plan.balance_tolerance,
             area_scale: 1.0,
             cut_scale: 1.0,
+            pinned: Vec::new(),
         };
         let mut nodes_in = 0usize;
         for v in 0..g.len() {
@@ -597,7 +626,7 @@ impl State {
                 let mut moved = 0;
                 for v in 0..n as u32 {
                     let a = part[v as usize];
-                    if a == NONE || w[v as usize] == 0 {
+                    if a == NONE || w[v as usize] == 0 || self.pinned[v as usize] {
                         continue;
                     }
                     let a = a as usize;
@@ -644,7 +673,7 @@ impl State {
                 let mut moved = 0;
                 for v in 0..n as u32 {
                     let a = part[v as usize];
-                    if a == NONE {
+                    if a == NONE || self.pinned[v as usize] {
                         continue;
                     }
                     let a = a as usize;

@@ -54,6 +54,8 @@ pub(crate) struct Tessellation {
     pub nbr: Vec<[u32; 6]>,
     /// True for cells cut by the area boundary.
     pub clipped: Vec<bool>,
+    /// The (up to three) cells meeting at each vertex.
+    pub vcells: Vec<[u32; 3]>,
     /// Nodes of cell c are `first_node[c]..first_node[c + 1]`.
     pub first_node: Vec<u32>,
     pub nodes: Vec<Node>,
@@ -73,10 +75,10 @@ pub(crate) fn choose_resolution(households: &[Household], hh: &[u32], total: u64
     let k = (total as f64 / target).max(1.0);
     let area_per_grid = area_m2 / k;
     let max_w = (target / 16.0).max(4.0);
-    // Deterministic sample of at most 16384 locations; the number of occupied
+    // Deterministic sample of at most 4096 locations; the number of occupied
     // cells of the full set is estimated with the Good–Turing coverage 1 − f1/n
     // (f1 = cells seen once in the sample).
-    let step = hh.len().div_ceil(16384).max(1);
+    let step = hh.len().div_ceil(4096).max(1);
     let fine: Vec<CellIndex> = hh
         .iter()
         .step_by(step)
@@ -142,6 +144,7 @@ pub(crate) fn choose_resolution(households: &[Household], hh: &[u32], total: u64
 
 impl Tessellation {
     pub(crate) fn new(area: &Area, res: Resolution, frame: LocalFrame) -> Result<Self, String> {
+        let mut t = std::time::Instant::now();
         let mut tiler = TilerBuilder::new(res).containment_mode(ContainmentMode::Covers).build();
         for p in &area.geometry.0 {
             tiler.add(p.clone()).map_err(|e| format!("cannot tile: {e}"))?;
@@ -156,6 +159,7 @@ impl Tessellation {
         let n = cells.len();
         let cell_id: HashMap<CellIndex, u32> = cells.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
 
+        super::lap(8, &mut t);
         // Canonical vertices.
         let cell_v: Vec<([VertexIndex; 6], u8)> = cells
             .par_iter()
@@ -201,6 +205,7 @@ impl Tessellation {
                 snap.coord(Coord { x: ll.lng(), y: ll.lat() })
             })
             .collect();
+        super::lap(9, &mut t);
         // Vertex → cells (at most 3), then neighbours across each edge.
         let mut vcells = vec![[NONE; 3]; vlist.len()];
         for c in 0..n {
@@ -235,6 +240,7 @@ impl Tessellation {
             vcoord,
             nbr,
             clipped: cov.iter().map(|a| !a.1).collect(),
+            vcells,
             first_node: Vec::new(),
             nodes: Vec::new(),
             pieces: Vec::new(),
@@ -242,6 +248,7 @@ impl Tessellation {
             snap,
         };
 
+        super::lap(10, &mut t);
         // Clip the boundary cells, grouped by a coarser parent so each clip only
         // sees the part of the area boundary near it.
         let boundary: Vec<u32> = (0..n as u32).filter(|&c| tess.clipped[c as usize]).collect();
@@ -323,6 +330,7 @@ impl Tessellation {
                 pieces_of[c as usize] = ps;
             }
         }
+        super::lap(11, &mut t);
         // Nodes.
         let mut first_node = Vec::with_capacity(n + 1);
         let mut nodes = Vec::with_capacity(n + boundary.len());
