@@ -176,7 +176,7 @@ fn smooth_ring(tess: &Tessellation, part: &[u32], ids: &[u32]) -> Vec<Coord<f64>
     };
     for k in 0..n {
         let v = ids[k];
-        if n >= 6 && cuttable(tess, part, v) {
+        if n >= 6 && std::env::var_os("WANGGE_NO_SMOOTH").is_none() && cuttable(tess, part, v) {
             let prev = ids[(k + n - 1) % n];
             let next = ids[(k + 1) % n];
             push(mid(prev, v), &mut out);

@@ -238,7 +238,11 @@ fn piece_intervals(tess: &Tessellation, cell: u32, p: &geo_types::Polygon<f64>) 
             let (s, t) = (w[0], w[1]);
             for (i, &(a, b, l2)) in edges.iter().enumerate() {
                 let l = l2.sqrt();
-                let tol = l * 1e-6;
+                // Outline points on a cell edge are either cell vertices or
+                // overlay intersections, both on the area's grid: a few grid
+                // steps is the right tolerance (a looser one would call a
+                // piece that only touches the edge at a point adjacent).
+                let tol = 4.0 * tess.snap.unit();
                 let ds = orient(a, b, s) / l;
                 let dt = orient(a, b, t) / l;
                 if ds.abs() > tol || dt.abs() > tol {

@@ -394,10 +394,17 @@ fn partition_area(
         let mut issues = Vec::new();
         metrics::check_rules(&rules, has_persons, households, persons, a_m2, &part, r, &mut issues);
         if geom.0.len() > 1 {
-            issues.push(format!(
-                "grid is in {} parts because the area itself is in pieces (detached parts joined to the nearest grid)",
-                geom.0.len()
-            ));
+            issues.push(if part.has_satellite[r] {
+                format!(
+                    "grid is in {} parts because the area itself is in pieces (detached parts joined to the nearest grid)",
+                    geom.0.len()
+                )
+            } else {
+                format!(
+                    "grid is in {} parts: the area's boundary pinches it (the parts touch only along a slit or at a point)",
+                    geom.0.len()
+                )
+            });
         }
         centroids.push(metrics::centroid_local(&geom, &frame));
         grids.push(Grid {

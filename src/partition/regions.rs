@@ -50,6 +50,8 @@ pub(crate) struct RegionResult {
     pub persons: Vec<u64>,
     /// Largest single node (location cluster) in each region, in households.
     pub heaviest_node: Vec<u64>,
+    /// Regions that took in a detached part of the area.
+    pub has_satellite: Vec<bool>,
     pub feasible: bool,
     pub notes: Vec<String>,
 }
@@ -105,6 +107,7 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
             households: vec![0],
             persons: vec![0],
             heaviest_node: vec![0],
+            has_satellite: vec![false],
             feasible: rules.min_households == 0,
             notes: vec!["the area is too small to hold a cell; it is one grid".into()],
         };
@@ -280,9 +283,11 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
     st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
 
     // Satellites follow their anchors.
+    let mut has_satellite = vec![false; k];
     for v in 0..n {
         if anchor[v] != NONE {
             part[v] = part[anchor[v] as usize];
+            has_satellite[part[v] as usize] = true;
         }
     }
     let mut households = vec![0u64; k];
@@ -300,6 +305,7 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         households,
         persons,
         heaviest_node: heaviest,
+        has_satellite,
         feasible,
         notes,
     }
