@@ -344,10 +344,15 @@ fn partition_area(
 
     // Geometry, metrics, codes.
     let k = part.k;
+    let pts = dissolve::NodePoints::new(
+        tess.nodes.len(),
+        &hh_node.iter().map(|&(i, n)| (households[i as usize].location.0, n)).collect::<Vec<_>>(),
+    );
     let geoms: Vec<MultiPolygon<f64>> = (0..k)
         .into_par_iter()
-        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32))
+        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32, &pts))
         .collect();
+    drop(pts);
     lap(5, &mut t);
     // Outlines that went through a polygon clip are snapped by the overlay to
     // its own precision, so a household within a rounding error of a grid edge
@@ -376,6 +381,9 @@ fn partition_area(
             .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
         if let Some(q) = found {
             let h = &households[i as usize];
+            if std::env::var_os("WANGGE_DEBUG").is_some() {
+                eprintln!("recheck: {} households at {:?} move from region {r} to {q}", h.households, pt);
+            }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
             part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));

@@ -364,6 +364,13 @@ impl Scratch {
 /// Recursive balanced bisection; pushes the final regions into `out`.
 #[allow(clippy::too_many_arguments)]
 fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], cap: f64, use_area: bool, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
+    bisect_at(g, tess, nodes, k, w, cap, use_area, 0.0, s, out)
+}
+
+/// [`bisect`] with the sweep direction turned by `turn` radians from the long
+/// axis (the repair step tries several directions).
+#[allow(clippy::too_many_arguments)]
+fn bisect_at(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], cap: f64, use_area: bool, turn: f64, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
     if k <= 1 || nodes.len() < 2 {
         out.push(nodes.to_vec());
         return;
@@ -389,7 +396,7 @@ fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], ca
         cyy += a * dy * dy;
         cxy += a * dx * dy;
     }
-    let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
+    let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy) + turn;
     let (ux, uy) = (theta.cos(), theta.sin());
     let proj = |v: u32| {
         let c = tess.nodes[v as usize].centroid;
@@ -673,6 +680,10 @@ impl State {
                     break;
                 }
             }
+            // Coarse units (census blocks, big buildings) can leave a region
+            // outside the rules with every neighbour too full to take a unit:
+            // pass units along a chain of regions instead.
+            self.repair_chains(g, tess, part, w, pp, s);
             // Shape: within the balance band, shorten cuts and round shapes.
             let mut moved_total = 0;
             for _pass in 0..8 {
@@ -726,6 +737,195 @@ impl State {
                 break;
             }
         }
+    }
+
+    fn violates(&self, r: usize) -> bool {
+        self.w[r] > self.max || self.w[r] < self.min || self.p[r] > self.max_p
+    }
+
+    /// Moves units along chains of neighbouring regions (r0 → r1 → … → rm)
+    /// so a region outside the rules sheds or gains weight through regions
+    /// that stay within them. A chain is kept only if the summed penalty of
+    /// the regions on it drops; otherwise it is undone.
+    fn repair_chains(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) {
+        let n = g.len();
+        let k = self.mean.len();
+        for _round in 0..4 {
+            let bad: Vec<usize> = (0..k).filter(|&r| self.violates(r) && self.mean[r] <= self.max).collect();
+            if bad.is_empty() {
+                return;
+            }
+            // Region adjacency.
+            let mut radj: Vec<Vec<u32>> = vec![Vec::new(); k];
+            for v in 0..n as u32 {
+                let a = part[v as usize];
+                if a == NONE {
+                    continue;
+                }
+                for &u in g.neighbours(v) {
+                    let b = part[u as usize];
+                    if b != NONE && b != a && !radj[a as usize].contains(&b) {
+                        radj[a as usize].push(b);
+                    }
+                }
+            }
+            for r in radj.iter_mut() {
+                r.sort_unstable();
+            }
+            let mut improved = false;
+            for &a in &bad {
+                if !self.violates(a) {
+                    continue;
+                }
+                let over = self.w[a] > self.max || self.p[a] > self.max_p;
+                // First: re-split with a neighbour, the most complementary first.
+                let mut nbrs: Vec<u32> = radj[a].clone();
+                nbrs.sort_by(|&x, &y| {
+                    let (wx, wy) = (self.w[x as usize], self.w[y as usize]);
+                    (if over { wx.total_cmp(&wy) } else { wy.total_cmp(&wx) }).then(x.cmp(&y))
+                });
+                if nbrs.iter().any(|&b| self.recombine(g, tess, part, w, pp, a, b as usize, s)) {
+                    improved = true;
+                    continue;
+                }
+                // BFS over regions, shortest chains first.
+                let mut prev = vec![NONE; k];
+                let mut depth = vec![u32::MAX; k];
+                depth[a] = 0;
+                let mut queue = std::collections::VecDeque::from([a as u32]);
+                let mut ends: Vec<u32> = Vec::new();
+                while let Some(r) = queue.pop_front() {
+                    if depth[r as usize] >= 5 {
+                        continue;
+                    }
+                    for &q in &radj[r as usize] {
+                        if depth[q as usize] == u32::MAX {
+                            depth[q as usize] = depth[r as usize] + 1;
+                            prev[q as usize] = r;
+                            queue.push_back(q);
+                            let slack = if over { self.w[q as usize] < self.mean[q as usize] } else { self.w[q as usize] > self.mean[q as usize] };
+                            if slack && !self.violates(q as usize) {
+                                ends.push(q);
+                            }
+                        }
+                    }
+                }
+                if std::env::var_os("WANGGE_DEBUG").is_some() {
+                    eprintln!(
+                        "repair: region {a} w {} p {} mean {:.0} over {over}, {} chain ends, neighbours {:?}",
+                        self.w[a],
+                        self.p[a],
+                        self.mean[a],
+                        ends.len(),
+                        radj[a].iter().map(|&q| (q, self.w[q as usize])).collect::<Vec<_>>()
+                    );
+                }
+                for &end in ends.iter().take(24) {
+                    let mut path = vec![end as usize];
+                    while path[path.len() - 1] != a {
+                        let last = path[path.len() - 1];
+                        path.push(prev[last] as usize);
+                    }
+                    path.reverse(); // a … end
+                    if !over {
+                        path.reverse(); // donors first: end … a
+                    }
+                    let regions: Vec<usize> = path.clone();
+                    let before: f64 = regions.iter().map(|&r| self.pen(r, self.w[r], self.p[r])).sum();
+                    let amount = if over { self.w[a] - self.mean[a] } else { self.mean[a] - self.w[a] };
+                    let mut done: Vec<(u32, usize, usize)> = Vec::new();
+                    let mut ok = true;
+                    for win in path.windows(2) {
+                        let (from, to) = (win[0], win[1]);
+                        match self.pick_unit(g, tess, part, w, from, to, amount, s) {
+                            Some(v) => {
+                                part[v as usize] = to as u32;
+                                self.apply(tess, v as usize, from, to, w[v as usize] as f64, pp[v as usize] as f64);
+                                done.push((v, from, to));
+                            }
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    let after: f64 = regions.iter().map(|&r| self.pen(r, self.w[r], self.p[r])).sum();
+                    if ok && after < before - 1e-9 {
+                        improved = true;
+                        break;
+                    }
+                    for &(v, from, to) in done.iter().rev() {
+                        part[v as usize] = from as u32;
+                        self.apply(tess, v as usize, to, from, w[v as usize] as f64, pp[v as usize] as f64);
+                    }
+                }
+            }
+            if !improved {
+                return;
+            }
+        }
+    }
+
+    /// Re-splits two neighbouring regions with a fresh balanced bisection of
+    /// their union (the ReCom idea: merge two districts, split them anew),
+    /// trying several sweep directions. Kept only if both halves meet the
+    /// rules and the balance penalty drops.
+    #[allow(clippy::too_many_arguments)]
+    fn recombine(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], a: usize, b: usize, s: &mut Scratch) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32).filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32).collect();
+        if nodes.iter().any(|&v| self.pinned[v as usize]) {
+            return false;
+        }
+        let before = self.pen(a, self.w[a], self.p[a]) + self.pen(b, self.w[b], self.p[b]);
+        let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
+        for turn in [0.0, std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_4, 3.0 * std::f64::consts::FRAC_PI_4] {
+            let mut out = Vec::new();
+            bisect_at(g, tess, &nodes, 2, w, f64::INFINITY, false, turn, s, &mut out);
+            if out.len() != 2 {
+                continue;
+            }
+            let wsum = |r: &[u32]| r.iter().map(|&v| w[v as usize] as f64).sum::<f64>();
+            let psum = |r: &[u32]| r.iter().map(|&v| pp[v as usize] as f64).sum::<f64>();
+            // Keep the half nearer a's centroid as a (fewer nodes change).
+            let (x, y) = (&out[0], &out[1]);
+            let after = self.pen(a, wsum(x), psum(x)) + self.pen(b, wsum(y), psum(y));
+            let ok = |r: &[u32]| {
+                let (wr, pr) = (wsum(r), psum(r));
+                wr >= self.min && wr <= self.max && pr <= self.max_p
+            };
+            if ok(x) && ok(y) && after < before - 1e-9 && best.as_ref().is_none_or(|bst| after < bst.0) {
+                best = Some((after, x.clone(), y.clone()));
+            }
+        }
+        let Some((_, x, y)) = best else { return false };
+        for (r, members) in [(a, &x), (b, &y)] {
+            for &v in members.iter() {
+                let from = part[v as usize] as usize;
+                if from != r {
+                    part[v as usize] = r as u32;
+                    self.apply(tess, v as usize, from, r, w[v as usize] as f64, pp[v as usize] as f64);
+                }
+            }
+        }
+        true
+    }
+
+    /// A movable unit of `from` next to `to`, with weight closest to `amount`.
+    #[allow(clippy::too_many_arguments)]
+    fn pick_unit(&self, g: &Graph, tess: &Tessellation, part: &[u32], w: &[u64], from: usize, to: usize, amount: f64, s: &mut Scratch) -> Option<u32> {
+        let mut cands: Vec<(f64, f64, u32)> = Vec::new();
+        for v in 0..g.len() as u32 {
+            if part[v as usize] != from as u32 || w[v as usize] == 0 || self.pinned[v as usize] {
+                continue;
+            }
+            if !g.neighbours(v).iter().any(|&u| part[u as usize] == to as u32) {
+                continue;
+            }
+            let d = (w[v as usize] as f64 - amount).abs();
+            cands.push((d, self.shape_delta(g, tess, part, v, from, to), v));
+        }
+        cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2)));
+        cands.into_iter().take(12).map(|c| c.2).find(|&v| self.can_remove(g, part, v, from, s))
     }
 
     /// Would region `a` stay connected (and non-empty) without node v?
