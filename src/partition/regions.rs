@@ -281,6 +281,9 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
     let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
     st.pinned = heavy;
     st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+    if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
+        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+    }
 
     // Satellites follow their anchors.
     let mut has_satellite = vec![false; k];
@@ -897,6 +900,164 @@ impl State {
                 best = Some((after, x.clone(), y.clone()));
             }
         }
+        let Some((_, x, y)) = best else { return false };
+        for (r, members) in [(a, &x), (b, &y)] {
+            for &v in members.iter() {
+                let from = part[v as usize] as usize;
+                if from != r {
+                    part[v as usize] = r as u32;
+                    self.apply(tess, v as usize, from, r, w[v as usize] as f64, pp[v as usize] as f64);
+                }
+            }
+        }
+        true
+    }
+
+    /// Compactness estimate of each region from the graph: area over the
+    /// squared count of boundary edges (cut edges and edges on the area
+    /// boundary) times the cell edge length. Only used to rank and compare.
+    fn pp_estimates(&self, g: &Graph, tess: &Tessellation, part: &[u32]) -> Vec<f64> {
+        let k = self.mean.len();
+        let mut edges = vec![0.0f64; k];
+        for v in 0..g.len() as u32 {
+            let r = part[v as usize];
+            if r == NONE {
+                continue;
+            }
+            let nbrs = g.neighbours(v);
+            let cut = nbrs.iter().filter(|&&u| part[u as usize] != r).count() as f64;
+            let outside = if tess.pieces[v as usize].is_none() { 6usize.saturating_sub(nbrs.len()) as f64 } else { 1.0 };
+            edges[r as usize] += cut + outside;
+        }
+        let e = tess.res.edge_length_m();
+        (0..k)
+            .map(|r| {
+                let p = edges[r] * e;
+                if p > 0.0 {
+                    4.0 * std::f64::consts::PI * self.area[r] / (p * p)
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    /// Re-splits the least compact regions together with a neighbour when a
+    /// fresh bisection of the pair gives two more compact halves that still
+    /// meet the rules and the balance band. Local moves only polish outlines;
+    /// this fixes shapes the initial bisection got wrong (long strips left
+    /// over in empty country, regions wrapped around a dense village).
+    #[allow(clippy::too_many_arguments)]
+    fn reshape_worst(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) -> bool {
+        let k = self.mean.len();
+        if k < 2 {
+            return false;
+        }
+        let mut changed = false;
+        for _round in 0..3 {
+            let est = self.pp_estimates(g, tess, part);
+            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.45).collect();
+            worst.sort_by(|&a, &b| est[a].total_cmp(&est[b]).then(a.cmp(&b)));
+            worst.truncate(64);
+            if worst.is_empty() {
+                break;
+            }
+            let mut radj: Vec<Vec<u32>> = vec![Vec::new(); k];
+            for v in 0..g.len() as u32 {
+                let a = part[v as usize];
+                if a == NONE {
+                    continue;
+                }
+                for &u in g.neighbours(v) {
+                    let b = part[u as usize];
+                    if b != NONE && b != a && !radj[a as usize].contains(&b) {
+                        radj[a as usize].push(b);
+                    }
+                }
+            }
+            let mut touched = vec![false; k];
+            let mut any = false;
+            for &a in &worst {
+                if touched[a] {
+                    continue;
+                }
+                let mut nbrs = radj[a].clone();
+                nbrs.sort_unstable();
+                for &b in &nbrs {
+                    let b = b as usize;
+                    if touched[b] {
+                        continue;
+                    }
+                    if self.reshape_pair(g, tess, part, w, pp, a, b, est[a].min(est[b]), s) {
+                        touched[a] = true;
+                        touched[b] = true;
+                        any = true;
+                        break;
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reshape_pair(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], a: usize, b: usize, current: f64, s: &mut Scratch) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32).filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32).collect();
+        if nodes.iter().any(|&v| self.pinned[v as usize]) {
+            return false;
+        }
+        let e = tess.res.edge_length_m();
+        let mark = s.next();
+        let stamp_a = mark;
+        let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
+        for turn in [0.0, std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_4, 3.0 * std::f64::consts::FRAC_PI_4] {
+            let mut out = Vec::new();
+            bisect_at(g, tess, &nodes, 2, w, f64::INFINITY, false, turn, s, &mut out);
+            if out.len() != 2 {
+                continue;
+            }
+            let wsum = |r: &[u32]| r.iter().map(|&v| w[v as usize] as f64).sum::<f64>();
+            let psum = |r: &[u32]| r.iter().map(|&v| pp[v as usize] as f64).sum::<f64>();
+            let ok = |r: &[u32], reg: usize| self.in_band(reg, wsum(r), psum(r)) || (wsum(r) >= self.min && wsum(r) <= self.max && psum(r) <= self.max_p && (wsum(r) - self.mean[reg]).abs() <= 0.12 * self.mean[reg]);
+            if !(ok(&out[0], a) && ok(&out[1], b)) {
+                continue;
+            }
+            // Estimated compactness of each half.
+            let half_stamp = s.next();
+            for &v in &out[0] {
+                s.mark[v as usize] = half_stamp;
+            }
+            let mut pps = [0.0f64; 2];
+            for (h, members) in out.iter().enumerate() {
+                let (mut area, mut edges) = (0.0, 0.0);
+                for &v in members {
+                    area += tess.nodes[v as usize].area;
+                    let in_first = s.mark[v as usize] == half_stamp;
+                    let nbrs = g.neighbours(v);
+                    let cut = nbrs
+                        .iter()
+                        .filter(|&&u| {
+                            let ru = part[u as usize];
+                            let same_pair = ru == a as u32 || ru == b as u32;
+                            !same_pair || ((s.mark[u as usize] == half_stamp) != in_first)
+                        })
+                        .count() as f64;
+                    let outside = if tess.pieces[v as usize].is_none() { 6usize.saturating_sub(nbrs.len()) as f64 } else { 1.0 };
+                    edges += cut + outside;
+                }
+                let p = edges * e;
+                pps[h] = if p > 0.0 { 4.0 * std::f64::consts::PI * area / (p * p) } else { 1.0 };
+            }
+            let score = pps[0].min(pps[1]);
+            if score > current + 0.03 && best.as_ref().is_none_or(|bst| score > bst.0) {
+                best = Some((score, out[0].clone(), out[1].clone()));
+            }
+        }
+        let _ = stamp_a;
         let Some((_, x, y)) = best else { return false };
         for (r, members) in [(a, &x), (b, &y)] {
             for &v in members.iter() {
