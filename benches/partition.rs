@@ -12,7 +12,6 @@
 //! `WANGGE_BENCH_DIR` is where inputs and outputs go.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;
@@ -47,10 +46,18 @@ struct Feat<P> {
 #[derive(Deserialize)]
 #[serde(tag = "type")]
 enum Geom {
-    Point { coordinates: [f64; 2] },
-    Polygon { coordinates: Vec<Vec<[f64; 2]>> },
-    MultiPolygon { coordinates: Vec<Vec<Vec<[f64; 2]>>> },
-    LineString { coordinates: Vec<[f64; 2]> },
+    Point {
+        coordinates: [f64; 2],
+    },
+    Polygon {
+        coordinates: Vec<Vec<[f64; 2]>>,
+    },
+    MultiPolygon {
+        coordinates: Vec<Vec<Vec<[f64; 2]>>>,
+    },
+    LineString {
+        coordinates: Vec<[f64; 2]>,
+    },
 }
 #[derive(Deserialize, Default)]
 struct AreaProps {
@@ -78,7 +85,9 @@ fn read_areas(path: &Path) -> Vec<Area> {
         .map(|(i, f)| {
             let geometry = match f.geometry {
                 Geom::Polygon { coordinates } => MultiPolygon(vec![poly(&coordinates)]),
-                Geom::MultiPolygon { coordinates } => MultiPolygon(coordinates.iter().map(|p| poly(p)).collect()),
+                Geom::MultiPolygon { coordinates } => {
+                    MultiPolygon(coordinates.iter().map(|p| poly(p)).collect())
+                }
                 _ => panic!("area {i} is not a polygon"),
             };
             let p = f.properties.unwrap_or_default();
@@ -87,8 +96,18 @@ fn read_areas(path: &Path) -> Vec<Area> {
                 Some(v) => v.to_string(),
                 None => format!("{i}"),
             };
-            let kind = if p.kind.as_deref() == Some("rural") { AreaKind::Rural } else { AreaKind::Urban };
-            Area { code, name: None, kind, geometry, properties: None }
+            let kind = if p.kind.as_deref() == Some("rural") {
+                AreaKind::Rural
+            } else {
+                AreaKind::Urban
+            };
+            Area {
+                code,
+                name: None,
+                kind,
+                geometry,
+                properties: None,
+            }
         })
         .collect()
 }
@@ -99,7 +118,9 @@ fn read_households(path: &Path) -> Vec<Household> {
         .into_iter()
         .enumerate()
         .map(|(i, f)| {
-            let Geom::Point { coordinates: c } = f.geometry else { panic!("household {i} is not a point") };
+            let Geom::Point { coordinates: c } = f.geometry else {
+                panic!("household {i} is not a point")
+            };
             let p = f.properties.unwrap_or_default();
             Household {
                 location: Point::new(c[0], c[1]),
@@ -122,7 +143,11 @@ fn read_barriers(path: &Path) -> Vec<Barrier> {
         .into_iter()
         .enumerate()
         .filter_map(|(i, f)| match f.geometry {
-            Geom::LineString { coordinates } => Some(Barrier { geometry: MultiLineString(vec![ring(&coordinates)]), kind: None, feature: i }),
+            Geom::LineString { coordinates } => Some(Barrier {
+                geometry: MultiLineString(vec![ring(&coordinates)]),
+                kind: None,
+                feature: i,
+            }),
             _ => None,
         })
         .collect()
@@ -190,7 +215,8 @@ fn write_grids(path: &Path, grids: &[Grid]) {
 
 fn fc_write(path: &Path, features: impl Iterator<Item = String>) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    f.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n").unwrap();
+    f.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .unwrap();
     for (i, s) in features.enumerate() {
         if i > 0 {
             f.write_all(b",\n").unwrap();
@@ -200,20 +226,30 @@ fn fc_write(path: &Path, features: impl Iterator<Item = String>) {
     f.write_all(b"\n]}\n").unwrap();
 }
 
-fn write_inputs(dir: &Path, areas: &[(String, &str, MultiPolygon<f64>)], hh: &[(f64, f64, u32)], roads: &[Vec<Coord<f64>>]) {
+fn write_inputs(
+    dir: &Path,
+    areas: &[(String, &str, MultiPolygon<f64>)],
+    hh: &[(f64, f64, u32)],
+    roads: &[Vec<Coord<f64>>],
+) {
     std::fs::create_dir_all(dir).unwrap();
     fc_write(
         &dir.join("areas.geojson"),
         areas.iter().map(|(code, kind, mp)| {
             let mut s = String::new();
-            s.push_str("{\"type\":\"Feature\",\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[");
+            s.push_str(
+                "{\"type\":\"Feature\",\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[",
+            );
             for (j, p) in mp.0.iter().enumerate() {
                 if j > 0 {
                     s.push(',');
                 }
                 polygon_json(&mut s, p);
             }
-            let _ = write!(s, "]}},\"properties\":{{\"code\":\"{code}\",\"kind\":\"{kind}\"}}}}");
+            let _ = write!(
+                s,
+                "]}},\"properties\":{{\"code\":\"{code}\",\"kind\":\"{kind}\"}}}}"
+            );
             s
         }),
     );
@@ -227,7 +263,9 @@ fn write_inputs(dir: &Path, areas: &[(String, &str, MultiPolygon<f64>)], hh: &[(
         fc_write(
             &dir.join("barriers.geojson"),
             roads.iter().map(|r| {
-                let mut s = String::from("{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":");
+                let mut s = String::from(
+                    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":",
+                );
                 coords_json(&mut s, &LineString(r.clone()));
                 s.push_str("},\"properties\":{\"kind\":\"road\"}}");
                 s
@@ -250,7 +288,10 @@ fn gen_disk(dir: &Path, n_cells: usize, hh_per_cell: f64, seed: u64) {
     }
     let cells: Vec<h3o::CellIndex> = centre.grid_disk(k);
     let set: std::collections::HashSet<h3o::CellIndex> = cells.iter().copied().collect();
-    let boundary = h3o::geom::SolventBuilder::new().build().dissolve(cells.iter().copied()).unwrap();
+    let boundary = h3o::geom::SolventBuilder::new()
+        .build()
+        .dissolve(cells.iter().copied())
+        .unwrap();
     let mut rng = Rng::new(seed);
     let radius_m = k as f64 * 113.0;
     let n_hh = (n_cells as f64 * hh_per_cell) as usize;
@@ -279,7 +320,13 @@ fn gen_disk(dir: &Path, n_cells: usize, hh_per_cell: f64, seed: u64) {
     }
     let hh: Vec<(f64, f64, u32)> = pts
         .into_iter()
-        .map(|(x, y)| (lon0 + x * m_lon(lat0), lat0 + y * M_LAT, 1 + (rng.next_u64() % 6) as u32))
+        .map(|(x, y)| {
+            (
+                lon0 + x * m_lon(lat0),
+                lat0 + y * M_LAT,
+                1 + (rng.next_u64() % 6) as u32,
+            )
+        })
         .filter(|&(x, y, _)| set.contains(&h3o::LatLng::new(y, x).unwrap().to_cell(res)))
         .collect();
     write_inputs(dir, &[("341102001001".into(), "urban", boundary)], &hh, &[]);
@@ -288,7 +335,17 @@ fn gen_disk(dir: &Path, n_cells: usize, hh_per_cell: f64, seed: u64) {
 /// A county or city: `nx × ny` villages/communities on a jittered grid with
 /// wiggly shared borders, households in 1–3 cores per area plus scatter,
 /// `urban_block` central areas urban and dense, the rest rural; a road grid.
-fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, urban_block: (usize, usize), urban_share: f64, seed: u64) {
+#[allow(clippy::too_many_arguments)]
+fn gen_region(
+    dir: &Path,
+    nx: usize,
+    ny: usize,
+    size_m: f64,
+    total_hh: usize,
+    urban_block: (usize, usize),
+    urban_share: f64,
+    seed: u64,
+) {
     let mut rng = Rng::new(seed);
     let (lon0, lat0) = (118.0, 32.2);
     let mx = m_lon(lat0);
@@ -298,21 +355,35 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
     };
     let vtx = |i: usize, j: usize| {
         let edge = i == 0 || j == 0 || i == nx || j == ny;
-        let (dx, dy) = if edge { (0.0, 0.0) } else { (jit(i, j, 1), jit(i, j, 2)) };
-        Coord { x: lon0 + (i as f64 * size_m + dx) * mx, y: lat0 + (j as f64 * size_m + dy) * M_LAT }
+        let (dx, dy) = if edge {
+            (0.0, 0.0)
+        } else {
+            (jit(i, j, 1), jit(i, j, 2))
+        };
+        Coord {
+            x: lon0 + (i as f64 * size_m + dx) * mx,
+            y: lat0 + (j as f64 * size_m + dy) * M_LAT,
+        }
     };
     // Border between two grid vertices: 4 jittered intermediate points, the
     // same for both neighbours (keyed by the unordered pair).
     let border = |a: (usize, usize), b: (usize, usize)| -> Vec<Coord<f64>> {
         let (p, q) = (vtx(a.0, a.1), vtx(b.0, b.1));
         let key = if a < b { (a, b) } else { (b, a) };
-        let on_edge = (a.0 == b.0 && (a.0 == 0 || a.0 == nx)) || (a.1 == b.1 && (a.1 == 0 || a.1 == ny));
+        let on_edge =
+            (a.0 == b.0 && (a.0 == 0 || a.0 == nx)) || (a.1 == b.1 && (a.1 == 0 || a.1 == ny));
         let mut pts = vec![p];
         for t in 1..5 {
             let f = t as f64 / 5.0;
-            let mut c = Coord { x: p.x + (q.x - p.x) * f, y: p.y + (q.y - p.y) * f };
+            let mut c = Coord {
+                x: p.x + (q.x - p.x) * f,
+                y: p.y + (q.y - p.y) * f,
+            };
             if !on_edge {
-                let mut r = Rng::new((key.0 .0 * 31 + key.0 .1 * 17 + key.1 .0 * 13 + key.1 .1 * 7 + t) as u64 + seed * 3);
+                let mut r = Rng::new(
+                    (key.0 .0 * 31 + key.0 .1 * 17 + key.1 .0 * 13 + key.1 .1 * 7 + t) as u64
+                        + seed * 3,
+                );
                 c.x += r.range(-0.04, 0.04) * size_m * mx;
                 c.y += r.range(-0.04, 0.04) * size_m * M_LAT;
             }
@@ -326,9 +397,15 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
             v.push(p2);
             for t in 1..5 {
                 let f = t as f64 / 5.0;
-                let mut c = Coord { x: p2.x + (q2.x - p2.x) * f, y: p2.y + (q2.y - p2.y) * f };
+                let mut c = Coord {
+                    x: p2.x + (q2.x - p2.x) * f,
+                    y: p2.y + (q2.y - p2.y) * f,
+                };
                 if !on_edge {
-                    let mut r = Rng::new((key.0 .0 * 31 + key.0 .1 * 17 + key.1 .0 * 13 + key.1 .1 * 7 + t) as u64 + seed * 3);
+                    let mut r = Rng::new(
+                        (key.0 .0 * 31 + key.0 .1 * 17 + key.1 .0 * 13 + key.1 .1 * 7 + t) as u64
+                            + seed * 3,
+                    );
                     c.x += r.range(-0.04, 0.04) * size_m * mx;
                     c.y += r.range(-0.04, 0.04) * size_m * M_LAT;
                 }
@@ -348,7 +425,10 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
         let (x0, y0) = ((nx - ux) / 2, (ny - uy) / 2);
         i >= x0 && i < x0 + ux && j >= y0 && j < y0 + uy
     };
-    let n_urban = (0..nx).flat_map(|i| (0..ny).map(move |j| (i, j))).filter(|&(i, j)| is_urban(i, j)).count();
+    let n_urban = (0..nx)
+        .flat_map(|i| (0..ny).map(move |j| (i, j)))
+        .filter(|&(i, j)| is_urban(i, j))
+        .count();
     let urban_hh = (total_hh as f64 * urban_share) as usize;
     let rural_hh = total_hh - urban_hh;
     let mut weights = Vec::with_capacity(n);
@@ -363,35 +443,70 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
             let mp = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
             let urban = is_urban(i, j);
             weights.push(((if urban { 0.25 } else { 0.5 }) * rng.normal()).exp());
-            areas.push((format!("3411{:02}{:03}{:03}", 22 + (j * nx + i) % 60, j, i), if urban { "urban" } else { "rural" }, mp));
+            areas.push((
+                format!("3411{:02}{:03}{:03}", 22 + (j * nx + i) % 60, j, i),
+                if urban { "urban" } else { "rural" },
+                mp,
+            ));
         }
     }
-    let wu: f64 = areas.iter().zip(&weights).filter(|(a, _)| a.1 == "urban").map(|(_, w)| w).sum();
-    let wr: f64 = areas.iter().zip(&weights).filter(|(a, _)| a.1 == "rural").map(|(_, w)| w).sum();
+    let wu: f64 = areas
+        .iter()
+        .zip(&weights)
+        .filter(|(a, _)| a.1 == "urban")
+        .map(|(_, w)| w)
+        .sum();
+    let wr: f64 = areas
+        .iter()
+        .zip(&weights)
+        .filter(|(a, _)| a.1 == "rural")
+        .map(|(_, w)| w)
+        .sum();
     let _ = n_urban;
     let mut hh = Vec::with_capacity(total_hh);
     for (a, w) in areas.iter().zip(&weights) {
         let urban = a.1 == "urban";
-        let count = if urban { (urban_hh as f64 * w / wu) as usize } else { (rural_hh as f64 * w / wr) as usize };
+        let count = if urban {
+            (urban_hh as f64 * w / wu) as usize
+        } else {
+            (rural_hh as f64 * w / wr) as usize
+        };
         let mp = &a.2;
         let bb = mp.bounding_rect().unwrap();
-        let cores = if urban { 4 } else { 1 + (rng.next_u64() % 3) as usize };
+        let cores = if urban {
+            4
+        } else {
+            1 + (rng.next_u64() % 3) as usize
+        };
         let mut centres = Vec::new();
         while centres.len() < cores {
-            let c = Coord { x: rng.range(bb.min().x, bb.max().x), y: rng.range(bb.min().y, bb.max().y) };
+            let c = Coord {
+                x: rng.range(bb.min().x, bb.max().x),
+                y: rng.range(bb.min().y, bb.max().y),
+            };
             if mp.contains(&c) {
                 centres.push(c);
             }
         }
         let scatter = count / if urban { 4 } else { 10 };
-        let sd = if urban { size_m * 0.18 } else { 120.0 + 60.0 * rng.f() };
+        let sd = if urban {
+            size_m * 0.18
+        } else {
+            120.0 + 60.0 * rng.f()
+        };
         let mut k = 0;
         while k < count {
             let c = if k < scatter {
-                Coord { x: rng.range(bb.min().x, bb.max().x), y: rng.range(bb.min().y, bb.max().y) }
+                Coord {
+                    x: rng.range(bb.min().x, bb.max().x),
+                    y: rng.range(bb.min().y, bb.max().y),
+                }
             } else {
                 let o = centres[(rng.next_u64() % cores as u64) as usize];
-                Coord { x: o.x + rng.normal() * sd * mx, y: o.y + rng.normal() * sd * M_LAT }
+                Coord {
+                    x: o.x + rng.normal() * sd * mx,
+                    y: o.y + rng.normal() * sd * M_LAT,
+                }
             };
             if mp.contains(&c) {
                 hh.push((c.x, c.y, 1 + (rng.next_u64() % 5) as u32));
@@ -404,12 +519,30 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
     let (w, h) = (nx as f64 * size_m, ny as f64 * size_m);
     let mut x = 650.0;
     while x < w {
-        roads.push(vec![Coord { x: lon0 + x * mx, y: lat0 }, Coord { x: lon0 + (x + 150.0) * mx, y: lat0 + h * M_LAT }]);
+        roads.push(vec![
+            Coord {
+                x: lon0 + x * mx,
+                y: lat0,
+            },
+            Coord {
+                x: lon0 + (x + 150.0) * mx,
+                y: lat0 + h * M_LAT,
+            },
+        ]);
         x += 1300.0;
     }
     let mut y = 650.0;
     while y < h {
-        roads.push(vec![Coord { x: lon0, y: lat0 + y * M_LAT }, Coord { x: lon0 + w * mx, y: lat0 + (y + 120.0) * M_LAT }]);
+        roads.push(vec![
+            Coord {
+                x: lon0,
+                y: lat0 + y * M_LAT,
+            },
+            Coord {
+                x: lon0 + w * mx,
+                y: lat0 + (y + 120.0) * M_LAT,
+            },
+        ]);
         y += 1300.0;
     }
     write_inputs(dir, &areas, &hh, &roads);
@@ -420,7 +553,13 @@ fn gen_region(dir: &Path, nx: usize, ny: usize, size_m: f64, total_hh: usize, ur
 fn vm_hwm_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok())))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -433,7 +572,14 @@ fn child(dir: &Path) {
     let barriers = read_barriers(&dir.join("barriers.geojson"));
     let t_read = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let p = partition(&areas, &households, &barriers, &PartitionOptions::default(), &NoProgress).expect("partition");
+    let p = partition(
+        &areas,
+        &households,
+        &barriers,
+        &PartitionOptions::default(),
+        &NoProgress,
+    )
+    .expect("partition");
     let t_part = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
     write_grids(&dir.join("grids.geojson"), &p.grids);
@@ -442,11 +588,24 @@ fn child(dir: &Path) {
     let n = p.grids.len().max(1) as f64;
     let within = p.grids.iter().filter(|g| g.within_rules).count() as f64 / n * 100.0;
     let pp_mean = p.grids.iter().map(|g| g.compactness).sum::<f64>() / n;
-    let pp_min = p.grids.iter().map(|g| g.compactness).fold(f64::INFINITY, f64::min);
+    let pp_min = p
+        .grids
+        .iter()
+        .map(|g| g.compactness)
+        .fold(f64::INFINITY, f64::min);
     let feasible_areas = p.areas.iter().filter(|a| a.feasible).count();
     let within_feasible = {
-        let codes: std::collections::HashSet<&str> = p.areas.iter().filter(|a| a.feasible).map(|a| a.code.as_str()).collect();
-        let g: Vec<&Grid> = p.grids.iter().filter(|g| codes.contains(g.parent_code.as_str())).collect();
+        let codes: std::collections::HashSet<&str> = p
+            .areas
+            .iter()
+            .filter(|a| a.feasible)
+            .map(|a| a.code.as_str())
+            .collect();
+        let g: Vec<&Grid> = p
+            .grids
+            .iter()
+            .filter(|g| codes.contains(g.parent_code.as_str()))
+            .collect();
         g.iter().filter(|g| g.within_rules).count() as f64 / g.len().max(1) as f64 * 100.0
     };
     let nodes: usize = p.areas.iter().map(|a| a.nodes).sum();
@@ -464,7 +623,13 @@ fn child(dir: &Path) {
 
 fn peers_available() -> Result<PathBuf, String> {
     let py = PathBuf::from(VENV).join("bin/python");
-    let ok = |py: &Path| Command::new(py).args(["-c", "import pymetis, pygeoda, gerrychain, geopandas, h3"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import pymetis, pygeoda, gerrychain, geopandas, h3"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
     if py.exists() && ok(&py) {
         return Ok(py);
     }
@@ -474,7 +639,12 @@ fn peers_available() -> Result<PathBuf, String> {
         return Err("python3 -m venv failed".into());
     }
     let pip = Command::new(PathBuf::from(VENV).join("bin/pip"))
-        .args(["install", "-q", "-r", &format!("{PEER_DIR}/requirements-partition.txt")])
+        .args([
+            "install",
+            "-q",
+            "-r",
+            &format!("{PEER_DIR}/requirements-partition.txt"),
+        ])
         .status();
     if !matches!(pip, Ok(s) if s.success()) {
         return Err("pip install of the peer requirements failed (no network or no pip?)".into());
@@ -509,8 +679,22 @@ fn run_peers(py: &Path, dir: &Path, methods: &[&str], timeout: u64) -> Vec<serde
     }
     let mut cmd = Command::new(py);
     cmd.arg(format!("{PEER_DIR}/peer_partition.py"))
-        .args(["--boundary", boundary.to_str().unwrap(), "--points", dir.join("households.geojson").to_str().unwrap()])
-        .args(["--h3-res", "10", "--lo", "300", "--hi", "500", "--timeout", &timeout.to_string()])
+        .args([
+            "--boundary",
+            boundary.to_str().unwrap(),
+            "--points",
+            dir.join("households.geojson").to_str().unwrap(),
+        ])
+        .args([
+            "--h3-res",
+            "10",
+            "--lo",
+            "300",
+            "--hi",
+            "500",
+            "--timeout",
+            &timeout.to_string(),
+        ])
         .args(["--json-out", out.to_str().unwrap(), "--methods"])
         .args(methods);
     eprintln!("# peers: {:?}", methods);
@@ -541,7 +725,10 @@ fn main() {
         .unwrap_or_else(|_| std::env::temp_dir().join("wangge-bench-partition"));
     let wanted = std::env::var("WANGGE_BENCH").unwrap_or_else(|_| "10k,county,city".into());
     let peers_env = std::env::var("WANGGE_PEERS").unwrap_or_default();
-    let timeout: u64 = std::env::var("WANGGE_PEER_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let timeout: u64 = std::env::var("WANGGE_PEER_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let peer_py = if peers_env == "0" {
         eprintln!("# peers skipped (WANGGE_PEERS=0)");
         None
@@ -570,10 +757,20 @@ fn main() {
                 }
             }
         }
-        let out = Command::new(&exe).args(["--child", dir.to_str().unwrap()]).output().expect("run child");
+        let out = Command::new(&exe)
+            .args(["--child", dir.to_str().unwrap()])
+            .output()
+            .expect("run child");
         let line = String::from_utf8_lossy(&out.stdout);
-        let Some(v) = line.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) else {
-            eprintln!("# {name}: child failed: {}", String::from_utf8_lossy(&out.stderr));
+        let Some(v) = line
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        else {
+            eprintln!(
+                "# {name}: child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             continue;
         };
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);

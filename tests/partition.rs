@@ -26,7 +26,11 @@ fn summary(name: &str, c: &Check) {
 #[test]
 fn rectangle_uniform() {
     let mut rng = Rng::new(1);
-    let a = area("341102001001", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 2000.0, 1500.0)]));
+    let a = area(
+        "341102001001",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 2000.0, 1500.0)]),
+    );
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 6000, &mut hh);
     let areas = vec![a];
@@ -35,7 +39,12 @@ fn rectangle_uniform() {
     summary("rectangle", &c);
     assert_eq!(c.within, c.grids, "every grid within the rules");
     assert!(c.cv < 0.08, "CV {}", c.cv);
-    assert!(c.pp_mean > 0.55 && c.pp_min > 0.35, "compactness {} {}", c.pp_mean, c.pp_min);
+    assert!(
+        c.pp_mean > 0.55 && c.pp_min > 0.35,
+        "compactness {} {}",
+        c.pp_mean,
+        c.pp_min
+    );
     assert_eq!(p.grids.len(), 15);
     assert_eq!(p.grids[0].code, "341102001001001");
 }
@@ -62,7 +71,12 @@ fn two_part_multipolygon_and_a_small_island() {
     let mut rng = Rng::new(3);
     let a1 = rect_m(LON, LAT, 1500.0, 1500.0);
     let a2 = rect_m(LON + 2000.0 * m_lon(LAT), LAT, 1500.0, 1200.0);
-    let island = rect_m(LON + 1600.0 * m_lon(LAT), LAT + 1700.0 * M_LAT, 150.0, 120.0);
+    let island = rect_m(
+        LON + 1600.0 * m_lon(LAT),
+        LAT + 1700.0 * M_LAT,
+        150.0,
+        120.0,
+    );
     let mp = MultiPolygon(vec![a1.clone(), a2.clone(), island.clone()]);
     let a = area("341122", AreaKind::Urban, mp);
     let mut hh = Vec::new();
@@ -73,7 +87,15 @@ fn two_part_multipolygon_and_a_small_island() {
     let p = run(&areas, &hh, &PartitionOptions::default());
     let c = check(&areas, &hh, &p, None);
     summary("two parts", &c);
-    assert_eq!(c.within, c.grids, "{:?}", p.grids.iter().map(|g| (&g.code, g.households, &g.issues)).collect::<Vec<_>>());
+    assert_eq!(
+        c.within,
+        c.grids,
+        "{:?}",
+        p.grids
+            .iter()
+            .map(|g| (&g.code, g.households, &g.issues))
+            .collect::<Vec<_>>()
+    );
     // The island joins one grid, which is then a MultiPolygon and says why.
     let multi: Vec<_> = p.grids.iter().filter(|g| g.geometry.0.len() > 1).collect();
     assert_eq!(multi.len(), 1);
@@ -101,13 +123,20 @@ fn thin_neck_keeps_grids_in_one_piece() {
         coord! {x: LON, y: LAT + 1200.0 * M_LAT},
         coord! {x: LON, y: LAT},
     ];
-    let a = area("341124", AreaKind::Urban, MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]));
+    let a = area(
+        "341124",
+        AreaKind::Urban,
+        MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+    );
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 5000, &mut hh);
     let areas = vec![a];
     // Coarse cells on purpose, so cells straddle the corridor and get split.
     for res in [h3o::Resolution::Nine, h3o::Resolution::Ten] {
-        let opts = PartitionOptions { resolution: Some(res), ..Default::default() };
+        let opts = PartitionOptions {
+            resolution: Some(res),
+            ..Default::default()
+        };
         let p = run(&areas, &hh, &opts);
         let c = check(&areas, &hh, &p, None);
         summary(&format!("neck res {res}"), &c);
@@ -118,8 +147,16 @@ fn thin_neck_keeps_grids_in_one_piece() {
 #[test]
 fn dense_and_sparse_areas_in_one_call() {
     let mut rng = Rng::new(5);
-    let dense = area("1", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 600.0, 500.0)]));
-    let sparse = area("2", AreaKind::Rural, MultiPolygon(vec![rect_m(LON + 0.01, LAT, 6000.0, 5000.0)]));
+    let dense = area(
+        "1",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 600.0, 500.0)]),
+    );
+    let sparse = area(
+        "2",
+        AreaKind::Rural,
+        MultiPolygon(vec![rect_m(LON + 0.01, LAT, 6000.0, 5000.0)]),
+    );
     let mut hh = Vec::new();
     clustered_in(&mut rng, &dense.geometry, 12000, 4, 80.0, &mut hh);
     clustered_in(&mut rng, &sparse.geometry, 1500, 3, 200.0, &mut hh);
@@ -142,7 +179,11 @@ fn hh_at(x: f64, y: f64, n: u32) -> Household {
 #[test]
 fn area_below_minimum_is_one_grid_with_a_reason() {
     let mut rng = Rng::new(6);
-    let a = area("9", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 500.0, 400.0)]));
+    let a = area(
+        "9",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 500.0, 400.0)]),
+    );
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 120, &mut hh);
     let areas = vec![a];
@@ -150,25 +191,50 @@ fn area_below_minimum_is_one_grid_with_a_reason() {
     check(&areas, &hh, &p, None);
     assert_eq!(p.grids.len(), 1);
     assert!(!p.grids[0].within_rules);
-    assert!(p.grids[0].issues[0].contains("below the minimum"), "{:?}", p.grids[0].issues);
+    assert!(
+        p.grids[0].issues[0].contains("below the minimum"),
+        "{:?}",
+        p.grids[0].issues
+    );
     assert!(!p.areas[0].feasible);
 }
 
 #[test]
 fn one_location_above_the_maximum() {
     let mut rng = Rng::new(7);
-    let a = area("8", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1200.0)]));
+    let a = area(
+        "8",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1200.0)]),
+    );
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 2400, &mut hh);
     // A tower block: 800 households at one point.
-    hh.push(support::hh(LON + 700.0 * m_lon(LAT), LAT + 600.0 * M_LAT, 800, Some(2000)));
+    hh.push(support::hh(
+        LON + 700.0 * m_lon(LAT),
+        LAT + 600.0 * M_LAT,
+        800,
+        Some(2000),
+    ));
     let areas = vec![a];
     let p = run(&areas, &hh, &PartitionOptions::default());
     let c = check(&areas, &hh, &p, None);
     summary("tower", &c);
     let bad: Vec<_> = p.grids.iter().filter(|g| !g.within_rules).collect();
-    assert_eq!(bad.len(), 1, "{:?}", p.grids.iter().map(|g| (g.households, &g.issues)).collect::<Vec<_>>());
-    assert!(bad[0].issues.iter().any(|s| s.contains("densest spot")), "{:?}", bad[0].issues);
+    assert_eq!(
+        bad.len(),
+        1,
+        "{:?}",
+        p.grids
+            .iter()
+            .map(|g| (g.households, &g.issues))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        bad[0].issues.iter().any(|s| s.contains("densest spot")),
+        "{:?}",
+        bad[0].issues
+    );
     // All the other grids meet the rules.
     assert_eq!(c.within, c.grids - 1);
 }
@@ -176,15 +242,29 @@ fn one_location_above_the_maximum() {
 #[test]
 fn persons_cap_is_respected() {
     let mut rng = Rng::new(8);
-    let a = area("7", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1200.0)]));
+    let a = area(
+        "7",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1200.0)]),
+    );
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 4000, &mut hh);
     for h in &mut hh {
         h.persons = Some(6); // 400 households × 6 = 2400 persons: above the cap
     }
-    let rules = Rules { max_persons: Some(2600), ..Rules::URBAN };
+    let rules = Rules {
+        max_persons: Some(2600),
+        ..Rules::URBAN
+    };
     let areas = vec![a];
-    let p = run(&areas, &hh, &PartitionOptions { rules: Some(rules), ..Default::default() });
+    let p = run(
+        &areas,
+        &hh,
+        &PartitionOptions {
+            rules: Some(rules),
+            ..Default::default()
+        },
+    );
     let c = check(&areas, &hh, &p, Some(rules));
     summary("persons", &c);
     for g in &p.grids {
@@ -197,26 +277,46 @@ fn persons_cap_is_respected() {
 fn households_on_cell_edges_and_vertices_are_counted_once() {
     // Points exactly on H3 vertices and edge midpoints (in the engine's own
     // straight-edge geometry) must land in exactly one grid.
-    let a = area("6", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 1200.0, 1000.0)]));
+    let a = area(
+        "6",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 1200.0, 1000.0)]),
+    );
     let mut rng = Rng::new(9);
     let mut hh = Vec::new();
     uniform_in(&mut rng, &a.geometry, 3000, &mut hh);
     let res = h3o::Resolution::Ten;
-    let centre = h3o::LatLng::new(LAT + 500.0 * M_LAT, LON + 600.0 * m_lon(LAT)).unwrap().to_cell(res);
+    let centre = h3o::LatLng::new(LAT + 500.0 * M_LAT, LON + 600.0 * m_lon(LAT))
+        .unwrap()
+        .to_cell(res);
     for c in centre.grid_disk::<Vec<_>>(4) {
         let vs: Vec<_> = c.vertexes().map(h3o::LatLng::from).collect();
         for i in 0..vs.len() {
             let (p, q) = (vs[i], vs[(i + 1) % vs.len()]);
             hh.push(hh_at(p.lng(), p.lat(), 1));
-            hh.push(hh_at((p.lng() + q.lng()) / 2.0, (p.lat() + q.lat()) / 2.0, 1));
+            hh.push(hh_at(
+                (p.lng() + q.lng()) / 2.0,
+                (p.lat() + q.lat()) / 2.0,
+                1,
+            ));
         }
     }
     let areas = vec![a];
-    let p = run(&areas, &hh, &PartitionOptions { resolution: Some(res), ..Default::default() });
+    let p = run(
+        &areas,
+        &hh,
+        &PartitionOptions {
+            resolution: Some(res),
+            ..Default::default()
+        },
+    );
     let c = check(&areas, &hh, &p, None);
     summary("edges", &c);
     let total: u64 = p.grids.iter().map(|g| g.households).sum::<u64>() + p.outside.households;
-    assert_eq!(total, hh.iter().map(|h| u64::from(h.households)).sum::<u64>());
+    assert_eq!(
+        total,
+        hh.iter().map(|h| u64::from(h.households)).sum::<u64>()
+    );
 }
 
 #[test]
@@ -228,11 +328,32 @@ fn barriers_become_grid_edges() {
     uniform_in(&mut rng, &a.geometry, 4800, &mut hh);
     let roads = road_grid(geo::BoundingRect::bounding_rect(&r).unwrap(), 600.0);
     let areas = vec![a];
-    let without = partition(&areas, &hh, &roads, &PartitionOptions { barrier_cut_cost: 1.0, ..Default::default() }, &NoProgress).unwrap();
-    let with = partition(&areas, &hh, &roads, &PartitionOptions::default(), &NoProgress).unwrap();
+    let without = partition(
+        &areas,
+        &hh,
+        &roads,
+        &PartitionOptions {
+            barrier_cut_cost: 1.0,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let with = partition(
+        &areas,
+        &hh,
+        &roads,
+        &PartitionOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     check(&areas, &hh, &with, None);
     let len = |p: &Partition| p.grids.iter().map(|g| g.barrier_length_m).sum::<f64>();
-    eprintln!("barrier length inside grids: ignoring barriers {:.0} m, preferring them {:.0} m", len(&without), len(&with));
+    eprintln!(
+        "barrier length inside grids: ignoring barriers {:.0} m, preferring them {:.0} m",
+        len(&without),
+        len(&with)
+    );
     assert!(len(&with) < len(&without));
     assert!(with.grids.iter().all(|g| g.within_rules));
 }
@@ -240,8 +361,16 @@ fn barriers_become_grid_edges() {
 #[test]
 fn deterministic_across_runs_and_thread_counts() {
     let mut rng = Rng::new(11);
-    let a1 = area("11", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1500.0)]));
-    let a2 = area("12", AreaKind::Rural, MultiPolygon(vec![rect_m(LON + 0.02, LAT, 2500.0, 1500.0)]));
+    let a1 = area(
+        "11",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 1500.0, 1500.0)]),
+    );
+    let a2 = area(
+        "12",
+        AreaKind::Rural,
+        MultiPolygon(vec![rect_m(LON + 0.02, LAT, 2500.0, 1500.0)]),
+    );
     let mut hh = Vec::new();
     clustered_in(&mut rng, &a1.geometry, 5000, 4, 120.0, &mut hh);
     clustered_in(&mut rng, &a2.geometry, 3000, 3, 150.0, &mut hh);
@@ -249,13 +378,21 @@ fn deterministic_across_runs_and_thread_counts() {
     let fingerprint = |p: &Partition| {
         p.grids
             .iter()
-            .map(|g| format!("{}|{}|{}|{:?}|{:?}", g.code, g.households, g.persons, g.geometry, g.issues))
+            .map(|g| {
+                format!(
+                    "{}|{}|{}|{:?}|{:?}",
+                    g.code, g.households, g.persons, g.geometry, g.issues
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
     let base = fingerprint(&run(&areas, &hh, &PartitionOptions::default()));
     for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let again = pool.install(|| fingerprint(&run(&areas, &hh, &PartitionOptions::default())));
         assert!(base == again, "output differs with {threads} threads");
     }
@@ -263,13 +400,30 @@ fn deterministic_across_runs_and_thread_counts() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let a = area("1", AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, 100.0, 100.0)]));
+    let a = area(
+        "1",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 100.0, 100.0)]),
+    );
     let dup = vec![a.clone(), a.clone()];
     assert!(partition(&dup, &[], &[], &PartitionOptions::default(), &NoProgress).is_err());
-    let bad_rules = PartitionOptions { rules: Some(Rules { min_households: 600, ..Rules::URBAN }), ..Default::default() };
-    assert!(partition(&[a.clone()], &[], &[], &bad_rules, &NoProgress).is_err());
+    let bad_rules = PartitionOptions {
+        rules: Some(Rules {
+            min_households: 600,
+            ..Rules::URBAN
+        }),
+        ..Default::default()
+    };
+    assert!(partition(std::slice::from_ref(&a), &[], &[], &bad_rules, &NoProgress).is_err());
     let nan = vec![hh_at(f64::NAN, 1.0, 1)];
-    assert!(partition(&[a.clone()], &nan, &[], &PartitionOptions::default(), &NoProgress).is_err());
+    assert!(partition(
+        std::slice::from_ref(&a),
+        &nan,
+        &[],
+        &PartitionOptions::default(),
+        &NoProgress
+    )
+    .is_err());
     // An empty area still gets its one grid.
     let p = partition(&[a], &[], &[], &PartitionOptions::default(), &NoProgress).unwrap();
     assert_eq!(p.grids.len(), 1);
@@ -285,20 +439,28 @@ fn trafford_wards_from_census_output_areas() {
     let dir = "/work/shared/data/real/trafford-uk";
     let wards: Vec<Area> = read_features(&format!("{dir}/trafford_wards2023.geojson"))
         .into_iter()
-        .map(|(g, p)| area(p["area_code"].as_str().unwrap(), AreaKind::Urban, to_multi(g).unwrap()))
-        .collect();
-    let hh: Vec<Household> = read_features(&format!("{dir}/trafford_oa2021_households_population_census2021.geojson"))
-        .into_iter()
         .map(|(g, p)| {
-            let pt = to_multi(g).unwrap().interior_point().unwrap();
-            support::hh(
-                pt.x(),
-                pt.y(),
-                p["households_2021"].as_u64().unwrap() as u32,
-                Some(p["population_2021"].as_u64().unwrap() as u32),
+            area(
+                p["area_code"].as_str().unwrap(),
+                AreaKind::Urban,
+                to_multi(g).unwrap(),
             )
         })
         .collect();
+    let hh: Vec<Household> = read_features(&format!(
+        "{dir}/trafford_oa2021_households_population_census2021.geojson"
+    ))
+    .into_iter()
+    .map(|(g, p)| {
+        let pt = to_multi(g).unwrap().interior_point().unwrap();
+        support::hh(
+            pt.x(),
+            pt.y(),
+            p["households_2021"].as_u64().unwrap() as u32,
+            Some(p["population_2021"].as_u64().unwrap() as u32),
+        )
+    })
+    .collect();
     assert_eq!(wards.len(), 21);
     assert_eq!(hh.len(), 738);
     let t0 = std::time::Instant::now();
@@ -312,14 +474,26 @@ fn trafford_wards_from_census_output_areas() {
         total,
         p.outside.households,
         dt.as_secs_f64(),
-        p.areas.iter().filter(|a| !a.feasible).map(|a| (&a.code, a.households, &a.notes)).collect::<Vec<_>>()
+        p.areas
+            .iter()
+            .filter(|a| !a.feasible)
+            .map(|a| (&a.code, a.households, &a.notes))
+            .collect::<Vec<_>>()
     );
-    let bad: Vec<_> = p.grids.iter().filter(|g| !g.within_rules).map(|g| (&g.code, g.households, &g.issues)).collect();
+    let bad: Vec<_> = p
+        .grids
+        .iter()
+        .filter(|g| !g.within_rules)
+        .map(|g| (&g.code, g.households, &g.issues))
+        .collect();
     // Census output areas are indivisible units of 43–251 households, so every
     // ward total that can be split into 300–500 must be.
     for a in p.areas.iter().filter(|a| a.feasible) {
         assert!(
-            p.grids.iter().filter(|g| g.parent_code == a.code).all(|g| g.within_rules),
+            p.grids
+                .iter()
+                .filter(|g| g.parent_code == a.code)
+                .all(|g| g.within_rules),
             "ward {} is feasible but has grids outside the rules: {bad:?}",
             a.code
         );
@@ -339,7 +513,11 @@ fn chuzhou_county_boundaries() {
     let mut rng = Rng::new(2023);
     for (g, p) in read_features(&format!("{dir}/chuzhou_districts_datav_gcj02.geojson")) {
         let code = p["adcode"].as_i64().unwrap().to_string();
-        let n_villages = villages.lines().filter(|l| l.ends_with(&format!(",{code}"))).count().max(10);
+        let n_villages = villages
+            .lines()
+            .filter(|l| l.ends_with(&format!(",{code}")))
+            .count()
+            .max(10);
         let mp = to_multi(g).unwrap();
         clustered_in(&mut rng, &mp, n_villages * 120, n_villages, 150.0, &mut hh);
         areas.push(area(&code, AreaKind::Rural, mp));
@@ -355,7 +533,19 @@ fn chuzhou_county_boundaries() {
         hh.len(),
         dt.as_secs_f64(),
         c.pinched,
-        p.areas.iter().map(|a| (a.code.as_str(), a.resolution, a.grids)).collect::<Vec<_>>()
+        p.areas
+            .iter()
+            .map(|a| (a.code.as_str(), a.resolution, a.grids))
+            .collect::<Vec<_>>()
     );
-    assert_eq!(c.within, c.grids, "{:?}", p.grids.iter().filter(|g| !g.within_rules).map(|g| (&g.code, g.households, &g.issues)).collect::<Vec<_>>());
+    assert_eq!(
+        c.within,
+        c.grids,
+        "{:?}",
+        p.grids
+            .iter()
+            .filter(|g| !g.within_rules)
+            .map(|g| (&g.code, g.households, &g.issues))
+            .collect::<Vec<_>>()
+    );
 }

@@ -13,7 +13,10 @@ use geo_types::Coord;
 /// Region indices in reading order. `area_per_grid` (m²) sets the band height.
 pub(crate) fn reading_order(centroids: &[Coord<f64>], area_per_grid: f64) -> Vec<usize> {
     let band = area_per_grid.max(1.0).sqrt();
-    let top = centroids.iter().map(|c| c.y).fold(f64::NEG_INFINITY, f64::max);
+    let top = centroids
+        .iter()
+        .map(|c| c.y)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut idx: Vec<usize> = (0..centroids.len()).collect();
     idx.sort_by(|&a, &b| {
         let ba = ((top - centroids[a].y) / band).floor();
@@ -40,9 +43,16 @@ mod tests {
 
     #[test]
     fn codes_are_padded_and_ordered() {
-        assert_eq!(grid_code("341102001001", 7, sequence_width(12)), "341102001001007");
+        assert_eq!(
+            grid_code("341102001001", 7, sequence_width(12)),
+            "341102001001007"
+        );
         assert_eq!(sequence_width(1000), 4);
-        let c = [Coord { x: 10.0, y: 0.0 }, Coord { x: 0.0, y: 100.0 }, Coord { x: 0.0, y: 0.0 }];
+        let c = [
+            Coord { x: 10.0, y: 0.0 },
+            Coord { x: 0.0, y: 100.0 },
+            Coord { x: 0.0, y: 0.0 },
+        ];
         assert_eq!(reading_order(&c, 100.0), vec![1, 2, 0]);
     }
 }

@@ -66,7 +66,12 @@ impl NodePoints {
     }
 }
 
-pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, pts: &NodePoints) -> MultiPolygon<f64> {
+pub(crate) fn region_geometry(
+    tess: &Tessellation,
+    part: &[u32],
+    r: u32,
+    pts: &NodePoints,
+) -> MultiPolygon<f64> {
     if part.is_empty() {
         return tess.area.clone().orient(Direction::Default);
     }
@@ -95,7 +100,9 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, pts: &N
         }
         let k = tess.nv[ci] as usize;
         if reference_sign == 0.0 {
-            let mut ring: Vec<Coord<f64>> = (0..k).map(|i| tess.vcoord[tess.verts[ci][i] as usize]).collect();
+            let mut ring: Vec<Coord<f64>> = (0..k)
+                .map(|i| tess.vcoord[tess.verts[ci][i] as usize])
+                .collect();
             ring.push(ring[0]);
             reference_sign = signed_area(&ring).signum();
         }
@@ -139,13 +146,19 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, pts: &N
                 holes.push(LineString(ring));
             }
         }
-        polys = exteriors.into_iter().map(|e| Polygon::new(e, vec![])).collect();
+        polys = exteriors
+            .into_iter()
+            .map(|e| Polygon::new(e, vec![]))
+            .collect();
         for h in holes {
             let probe = h.0[0];
             let idx = if polys.len() == 1 {
                 Some(0)
             } else {
-                polys.iter().position(|p| p.exterior().intersects(&probe) || Polygon::new(p.exterior().clone(), vec![]).intersects(&probe))
+                polys.iter().position(|p| {
+                    p.exterior().intersects(&probe)
+                        || Polygon::new(p.exterior().clone(), vec![]).intersects(&probe)
+                })
             };
             if let Some(i) = idx {
                 polys[i].interiors_push(h);
@@ -164,7 +177,14 @@ pub(crate) fn region_geometry(tess: &Tessellation, part: &[u32], r: u32, pts: &N
 /// Can the corner at vertex v be cut? Only where exactly two regions meet at
 /// v and all three cells there are whole cells (away from the area boundary):
 /// then both regions cut it the same way and the tiling stays exact.
-fn cuttable(tess: &Tessellation, part: &[u32], pts: &NodePoints, v: u32, prev: u32, next: u32) -> bool {
+fn cuttable(
+    tess: &Tessellation,
+    part: &[u32],
+    pts: &NodePoints,
+    v: u32,
+    prev: u32,
+    next: u32,
+) -> bool {
     let cs = tess.vcells[v as usize];
     if cs.contains(&NONE) {
         return false;
@@ -180,28 +200,43 @@ fn cuttable(tess: &Tessellation, part: &[u32], pts: &NodePoints, v: u32, prev: u
         }
         regions[i] = part[r.start as usize];
     }
-    let distinct = 1 + usize::from(regions[1] != regions[0]) + usize::from(regions[2] != regions[0] && regions[2] != regions[1]);
+    let distinct = 1
+        + usize::from(regions[1] != regions[0])
+        + usize::from(regions[2] != regions[0] && regions[2] != regions[1]);
     if distinct != 2 {
         return false;
     }
     // The corner triangle lies in the cell that is alone in its region at v;
     // keep the corner if a household stands in it.
-    let alone = (0..3).find(|&i| regions.iter().filter(|&&q| q == regions[i]).count() == 1).expect("two regions");
+    let alone = (0..3)
+        .find(|&i| regions.iter().filter(|&&q| q == regions[i]).count() == 1)
+        .expect("two regions");
     let cell_node = tess.nodes_of(cs[alone]).start;
-    let (a, b, c) = (mid(tess, prev, v), tess.vcoord[v as usize], mid(tess, v, next));
+    let (a, b, c) = (
+        mid(tess, prev, v),
+        tess.vcoord[v as usize],
+        mid(tess, v, next),
+    );
     !pts.of(cell_node).iter().any(|&p| in_triangle(p, a, b, c))
 }
 
 fn mid(tess: &Tessellation, a: u32, b: u32) -> Coord<f64> {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     let (p, q) = (tess.vcoord[lo as usize], tess.vcoord[hi as usize]);
-    tess.snap.coord(Coord { x: (p.x + q.x) * 0.5, y: (p.y + q.y) * 0.5 })
+    tess.snap.coord(Coord {
+        x: (p.x + q.x) * 0.5,
+        y: (p.y + q.y) * 0.5,
+    })
 }
 
 /// Closed point-in-triangle test (robust orientation).
 fn in_triangle(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> bool {
     use geo::kernels::{Kernel, Orientation, RobustKernel};
-    let o = [RobustKernel::orient2d(a, b, p), RobustKernel::orient2d(b, c, p), RobustKernel::orient2d(c, a, p)];
+    let o = [
+        RobustKernel::orient2d(a, b, p),
+        RobustKernel::orient2d(b, c, p),
+        RobustKernel::orient2d(c, a, p),
+    ];
     let pos = o.contains(&Orientation::CounterClockwise);
     let neg = o.contains(&Orientation::Clockwise);
     !(pos && neg)
@@ -214,11 +249,16 @@ fn in_triangle(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> bo
 /// compactness, cleaner maps). Midpoints are snapped to the area's grid and
 /// computed from the unordered edge, so both neighbouring grids get the same
 /// coordinates.
-fn smooth_ring(tess: &Tessellation, part: &[u32], pts: &NodePoints, ids: &[u32]) -> Vec<Coord<f64>> {
+fn smooth_ring(
+    tess: &Tessellation,
+    part: &[u32],
+    pts: &NodePoints,
+    ids: &[u32],
+) -> Vec<Coord<f64>> {
     let n = ids.len();
     let mid = |a: u32, b: u32| mid(tess, a, b);
     let mut out: Vec<Coord<f64>> = Vec::with_capacity(n * 2);
-    let mut push = |c: Coord<f64>, out: &mut Vec<Coord<f64>>| {
+    let push = |c: Coord<f64>, out: &mut Vec<Coord<f64>>| {
         if out.last() != Some(&c) {
             out.push(c);
         }

@@ -20,6 +20,9 @@ use crate::model::Barrier;
 
 type Seg = GeomWithData<Line<[f64; 2]>, ()>;
 
+/// Per cell edge, the parameter intervals a clipped piece covers on it.
+type EdgeIntervals = Vec<Vec<(f64, f64)>>;
+
 /// All barrier segments, indexed.
 pub(crate) struct BarrierIndex {
     tree: RTree<Seg>,
@@ -31,13 +34,23 @@ impl BarrierIndex {
         for b in barriers {
             for ls in &b.geometry.0 {
                 for w in ls.0.windows(2) {
-                    if w[0] != w[1] && w[0].x.is_finite() && w[1].x.is_finite() && w[0].y.is_finite() && w[1].y.is_finite() {
-                        segs.push(GeomWithData::new(Line::new([w[0].x, w[0].y], [w[1].x, w[1].y]), ()));
+                    if w[0] != w[1]
+                        && w[0].x.is_finite()
+                        && w[1].x.is_finite()
+                        && w[0].y.is_finite()
+                        && w[1].y.is_finite()
+                    {
+                        segs.push(GeomWithData::new(
+                            Line::new([w[0].x, w[0].y], [w[1].x, w[1].y]),
+                            (),
+                        ));
                     }
                 }
             }
         }
-        BarrierIndex { tree: RTree::bulk_load(segs) }
+        BarrierIndex {
+            tree: RTree::bulk_load(segs),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -49,19 +62,43 @@ impl BarrierIndex {
         let env = AABB::from_corners([a.x.min(b.x), a.y.min(b.y)], [a.x.max(b.x), a.y.max(b.y)]);
         self.tree.locate_in_envelope_intersecting(&env).any(|s| {
             let l = s.geom();
-            segments_intersect(a, b, Coord { x: l.from[0], y: l.from[1] }, Coord { x: l.to[0], y: l.to[1] })
+            segments_intersect(
+                a,
+                b,
+                Coord {
+                    x: l.from[0],
+                    y: l.from[1],
+                },
+                Coord {
+                    x: l.to[0],
+                    y: l.to[1],
+                },
+            )
         })
     }
 
     /// Barrier segments whose bounding boxes meet the rectangle.
-    pub(crate) fn segments_in(&self, min: Coord<f64>, max: Coord<f64>) -> Vec<(Coord<f64>, Coord<f64>)> {
+    pub(crate) fn segments_in(
+        &self,
+        min: Coord<f64>,
+        max: Coord<f64>,
+    ) -> Vec<(Coord<f64>, Coord<f64>)> {
         let env = AABB::from_corners([min.x, min.y], [max.x, max.y]);
         let mut v: Vec<(Coord<f64>, Coord<f64>)> = self
             .tree
             .locate_in_envelope_intersecting(&env)
             .map(|s| {
                 let l = s.geom();
-                (Coord { x: l.from[0], y: l.from[1] }, Coord { x: l.to[0], y: l.to[1] })
+                (
+                    Coord {
+                        x: l.from[0],
+                        y: l.from[1],
+                    },
+                    Coord {
+                        x: l.to[0],
+                        y: l.to[1],
+                    },
+                )
             })
             .collect();
         // The tree's order depends on insertion; sort for determinism of sums.
@@ -83,13 +120,18 @@ fn segments_intersect(p1: Coord<f64>, p2: Coord<f64>, q1: Coord<f64>, q2: Coord<
     let d2 = orient(q1, q2, p2);
     let d3 = orient(p1, p2, q1);
     let d4 = orient(p1, p2, q2);
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    {
         return true;
     }
     let on = |a: Coord<f64>, b: Coord<f64>, c: Coord<f64>| {
         c.x >= a.x.min(b.x) && c.x <= a.x.max(b.x) && c.y >= a.y.min(b.y) && c.y <= a.y.max(b.y)
     };
-    (d1 == 0.0 && on(q1, q2, p1)) || (d2 == 0.0 && on(q1, q2, p2)) || (d3 == 0.0 && on(p1, p2, q1)) || (d4 == 0.0 && on(p1, p2, q2))
+    (d1 == 0.0 && on(q1, q2, p1))
+        || (d2 == 0.0 && on(q1, q2, p2))
+        || (d3 == 0.0 && on(p1, p2, q1))
+        || (d4 == 0.0 && on(p1, p2, q2))
 }
 
 /// Node adjacency in CSR form with cut costs.
@@ -117,12 +159,17 @@ impl Graph {
         self.xadj.len() - 1
     }
 
-    pub(crate) fn build(tess: &Tessellation, _area: &geo_types::MultiPolygon<f64>, barriers: &BarrierIndex, barrier_cost: f64) -> Graph {
+    pub(crate) fn build(
+        tess: &Tessellation,
+        _area: &geo_types::MultiPolygon<f64>,
+        barriers: &BarrierIndex,
+        barrier_cost: f64,
+    ) -> Graph {
         let n_nodes = tess.nodes.len();
         let n_cells = tess.cells.len();
         // Intervals covered by each clipped node along each edge of its cell,
         // parametrised from the lower to the higher canonical vertex id.
-        let mut intervals: Vec<Option<Vec<Vec<(f64, f64)>>>> = vec![None; n_nodes];
+        let mut intervals: Vec<Option<EdgeIntervals>> = vec![None; n_nodes];
         for (v, iv) in intervals.iter_mut().enumerate() {
             if let Some(p) = &tess.pieces[v] {
                 iv.replace(piece_intervals(tess, tess.nodes[v].cell, p));
@@ -136,7 +183,9 @@ impl Graph {
                 if d == NONE || (d as usize) < c {
                     continue;
                 }
-                let j = match (0..tess.nv[d as usize] as usize).find(|&j| tess.nbr[d as usize][j] == c as u32) {
+                let j = match (0..tess.nv[d as usize] as usize)
+                    .find(|&j| tess.nbr[d as usize][j] == c as u32)
+                {
                     Some(j) => j,
                     None => continue,
                 };
@@ -173,7 +222,11 @@ impl Graph {
         }
         let mut cost = vec![1.0f32; adj.len()];
         if !barriers.is_empty() {
-            let deg_c: Vec<Coord<f64>> = tess.nodes.iter().map(|n| tess.frame.to_degrees(n.centroid)).collect();
+            let deg_c: Vec<Coord<f64>> = tess
+                .nodes
+                .iter()
+                .map(|n| tess.frame.to_degrees(n.centroid))
+                .collect();
             for v in 0..n_nodes {
                 for e in xadj[v] as usize..xadj[v + 1] as usize {
                     let u = adj[e] as usize;
@@ -190,23 +243,27 @@ impl Graph {
             }
             let mut r = [NONE; 6];
             let mut ok = true;
-            for i in 0..6 {
-                let d = tess.nbr[c][i];
+            for (slot, &d) in r.iter_mut().zip(&tess.nbr[c]) {
                 if d == NONE || tess.clipped[d as usize] {
                     ok = false;
                     break;
                 }
-                r[i] = tess.first_node[d as usize];
+                *slot = tess.first_node[d as usize];
             }
             if ok {
                 ring[tess.first_node[c] as usize] = r;
             }
         }
-        Graph { xadj, adj, cost, ring }
+        Graph {
+            xadj,
+            adj,
+            cost,
+            ring,
+        }
     }
 }
 
-fn edge_intervals(iv: &Option<Vec<Vec<(f64, f64)>>>, edge: usize) -> Vec<(f64, f64)> {
+fn edge_intervals(iv: &Option<EdgeIntervals>, edge: usize) -> Vec<(f64, f64)> {
     match iv {
         None => vec![(0.0, 1.0)],
         Some(v) => v[edge].clone(),
@@ -214,12 +271,17 @@ fn edge_intervals(iv: &Option<Vec<Vec<(f64, f64)>>>, edge: usize) -> Vec<(f64, f
 }
 
 fn overlaps(a: &[(f64, f64)], b: &[(f64, f64)]) -> bool {
-    a.iter().any(|&(a0, a1)| b.iter().any(|&(b0, b1)| a1.min(b1) - a0.max(b0) > 1e-7))
+    a.iter()
+        .any(|&(a0, a1)| b.iter().any(|&(b0, b1)| a1.min(b1) - a0.max(b0) > 1e-7))
 }
 
 /// For each edge of the cell, the parameter intervals (0 = lower vertex id,
 /// 1 = higher) along which the piece's outline runs on that edge.
-fn piece_intervals(tess: &Tessellation, cell: u32, p: &geo_types::Polygon<f64>) -> Vec<Vec<(f64, f64)>> {
+fn piece_intervals(
+    tess: &Tessellation,
+    cell: u32,
+    p: &geo_types::Polygon<f64>,
+) -> Vec<Vec<(f64, f64)>> {
     let c = cell as usize;
     let k = tess.nv[c] as usize;
     let mut out = vec![Vec::new(); k];
@@ -265,12 +327,27 @@ fn piece_intervals(tess: &Tessellation, cell: u32, p: &geo_types::Polygon<f64>) 
 /// boundary: a barrier within one cell of a grid's edge *is* that edge (the
 /// grid outline follows cell edges, so it can only approximate a road to within
 /// a cell).
-pub(crate) fn barrier_length_per_region(tess: &Tessellation, g: &Graph, part: &[u32], k: usize, barriers: &BarrierIndex) -> Vec<f64> {
+pub(crate) fn barrier_length_per_region(
+    tess: &Tessellation,
+    g: &Graph,
+    part: &[u32],
+    k: usize,
+    barriers: &BarrierIndex,
+) -> Vec<f64> {
     let mut out = vec![0.0; k];
     if barriers.is_empty() || tess.nodes.is_empty() {
         return out;
     }
-    let (mut min, mut max) = (Coord { x: f64::INFINITY, y: f64::INFINITY }, Coord { x: f64::NEG_INFINITY, y: f64::NEG_INFINITY });
+    let (mut min, mut max) = (
+        Coord {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        },
+        Coord {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        },
+    );
     for &v in &tess.vcoord {
         min.x = min.x.min(v.x);
         min.y = min.y.min(v.y);
@@ -280,20 +357,30 @@ pub(crate) fn barrier_length_per_region(tess: &Tessellation, g: &Graph, part: &[
     let step = tess.res.edge_length_m() / 3.0;
     for (a, b) in barriers.segments_in(min, max) {
         // Only the part inside the cells' box (roads can be tens of km long).
-        let Some((a, b)) = clip_segment(a, b, min, max) else { continue };
+        let Some((a, b)) = clip_segment(a, b, min, max) else {
+            continue;
+        };
         let (la, lb) = (tess.frame.to_local(a), tess.frame.to_local(b));
         let len = ((lb.x - la.x).powi(2) + (lb.y - la.y).powi(2)).sqrt();
         let n = (len / step).ceil().max(1.0) as usize;
         let piece = len / n as f64;
         for s in 0..n {
             let t = (s as f64 + 0.5) / n as f64;
-            let p = Coord { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
-            let Some(node) = tess.node_at(p) else { continue };
+            let p = Coord {
+                x: a.x + (b.x - a.x) * t,
+                y: a.y + (b.y - a.y) * t,
+            };
+            let Some(node) = tess.node_at(p) else {
+                continue;
+            };
             if tess.pieces[node as usize].is_some() {
                 continue;
             }
             let r = part[node as usize];
-            if g.neighbours(node).iter().all(|&u| part[u as usize] == r) && g.neighbours(node).len() == tess.nv[tess.nodes[node as usize].cell as usize] as usize {
+            if g.neighbours(node).iter().all(|&u| part[u as usize] == r)
+                && g.neighbours(node).len()
+                    == tess.nv[tess.nodes[node as usize].cell as usize] as usize
+            {
                 out[r as usize] += piece;
             }
         }
@@ -302,10 +389,20 @@ pub(crate) fn barrier_length_per_region(tess: &Tessellation, g: &Graph, part: &[
 }
 
 /// Liang–Barsky clip of segment a–b to the box [min, max].
-fn clip_segment(a: Coord<f64>, b: Coord<f64>, min: Coord<f64>, max: Coord<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
+fn clip_segment(
+    a: Coord<f64>,
+    b: Coord<f64>,
+    min: Coord<f64>,
+    max: Coord<f64>,
+) -> Option<(Coord<f64>, Coord<f64>)> {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [(-dx, a.x - min.x), (dx, max.x - a.x), (-dy, a.y - min.y), (dy, max.y - a.y)] {
+    for (p, q) in [
+        (-dx, a.x - min.x),
+        (dx, max.x - a.x),
+        (-dy, a.y - min.y),
+        (dy, max.y - a.y),
+    ] {
         if p == 0.0 {
             if q < 0.0 {
                 return None;
@@ -322,5 +419,14 @@ fn clip_segment(a: Coord<f64>, b: Coord<f64>, min: Coord<f64>, max: Coord<f64>) 
     if t0 > t1 {
         return None;
     }
-    Some((Coord { x: a.x + dx * t0, y: a.y + dy * t0 }, Coord { x: a.x + dx * t1, y: a.y + dy * t1 }))
+    Some((
+        Coord {
+            x: a.x + dx * t0,
+            y: a.y + dy * t0,
+        },
+        Coord {
+            x: a.x + dx * t1,
+            y: a.y + dy * t1,
+        },
+    ))
 }

@@ -23,7 +23,14 @@ fn ring_area_len(ring: &LineString<f64>, frame: &LocalFrame) -> (f64, f64, Coord
         l += ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
     }
     let a = a / 2.0;
-    let c = if a.abs() > 0.0 { Coord { x: cx / (6.0 * a) + o.x, y: cy / (6.0 * a) + o.y } } else { o };
+    let c = if a.abs() > 0.0 {
+        Coord {
+            x: cx / (6.0 * a) + o.x,
+            y: cy / (6.0 * a) + o.y,
+        }
+    } else {
+        o
+    };
     (a.abs(), l, c)
 }
 
@@ -63,7 +70,10 @@ pub(crate) fn centroid_local(mp: &MultiPolygon<f64>, frame: &LocalFrame) -> Coor
         }
     }
     if sa > 0.0 {
-        Coord { x: sx / sa, y: sy / sa }
+        Coord {
+            x: sx / sa,
+            y: sy / sa,
+        }
     } else {
         Coord { x: 0.0, y: 0.0 }
     }
@@ -81,10 +91,28 @@ pub fn polsby_popper(area_m2: f64, perimeter_m: f64) -> f64 {
 
 /// Appends the reasons a grid breaks the rules.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn check_rules(rules: &Rules, has_persons: bool, households: u64, persons: u64, area_m2: f64, part: &RegionResult, r: usize, issues: &mut Vec<String>) {
+pub(crate) fn check_rules(
+    rules: &Rules,
+    has_persons: bool,
+    households: u64,
+    persons: u64,
+    area_m2: f64,
+    part: &RegionResult,
+    r: usize,
+    issues: &mut Vec<String>,
+) {
     if households < rules.min_households {
-        let why = if part.k == 1 { " (the whole area has no more)" } else if !part.feasible { " (the area's total cannot be divided within the rules)" } else { "" };
-        issues.push(format!("{households} households, below the minimum {}{why}", rules.min_households));
+        let why = if part.k == 1 {
+            " (the whole area has no more)"
+        } else if !part.feasible {
+            " (the area's total cannot be divided within the rules)"
+        } else {
+            ""
+        };
+        issues.push(format!(
+            "{households} households, below the minimum {}{why}",
+            rules.min_households
+        ));
     }
     if households > rules.max_households {
         let heavy = part.heaviest_node[r];
@@ -95,7 +123,10 @@ pub(crate) fn check_rules(rules: &Rules, has_persons: bool, households: u64, per
         } else {
             String::new()
         };
-        issues.push(format!("{households} households, above the maximum {}{why}", rules.max_households));
+        issues.push(format!(
+            "{households} households, above the maximum {}{why}",
+            rules.max_households
+        ));
     }
     if has_persons {
         if let Some(mp) = rules.max_persons {

@@ -171,7 +171,11 @@ pub fn partition(
     }
     for (i, h) in households.iter().enumerate() {
         let (x, y) = (h.location.x(), h.location.y());
-        if !(x.is_finite() && y.is_finite() && (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y)) {
+        if !(x.is_finite()
+            && y.is_finite()
+            && (-180.0..=180.0).contains(&x)
+            && (-90.0..=90.0).contains(&y))
+        {
             return Err(PartitionError::InvalidHousehold {
                 index: i,
                 reason: "coordinates are not a valid longitude/latitude".into(),
@@ -215,7 +219,14 @@ pub fn partition(
             if progress.cancelled() {
                 return (i, Err(PartitionError::Cancelled));
             }
-            let r = partition_area(&areas[i], households, &per_area[i], &barrier_index, options, progress);
+            let r = partition_area(
+                &areas[i],
+                households,
+                &per_area[i],
+                &barrier_index,
+                options,
+                progress,
+            );
             let d = done.fetch_add(per_area[i].len() + 64, std::sync::atomic::Ordering::Relaxed)
                 + per_area[i].len()
                 + 64;
@@ -241,9 +252,17 @@ pub fn partition(
         let v: Vec<String> = PHASES
             .iter()
             .zip(PHASE_NAMES)
-            .map(|(p, n)| format!("{n} {:.3}s", p.swap(0, std::sync::atomic::Ordering::Relaxed) as f64 * 1e-9))
+            .map(|(p, n)| {
+                format!(
+                    "{n} {:.3}s",
+                    p.swap(0, std::sync::atomic::Ordering::Relaxed) as f64 * 1e-9
+                )
+            })
             .collect();
-        eprintln!("partition phases (CPU time summed over areas): {}", v.join(", "));
+        eprintln!(
+            "partition phases (CPU time summed over areas): {}",
+            v.join(", ")
+        );
     }
     progress.report("done", 1.0);
     Ok(Partition {
@@ -268,7 +287,11 @@ fn validate_area(a: &Area) -> Result<(), PartitionError> {
                 return Err(bad("a ring has fewer than 4 positions"));
             }
             for c in &ring.0 {
-                if !(c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)) {
+                if !(c.x.is_finite()
+                    && c.y.is_finite()
+                    && (-180.0..=180.0).contains(&c.x)
+                    && (-90.0..=90.0).contains(&c.y))
+                {
                     return Err(bad("coordinates are not a valid longitude/latitude"));
                 }
             }
@@ -300,15 +323,20 @@ fn partition_area(
     let bbox = area.geometry.bounding_rect().expect("validated non-empty");
     let frame = LocalFrame::new(Point(bbox.center()));
     let area_m2 = metrics::multipolygon_area_m2(&area.geometry, &frame);
-    let total: u64 = hh.iter().map(|&i| u64::from(households[i as usize].households)).sum();
+    let total: u64 = hh
+        .iter()
+        .map(|&i| u64::from(households[i as usize].households))
+        .sum();
     let res = match options.resolution {
         Some(r) => r,
         None => tessellate::choose_resolution(households, hh, total, area_m2, &rules),
     };
     lap(0, &mut t);
-    let tess = tessellate::Tessellation::new(area, res, frame).map_err(|e| PartitionError::InvalidArea {
-        code: area.code.clone(),
-        reason: e,
+    let tess = tessellate::Tessellation::new(area, res, frame).map_err(|e| {
+        PartitionError::InvalidArea {
+            code: area.code.clone(),
+            reason: e,
+        }
     })?;
     if progress.cancelled() {
         return Err(PartitionError::Cancelled);
@@ -346,7 +374,10 @@ fn partition_area(
     let k = part.k;
     let pts = dissolve::NodePoints::new(
         tess.nodes.len(),
-        &hh_node.iter().map(|&(i, n)| (households[i as usize].location.0, n)).collect::<Vec<_>>(),
+        &hh_node
+            .iter()
+            .map(|&(i, n)| (households[i as usize].location.0, n))
+            .collect::<Vec<_>>(),
     );
     let geoms: Vec<MultiPolygon<f64>> = (0..k)
         .into_par_iter()
@@ -360,10 +391,16 @@ fn partition_area(
     // (households in nodes on a region boundary) against the output polygons,
     // so a recount by point-in-polygon always agrees.
     let mut part = part;
-    let mut hh_region: Vec<u32> = hh_node.iter().map(|&(_, n)| part.assignment[n as usize]).collect();
+    let mut hh_region: Vec<u32> = hh_node
+        .iter()
+        .map(|&(_, n)| part.assignment[n as usize])
+        .collect();
     for (j, &(i, n)) in hh_node.iter().enumerate() {
         let r = hh_region[j];
-        let border = tess.pieces[n as usize].is_some() || g.neighbours(n).iter().any(|&u| part.assignment[u as usize] != r);
+        let border = tess.pieces[n as usize].is_some()
+            || g.neighbours(n)
+                .iter()
+                .any(|&u| part.assignment[u as usize] != r);
         if !border {
             continue;
         }
@@ -371,7 +408,12 @@ fn partition_area(
         if geoms[r as usize].intersects(&pt) {
             continue;
         }
-        let mut others: Vec<u32> = g.neighbours(n).iter().map(|&u| part.assignment[u as usize]).filter(|&q| q != r).collect();
+        let mut others: Vec<u32> = g
+            .neighbours(n)
+            .iter()
+            .map(|&u| part.assignment[u as usize])
+            .filter(|&q| q != r)
+            .collect();
         others.sort_unstable();
         others.dedup();
         let found = others
@@ -382,7 +424,10 @@ fn partition_area(
         if let Some(q) = found {
             let h = &households[i as usize];
             if std::env::var_os("WANGGE_DEBUG").is_some() {
-                eprintln!("recheck: {} households at {:?} move from region {r} to {q}", h.households, pt);
+                eprintln!(
+                    "recheck: {} households at {:?} move from region {r} to {q}",
+                    h.households, pt
+                );
             }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
@@ -400,7 +445,16 @@ fn partition_area(
         let households = part.households[r];
         let persons = part.persons[r];
         let mut issues = Vec::new();
-        metrics::check_rules(&rules, has_persons, households, persons, a_m2, &part, r, &mut issues);
+        metrics::check_rules(
+            &rules,
+            has_persons,
+            households,
+            persons,
+            a_m2,
+            &part,
+            r,
+            &mut issues,
+        );
         if geom.0.len() > 1 {
             issues.push(if part.has_satellite[r] {
                 format!(
@@ -472,7 +526,8 @@ fn partition_area(
 
 /// Phase timings summed over areas (nanoseconds), printed to stderr at the end
 /// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
-pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] = [const { std::sync::atomic::AtomicU64::new(0) }; 12];
+pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
 const PHASE_NAMES: [&str; 12] = [
     "resolution",
     "tessellate",
@@ -490,7 +545,10 @@ const PHASE_NAMES: [&str; 12] = [
 
 pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
     let now = std::time::Instant::now();
-    PHASES[phase].fetch_add((now - *t).as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    PHASES[phase].fetch_add(
+        (now - *t).as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     *t = now;
 }
 
@@ -498,4 +556,3 @@ pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
 pub(crate) fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rect<f64>> {
     mp.bounding_rect()
 }
-

@@ -56,7 +56,8 @@ impl BandedRings {
             start[b + 1] = start[b] + counts[b];
         }
         let mut fill = start.clone();
-        let mut edges = vec![(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }); start[bands] as usize];
+        let mut edges =
+            vec![(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }); start[bands] as usize];
         for e in &all {
             let (lo, hi) = (band_of(e.0.y.min(e.1.y)), band_of(e.0.y.max(e.1.y)));
             for f in &mut fill[lo..=hi] {
@@ -103,7 +104,11 @@ impl BandedRings {
             if (a.y > p.y) != (b.y > p.y) {
                 // Crossing to the right of p, decided robustly.
                 let o = RobustKernel::orient2d(a, b, p);
-                let right = if b.y > a.y { o == Orientation::CounterClockwise } else { o == Orientation::Clockwise };
+                let right = if b.y > a.y {
+                    o == Orientation::CounterClockwise
+                } else {
+                    o == Orientation::Clockwise
+                };
                 if right {
                     inside = !inside;
                 }
@@ -174,7 +179,10 @@ mod tests {
         let b = BandedRings::new(&mp);
         for i in -5..=25 {
             for j in -5..=25 {
-                let c = Coord { x: i as f64 * 0.5, y: j as f64 * 0.5 };
+                let c = Coord {
+                    x: i as f64 * 0.5,
+                    y: j as f64 * 0.5,
+                };
                 assert_eq!(b.covers(c), geo::Intersects::intersects(&mp, &c), "{c:?}");
             }
         }

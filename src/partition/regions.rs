@@ -82,13 +82,16 @@ pub(crate) fn choose_k(rules: &Rules, has_persons: bool, t: u64, p: u64, a: f64)
     if let Some(ma) = rules.max_area_m2 {
         lo = lo.max((a / ma).ceil() as u64);
     }
-    let hi = if rules.min_households > 0 { t / rules.min_households } else { u64::MAX };
+    let hi = t.checked_div(rules.min_households).unwrap_or(u64::MAX);
     let want = ((t as f64 / target).round() as u64).max(1);
     if lo <= hi {
         return (want.clamp(lo, hi) as usize, true);
     }
     if t < rules.min_households || hi == 0 {
-        return (lo.max(1).min(if t < rules.min_households { 1 } else { lo }) as usize, false);
+        return (
+            lo.max(1).min(if t < rules.min_households { 1 } else { lo }) as usize,
+            false,
+        );
     }
     // Infeasible: the count whose mean grid misses the bounds by less.
     let dev_lo = (rules.min_households as f64 - t as f64 / lo as f64) / rules.min_households as f64;
@@ -96,7 +99,13 @@ pub(crate) fn choose_k(rules: &Rules, has_persons: bool, t: u64, p: u64, a: f64)
     (if dev_lo <= dev_hi { lo } else { hi } as usize, false)
 }
 
-pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], node_pp: &[u64], plan: &Plan) -> RegionResult {
+pub(crate) fn partition_graph(
+    g: &Graph,
+    tess: &Tessellation,
+    node_hh: &[u64],
+    node_pp: &[u64],
+    plan: &Plan,
+) -> RegionResult {
     let n = g.len();
     let rules = &plan.rules;
     let mut notes = Vec::new();
@@ -135,12 +144,26 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         members.sort_unstable();
         comps.push(members);
     }
-    let cw: Vec<u64> = comps.iter().map(|m| m.iter().map(|&v| node_hh[v as usize]).sum()).collect();
-    let ca: Vec<f64> = comps.iter().map(|m| m.iter().map(|&v| tess.nodes[v as usize].area).sum()).collect();
-    let mut mainland: Vec<bool> = cw.iter().map(|&w| w >= rules.min_households.max(1)).collect();
+    let cw: Vec<u64> = comps
+        .iter()
+        .map(|m| m.iter().map(|&v| node_hh[v as usize]).sum())
+        .collect();
+    let ca: Vec<f64> = comps
+        .iter()
+        .map(|m| m.iter().map(|&v| tess.nodes[v as usize].area).sum())
+        .collect();
+    let mut mainland: Vec<bool> = cw
+        .iter()
+        .map(|&w| w >= rules.min_households.max(1))
+        .collect();
     if !mainland.iter().any(|&m| m) {
         let best = (0..comps.len())
-            .max_by(|&a, &b| cw[a].cmp(&cw[b]).then(ca[a].total_cmp(&ca[b])).then(b.cmp(&a)))
+            .max_by(|&a, &b| {
+                cw[a]
+                    .cmp(&cw[b])
+                    .then(ca[a].total_cmp(&ca[b]))
+                    .then(b.cmp(&a))
+            })
             .expect("at least one component");
         mainland[best] = true;
     }
@@ -153,7 +176,9 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
             .filter(|&v| mainland[comp[v as usize] as usize] && tess.pieces[v as usize].is_some())
             .collect();
         if c.is_empty() {
-            (0..n as u32).filter(|&v| mainland[comp[v as usize] as usize]).collect()
+            (0..n as u32)
+                .filter(|&v| mainland[comp[v as usize] as usize])
+                .collect()
         } else {
             c
         }
@@ -171,7 +196,14 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
             sy += nd.centroid.y * nd.area;
             sa += nd.area;
         }
-        let c = if sa > 0.0 { Coord { x: sx / sa, y: sy / sa } } else { tess.nodes[members[0] as usize].centroid };
+        let c = if sa > 0.0 {
+            Coord {
+                x: sx / sa,
+                y: sy / sa,
+            }
+        } else {
+            tess.nodes[members[0] as usize].centroid
+        };
         let mut best = (f64::INFINITY, NONE);
         for &u in &candidates {
             let q = tess.nodes[u as usize].centroid;
@@ -198,8 +230,14 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
 
     // 2. Grids per mainland part.
     let mains: Vec<usize> = (0..comps.len()).filter(|&c| mainland[c]).collect();
-    let main_w: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| w[v as usize]).sum()).collect();
-    let main_p: Vec<u64> = mains.iter().map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum()).collect();
+    let main_w: Vec<u64> = mains
+        .iter()
+        .map(|&c| comps[c].iter().map(|&v| w[v as usize]).sum())
+        .collect();
+    let main_p: Vec<u64> = mains
+        .iter()
+        .map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum())
+        .collect();
     // Nodes heavier than the maximum (a tower block, a dense cell) cannot be
     // split: each gets a grid of its own, pinned, and the rest of the part is
     // divided among the other grids.
@@ -209,8 +247,16 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
     let mut light_means: Vec<f64> = Vec::with_capacity(mains.len());
     for (i, &c) in mains.iter().enumerate() {
         let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
-        let hw: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize]).sum();
-        let hp: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| pp[v as usize]).sum();
+        let hw: u64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| w[v as usize])
+            .sum();
+        let hp: u64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| pp[v as usize])
+            .sum();
         let tl = main_w[i] - hw;
         let (kl, ok) = if hn > 0 && tl < rules.min_households.max(1) {
             (0, true)
@@ -222,12 +268,24 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         ks.push((kl + hn).min(comps[c].len()).max(1));
     }
     if let Some(total_k) = plan.grid_count {
-        ks = distribute(total_k.max(mains.len()), &main_w, &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>());
+        ks = distribute(
+            total_k.max(mains.len()),
+            &main_w,
+            &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>(),
+        );
         for (i, &c) in mains.iter().enumerate() {
             let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
-            let hw: u64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize]).sum();
+            let hw: u64 = comps[c]
+                .iter()
+                .filter(|&&v| heavy[v as usize])
+                .map(|&v| w[v as usize])
+                .sum();
             let kl = ks[i].saturating_sub(hn);
-            light_means[i] = if kl > 0 { (main_w[i] - hw) as f64 / kl as f64 } else { 0.0 };
+            light_means[i] = if kl > 0 {
+                (main_w[i] - hw) as f64 / kl as f64
+            } else {
+                0.0
+            };
         }
     }
     let max_node = w.iter().copied().max().unwrap_or(0);
@@ -255,14 +313,39 @@ pub(crate) fn partition_graph(g: &Graph, tess: &Tessellation, node_hh: &[u64], n
         let use_area = total <= 0.0;
         let mut regions: Vec<Vec<u32>> = Vec::new();
         // Heavy nodes count as one grid's worth in the bisection.
-        let cap = if light_means[i] > 0.0 { light_means[i] } else { rules.target() as f64 };
-        bisect(g, tess, &comps[c], ks[i], &w, cap, use_area, &mut scratch, &mut regions);
+        let cap = if light_means[i] > 0.0 {
+            light_means[i]
+        } else {
+            rules.target() as f64
+        };
+        bisect(
+            g,
+            tess,
+            &comps[c],
+            ks[i],
+            &w,
+            cap,
+            use_area,
+            &mut scratch,
+            &mut regions,
+        );
         let kk = regions.len();
-        let light_regions = regions.iter().filter(|r| !r.iter().any(|&v| heavy[v as usize])).count();
-        let heavy_w: f64 = comps[c].iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize] as f64).sum();
+        let light_regions = regions
+            .iter()
+            .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
+            .count();
+        let heavy_w: f64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| w[v as usize] as f64)
+            .sum();
         for reg in regions {
             let id = means.len() as u32;
-            let hw: f64 = reg.iter().filter(|&&v| heavy[v as usize]).map(|&v| w[v as usize] as f64).sum();
+            let hw: f64 = reg
+                .iter()
+                .filter(|&&v| heavy[v as usize])
+                .map(|&v| w[v as usize] as f64)
+                .sum();
             for v in reg {
                 part[v as usize] = id;
             }
@@ -325,7 +408,13 @@ fn distribute(k: usize, weights: &[u64], sizes: &[usize]) -> Vec<usize> {
     let extra = k - m;
     let shares: Vec<f64> = weights
         .iter()
-        .map(|&w| if total > 0 { extra as f64 * w as f64 / total as f64 } else { extra as f64 / m as f64 })
+        .map(|&w| {
+            if total > 0 {
+                extra as f64 * w as f64 / total as f64
+            } else {
+                extra as f64 / m as f64
+            }
+        })
         .collect();
     let mut given = 0;
     for i in 0..m {
@@ -333,7 +422,11 @@ fn distribute(k: usize, weights: &[u64], sizes: &[usize]) -> Vec<usize> {
         given += shares[i].floor() as usize;
     }
     let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor())
+            .total_cmp(&(shares[a] - shares[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(extra - given) {
         out[i] += 1;
     }
@@ -352,7 +445,11 @@ struct Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Scratch { mark: vec![0; n], stamp: 0, stack: Vec::new() }
+        Scratch {
+            mark: vec![0; n],
+            stamp: 0,
+            stack: Vec::new(),
+        }
     }
     fn next(&mut self) -> u32 {
         self.stamp = self.stamp.wrapping_add(1);
@@ -366,19 +463,46 @@ impl Scratch {
 
 /// Recursive balanced bisection; pushes the final regions into `out`.
 #[allow(clippy::too_many_arguments)]
-fn bisect(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], cap: f64, use_area: bool, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
+fn bisect(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    k: usize,
+    w: &[u64],
+    cap: f64,
+    use_area: bool,
+    s: &mut Scratch,
+    out: &mut Vec<Vec<u32>>,
+) {
     bisect_at(g, tess, nodes, k, w, cap, use_area, 0.0, s, out)
 }
 
 /// [`bisect`] with the sweep direction turned by `turn` radians from the long
 /// axis (the repair step tries several directions).
 #[allow(clippy::too_many_arguments)]
-fn bisect_at(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64], cap: f64, use_area: bool, turn: f64, s: &mut Scratch, out: &mut Vec<Vec<u32>>) {
+fn bisect_at(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    k: usize,
+    w: &[u64],
+    cap: f64,
+    use_area: bool,
+    turn: f64,
+    s: &mut Scratch,
+    out: &mut Vec<Vec<u32>>,
+) {
     if k <= 1 || nodes.len() < 2 {
         out.push(nodes.to_vec());
         return;
     }
-    let meas = |v: u32| if use_area { tess.nodes[v as usize].area } else { (w[v as usize] as f64).min(cap) };
+    let meas = |v: u32| {
+        if use_area {
+            tess.nodes[v as usize].area
+        } else {
+            (w[v as usize] as f64).min(cap)
+        }
+    };
     let total: f64 = nodes.iter().map(|&v| meas(v)).sum();
     // Long axis from the area-weighted covariance of centroids.
     let (mut sa, mut sx, mut sy) = (0.0, 0.0, 0.0);
@@ -447,7 +571,11 @@ fn bisect_at(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64],
         s.mark[v as usize] = a_stamp;
     }
     // Components of B (everything in `nodes` not in A).
-    let b_nodes: Vec<u32> = nodes.iter().copied().filter(|&v| s.mark[v as usize] != a_stamp).collect();
+    let b_nodes: Vec<u32> = nodes
+        .iter()
+        .copied()
+        .filter(|&v| s.mark[v as usize] != a_stamp)
+        .collect();
     if b_nodes.is_empty() || in_a.is_empty() {
         out.push(nodes.to_vec());
         return;
@@ -480,7 +608,13 @@ fn bisect_at(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64],
         comps.push((m, members.len(), members));
     }
     let main = (0..comps.len())
-        .max_by(|&a, &b| comps[a].0.total_cmp(&comps[b].0).then(comps[a].1.cmp(&comps[b].1)).then(b.cmp(&a)))
+        .max_by(|&a, &b| {
+            comps[a]
+                .0
+                .total_cmp(&comps[b].0)
+                .then(comps[a].1.cmp(&comps[b].1))
+                .then(b.cmp(&a))
+        })
         .expect("b non-empty");
     let mut a_nodes = in_a;
     let mut b_main = Vec::new();
@@ -495,7 +629,11 @@ fn bisect_at(g: &Graph, tess: &Tessellation, nodes: &[u32], k: usize, w: &[u64],
     b_main.sort_unstable();
     let wa: f64 = a_nodes.iter().map(|&v| meas(v)).sum();
     let per = total / k as f64;
-    let mut ka = if per > 0.0 { (wa / per).round() as usize } else { k1 };
+    let mut ka = if per > 0.0 {
+        (wa / per).round() as usize
+    } else {
+        k1
+    };
     ka = ka.clamp(1, k - 1);
     let ka = ka.min(a_nodes.len()).max(1);
     let kb = (k - ka).min(b_main.len()).max(1);
@@ -526,7 +664,15 @@ struct State {
 const HARD: f64 = 50.0;
 
 impl State {
-    fn new(g: &Graph, tess: &Tessellation, part: &[u32], w: &[u64], pp: &[u64], means: &[f64], plan: &Plan) -> Self {
+    fn new(
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        pp: &[u64],
+        means: &[f64],
+        plan: &Plan,
+    ) -> Self {
         let k = means.len();
         let mut st = State {
             w: vec![0.0; k],
@@ -538,7 +684,14 @@ impl State {
             mean: means.iter().map(|&m| m.max(1.0)).collect(),
             min: plan.rules.min_households as f64,
             max: plan.rules.max_households as f64,
-            max_p: if plan.has_persons { plan.rules.max_persons.map(|m| m as f64).unwrap_or(f64::INFINITY) } else { f64::INFINITY },
+            max_p: if plan.has_persons {
+                plan.rules
+                    .max_persons
+                    .map(|m| m as f64)
+                    .unwrap_or(f64::INFINITY)
+            } else {
+                f64::INFINITY
+            },
             tol: plan.balance_tolerance,
             area_scale: 1.0,
             cut_scale: 1.0,
@@ -570,7 +723,10 @@ impl State {
 
     fn centroid(&self, r: usize) -> Coord<f64> {
         if self.area[r] > 0.0 {
-            Coord { x: self.sx[r] / self.area[r], y: self.sy[r] / self.area[r] }
+            Coord {
+                x: self.sx[r] / self.area[r],
+                y: self.sy[r] / self.area[r],
+            }
         } else {
             Coord { x: 0.0, y: 0.0 }
         }
@@ -581,13 +737,20 @@ impl State {
         let m = self.mean[r];
         let d = (w - m) / m;
         let vh = (self.min - w).max(w - self.max).max(0.0) / m;
-        let vp = if self.max_p.is_finite() { (p - self.max_p).max(0.0) / self.max_p } else { 0.0 };
+        let vp = if self.max_p.is_finite() {
+            (p - self.max_p).max(0.0) / self.max_p
+        } else {
+            0.0
+        };
         d * d + HARD * (vh * vh + vp * vp) + if vh > 0.0 || vp > 0.0 { HARD } else { 0.0 }
     }
 
     fn in_band(&self, r: usize, w: f64, p: f64) -> bool {
         let m = self.mean[r];
-        (w - m).abs() <= self.tol * m && w >= self.min.min(m) && w <= self.max.max(m) && p <= self.max_p
+        (w - m).abs() <= self.tol * m
+            && w >= self.min.min(m)
+            && w <= self.max.max(m)
+            && p <= self.max_p
     }
 
     fn apply(&mut self, tess: &Tessellation, v: usize, a: usize, b: usize, wv: f64, pv: f64) {
@@ -607,11 +770,21 @@ impl State {
     }
 
     /// Compactness change (lower is better) of moving v from a to b.
-    fn shape_delta(&self, g: &Graph, tess: &Tessellation, part: &[u32], v: u32, a: usize, b: usize) -> f64 {
+    fn shape_delta(
+        &self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        v: u32,
+        a: usize,
+        b: usize,
+    ) -> f64 {
         let nd = &tess.nodes[v as usize];
         let (ca, cb) = (self.centroid(a), self.centroid(b));
         let x = nd.centroid;
-        let di = nd.area * (((x.x - cb.x).powi(2) + (x.y - cb.y).powi(2)) - ((x.x - ca.x).powi(2) + (x.y - ca.y).powi(2)));
+        let di = nd.area
+            * (((x.x - cb.x).powi(2) + (x.y - cb.y).powi(2))
+                - ((x.x - ca.x).powi(2) + (x.y - ca.y).powi(2)));
         let inertia = di / (self.area_scale * self.area_scale);
         let mut cut = 0.0f64;
         for (&u, &c) in g.neighbours(v).iter().zip(g.costs(v)) {
@@ -625,7 +798,15 @@ impl State {
         4.0 * inertia + cut / self.cut_scale
     }
 
-    fn refine(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) {
+    fn refine(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) {
         let n = g.len();
         let k = self.mean.len();
         if k < 2 {
@@ -662,12 +843,14 @@ impl State {
                     let mut best: Option<(f64, usize)> = None;
                     for &b in &nb {
                         let b = b as usize;
-                        let d = after_a + self.pen(b, self.w[b] + wv, self.p[b] + pv) - before_a - self.pen(b, self.w[b], self.p[b]);
+                        let d = after_a + self.pen(b, self.w[b] + wv, self.p[b] + pv)
+                            - before_a
+                            - self.pen(b, self.w[b], self.p[b]);
                         if d >= -1e-12 {
                             continue;
                         }
                         let score = d + 1e-3 * self.shape_delta(g, tess, part, v, a, b);
-                        if best.is_none_or(|(bs, _)| score < bs) {
+                        if best.map_or(true, |(bs, _)| score < bs) {
                             best = Some((score, b));
                         }
                     }
@@ -712,14 +895,18 @@ impl State {
                     for &b in &nb {
                         let b = b as usize;
                         if wv > 0.0 {
-                            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv) || self.pen(a, self.w[a] - wv, self.p[a] - pv) <= self.pen(a, self.w[a], self.p[a]);
-                            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv) || self.pen(b, self.w[b] + wv, self.p[b] + pv) <= self.pen(b, self.w[b], self.p[b]);
+                            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv)
+                                || self.pen(a, self.w[a] - wv, self.p[a] - pv)
+                                    <= self.pen(a, self.w[a], self.p[a]);
+                            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv)
+                                || self.pen(b, self.w[b] + wv, self.p[b] + pv)
+                                    <= self.pen(b, self.w[b], self.p[b]);
                             if !(a_ok && b_ok) {
                                 continue;
                             }
                         }
                         let d = self.shape_delta(g, tess, part, v, a, b);
-                        if d < -1e-9 && best.is_none_or(|(bs, _)| d < bs) {
+                        if d < -1e-9 && best.map_or(true, |(bs, _)| d < bs) {
                             best = Some((d, b));
                         }
                     }
@@ -750,11 +937,21 @@ impl State {
     /// so a region outside the rules sheds or gains weight through regions
     /// that stay within them. A chain is kept only if the summed penalty of
     /// the regions on it drops; otherwise it is undone.
-    fn repair_chains(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) {
+    fn repair_chains(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) {
         let n = g.len();
         let k = self.mean.len();
         for _round in 0..4 {
-            let bad: Vec<usize> = (0..k).filter(|&r| self.violates(r) && self.mean[r] <= self.max).collect();
+            let bad: Vec<usize> = (0..k)
+                .filter(|&r| self.violates(r) && self.mean[r] <= self.max)
+                .collect();
             if bad.is_empty() {
                 return;
             }
@@ -785,9 +982,17 @@ impl State {
                 let mut nbrs: Vec<u32> = radj[a].clone();
                 nbrs.sort_by(|&x, &y| {
                     let (wx, wy) = (self.w[x as usize], self.w[y as usize]);
-                    (if over { wx.total_cmp(&wy) } else { wy.total_cmp(&wx) }).then(x.cmp(&y))
+                    (if over {
+                        wx.total_cmp(&wy)
+                    } else {
+                        wy.total_cmp(&wx)
+                    })
+                    .then(x.cmp(&y))
                 });
-                if nbrs.iter().any(|&b| self.recombine(g, tess, part, w, pp, a, b as usize, s)) {
+                if nbrs
+                    .iter()
+                    .any(|&b| self.recombine(g, tess, part, w, pp, a, b as usize, s))
+                {
                     improved = true;
                     continue;
                 }
@@ -806,7 +1011,11 @@ impl State {
                             depth[q as usize] = depth[r as usize] + 1;
                             prev[q as usize] = r;
                             queue.push_back(q);
-                            let slack = if over { self.w[q as usize] < self.mean[q as usize] } else { self.w[q as usize] > self.mean[q as usize] };
+                            let slack = if over {
+                                self.w[q as usize] < self.mean[q as usize]
+                            } else {
+                                self.w[q as usize] > self.mean[q as usize]
+                            };
                             if slack && !self.violates(q as usize) {
                                 ends.push(q);
                             }
@@ -834,8 +1043,15 @@ impl State {
                         path.reverse(); // donors first: end … a
                     }
                     let regions: Vec<usize> = path.clone();
-                    let before: f64 = regions.iter().map(|&r| self.pen(r, self.w[r], self.p[r])).sum();
-                    let amount = if over { self.w[a] - self.mean[a] } else { self.mean[a] - self.w[a] };
+                    let before: f64 = regions
+                        .iter()
+                        .map(|&r| self.pen(r, self.w[r], self.p[r]))
+                        .sum();
+                    let amount = if over {
+                        self.w[a] - self.mean[a]
+                    } else {
+                        self.mean[a] - self.w[a]
+                    };
                     let mut done: Vec<(u32, usize, usize)> = Vec::new();
                     let mut ok = true;
                     for win in path.windows(2) {
@@ -843,7 +1059,14 @@ impl State {
                         match self.pick_unit(g, tess, part, w, from, to, amount, s) {
                             Some(v) => {
                                 part[v as usize] = to as u32;
-                                self.apply(tess, v as usize, from, to, w[v as usize] as f64, pp[v as usize] as f64);
+                                self.apply(
+                                    tess,
+                                    v as usize,
+                                    from,
+                                    to,
+                                    w[v as usize] as f64,
+                                    pp[v as usize] as f64,
+                                );
                                 done.push((v, from, to));
                             }
                             None => {
@@ -852,14 +1075,24 @@ impl State {
                             }
                         }
                     }
-                    let after: f64 = regions.iter().map(|&r| self.pen(r, self.w[r], self.p[r])).sum();
+                    let after: f64 = regions
+                        .iter()
+                        .map(|&r| self.pen(r, self.w[r], self.p[r]))
+                        .sum();
                     if ok && after < before - 1e-9 {
                         improved = true;
                         break;
                     }
                     for &(v, from, to) in done.iter().rev() {
                         part[v as usize] = from as u32;
-                        self.apply(tess, v as usize, to, from, w[v as usize] as f64, pp[v as usize] as f64);
+                        self.apply(
+                            tess,
+                            v as usize,
+                            to,
+                            from,
+                            w[v as usize] as f64,
+                            pp[v as usize] as f64,
+                        );
                     }
                 }
             }
@@ -874,16 +1107,44 @@ impl State {
     /// trying several sweep directions. Kept only if both halves meet the
     /// rules and the balance penalty drops.
     #[allow(clippy::too_many_arguments)]
-    fn recombine(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], a: usize, b: usize, s: &mut Scratch) -> bool {
-        let nodes: Vec<u32> = (0..g.len() as u32).filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32).collect();
+    fn recombine(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        a: usize,
+        b: usize,
+        s: &mut Scratch,
+    ) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32)
+            .filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32)
+            .collect();
         if nodes.iter().any(|&v| self.pinned[v as usize]) {
             return false;
         }
         let before = self.pen(a, self.w[a], self.p[a]) + self.pen(b, self.w[b], self.p[b]);
         let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
-        for turn in [0.0, std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_4, 3.0 * std::f64::consts::FRAC_PI_4] {
+        for turn in [
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ] {
             let mut out = Vec::new();
-            bisect_at(g, tess, &nodes, 2, w, f64::INFINITY, false, turn, s, &mut out);
+            bisect_at(
+                g,
+                tess,
+                &nodes,
+                2,
+                w,
+                f64::INFINITY,
+                false,
+                turn,
+                s,
+                &mut out,
+            );
             if out.len() != 2 {
                 continue;
             }
@@ -896,7 +1157,11 @@ impl State {
                 let (wr, pr) = (wsum(r), psum(r));
                 wr >= self.min && wr <= self.max && pr <= self.max_p
             };
-            if ok(x) && ok(y) && after < before - 1e-9 && best.as_ref().is_none_or(|bst| after < bst.0) {
+            if ok(x)
+                && ok(y)
+                && after < before - 1e-9
+                && best.as_ref().map_or(true, |bst| after < bst.0)
+            {
                 best = Some((after, x.clone(), y.clone()));
             }
         }
@@ -906,7 +1171,14 @@ impl State {
                 let from = part[v as usize] as usize;
                 if from != r {
                     part[v as usize] = r as u32;
-                    self.apply(tess, v as usize, from, r, w[v as usize] as f64, pp[v as usize] as f64);
+                    self.apply(
+                        tess,
+                        v as usize,
+                        from,
+                        r,
+                        w[v as usize] as f64,
+                        pp[v as usize] as f64,
+                    );
                 }
             }
         }
@@ -926,7 +1198,11 @@ impl State {
             }
             let nbrs = g.neighbours(v);
             let cut = nbrs.iter().filter(|&&u| part[u as usize] != r).count() as f64;
-            let outside = if tess.pieces[v as usize].is_none() { 6usize.saturating_sub(nbrs.len()) as f64 } else { 1.0 };
+            let outside = if tess.pieces[v as usize].is_none() {
+                6usize.saturating_sub(nbrs.len()) as f64
+            } else {
+                1.0
+            };
             edges[r as usize] += cut + outside;
         }
         let e = tess.res.edge_length_m();
@@ -948,7 +1224,15 @@ impl State {
     /// this fixes shapes the initial bisection got wrong (long strips left
     /// over in empty country, regions wrapped around a dense village).
     #[allow(clippy::too_many_arguments)]
-    fn reshape_worst(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], s: &mut Scratch) -> bool {
+    fn reshape_worst(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) -> bool {
         let k = self.mean.len();
         if k < 2 {
             return false;
@@ -1005,8 +1289,21 @@ impl State {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn reshape_pair(&mut self, g: &Graph, tess: &Tessellation, part: &mut [u32], w: &[u64], pp: &[u64], a: usize, b: usize, current: f64, s: &mut Scratch) -> bool {
-        let nodes: Vec<u32> = (0..g.len() as u32).filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32).collect();
+    fn reshape_pair(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        a: usize,
+        b: usize,
+        current: f64,
+        s: &mut Scratch,
+    ) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32)
+            .filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32)
+            .collect();
         if nodes.iter().any(|&v| self.pinned[v as usize]) {
             return false;
         }
@@ -1014,15 +1311,37 @@ impl State {
         let mark = s.next();
         let stamp_a = mark;
         let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
-        for turn in [0.0, std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_4, 3.0 * std::f64::consts::FRAC_PI_4] {
+        for turn in [
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ] {
             let mut out = Vec::new();
-            bisect_at(g, tess, &nodes, 2, w, f64::INFINITY, false, turn, s, &mut out);
+            bisect_at(
+                g,
+                tess,
+                &nodes,
+                2,
+                w,
+                f64::INFINITY,
+                false,
+                turn,
+                s,
+                &mut out,
+            );
             if out.len() != 2 {
                 continue;
             }
             let wsum = |r: &[u32]| r.iter().map(|&v| w[v as usize] as f64).sum::<f64>();
             let psum = |r: &[u32]| r.iter().map(|&v| pp[v as usize] as f64).sum::<f64>();
-            let ok = |r: &[u32], reg: usize| self.in_band(reg, wsum(r), psum(r)) || (wsum(r) >= self.min && wsum(r) <= self.max && psum(r) <= self.max_p && (wsum(r) - self.mean[reg]).abs() <= 0.12 * self.mean[reg]);
+            let ok = |r: &[u32], reg: usize| {
+                self.in_band(reg, wsum(r), psum(r))
+                    || (wsum(r) >= self.min
+                        && wsum(r) <= self.max
+                        && psum(r) <= self.max_p
+                        && (wsum(r) - self.mean[reg]).abs() <= 0.12 * self.mean[reg])
+            };
             if !(ok(&out[0], a) && ok(&out[1], b)) {
                 continue;
             }
@@ -1046,14 +1365,22 @@ impl State {
                             !same_pair || ((s.mark[u as usize] == half_stamp) != in_first)
                         })
                         .count() as f64;
-                    let outside = if tess.pieces[v as usize].is_none() { 6usize.saturating_sub(nbrs.len()) as f64 } else { 1.0 };
+                    let outside = if tess.pieces[v as usize].is_none() {
+                        6usize.saturating_sub(nbrs.len()) as f64
+                    } else {
+                        1.0
+                    };
                     edges += cut + outside;
                 }
                 let p = edges * e;
-                pps[h] = if p > 0.0 { 4.0 * std::f64::consts::PI * area / (p * p) } else { 1.0 };
+                pps[h] = if p > 0.0 {
+                    4.0 * std::f64::consts::PI * area / (p * p)
+                } else {
+                    1.0
+                };
             }
             let score = pps[0].min(pps[1]);
-            if score > current + 0.03 && best.as_ref().is_none_or(|bst| score > bst.0) {
+            if score > current + 0.03 && best.as_ref().map_or(true, |bst| score > bst.0) {
                 best = Some((score, out[0].clone(), out[1].clone()));
             }
         }
@@ -1064,7 +1391,14 @@ impl State {
                 let from = part[v as usize] as usize;
                 if from != r {
                     part[v as usize] = r as u32;
-                    self.apply(tess, v as usize, from, r, w[v as usize] as f64, pp[v as usize] as f64);
+                    self.apply(
+                        tess,
+                        v as usize,
+                        from,
+                        r,
+                        w[v as usize] as f64,
+                        pp[v as usize] as f64,
+                    );
                 }
             }
         }
@@ -1073,20 +1407,42 @@ impl State {
 
     /// A movable unit of `from` next to `to`, with weight closest to `amount`.
     #[allow(clippy::too_many_arguments)]
-    fn pick_unit(&self, g: &Graph, tess: &Tessellation, part: &[u32], w: &[u64], from: usize, to: usize, amount: f64, s: &mut Scratch) -> Option<u32> {
+    fn pick_unit(
+        &self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        from: usize,
+        to: usize,
+        amount: f64,
+        s: &mut Scratch,
+    ) -> Option<u32> {
         let mut cands: Vec<(f64, f64, u32)> = Vec::new();
         for v in 0..g.len() as u32 {
             if part[v as usize] != from as u32 || w[v as usize] == 0 || self.pinned[v as usize] {
                 continue;
             }
-            if !g.neighbours(v).iter().any(|&u| part[u as usize] == to as u32) {
+            if !g
+                .neighbours(v)
+                .iter()
+                .any(|&u| part[u as usize] == to as u32)
+            {
                 continue;
             }
             let d = (w[v as usize] as f64 - amount).abs();
             cands.push((d, self.shape_delta(g, tess, part, v, from, to), v));
         }
-        cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2)));
-        cands.into_iter().take(12).map(|c| c.2).find(|&v| self.can_remove(g, part, v, from, s))
+        cands.sort_by(|x, y| {
+            x.0.total_cmp(&y.0)
+                .then(x.1.total_cmp(&y.1))
+                .then(x.2.cmp(&y.2))
+        });
+        cands
+            .into_iter()
+            .take(12)
+            .map(|c| c.2)
+            .find(|&v| self.can_remove(g, part, v, from, s))
     }
 
     /// Would region `a` stay connected (and non-empty) without node v?
@@ -1102,13 +1458,20 @@ impl State {
             if count == 0 {
                 return true;
             }
-            let arcs = (0..6).filter(|&i| inside[i] && !inside[(i + 1) % 6]).count();
+            let arcs = (0..6)
+                .filter(|&i| inside[i] && !inside[(i + 1) % 6])
+                .count();
             if arcs <= 1 {
                 return true;
             }
         }
         // Bounded search: all of v's neighbours in `a` must meet without v.
-        let targets: Vec<u32> = g.neighbours(v).iter().copied().filter(|&u| part[u as usize] == a32).collect();
+        let targets: Vec<u32> = g
+            .neighbours(v)
+            .iter()
+            .copied()
+            .filter(|&u| part[u as usize] == a32)
+            .collect();
         if targets.len() <= 1 {
             return true;
         }

@@ -31,11 +31,19 @@ impl Snap {
         // Mirrors i_float's FloatPointAdapter::new.
         let a = rect.width() * 0.5;
         let b = rect.height() * 0.5;
-        let off = Coord { x: rect.min().x + a, y: rect.min().y + b };
+        let off = Coord {
+            x: rect.min().x + a,
+            y: rect.min().y + b,
+        };
         let max = a.max(b);
         let log2 = round_i32(max.log2());
         let e = 29 - log2;
-        Snap { rect, off, scale: (e as f64).exp2(), inv: (-e as f64).exp2() }
+        Snap {
+            rect,
+            off,
+            scale: (e as f64).exp2(),
+            inv: (-e as f64).exp2(),
+        }
     }
 
     pub(crate) fn coord(&self, c: Coord<f64>) -> Coord<f64> {
@@ -67,14 +75,32 @@ impl Snap {
         let (lo, hi) = (self.rect.min(), self.rect.max());
         let e = self.rect.width().max(self.rect.height()) * 1e-4;
         let tri = |c: Coord<f64>, dx: f64, dy: f64| {
-            Polygon::new(LineString(vec![c, Coord { x: c.x + dx, y: c.y }, Coord { x: c.x, y: c.y + dy }, c]), vec![])
+            Polygon::new(
+                LineString(vec![
+                    c,
+                    Coord {
+                        x: c.x + dx,
+                        y: c.y,
+                    },
+                    Coord {
+                        x: c.x,
+                        y: c.y + dy,
+                    },
+                    c,
+                ]),
+                vec![],
+            )
         };
         [tri(lo, e, e), tri(hi, -e, -e)]
     }
 
     /// `subject ∩ clip` on the area's grid. The clip must lie inside the frame
     /// and away from its corners (the dummies fall outside it and vanish).
-    pub(crate) fn intersection(&self, subject: &MultiPolygon<f64>, clip: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    pub(crate) fn intersection(
+        &self,
+        subject: &MultiPolygon<f64>,
+        clip: &MultiPolygon<f64>,
+    ) -> MultiPolygon<f64> {
         let mut s = subject.clone();
         s.0.extend(self.dummies());
         s.intersection(clip)

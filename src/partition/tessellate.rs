@@ -70,7 +70,13 @@ pub(crate) struct Tessellation {
 /// about 10–25 households per occupied cell (so cuts can balance grids to a few
 /// percent) and at least ~40 cells per grid (so grid outlines can be compact),
 /// capped at a cell count that keeps big empty areas affordable.
-pub(crate) fn choose_resolution(households: &[Household], hh: &[u32], total: u64, area_m2: f64, rules: &Rules) -> Resolution {
+pub(crate) fn choose_resolution(
+    households: &[Household],
+    hh: &[u32],
+    total: u64,
+    area_m2: f64,
+    rules: &Rules,
+) -> Resolution {
     let target = rules.target().max(1) as f64;
     let k = (total as f64 / target).max(1.0);
     let area_per_grid = area_m2 / k;
@@ -145,9 +151,13 @@ pub(crate) fn choose_resolution(households: &[Household], hh: &[u32], total: u64
 impl Tessellation {
     pub(crate) fn new(area: &Area, res: Resolution, frame: LocalFrame) -> Result<Self, String> {
         let mut t = std::time::Instant::now();
-        let mut tiler = TilerBuilder::new(res).containment_mode(ContainmentMode::Covers).build();
+        let mut tiler = TilerBuilder::new(res)
+            .containment_mode(ContainmentMode::Covers)
+            .build();
         for p in &area.geometry.0 {
-            tiler.add(p.clone()).map_err(|e| format!("cannot tile: {e}"))?;
+            tiler
+                .add(p.clone())
+                .map_err(|e| format!("cannot tile: {e}"))?;
         }
         let mut cov: Vec<(CellIndex, bool)> = tiler
             .into_annotated_coverage()
@@ -157,7 +167,11 @@ impl Tessellation {
         cov.dedup_by_key(|a| a.0);
         let cells: Vec<CellIndex> = cov.iter().map(|a| a.0).collect();
         let n = cells.len();
-        let cell_id: HashMap<CellIndex, u32> = cells.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
+        let cell_id: HashMap<CellIndex, u32> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as u32))
+            .collect();
 
         super::lap(8, &mut t);
         // Canonical vertices.
@@ -194,15 +208,24 @@ impl Tessellation {
         let lat = bbox.center().y.to_radians().cos().max(0.05);
         let pad = 3.0 * res.edge_length_m() / (111_000.0 * lat) + 1e-9;
         let snap = Snap::new(Rect::new(
-            Coord { x: bbox.min().x - pad, y: bbox.min().y - pad },
-            Coord { x: bbox.max().x + pad, y: bbox.max().y + pad },
+            Coord {
+                x: bbox.min().x - pad,
+                y: bbox.min().y - pad,
+            },
+            Coord {
+                x: bbox.max().x + pad,
+                y: bbox.max().y + pad,
+            },
         ));
         let snapped_area = snap.multipolygon(&area.geometry);
         let vcoord: Vec<Coord<f64>> = vlist
             .par_iter()
             .map(|&v| {
                 let ll = LatLng::from(v);
-                snap.coord(Coord { x: ll.lng(), y: ll.lat() })
+                snap.coord(Coord {
+                    x: ll.lng(),
+                    y: ll.lat(),
+                })
             })
             .collect();
         super::lap(9, &mut t);
@@ -251,8 +274,15 @@ impl Tessellation {
         super::lap(10, &mut t);
         // Clip the boundary cells, grouped by a coarser parent so each clip only
         // sees the part of the area boundary near it.
-        let boundary: Vec<u32> = (0..n as u32).filter(|&c| tess.clipped[c as usize]).collect();
-        let area_vertices: usize = area.geometry.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
+        let boundary: Vec<u32> = (0..n as u32)
+            .filter(|&c| tess.clipped[c as usize])
+            .collect();
+        let area_vertices: usize = area
+            .geometry
+            .0
+            .iter()
+            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+            .sum();
         let mut groups: Vec<(u64, Vec<u32>)> = Vec::new();
         {
             let parent_res = Resolution::try_from(u8::from(res).saturating_sub(2)).unwrap_or(res);
@@ -260,7 +290,11 @@ impl Tessellation {
                 .iter()
                 .map(|&c| {
                     let key = if area_vertices > 300 {
-                        u64::from(tess.cells[c as usize].parent(parent_res).unwrap_or(tess.cells[c as usize]))
+                        u64::from(
+                            tess.cells[c as usize]
+                                .parent(parent_res)
+                                .unwrap_or(tess.cells[c as usize]),
+                        )
                     } else {
                         0
                     };
@@ -286,8 +320,14 @@ impl Tessellation {
                         r = Some(match r {
                             None => b,
                             Some(r) => Rect::new(
-                                Coord { x: r.min().x.min(b.min().x), y: r.min().y.min(b.min().y) },
-                                Coord { x: r.max().x.max(b.max().x), y: r.max().y.max(b.max().y) },
+                                Coord {
+                                    x: r.min().x.min(b.min().x),
+                                    y: r.min().y.min(b.min().y),
+                                },
+                                Coord {
+                                    x: r.max().x.max(b.max().x),
+                                    y: r.max().y.max(b.max().y),
+                                },
                             ),
                         });
                     }
@@ -295,10 +335,17 @@ impl Tessellation {
                     let pad = (r.width() + r.height()) * 0.05;
                     let f = tess.snap.rect();
                     let r = Rect::new(
-                        Coord { x: (r.min().x - pad).max(f.min().x + pad), y: (r.min().y - pad).max(f.min().y + pad) },
-                        Coord { x: (r.max().x + pad).min(f.max().x - pad), y: (r.max().y + pad).min(f.max().y - pad) },
+                        Coord {
+                            x: (r.min().x - pad).max(f.min().x + pad),
+                            y: (r.min().y - pad).max(f.min().y + pad),
+                        },
+                        Coord {
+                            x: (r.max().x + pad).min(f.max().x - pad),
+                            y: (r.max().y + pad).min(f.max().y - pad),
+                        },
                     );
-                    tess.snap.intersection(&tess.area, &MultiPolygon(vec![r.to_polygon()]))
+                    tess.snap
+                        .intersection(&tess.area, &MultiPolygon(vec![r.to_polygon()]))
                 } else {
                     tess.area.clone()
                 };
@@ -335,19 +382,27 @@ impl Tessellation {
         let mut first_node = Vec::with_capacity(n + 1);
         let mut nodes = Vec::with_capacity(n + boundary.len());
         let mut pieces = Vec::with_capacity(n + boundary.len());
-        for c in 0..n {
+        for (c, cell_pieces) in pieces_of.iter_mut().enumerate() {
             first_node.push(nodes.len() as u32);
             if !tess.clipped[c] {
                 let ring: Vec<Coord<f64>> = (0..tess.nv[c] as usize)
                     .map(|i| frame.to_local(tess.vcoord[tess.verts[c][i] as usize]))
                     .collect();
                 let (area, centroid) = ring_area_centroid(&ring);
-                nodes.push(Node { cell: c as u32, centroid, area: area.abs() });
+                nodes.push(Node {
+                    cell: c as u32,
+                    centroid,
+                    area: area.abs(),
+                });
                 pieces.push(None);
             } else {
-                for p in std::mem::take(&mut pieces_of[c]) {
+                for p in std::mem::take(cell_pieces) {
                     let (area, centroid) = polygon_area_centroid(&p, &frame);
-                    nodes.push(Node { cell: c as u32, centroid, area });
+                    nodes.push(Node {
+                        cell: c as u32,
+                        centroid,
+                        area,
+                    });
                     pieces.push(Some(p));
                 }
             }
@@ -363,7 +418,9 @@ impl Tessellation {
     pub(crate) fn hex_polygon(&self, c: u32) -> Polygon<f64> {
         let c = c as usize;
         let k = self.nv[c] as usize;
-        let mut ring: Vec<Coord<f64>> = (0..k).map(|i| self.vcoord[self.verts[c][i] as usize]).collect();
+        let mut ring: Vec<Coord<f64>> = (0..k)
+            .map(|i| self.vcoord[self.verts[c][i] as usize])
+            .collect();
         ring.push(ring[0]);
         Polygon::new(LineString(ring), vec![])
     }
@@ -439,7 +496,11 @@ impl Tessellation {
         if !self.clipped[c as usize] {
             return Some(r.start);
         }
-        r.clone().find(|&n| self.pieces[n as usize].as_ref().is_some_and(|poly| poly.intersects(&p)))
+        r.clone().find(|&n| {
+            self.pieces[n as usize]
+                .as_ref()
+                .is_some_and(|poly| poly.intersects(&p))
+        })
     }
 
     fn nearest_node(&self, p: Coord<f64>, candidates: &[u32]) -> u32 {
@@ -451,7 +512,7 @@ impl Tessellation {
         let mut best: Option<(f64, u32)> = None;
         let consider = |n: u32, best: &mut Option<(f64, u32)>| {
             let d = d2(n);
-            if best.is_none_or(|(bd, bn)| d < bd || (d == bd && n < bn)) {
+            if best.map_or(true, |(bd, bn)| d < bd || (d == bd && n < bn)) {
                 *best = Some((d, n));
             }
         };
@@ -487,7 +548,13 @@ fn ring_area_centroid(ring: &[Coord<f64>]) -> (f64, Coord<f64>) {
         let m = ring.iter().fold(Coord { x: 0.0, y: 0.0 }, |s, c| s + *c) / n as f64;
         return (0.0, m);
     }
-    (a2, Coord { x: cx / (6.0 * a2) + o.x, y: cy / (6.0 * a2) + o.y })
+    (
+        a2,
+        Coord {
+            x: cx / (6.0 * a2) + o.x,
+            y: cy / (6.0 * a2) + o.y,
+        },
+    )
 }
 
 /// Area (m²) and centroid (local metres) of a polygon given in degrees.
@@ -495,8 +562,16 @@ pub(crate) fn polygon_area_centroid(p: &Polygon<f64>, frame: &LocalFrame) -> (f6
     let mut total = 0.0;
     let mut sx = 0.0;
     let mut sy = 0.0;
-    for (i, ring) in std::iter::once(p.exterior()).chain(p.interiors()).enumerate() {
-        let pts: Vec<Coord<f64>> = ring.0.iter().take(ring.0.len().saturating_sub(1)).map(|&c| frame.to_local(c)).collect();
+    for (i, ring) in std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .enumerate()
+    {
+        let pts: Vec<Coord<f64>> = ring
+            .0
+            .iter()
+            .take(ring.0.len().saturating_sub(1))
+            .map(|&c| frame.to_local(c))
+            .collect();
         if pts.len() < 3 {
             continue;
         }
@@ -510,5 +585,11 @@ pub(crate) fn polygon_area_centroid(p: &Polygon<f64>, frame: &LocalFrame) -> (f6
         let c = frame.to_local(p.exterior().0[0]);
         return (0.0, c);
     }
-    (total, Coord { x: sx / total, y: sy / total })
+    (
+        total,
+        Coord {
+            x: sx / total,
+            y: sy / total,
+        },
+    )
 }

@@ -62,11 +62,24 @@ pub fn rect_m(lon: f64, lat: f64, w: f64, h: f64) -> Polygon<f64> {
 }
 
 pub fn area(code: &str, kind: AreaKind, geometry: MultiPolygon<f64>) -> Area {
-    Area { code: code.into(), name: None, kind, geometry, properties: None }
+    Area {
+        code: code.into(),
+        name: None,
+        kind,
+        geometry,
+        properties: None,
+    }
 }
 
 pub fn hh(x: f64, y: f64, n: u32, persons: Option<u32>) -> Household {
-    Household { location: Point::new(x, y), households: n, persons, id: None, feature: 0, properties: None }
+    Household {
+        location: Point::new(x, y),
+        households: n,
+        persons,
+        id: None,
+        feature: 0,
+        properties: None,
+    }
 }
 
 /// `n` single households uniformly inside `mp` (rejection sampling).
@@ -83,7 +96,14 @@ pub fn uniform_in(rng: &mut Rng, mp: &MultiPolygon<f64>, n: usize, out: &mut Vec
 }
 
 /// Households in Gaussian village cores plus a thin uniform scatter.
-pub fn clustered_in(rng: &mut Rng, mp: &MultiPolygon<f64>, n: usize, cores: usize, sd_m: f64, out: &mut Vec<Household>) {
+pub fn clustered_in(
+    rng: &mut Rng,
+    mp: &MultiPolygon<f64>,
+    n: usize,
+    cores: usize,
+    sd_m: f64,
+    out: &mut Vec<Household>,
+) {
     let r = mp.bounding_rect().unwrap();
     let lat = r.center().y;
     let mut centres = Vec::new();
@@ -113,7 +133,10 @@ pub fn road_grid(r: Rect<f64>, spacing_m: f64) -> Vec<Barrier> {
     let mut x = r.min().x + spacing_m * m_lon(lat) * 0.5;
     while x < r.max().x {
         out.push(Barrier {
-            geometry: MultiLineString(vec![LineString(vec![coord! {x: x, y: r.min().y}, coord! {x: x + 0.0003, y: r.max().y}])]),
+            geometry: MultiLineString(vec![LineString(vec![
+                coord! {x: x, y: r.min().y},
+                coord! {x: x + 0.0003, y: r.max().y},
+            ])]),
             kind: Some("road".into()),
             feature: out.len(),
         });
@@ -122,7 +145,10 @@ pub fn road_grid(r: Rect<f64>, spacing_m: f64) -> Vec<Barrier> {
     let mut y = r.min().y + spacing_m * M_LAT * 0.5;
     while y < r.max().y {
         out.push(Barrier {
-            geometry: MultiLineString(vec![LineString(vec![coord! {x: r.min().x, y: y}, coord! {x: r.max().x, y: y + 0.0002}])]),
+            geometry: MultiLineString(vec![LineString(vec![
+                coord! {x: r.min().x, y: y},
+                coord! {x: r.max().x, y: y + 0.0002},
+            ])]),
             kind: Some("road".into()),
             feature: out.len(),
         });
@@ -132,7 +158,12 @@ pub fn road_grid(r: Rect<f64>, spacing_m: f64) -> Vec<Barrier> {
 }
 
 /// Reads a GeoJSON FeatureCollection into (geometry, properties) pairs.
-pub fn read_features(path: &str) -> Vec<(geo_types::Geometry<f64>, serde_json::Map<String, serde_json::Value>)> {
+pub fn read_features(
+    path: &str,
+) -> Vec<(
+    geo_types::Geometry<f64>,
+    serde_json::Map<String, serde_json::Value>,
+)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let gj: geojson::GeoJson = text.parse().expect("valid GeoJSON");
     let fc = geojson::FeatureCollection::try_from(gj).expect("a FeatureCollection");
@@ -178,10 +209,23 @@ pub struct Check {
 ///   difference < 1e-6) and pairwise overlaps are ≈ 0;
 /// - each grid is one polygon unless its area is in several pieces;
 /// - `within_rules` agrees with the counts and the rules.
-pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Option<Rules>) -> Check {
-    let mut c = Check { grids: p.grids.len(), pp_min: f64::INFINITY, ..Default::default() };
+pub fn check(
+    areas: &[Area],
+    households: &[Household],
+    p: &Partition,
+    rules: Option<Rules>,
+) -> Check {
+    let mut c = Check {
+        grids: p.grids.len(),
+        pp_min: f64::INFINITY,
+        ..Default::default()
+    };
     assert_eq!(p.household_grid.len(), households.len());
-    let bbox: Vec<Rect<f64>> = p.grids.iter().map(|g| g.geometry.bounding_rect().expect("non-empty grid")).collect();
+    let bbox: Vec<Rect<f64>> = p
+        .grids
+        .iter()
+        .map(|g| g.geometry.bounding_rect().expect("non-empty grid"))
+        .collect();
     // Households.
     let mut hh_sum = vec![0u64; p.grids.len()];
     let mut pp_sum = vec![0u64; p.grids.len()];
@@ -192,7 +236,11 @@ pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Opt
         let holders: Vec<usize> = (0..p.grids.len())
             .filter(|&g| {
                 let b = bbox[g];
-                pt.x >= b.min().x && pt.x <= b.max().x && pt.y >= b.min().y && pt.y <= b.max().y && p.grids[g].geometry.intersects(&pt)
+                pt.x >= b.min().x
+                    && pt.x <= b.max().x
+                    && pt.y >= b.min().y
+                    && pt.y <= b.max().y
+                    && p.grids[g].geometry.intersects(&pt)
             })
             .collect();
         match p.household_grid[i] {
@@ -203,29 +251,57 @@ pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Opt
                     let d = geo::Euclidean.distance(&p.grids[g].geometry, &Point(pt));
                     assert!(d < 1e-9, "household {i} at {pt:?} assigned to grid {} but not inside it (distance {d:e}); holders {holders:?}", p.grids[g].code);
                 }
-                let strict: Vec<usize> = holders.iter().copied().filter(|&g| p.grids[g].geometry.contains(&pt)).collect();
-                assert!(strict.len() <= 1, "household {i} strictly inside {} grids: overlap", strict.len());
+                let strict: Vec<usize> = holders
+                    .iter()
+                    .copied()
+                    .filter(|&g| p.grids[g].geometry.contains(&pt))
+                    .collect();
+                assert!(
+                    strict.len() <= 1,
+                    "household {i} strictly inside {} grids: overlap",
+                    strict.len()
+                );
                 if let Some(&s) = strict.first() {
-                    assert_eq!(s, g, "household {i} strictly inside grid {} but assigned to {}", p.grids[s].code, p.grids[g].code);
+                    assert_eq!(
+                        s, g,
+                        "household {i} strictly inside grid {} but assigned to {}",
+                        p.grids[s].code, p.grids[g].code
+                    );
                 }
                 hh_sum[g] += u64::from(h.households);
                 pp_sum[g] += u64::from(h.persons.unwrap_or(0));
             }
             None => {
-                assert!(!in_area, "household {i} at {pt:?} lies in an area but has no grid");
-                assert!(holders.is_empty(), "household {i} outside every area but inside a grid");
+                assert!(
+                    !in_area,
+                    "household {i} at {pt:?} lies in an area but has no grid"
+                );
+                assert!(
+                    holders.is_empty(),
+                    "household {i} outside every area but inside a grid"
+                );
                 outside += u64::from(h.households);
             }
         }
     }
     assert_eq!(outside, p.outside.households, "outside households reported");
     for (g, grid) in p.grids.iter().enumerate() {
-        assert_eq!(grid.households, hh_sum[g], "grid {} households recount", grid.code);
-        assert_eq!(grid.persons, pp_sum[g], "grid {} persons recount", grid.code);
+        assert_eq!(
+            grid.households, hh_sum[g],
+            "grid {} households recount",
+            grid.code
+        );
+        assert_eq!(
+            grid.persons, pp_sum[g],
+            "grid {} persons recount",
+            grid.code
+        );
     }
     // Geometry per area.
     for a in areas {
-        let gs: Vec<usize> = (0..p.grids.len()).filter(|&g| p.grids[g].parent_code == a.code).collect();
+        let gs: Vec<usize> = (0..p.grids.len())
+            .filter(|&g| p.grids[g].parent_code == a.code)
+            .collect();
         assert!(!gs.is_empty(), "area {} has no grids", a.code);
         let area_a = a.geometry.unsigned_area();
         // Parts of the area as a polygon overlay sees them: a ring that touches
@@ -235,7 +311,12 @@ pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Opt
         let mut sum = 0.0;
         for &g in &gs {
             let geom = &p.grids[g].geometry;
-            assert!(p.grids[g].code.starts_with(&a.code), "code {} does not start with {}", p.grids[g].code, a.code);
+            assert!(
+                p.grids[g].code.starts_with(&a.code),
+                "code {} does not start with {}",
+                p.grids[g].code,
+                a.code
+            );
             sum += geom.unsigned_area();
             union = union.union(geom);
             if parts == 1 && geom.0.len() > 1 {
@@ -252,15 +333,27 @@ pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Opt
                 );
                 c.pinched += 1;
             } else if geom.0.len() > 1 {
-                assert!(p.grids[g].issues.iter().any(|s| s.contains("parts")), "grid {} in parts without saying so", p.grids[g].code);
+                assert!(
+                    p.grids[g].issues.iter().any(|s| s.contains("parts")),
+                    "grid {} in parts without saying so",
+                    p.grids[g].code
+                );
             }
         }
         let sym = union.xor(&a.geometry).unsigned_area() / area_a;
         c.max_union_rel_diff = c.max_union_rel_diff.max(sym);
-        assert!(sym < 1e-6, "area {}: union of grids differs from the area by {sym:e} (relative)", a.code);
+        assert!(
+            sym < 1e-6,
+            "area {}: union of grids differs from the area by {sym:e} (relative)",
+            a.code
+        );
         let overlap_rel = (sum - union.unsigned_area()).abs() / area_a;
         c.max_overlap_rel = c.max_overlap_rel.max(overlap_rel);
-        assert!(overlap_rel < 1e-6, "area {}: grids overlap by {overlap_rel:e} (relative)", a.code);
+        assert!(
+            overlap_rel < 1e-6,
+            "area {}: grids overlap by {overlap_rel:e} (relative)",
+            a.code
+        );
     }
     // Codes unique.
     let mut codes: Vec<&str> = p.grids.iter().map(|g| g.code.as_str()).collect();
@@ -277,10 +370,24 @@ pub fn check(areas: &[Area], households: &[Household], p: &Partition, rules: Opt
             c.within += 1;
         }
         if !ok {
-            assert!(!grid.within_rules, "grid {} breaks the rules but says within_rules", grid.code);
-            assert!(!grid.issues.is_empty(), "grid {} breaks the rules without issues", grid.code);
+            assert!(
+                !grid.within_rules,
+                "grid {} breaks the rules but says within_rules",
+                grid.code
+            );
+            assert!(
+                !grid.issues.is_empty(),
+                "grid {} breaks the rules without issues",
+                grid.code
+            );
         }
-        assert_eq!(grid.within_rules, p.grids[g].issues.iter().all(|s| s.starts_with("grid is in")));
+        assert_eq!(
+            grid.within_rules,
+            p.grids[g]
+                .issues
+                .iter()
+                .all(|s| s.starts_with("grid is in"))
+        );
         c.pp_mean += grid.compactness;
         c.pp_min = c.pp_min.min(grid.compactness);
     }
@@ -296,7 +403,11 @@ pub fn cv(grids: &[Grid]) -> f64 {
         return 0.0;
     }
     let m = grids.iter().map(|g| g.households as f64).sum::<f64>() / n;
-    let v = grids.iter().map(|g| (g.households as f64 - m).powi(2)).sum::<f64>() / n;
+    let v = grids
+        .iter()
+        .map(|g| (g.households as f64 - m).powi(2))
+        .sum::<f64>()
+        / n;
     if m > 0.0 {
         v.sqrt() / m
     } else {
