@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use support_cov::fast;
-use wangge::coverage::{coverage, propose, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions};
+use wangge::coverage::{
+    coverage, propose, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
+};
 use wangge::NoProgress;
 
 /// (name, households, cameras, data folder).
@@ -74,14 +76,21 @@ fn child(mode: &str, dir: &str) {
     let p = |f: &str| format!("{dir}/{f}");
     let t0 = Instant::now();
     let c0 = cpu_seconds();
-    let reps: usize = std::env::var("WANGGE_BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let reps: usize = std::env::var("WANGGE_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     match mode {
         "plain" | "full" => {
             let full = mode == "full";
             let cameras = fast::cameras(&p("cameras_c.geojson"));
             let households = fast::households(&p("households_c.geojson"));
             let (buildings, areas, sites) = if full {
-                (fast::buildings(&p("buildings.geojson")), fast::areas(&p("areas.geojson")), fast::sites(&p("sites.geojson")))
+                (
+                    fast::buildings(&p("buildings.geojson")),
+                    fast::areas(&p("areas.geojson")),
+                    fast::sites(&p("sites.geojson")),
+                )
             } else {
                 (Vec::new(), Vec::new(), Vec::new())
             };
@@ -112,7 +121,10 @@ fn child(mode: &str, dir: &str) {
                 let t = Instant::now();
                 let c = cpu_seconds();
                 let r = if std::env::var("WANGGE_BENCH_STAGES").is_ok() {
-                    let p = StageTimer { t0: Instant::now(), last: Default::default() };
+                    let p = StageTimer {
+                        t0: Instant::now(),
+                        last: Default::default(),
+                    };
                     coverage(&input, &opts, &p).expect("coverage")
                 } else {
                     coverage(&input, &opts, &NoProgress).expect("coverage")
@@ -173,11 +185,19 @@ fn child(mode: &str, dir: &str) {
 fn run_json(cmd: &mut Command) -> Option<serde_json::Value> {
     let out = cmd.output().ok()?;
     if !out.status.success() {
-        eprintln!("  failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        eprintln!(
+            "  failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().rev().find_map(|l| serde_json::from_str(l).ok())
+    text.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
 }
 
 fn wangge(mode: &str, dir: &Path) -> Option<serde_json::Value> {
@@ -200,7 +220,9 @@ fn peers(repo: &Path) -> Option<Peers> {
         println!("peers skipped (WANGGE_BENCH_PEERS=0)");
         return None;
     }
-    let venv = PathBuf::from(std::env::var("WANGGE_PEERS_VENV").unwrap_or_else(|_| "/work/.peers-coverage".into()));
+    let venv = PathBuf::from(
+        std::env::var("WANGGE_PEERS_VENV").unwrap_or_else(|_| "/work/.peers-coverage".into()),
+    );
     let dir = std::env::var("WANGGE_PEERS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo.join("../shared/peers"));
@@ -217,14 +239,22 @@ fn peers(repo: &Path) -> Option<Peers> {
     };
     if !ok(&python) {
         println!("creating the peers' venv at {} (once) …", venv.display());
-        let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
             && Command::new(&python)
                 .args(["-m", "pip", "install", "-q", "-r"])
                 .arg(dir.join("requirements-coverage.txt"))
                 .status()
                 .is_ok_and(|s| s.success());
         if !made || !ok(&python) {
-            println!("peers skipped: could not set up {} (pip install failed?)", venv.display());
+            println!(
+                "peers skipped: could not set up {} (pip install failed?)",
+                venv.display()
+            );
             return None;
         }
     }
@@ -232,7 +262,14 @@ fn peers(repo: &Path) -> Option<Peers> {
 }
 
 /// Generates a size's data (with buildings) unless present.
-fn ensure_data(peers: Option<&Peers>, repo: &Path, data: &Path, name: &str, hh: usize, cams: usize) -> Option<PathBuf> {
+fn ensure_data(
+    peers: Option<&Peers>,
+    repo: &Path,
+    data: &Path,
+    name: &str,
+    hh: usize,
+    cams: usize,
+) -> Option<PathBuf> {
     let dir = data.join(name);
     if dir.join("households_c.geojson").exists() && dir.join("buildings.geojson").exists() {
         return Some(dir);
@@ -244,11 +281,24 @@ fn ensure_data(peers: Option<&Peers>, repo: &Path, data: &Path, name: &str, hh: 
     println!("generating {} …", dir.display());
     let ok = Command::new(&python)
         .arg(pdir.join("gen_cov_data.py"))
-        .args(["--households", &hh.to_string(), "--cameras", &cams.to_string(), "--seed", "42", "--buildings", "--out"])
+        .args([
+            "--households",
+            &hh.to_string(),
+            "--cameras",
+            &cams.to_string(),
+            "--seed",
+            "42",
+            "--buildings",
+            "--out",
+        ])
         .arg(&dir)
         .status()
         .is_ok_and(|s| s.success())
-        && Command::new(&python).arg(pdir.join("to_contract.py")).arg(&dir).status().is_ok_and(|s| s.success());
+        && Command::new(&python)
+            .arg(pdir.join("to_contract.py"))
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
     if !ok {
         println!("skipping {name}: could not generate data (needs numpy: set up the peers' venv)");
         return None;
@@ -265,15 +315,23 @@ fn ensure_propose_data(dir: &Path) -> bool {
         return true;
     }
     let sub = |src: &str, dst: &Path, pick: &dyn Fn(usize, usize) -> Vec<usize>| -> bool {
-        let Ok(text) = std::fs::read(dir.join(src)) else { return false };
-        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&text) else { return false };
+        let Ok(text) = std::fs::read(dir.join(src)) else {
+            return false;
+        };
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&text) else {
+            return false;
+        };
         let feats = v["features"].as_array().cloned().unwrap_or_default();
         let idx = pick(feats.len(), 0);
-        v["features"] = serde_json::Value::Array(idx.into_iter().map(|i| feats[i].clone()).collect());
+        v["features"] =
+            serde_json::Value::Array(idx.into_iter().map(|i| feats[i].clone()).collect());
         std::fs::write(dst, serde_json::to_vec(&v).unwrap()).is_ok()
     };
-    sub("households_c.geojson", &d, &|n, _| (0..n).step_by(10).take(10_000).collect())
-        && sub("candidates_c.geojson", &c, &|n, _| (0..5000.min(n)).map(|i| i * n / 5000.min(n)).collect())
+    sub("households_c.geojson", &d, &|n, _| {
+        (0..n).step_by(10).take(10_000).collect()
+    }) && sub("candidates_c.geojson", &c, &|n, _| {
+        (0..5000.min(n)).map(|i| i * n / 5000.min(n)).collect()
+    })
 }
 
 fn f(v: &serde_json::Value, k: &str) -> f64 {
@@ -288,12 +346,17 @@ fn peer_cpu(v: &serde_json::Value) -> f64 {
 }
 
 fn main() {
-    if let (Ok(mode), Ok(dir)) = (std::env::var("WANGGE_COV_CHILD"), std::env::var("WANGGE_COV_DIR")) {
+    if let (Ok(mode), Ok(dir)) = (
+        std::env::var("WANGGE_COV_CHILD"),
+        std::env::var("WANGGE_COV_DIR"),
+    ) {
         child(&mode, &dir);
         return;
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let data = PathBuf::from(std::env::var("WANGGE_BENCH_DATA").unwrap_or_else(|_| "/tmp/wangge-cov-bench".into()));
+    let data = PathBuf::from(
+        std::env::var("WANGGE_BENCH_DATA").unwrap_or_else(|_| "/tmp/wangge-cov-bench".into()),
+    );
     let wanted: Vec<String> = std::env::var("WANGGE_BENCH_SIZES")
         .unwrap_or_else(|_| "10k,100k,1m".into())
         .split(',')
@@ -345,7 +408,14 @@ fn main() {
                         .arg(dir.join("demand_10k.geojson"))
                         .arg("--candidates")
                         .arg(dir.join("candidates_5k.geojson"))
-                        .args(["--k", "100", "--radius", "60", "--methods", "greedy,pulp_sparse"]),
+                        .args([
+                            "--k",
+                            "100",
+                            "--radius",
+                            "60",
+                            "--methods",
+                            "greedy,pulp_sparse",
+                        ]),
                 )
             });
             prop_row = Some((w, pr));
@@ -359,7 +429,10 @@ fn main() {
         let na = serde_json::Value::Null;
         let w = w.as_ref().unwrap_or(&na);
         let p = p.as_ref().unwrap_or(&na);
-        let peer_cov = p.get("coverage").and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+        let peer_cov = p
+            .get("coverage")
+            .and_then(|x| x.as_f64())
+            .unwrap_or(f64::NAN);
         println!(
             "| {case} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0}× | {:.4} / {:.4} |",
             f(w, "read_s"),

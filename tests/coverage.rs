@@ -7,8 +7,8 @@ use geo::{Destination, Distance};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{LatLng, Resolution};
-use support_cov::*;
 use support_cov::fast;
+use support_cov::*;
 use wangge::coverage::{
     coverage, propose, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput,
     ProposeOptions, Sector,
@@ -74,7 +74,11 @@ fn random_case(seed: u64, size: f64, n_cam: usize, n_hh: usize, n_bld: usize) ->
         let (x, y) = at(&mut r);
         let w = r.range(6.0, 45.0);
         let h = r.range(6.0, 30.0);
-        let rot = if r.chance(0.3) { 0.0 } else { r.range(0.0, 90.0) };
+        let rot = if r.chance(0.3) {
+            0.0
+        } else {
+            r.range(0.0, 90.0)
+        };
         buildings.push(building(i, rect(x, y, w, h, rot)));
         centres.push((x, y));
     }
@@ -89,12 +93,15 @@ fn random_case(seed: u64, size: f64, n_cam: usize, n_hh: usize, n_bld: usize) ->
         };
         let kind = r.below(6);
         let (az, fov) = match kind {
-            0 => (r.range(0.0, 360.0), 360.0),                     // dome
-            1 => (r.range(0.0, 360.0), r.range(181.0, 350.0)),     // wider than 180°
-            2 => ([0.0, 359.9, 0.05, 358.0, 2.0][r.below(5)], r.range(10.0, 120.0)), // wraparound
-            3 => (r.range(0.0, 360.0), r.range(1.0, 20.0)),        // narrow
+            0 => (r.range(0.0, 360.0), 360.0),                 // dome
+            1 => (r.range(0.0, 360.0), r.range(181.0, 350.0)), // wider than 180°
+            2 => (
+                [0.0, 359.9, 0.05, 358.0, 2.0][r.below(5)],
+                r.range(10.0, 120.0),
+            ), // wraparound
+            3 => (r.range(0.0, 360.0), r.range(1.0, 20.0)),    // narrow
             4 => (r.range(0.0, 360.0), 180.0),
-            _ => (r.range(0.0, 360.0), r.range(30.0, 110.0)),      // bullet
+            _ => (r.range(0.0, 360.0), r.range(30.0, 110.0)), // bullet
         };
         let range = r.range(20.0, 0.6 * size);
         cameras.push(camera(i, x, y, az, fov, range, !r.chance(0.2)));
@@ -137,7 +144,10 @@ fn random_case(seed: u64, size: f64, n_cam: usize, n_hh: usize, n_bld: usize) ->
     let hole = rect(cx, cy, size * 0.2, size * 0.2, 40.0);
     areas.push(area(
         "B",
-        MultiPolygon(vec![Polygon::new(outer.exterior().clone(), vec![hole.exterior().clone()])]),
+        MultiPolygon(vec![Polygon::new(
+            outer.exterior().clone(),
+            vec![hole.exterior().clone()],
+        )]),
     ));
     Case {
         cameras,
@@ -171,17 +181,26 @@ fn check_points(
     let mut ties = 0;
     for (i, p) in pts.iter().enumerate() {
         let list = got.cameras(i);
-        assert!(list.windows(2).all(|w| w[0] < w[1]), "{what} {i}: camera list not ascending");
+        assert!(
+            list.windows(2).all(|w| w[0] < w[1]),
+            "{what} {i}: camera list not ascending"
+        );
         for (ci, cam) in cameras.iter().enumerate() {
             let engine = list.binary_search(&(ci as u32)).is_ok();
             match oracle(cam, *p, buildings) {
                 Verdict::Tie => ties += 1,
                 Verdict::Seen => {
                     seen += 1;
-                    assert!(engine, "{what} {i} should be seen by camera {ci}: {cam:?} p={p:?}");
+                    assert!(
+                        engine,
+                        "{what} {i} should be seen by camera {ci}: {cam:?} p={p:?}"
+                    );
                 }
                 Verdict::NotSeen => {
-                    assert!(!engine, "{what} {i} should not be seen by camera {ci}: {cam:?} p={p:?}");
+                    assert!(
+                        !engine,
+                        "{what} {i} should not be seen by camera {ci}: {cam:?} p={p:?}"
+                    );
                 }
             }
         }
@@ -206,7 +225,13 @@ fn random_cases_agree_with_the_oracle() {
             };
             let res = coverage(&inp, &opts, &NoProgress).unwrap();
             let pts: Vec<Coord<f64>> = case.households.iter().map(|h| h.location.0).collect();
-            let (s, t) = check_points("household", &pts, &case.cameras, inp.buildings, &res.households);
+            let (s, t) = check_points(
+                "household",
+                &pts,
+                &case.cameras,
+                inp.buildings,
+                &res.households,
+            );
             let spts: Vec<Coord<f64>> = case.sites.iter().map(|h| h.location.0).collect();
             let (s2, t2) = check_points("site", &spts, &case.cameras, inp.buildings, &res.sites);
             total_seen += s + s2;
@@ -232,7 +257,13 @@ fn dense_occlusion_agrees_with_the_oracle() {
         };
         let res = coverage(&inp, &opts, &NoProgress).unwrap();
         let pts: Vec<Coord<f64>> = case.households.iter().map(|h| h.location.0).collect();
-        check_points("household", &pts, &case.cameras, &case.buildings, &res.households);
+        check_points(
+            "household",
+            &pts,
+            &case.cameras,
+            &case.buildings,
+            &res.households,
+        );
     }
 }
 
@@ -244,9 +275,18 @@ fn occlusion_boundary_cases() {
     // Dyadic offsets: every coordinate is exact in binary, so collinear really is collinear.
     let u = 1.0 / 8192.0;
     let (lon0, lat0) = (118.0, 32.0);
-    let pt = |x: f64, y: f64| Coord { x: lon0 + x * u, y: lat0 + y * u };
+    let pt = |x: f64, y: f64| Coord {
+        x: lon0 + x * u,
+        y: lat0 + y * u,
+    };
     let sq = Polygon::new(
-        LineString::from(vec![pt(0.0, 0.0), pt(1.0, 0.0), pt(1.0, 1.0), pt(0.0, 1.0), pt(0.0, 0.0)]),
+        LineString::from(vec![
+            pt(0.0, 0.0),
+            pt(1.0, 0.0),
+            pt(1.0, 1.0),
+            pt(0.0, 1.0),
+            pt(0.0, 0.0),
+        ]),
         vec![],
     );
     let buildings = vec![building(0, sq)];
@@ -263,7 +303,11 @@ fn occlusion_boundary_cases() {
         let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
         let o = oracle(&cams[0], p, &buildings);
         assert_ne!(o, Verdict::Tie);
-        assert_eq!(res.households.covered(0), o == Verdict::Seen, "engine vs oracle for {c:?}→{p:?}");
+        assert_eq!(
+            res.households.covered(0),
+            o == Verdict::Seen,
+            "engine vs oracle for {c:?}→{p:?}"
+        );
         res.households.covered(0)
     };
     // Straight through the middle: blocked.
@@ -341,14 +385,24 @@ fn areas_and_gaps_agree_with_brute_force() {
             }
             assert_eq!(st.households, hh, "area {ai}");
             assert_eq!(st.covered_households, cov, "area {ai}");
-            let cams: Vec<&Camera> = case.cameras.iter().filter(|c| a.geometry.contains(&c.location)).collect();
+            let cams: Vec<&Camera> = case
+                .cameras
+                .iter()
+                .filter(|c| a.geometry.contains(&c.location))
+                .collect();
             assert_eq!(st.cameras as usize, cams.len());
-            assert_eq!(st.cameras_online as usize, cams.iter().filter(|c| c.online).count());
+            assert_eq!(
+                st.cameras_online as usize,
+                cams.iter().filter(|c| c.online).count()
+            );
             let sites: Vec<usize> = (0..case.sites.len())
                 .filter(|&i| a.geometry.contains(&case.sites[i].location))
                 .collect();
             assert_eq!(st.sites as usize, sites.len());
-            assert_eq!(st.sites_covered as usize, sites.iter().filter(|&&i| res.sites.covered(i)).count());
+            assert_eq!(
+                st.sites_covered as usize,
+                sites.iter().filter(|&&i| res.sites.covered(i)).count()
+            );
             let by_kind: u32 = st.sites_by_kind.values().map(|k| k.sites).sum();
             assert_eq!(by_kind, st.sites);
 
@@ -365,8 +419,15 @@ fn areas_and_gaps_agree_with_brute_force() {
             let mut ties = 0;
             for &cell in &cells {
                 let ll = LatLng::from(cell);
-                let p = Coord { x: ll.lng(), y: ll.lat() };
-                let vs: Vec<Verdict> = case.cameras.iter().map(|c| oracle(c, p, &case.buildings)).collect();
+                let p = Coord {
+                    x: ll.lng(),
+                    y: ll.lat(),
+                };
+                let vs: Vec<Verdict> = case
+                    .cameras
+                    .iter()
+                    .map(|c| oracle(c, p, &case.buildings))
+                    .collect();
                 if vs.contains(&Verdict::Seen) {
                     covered_cells += 1;
                 } else if vs.contains(&Verdict::Tie) {
@@ -396,24 +457,39 @@ fn areas_and_gaps_agree_with_brute_force() {
                 let mut in_gaps = 0u64;
                 for (i, h) in case.households.iter().enumerate() {
                     if a.geometry.contains(&h.location) && !res.households.covered(i) {
-                        let c = LatLng::new(h.location.y(), h.location.x()).unwrap().to_cell(Resolution::Twelve);
+                        let c = LatLng::new(h.location.y(), h.location.x())
+                            .unwrap()
+                            .to_cell(Resolution::Twelve);
                         if blind.binary_search(&c).is_ok() {
                             in_gaps += h.households as u64;
                         }
                     }
                 }
-                assert_eq!(gaps.iter().map(|g| g.households_uncovered).sum::<u64>(), in_gaps);
+                assert_eq!(
+                    gaps.iter().map(|g| g.households_uncovered).sum::<u64>(),
+                    in_gaps
+                );
             }
             for g in &gaps {
                 let geod = g.geometry.geodesic_area_unsigned();
-                assert!((g.area_m2 - geod).abs() <= 1e-3 * geod + 1.0, "gap area {} vs {geod}", g.area_m2);
+                assert!(
+                    (g.area_m2 - geod).abs() <= 1e-3 * geod + 1.0,
+                    "gap area {} vs {geod}",
+                    g.area_m2
+                );
             }
         }
         // Largest first.
         assert!(res.gaps.windows(2).all(|w| w[0].area_m2 >= w[1].area_m2));
         let s = &res.summary;
         assert_eq!(s.gaps, res.gaps.len());
-        assert_eq!(s.households, case.households.iter().map(|h| h.households as u64).sum::<u64>());
+        assert_eq!(
+            s.households,
+            case.households
+                .iter()
+                .map(|h| h.households as u64)
+                .sum::<u64>()
+        );
     }
 }
 
@@ -423,8 +499,18 @@ fn areas_and_gaps_agree_with_brute_force() {
 fn results_do_not_depend_on_thread_count() {
     let case = random_case(77, 500.0, 40, 2000, 80);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| coverage(&input(&case, true), &CoverageOptions::default(), &NoProgress).unwrap())
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            coverage(
+                &input(&case, true),
+                &CoverageOptions::default(),
+                &NoProgress,
+            )
+            .unwrap()
+        })
     };
     let a = run(1);
     let b = run(3);
@@ -452,14 +538,20 @@ fn errors_and_cancellation() {
     let case = random_case(3, 200.0, 5, 50, 5);
     let mut cams = case.cameras.clone();
     cams[2].fov_deg = 0.0;
-    let inp = CoverageInput { cameras: &cams, ..input(&case, true) };
+    let inp = CoverageInput {
+        cameras: &cams,
+        ..input(&case, true)
+    };
     assert!(matches!(
         coverage(&inp, &CoverageOptions::default(), &NoProgress),
         Err(CoverageError::InvalidCamera { index: 2, .. })
     ));
     cams[2].fov_deg = 90.0;
     cams[3].range_m = f64::NAN;
-    let inp = CoverageInput { cameras: &cams, ..input(&case, true) };
+    let inp = CoverageInput {
+        cameras: &cams,
+        ..input(&case, true)
+    };
     assert!(matches!(
         coverage(&inp, &CoverageOptions::default(), &NoProgress),
         Err(CoverageError::InvalidCamera { index: 3, .. })
@@ -469,7 +561,12 @@ fn errors_and_cancellation() {
         CoverageError::Cancelled
     );
     // Empty input is fine.
-    let r = coverage(&CoverageInput::default(), &CoverageOptions::default(), &NoProgress).unwrap();
+    let r = coverage(
+        &CoverageInput::default(),
+        &CoverageOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(r.summary.households, 0);
     assert_eq!(r.summary.household_coverage, None);
 }
@@ -488,9 +585,19 @@ fn oracle_incidence(
     cands
         .iter()
         .map(|c| {
-            let cam = camera(0, c.location.x(), c.location.y(), model.azimuth_deg, model.fov_deg, model.range_m, true);
+            let cam = camera(
+                0,
+                c.location.x(),
+                c.location.y(),
+                model.azimuth_deg,
+                model.fov_deg,
+                model.range_m,
+                true,
+            );
             (0..hh.len())
-                .filter(|&i| !covered[i] && oracle(&cam, hh[i].location.0, buildings) == Verdict::Seen)
+                .filter(|&i| {
+                    !covered[i] && oracle(&cam, hh[i].location.0, buildings) == Verdict::Seen
+                })
                 .collect()
         })
         .collect()
@@ -549,7 +656,12 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
         let case = random_case(200 + seed, 200.0, 4, 80, 12);
         let cands: Vec<Candidate> = (0..10)
             .map(|i| {
-                let (x, y) = offset(case.origin.0, case.origin.1, r.range(0.0, 200.0), r.range(0.0, 200.0));
+                let (x, y) = offset(
+                    case.origin.0,
+                    case.origin.1,
+                    r.range(0.0, 200.0),
+                    r.range(0.0, 200.0),
+                );
                 candidate(i, x, y)
             })
             .collect();
@@ -574,9 +686,19 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
             let covered: Vec<bool> = case
                 .households
                 .iter()
-                .map(|h| case.cameras.iter().any(|c| oracle(c, h.location.0, &case.buildings) == Verdict::Seen))
+                .map(|h| {
+                    case.cameras
+                        .iter()
+                        .any(|c| oracle(c, h.location.0, &case.buildings) == Verdict::Seen)
+                })
                 .collect();
-            let before: u64 = case.households.iter().zip(&covered).filter(|(_, &c)| c).map(|(h, _)| h.households as u64).sum();
+            let before: u64 = case
+                .households
+                .iter()
+                .zip(&covered)
+                .filter(|(_, &c)| c)
+                .map(|(h, _)| h.households as u64)
+                .sum();
             assert_eq!(res.covered_before, before);
             let inc = oracle_incidence(&cands, &case.households, &covered, &case.buildings, &opts);
             let plain = naive_greedy(&inc, &case.households, k);
@@ -608,7 +730,12 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
     let mut r = Rng(9);
     let cands: Vec<Candidate> = (0..300)
         .map(|i| {
-            let (x, y) = offset(case.origin.0, case.origin.1, r.range(0.0, 400.0), r.range(0.0, 400.0));
+            let (x, y) = offset(
+                case.origin.0,
+                case.origin.1,
+                r.range(0.0, 400.0),
+                r.range(0.0, 400.0),
+            );
             candidate(i, x, y)
         })
         .collect();
@@ -621,7 +748,11 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
     };
     let all = propose(
         &inp,
-        &ProposeOptions { range_m: 50.0, goal: Goal::Count(cands.len()), ..Default::default() },
+        &ProposeOptions {
+            range_m: 50.0,
+            goal: Goal::Count(cands.len()),
+            ..Default::default()
+        },
         &NoProgress,
     )
     .unwrap();
@@ -630,7 +761,11 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
     for target in [0.5, 0.8, 0.9, max_cov] {
         let res = propose(
             &inp,
-            &ProposeOptions { range_m: 50.0, goal: Goal::TargetCoverage(target), ..Default::default() },
+            &ProposeOptions {
+                range_m: 50.0,
+                goal: Goal::TargetCoverage(target),
+                ..Default::default()
+            },
             &NoProgress,
         )
         .unwrap();
@@ -648,7 +783,11 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
     }
     let res = propose(
         &inp,
-        &ProposeOptions { range_m: 50.0, goal: Goal::TargetCoverage(1.0), ..Default::default() },
+        &ProposeOptions {
+            range_m: 50.0,
+            goal: Goal::TargetCoverage(1.0),
+            ..Default::default()
+        },
         &NoProgress,
     )
     .unwrap();
@@ -659,7 +798,12 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
     // Key sites weigh in when asked.
     let w = propose(
         &inp,
-        &ProposeOptions { range_m: 50.0, goal: Goal::Count(5), site_weight: 1000, ..Default::default() },
+        &ProposeOptions {
+            range_m: 50.0,
+            goal: Goal::Count(5),
+            site_weight: 1000,
+            ..Default::default()
+        },
         &NoProgress,
     )
     .unwrap();
@@ -685,7 +829,8 @@ fn exists(p: &str) -> bool {
 fn trafford_cctv_and_census_output_areas() {
     use geo::InteriorPoint;
     let cams_p = format!("{REAL}/trafford-uk/trafford_cctv_cameras_2026-06.geojson");
-    let oa_p = format!("{REAL}/trafford-uk/trafford_oa2021_households_population_census2021.geojson");
+    let oa_p =
+        format!("{REAL}/trafford-uk/trafford_oa2021_households_population_census2021.geojson");
     let wards_p = format!("{REAL}/trafford-uk/trafford_wards2023.geojson");
     if !exists(&cams_p) || !exists(&oa_p) || !exists(&wards_p) {
         return;
@@ -701,14 +846,28 @@ fn trafford_cctv_and_census_output_areas() {
         .enumerate()
         .map(|(i, (mp, f))| {
             let ip = mp.interior_point().unwrap();
-            let n = f.properties.as_ref().unwrap()["households_2021"].as_u64().unwrap() as u32;
+            let n = f.properties.as_ref().unwrap()["households_2021"]
+                .as_u64()
+                .unwrap() as u32;
             household(i, ip.x(), ip.y(), n)
         })
         .collect();
     let mut areas = read_areas(&wards_p, "area_code");
     let n_wards = areas.len();
-    areas.extend(oas.iter().map(|(mp, f)| area(f.properties.as_ref().unwrap()["area_code"].as_str().unwrap(), mp.clone())));
-    let inp = CoverageInput { cameras: &cameras, households: &households, areas: &areas, ..Default::default() };
+    areas.extend(oas.iter().map(|(mp, f)| {
+        area(
+            f.properties.as_ref().unwrap()["area_code"]
+                .as_str()
+                .unwrap(),
+            mp.clone(),
+        )
+    }));
+    let inp = CoverageInput {
+        cameras: &cameras,
+        households: &households,
+        areas: &areas,
+        ..Default::default()
+    };
     let t = std::time::Instant::now();
     let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
     let s = &res.summary;
@@ -760,13 +919,22 @@ fn helsinki_osm_cameras_with_building_occlusion() {
         })
         .collect();
     let with = coverage(
-        &CoverageInput { cameras: &cameras, households: &households, buildings: &buildings, ..Default::default() },
+        &CoverageInput {
+            cameras: &cameras,
+            households: &households,
+            buildings: &buildings,
+            ..Default::default()
+        },
         &CoverageOptions::default(),
         &NoProgress,
     )
     .unwrap();
     let without = coverage(
-        &CoverageInput { cameras: &cameras, households: &households, ..Default::default() },
+        &CoverageInput {
+            cameras: &cameras,
+            households: &households,
+            ..Default::default()
+        },
         &CoverageOptions::default(),
         &NoProgress,
     )
@@ -799,12 +967,20 @@ fn generated_villages_agree_with_the_oracle() {
     let cameras = fast::cameras(&format!("{dir}/cameras_c.geojson"));
     let households = fast::households(&format!("{dir}/households_c.geojson"));
     let buildings = fast::buildings(&format!("{dir}/buildings.geojson"));
-    let inp = CoverageInput { cameras: &cameras, households: &households, buildings: &buildings, ..Default::default() };
+    let inp = CoverageInput {
+        cameras: &cameras,
+        households: &households,
+        buildings: &buildings,
+        ..Default::default()
+    };
     let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
     // Oracle with a box prefilter (the oracle itself is unchanged): buildings
     // matter only for pairs within range.
     use geo::BoundingRect;
-    let boxes: Vec<geo_types::Rect<f64>> = buildings.iter().map(|b| b.geometry.bounding_rect().unwrap()).collect();
+    let boxes: Vec<geo_types::Rect<f64>> = buildings
+        .iter()
+        .map(|b| b.geometry.bounding_rect().unwrap())
+        .collect();
     let mut checked = 0;
     for i in (0..households.len()).step_by(3) {
         let p = households[i].location.0;
@@ -816,7 +992,10 @@ fn generated_villages_agree_with_the_oracle() {
                     .iter()
                     .zip(&boxes)
                     .filter(|(_, r)| {
-                        !(r.max().x < c.x.min(p.x) || r.min().x > c.x.max(p.x) || r.max().y < c.y.min(p.y) || r.min().y > c.y.max(p.y))
+                        !(r.max().x < c.x.min(p.x)
+                            || r.min().x > c.x.max(p.x)
+                            || r.max().y < c.y.min(p.y)
+                            || r.min().y > c.y.max(p.y))
                     })
                     .map(|(b, _)| b.clone())
                     .collect()
@@ -832,5 +1011,8 @@ fn generated_villages_agree_with_the_oracle() {
             checked += 1;
         }
     }
-    println!("generated villages: {checked} pairs checked, coverage {:?}", res.summary.household_coverage);
+    println!(
+        "generated villages: {checked} pairs checked, coverage {:?}",
+        res.summary.household_coverage
+    );
 }

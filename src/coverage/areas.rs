@@ -54,7 +54,12 @@ impl PreparedArea {
                         continue;
                     }
                     all.push([a.x, a.y, b.x, b.y]);
-                    bbox = [bbox[0].min(a.x), bbox[1].min(a.y), bbox[2].max(a.x), bbox[3].max(a.y)];
+                    bbox = [
+                        bbox[0].min(a.x),
+                        bbox[1].min(a.y),
+                        bbox[2].max(a.x),
+                        bbox[3].max(a.y),
+                    ];
                 }
             }
         }
@@ -106,11 +111,16 @@ impl PreparedArea {
         }
         let dy = rho / ky;
         let dx = rho / kx;
-        if c.x + dx < self.bbox[0] || c.x - dx > self.bbox[2] || c.y + dy < self.bbox[1] || c.y - dy > self.bbox[3] {
+        if c.x + dx < self.bbox[0]
+            || c.x - dx > self.bbox[2]
+            || c.y + dy < self.bbox[1]
+            || c.y - dy > self.bbox[3]
+        {
             return false;
         }
         let bands = self.band_start.len() - 1;
-        let band = |y: f64| (((y - self.y0) / self.band_h).floor().max(0.0) as usize).min(bands - 1);
+        let band =
+            |y: f64| (((y - self.y0) / self.band_h).floor().max(0.0) as usize).min(bands - 1);
         let r2 = rho * rho;
         for b in band(c.y - dy)..=band(c.y + dy) {
             for e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
@@ -119,7 +129,11 @@ impl PreparedArea {
                 let (bx, by) = ((e[2] - c.x) * kx, (e[3] - c.y) * ky);
                 let (vx, vy) = (bx - ax, by - ay);
                 let l2 = vx * vx + vy * vy;
-                let t = if l2 > 0.0 { (-(ax * vx + ay * vy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+                let t = if l2 > 0.0 {
+                    (-(ax * vx + ay * vy) / l2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 let (px, py) = (ax + t * vx, ay + t * vy);
                 if px * px + py * py <= r2 {
                     return true;
@@ -132,7 +146,11 @@ impl PreparedArea {
     /// Crossing-number point-in-polygon (even–odd over all rings, half-open in y).
     #[inline]
     pub(crate) fn contains(&self, p: Coord<f64>) -> bool {
-        if !(p.x >= self.bbox[0] && p.x <= self.bbox[2] && p.y >= self.bbox[1] && p.y <= self.bbox[3]) {
+        if !(p.x >= self.bbox[0]
+            && p.x <= self.bbox[2]
+            && p.y >= self.bbox[1]
+            && p.y <= self.bbox[3])
+        {
             return false;
         }
         let bands = self.band_start.len() - 1;
@@ -216,7 +234,8 @@ pub(crate) fn area_cells(
     res: h3o::Resolution,
 ) -> Result<AreaCells, String> {
     let target = u8::from(res);
-    let root_res = h3o::Resolution::try_from(target.saturating_sub(ROOT_LEVELS)).map_err(|e| e.to_string())?;
+    let root_res =
+        h3o::Resolution::try_from(target.saturating_sub(ROOT_LEVELS)).map_err(|e| e.to_string())?;
     let mut tiler = TilerBuilder::new(root_res)
         .containment_mode(ContainmentMode::Covers)
         .disable_transmeridian_heuristic()
@@ -280,7 +299,10 @@ pub(crate) fn area_cells(
             if let Ok(ll) = LatLng::new(ip.y(), ip.x()) {
                 let cell = ll.to_cell(res);
                 let ll = LatLng::from(cell);
-                let c = Coord { x: ll.lng(), y: ll.lat() };
+                let c = Coord {
+                    x: ll.lng(),
+                    y: ll.lat(),
+                };
                 out.total = 1;
                 if seer.sees(c) {
                     out.covered = 1;
@@ -309,7 +331,10 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn visit(&self, cell: CellIndex, inside_all: bool, out: &mut AreaCells) {
         let ll = LatLng::from(cell);
-        let c = Coord { x: ll.lng(), y: ll.lat() };
+        let c = Coord {
+            x: ll.lng(),
+            y: ll.lat(),
+        };
         let r = u8::from(cell.resolution());
         if cell.resolution() == self.target {
             if inside_all || self.prep.contains(c) {

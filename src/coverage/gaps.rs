@@ -112,12 +112,25 @@ pub(crate) fn gaps_of_area(
         .map(|c| c.resolution())
         .max()
         .unwrap_or(Resolution::Twelve);
-    let mut fine: Vec<CellIndex> = cells.blind.iter().copied().filter(|c| c.resolution() == res).collect();
-    let coarse = cells.blind.iter().copied().filter(|c| c.resolution() != res);
+    let mut fine: Vec<CellIndex> = cells
+        .blind
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() == res)
+        .collect();
+    let coarse = cells
+        .blind
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() != res);
     fine.sort_unstable();
     CellIndex::compact(&mut fine).map_err(|e| e.to_string())?;
-    let solvent = SolventBuilder::new().enable_heterogeneous_support(res).build();
-    let mp: MultiPolygon<f64> = solvent.dissolve(fine.into_iter().chain(coarse)).map_err(|e| e.to_string())?;
+    let solvent = SolventBuilder::new()
+        .enable_heterogeneous_support(res)
+        .build();
+    let mp: MultiPolygon<f64> = solvent
+        .dissolve(fine.into_iter().chain(coarse))
+        .map_err(|e| e.to_string())?;
     let polys: Vec<Polygon<f64>> = mp.0.iter().map(normalise).collect();
     let prepared: Vec<PreparedArea> = polys
         .iter()

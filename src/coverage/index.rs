@@ -103,13 +103,23 @@ impl GridSpec {
     /// Inclusive ranges of columns and rows a box overlaps (clamped).
     #[inline]
     pub fn span(&self, b: [f64; 4]) -> (usize, usize, usize, usize) {
-        (self.col(b[0]), self.col(b[2]), self.row(b[1]), self.row(b[3]))
+        (
+            self.col(b[0]),
+            self.col(b[2]),
+            self.row(b[1]),
+            self.row(b[3]),
+        )
     }
 }
 
 /// Bounding box union helper.
 pub(crate) fn union_bbox(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
-    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
 }
 
 pub(crate) const EMPTY_BBOX: [f64; 4] = [
@@ -144,7 +154,11 @@ impl BoxGrid {
 
     /// Builds the grid over `spec` from `n` items whose boxes `bbox(i)` gives
     /// (`None` for items that are not indexed), without materialising the boxes.
-    pub fn from_fn(spec: GridSpec, n_items: usize, bbox: impl Fn(usize) -> Option<[f64; 4]>) -> Self {
+    pub fn from_fn(
+        spec: GridSpec,
+        n_items: usize,
+        bbox: impl Fn(usize) -> Option<[f64; 4]>,
+    ) -> Self {
         let n = spec.cells();
         let mut count = vec![0u32; n + 1];
         for i in 0..n_items {

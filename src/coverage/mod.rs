@@ -64,7 +64,7 @@ mod seer;
 mod sites;
 
 pub use gaps::Gap;
-pub use propose::{propose, Goal, ProposeInput, ProposeOptions, ProposeResult, Proposal};
+pub use propose::{propose, Goal, Proposal, ProposeInput, ProposeOptions, ProposeResult};
 pub use sector::Sector;
 
 use crate::model::{Area, Building, Camera, Household, Site};
@@ -316,9 +316,13 @@ pub fn coverage(
         let (hg, (cg, sg)) = rayon::join(
             || index::PointGrid::build(&hh_pts.iter().map(|c| to_arr(*c)).collect::<Vec<_>>(), 8.0),
             || {
-                let cams: Vec<[f64; 2]> = input.cameras.iter().map(|c| to_arr(c.location.0)).collect();
+                let cams: Vec<[f64; 2]> =
+                    input.cameras.iter().map(|c| to_arr(c.location.0)).collect();
                 let sites: Vec<[f64; 2]> = site_pts.iter().map(|c| to_arr(*c)).collect();
-                (index::PointGrid::build(&cams, 4.0), index::PointGrid::build(&sites, 4.0))
+                (
+                    index::PointGrid::build(&cams, 4.0),
+                    index::PointGrid::build(&sites, 4.0),
+                )
             },
         );
         drop(hh_pts);
@@ -335,7 +339,8 @@ pub fn coverage(
         areas::area_stats(&ctx, progress, 0.5, 0.5)?
     };
 
-    let (locations, hh, hh_cov, persons, persons_cov) = households::totals(input.households, &households);
+    let (locations, hh, hh_cov, persons, persons_cov) =
+        households::totals(input.households, &households);
     let cameras_online = input.cameras.iter().filter(|c| c.online).count();
     let sites_by_kind = sites::by_kind(input.sites, &sites);
     let sites_covered = (0..sites.len()).filter(|&i| sites.covered(i)).count();

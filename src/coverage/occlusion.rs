@@ -121,7 +121,11 @@ fn walk(spec: &GridSpec, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(usize) 
     } else {
         (ay, ax, by, bx, ny, nx)
     };
-    let (u0, v0, u1, v1) = if u0 <= u1 { (u0, v0, u1, v1) } else { (u1, v1, u0, v0) };
+    let (u0, v0, u1, v1) = if u0 <= u1 {
+        (u0, v0, u1, v1)
+    } else {
+        (u1, v1, u0, v0)
+    };
     let du = u1 - u0;
     let slope = if du > 0.0 { (v1 - v0) / du } else { 0.0 };
     let c_lo = ((u0 - EPS).floor() as i64).max(0);
@@ -168,8 +172,17 @@ impl<'a> Occluders<'a> {
                     }
                     for (j, c) in cs.iter().enumerate() {
                         verts.push(*c);
-                        edge_building.push(if j + 1 < cs.len() { bi as u32 } else { u32::MAX });
-                        bb = [bb[0].min(c.x), bb[1].min(c.y), bb[2].max(c.x), bb[3].max(c.y)];
+                        edge_building.push(if j + 1 < cs.len() {
+                            bi as u32
+                        } else {
+                            u32::MAX
+                        });
+                        bb = [
+                            bb[0].min(c.x),
+                            bb[1].min(c.y),
+                            bb[2].max(c.x),
+                            bb[3].max(c.y),
+                        ];
                     }
                     // geo rings are closed; if one is not, close it.
                     if cs.first() != cs.last() {
@@ -191,7 +204,11 @@ impl<'a> Occluders<'a> {
         }
         // Cells about twice the typical footprint: an edge falls in 1–4 cells and
         // a cell holds the edges of a few footprints.
-        let cell = if size_n > 0 { 2.0 * size_sum / size_n as f64 } else { 1.0 };
+        let cell = if size_n > 0 {
+            2.0 * size_sum / size_n as f64
+        } else {
+            1.0
+        };
         let cell = cell.max(1e-6);
         let n_edges = edge_building.iter().filter(|&&b| b != u32::MAX).count();
         let lat = 0.5 * (bbox[1] + bbox[3]);
@@ -223,7 +240,10 @@ impl<'a> Occluders<'a> {
     /// Number of indexed edges.
     #[allow(dead_code)]
     pub(crate) fn edges(&self) -> usize {
-        self.edge_building.iter().filter(|&&b| b != u32::MAX).count()
+        self.edge_building
+            .iter()
+            .filter(|&&b| b != u32::MAX)
+            .count()
     }
 
     fn strictly_inside(&self, b: u32, p: Coord<f64>) -> bool {

@@ -187,7 +187,9 @@ pub fn propose(
     validate_points("site", input.sites.iter().map(|s| s.location.0))?;
     validate_points("candidate", input.candidates.iter().map(|s| s.location.0))?;
     if !(options.range_m > 0.0 && options.range_m.is_finite()) {
-        return Err(CoverageError::InvalidOptions("range_m must be positive".into()));
+        return Err(CoverageError::InvalidOptions(
+            "range_m must be positive".into(),
+        ));
     }
     if !(options.fov_deg > 0.0 && options.fov_deg <= 360.0) || !options.azimuth_deg.is_finite() {
         return Err(CoverageError::InvalidOptions(
@@ -258,7 +260,12 @@ pub fn propose(
         .candidates
         .par_iter()
         .map(|cand| {
-            let sec = Sector::new(cand.location.0, options.azimuth_deg, options.fov_deg, options.range_m);
+            let sec = Sector::new(
+                cand.location.0,
+                options.azimuth_deg,
+                options.fov_deg,
+                options.range_m,
+            );
             let mut out = Vec::new();
             grid.for_each_in(sec.bbox, |d| {
                 let p = pts[d as usize];
@@ -286,7 +293,10 @@ pub fn propose(
         start.push(demand.len());
     }
     drop(lists);
-    let coverable: u64 = (0..n_hh_demand).filter(|&d| reach[d]).map(|d| hh_w[d]).sum();
+    let coverable: u64 = (0..n_hh_demand)
+        .filter(|&d| reach[d])
+        .map(|d| hh_w[d])
+        .sum();
     let inc = Incidence { start, demand };
 
     progress.report("greedy", 0.6);

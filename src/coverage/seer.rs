@@ -96,9 +96,10 @@ impl<'a> Seer<'a> {
     pub(crate) fn may_see_disc(&self, c: Coord<f64>, rho: f64) -> bool {
         let (kx, ky) = super::sector::metres_per_degree(c.y);
         let (rx, ry) = (rho / kx * 1.01, rho / ky * 1.01);
-        self.grid.any_in_box([c.x - rx, c.y - ry, c.x + rx, c.y + ry], |s| {
-            self.sectors[s as usize].may_meet_disc(c, rho)
-        })
+        self.grid
+            .any_in_box([c.x - rx, c.y - ry, c.x + rx, c.y + ry], |s| {
+                self.sectors[s as usize].may_meet_disc(c, rho)
+            })
     }
 
     /// The seen-by table of many points, in parallel, in input order.
@@ -141,7 +142,11 @@ impl<'a> Seer<'a> {
 
     /// Covered flags of many points (any camera), in parallel, in input order.
     pub(crate) fn sees_all(&self, points: &[Coord<f64>]) -> Vec<bool> {
-        points.par_iter().with_min_len(CHUNK).map(|p| self.sees(*p)).collect()
+        points
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|p| self.sees(*p))
+            .collect()
     }
 }
 

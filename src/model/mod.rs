@@ -9,7 +9,7 @@ mod rules;
 
 pub use rules::{Rules, RulesError};
 
-use geo_types::{MultiPolygon, Point, Polygon, MultiLineString};
+use geo_types::{MultiLineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
 /// Properties of an input feature kept verbatim (JSON object text), so outputs can

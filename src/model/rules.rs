@@ -87,7 +87,9 @@ impl Rules {
         }
         if let Some(a) = self.max_area_m2 {
             if !(a.is_finite() && a > 0.0) {
-                return Err(RulesError::NotPositive { field: "max_area_m2" });
+                return Err(RulesError::NotPositive {
+                    field: "max_area_m2",
+                });
             }
         }
         Ok(())
@@ -113,8 +115,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.max_persons, Some(2500));
-        assert!(serde_json::from_str::<Rules>(r#"{"min_households":1,"max_households":2,"colour":1}"#).is_err());
-        let bad = Rules { min_households: 600, ..Rules::URBAN };
-        assert_eq!(bad.validate(), Err(RulesError::MinAboveMax { min: 600, max: 500 }));
+        assert!(serde_json::from_str::<Rules>(
+            r#"{"min_households":1,"max_households":2,"colour":1}"#
+        )
+        .is_err());
+        let bad = Rules {
+            min_households: 600,
+            ..Rules::URBAN
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(RulesError::MinAboveMax { min: 600, max: 500 })
+        );
     }
 }

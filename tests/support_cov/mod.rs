@@ -35,11 +35,23 @@ impl Rng {
     }
 }
 
-pub fn camera(id: usize, lon: f64, lat: f64, az: f64, fov: f64, range: f64, online: bool) -> Camera {
+pub fn camera(
+    id: usize,
+    lon: f64,
+    lat: f64,
+    az: f64,
+    fov: f64,
+    range: f64,
+    online: bool,
+) -> Camera {
     Camera {
         id: format!("cam{id}"),
         location: Point::new(lon, lat),
-        camera_type: if fov >= 360.0 { CameraType::Dome } else { CameraType::Bullet },
+        camera_type: if fov >= 360.0 {
+            CameraType::Dome
+        } else {
+            CameraType::Bullet
+        },
         azimuth_deg: az,
         fov_deg: fov,
         range_m: range,
@@ -100,14 +112,20 @@ pub fn area(code: &str, mp: MultiPolygon<f64>) -> Area {
 pub fn rect(lon: f64, lat: f64, w: f64, h: f64, rot: f64) -> Polygon<f64> {
     let (kx, ky) = m_per_deg(lat);
     let (s, c) = rot.to_radians().sin_cos();
-    let pts: Vec<(f64, f64)> = [(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)]
-        .iter()
-        .map(|&(a, b)| {
-            let (x, y) = (a * w, b * h);
-            let (xr, yr) = (x * c - y * s, x * s + y * c);
-            (lon + xr / kx, lat + yr / ky)
-        })
-        .collect();
+    let pts: Vec<(f64, f64)> = [
+        (-0.5, -0.5),
+        (0.5, -0.5),
+        (0.5, 0.5),
+        (-0.5, 0.5),
+        (-0.5, -0.5),
+    ]
+    .iter()
+    .map(|&(a, b)| {
+        let (x, y) = (a * w, b * h);
+        let (xr, yr) = (x * c - y * s, x * s + y * c);
+        (lon + xr / kx, lat + yr / ky)
+    })
+    .collect();
     Polygon::new(pts.into(), vec![])
 }
 
@@ -180,7 +198,10 @@ pub fn oracle(cam: &Camera, p: Coord<f64>, buildings: &[Building]) -> Verdict {
 
 fn read_fc(path: &str) -> Vec<geojson::Feature> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    match text.parse::<geojson::GeoJson>().unwrap_or_else(|e| panic!("{path}: {e}")) {
+    match text
+        .parse::<geojson::GeoJson>()
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+    {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         _ => panic!("{path}: not a FeatureCollection"),
     }
@@ -315,7 +336,10 @@ pub fn read_buildings(path: &str) -> Vec<Building> {
     read_polygons(path)
         .into_iter()
         .enumerate()
-        .map(|(i, (mp, _))| Building { geometry: mp, feature: i })
+        .map(|(i, (mp, _))| Building {
+            geometry: mp,
+            feature: i,
+        })
         .collect()
 }
 
@@ -383,16 +407,19 @@ pub mod fast {
     #[derive(Deserialize)]
     struct NoP {}
 
-    fn load<G: for<'de> Deserialize<'de>, P: for<'de> Deserialize<'de>>(path: &str) -> Vec<Feat<G, P>> {
+    fn load<G: for<'de> Deserialize<'de>, P: for<'de> Deserialize<'de>>(
+        path: &str,
+    ) -> Vec<Feat<G, P>> {
         let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let fc: Fc<G, P> = serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         fc.features
     }
 
     fn poly(g: PolyG) -> Polygon<f64> {
-        let mut rings = g.coordinates.into_iter().map(|r| {
-            LineString::from(r.into_iter().map(|c| (c[0], c[1])).collect::<Vec<_>>())
-        });
+        let mut rings = g
+            .coordinates
+            .into_iter()
+            .map(|r| LineString::from(r.into_iter().map(|c| (c[0], c[1])).collect::<Vec<_>>()));
         let ext = rings.next().unwrap_or_else(|| LineString::new(vec![]));
         Polygon::new(ext, rings.collect())
     }
