@@ -446,7 +446,7 @@ fn areas_and_gaps_agree_with_brute_force() {
             // holds the centres of its cells, and the households match.
             let gaps: Vec<_> = res.gaps.iter().filter(|g| g.area == ai).collect();
             assert_eq!(st.gaps as usize, gaps.len());
-            let gap_cells: u64 = gaps.iter().map(|g| g.cells).sum();
+            let gap_cells: u64 = gaps.iter().map(|g| g.cells as u64).sum();
             assert_eq!(gap_cells, st.cells - st.cells_covered, "area {ai}");
             if ties == 0 {
                 for cell in &blind {

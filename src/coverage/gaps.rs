@@ -26,7 +26,7 @@ pub struct Gap {
     /// Ground area in square metres.
     pub area_m2: f64,
     /// Number of H3 cells (at the area-coverage resolution) it is made of.
-    pub cells: u64,
+    pub cells: u32,
     /// Households (the `households` counts) not seen by any camera inside it.
     pub households_uncovered: u64,
 }
@@ -167,7 +167,7 @@ pub(crate) fn gaps_of_area(
             area,
             area_m2: polygon_area_m2(&geometry),
             geometry,
-            cells: n_cells[i],
+            cells: n_cells[i].min(u32::MAX as u64) as u32,
             households_uncovered: households[i],
         })
         .collect())
