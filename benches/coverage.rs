@@ -15,7 +15,6 @@
 //! engine runs (input data included), reset just before it starts.
 
 #[path = "../tests/support_cov/mod.rs"]
-#[allow(dead_code)]
 mod support_cov;
 
 use std::path::{Path, PathBuf};
@@ -30,11 +29,17 @@ fn private_cli() -> Option<PathBuf> {
     let src = PathBuf::from(env!("CARGO_BIN_EXE_wangge"));
     let dst = std::env::temp_dir().join(format!("wangge-cov-bench-bin-{}", std::process::id()));
     std::fs::copy(&src, &dst).ok()?;
-    let help = Command::new(&dst).args(["coverage", "--help"]).output().ok()?;
+    let help = Command::new(&dst)
+        .args(["coverage", "--help"])
+        .output()
+        .ok()?;
     if help.status.success() && String::from_utf8_lossy(&help.stdout).contains("--cameras") {
         Some(dst)
     } else {
-        println!("CLI skipped: {} is not the wangge command line (rebuild it)", src.display());
+        println!(
+            "CLI skipped: {} is not the wangge command line (rebuild it)",
+            src.display()
+        );
         None
     }
 }
@@ -69,7 +74,10 @@ fn cli(bin: Option<&Path>, dir: &Path, full: bool) -> Option<(f64, f64, f64)> {
     }
     let err = String::from_utf8_lossy(&o.stderr);
     let line = err.lines().rev().find(|l| l.starts_with("TIME "))?;
-    let v: Vec<f64> = line[5..].split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<f64> = line[5..]
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     (v.len() == 4).then(|| (v[0], v[1] + v[2], v[3] / 1024.0))
 }
 use wangge::coverage::{
@@ -122,14 +130,14 @@ impl wangge::Progress for StageTimer {
     }
 }
 
+/// One of `wangge::layers`' typed readers.
+type Reader<T> = fn(
+    &str,
+    &wangge::layers::ReadOptions,
+) -> Result<(Vec<T>, wangge::layers::LayerReport), wangge::layers::LayerError>;
+
 /// Reads a layer with wangge's own reader (what the CLI does).
-fn layer<T>(
-    path: &str,
-    read: fn(
-        &str,
-        &wangge::layers::ReadOptions,
-    ) -> Result<(Vec<T>, wangge::layers::LayerReport), wangge::layers::LayerError>,
-) -> Vec<T> {
+fn layer<T>(path: &str, read: Reader<T>) -> Vec<T> {
     let text = wangge::layers::read_text(Path::new(path)).expect("read");
     read(&text, &Default::default()).expect("layer").0
 }
@@ -495,7 +503,10 @@ fn main() {
         let w = w.as_ref().unwrap_or(&na);
         let p = p.as_ref().unwrap_or(&na);
         let (cw, cc, cm) = c.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-        let peer_cov = p.get("coverage").and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+        let peer_cov = p
+            .get("coverage")
+            .and_then(|x| x.as_f64())
+            .unwrap_or(f64::NAN);
         println!(
             "| {case} | {cw:.2} | {cc:.2} | {cm:.0} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}× | {:.0}× | {:.4} / {:.4} |",
             f(w, "read_s"),
