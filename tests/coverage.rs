@@ -623,7 +623,7 @@ fn naive_greedy(inc: &[Vec<usize>], hh: &[Household], k: usize) -> Vec<usize> {
             let mut p = picks.clone();
             p.push(c);
             let g = union_weight(inc, &p, hh) - base;
-            if g > 0 && best.is_none_or(|(bg, _)| g > bg) {
+            if g > 0 && best.map_or(true, |(bg, _)| g > bg) {
                 best = Some((g, c));
             }
         }

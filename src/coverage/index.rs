@@ -253,7 +253,7 @@ impl PointGrid {
                 bb = union_bbox(bb, [p[0], p[1], p[0], p[1]]);
             }
         }
-        if !(bb[0] <= bb[2]) {
+        if bb[0] > bb[2] {
             bb = [0.0, 0.0, 0.0, 0.0];
         }
         let area = ((bb[2] - bb[0]) * (bb[3] - bb[1])).max(1e-18);
