@@ -2,22 +2,22 @@
 //!
 //! # Pipeline (per area, areas in parallel with rayon)
 //!
-//! 1. [`tessellate`]: H3 cells covering the area at a resolution chosen from the
+//! 1. `tessellate`: H3 cells covering the area at a resolution chosen from the
 //!    household density. Cells fully inside stay whole; boundary cells are clipped
 //!    to the area, and a clipped cell that falls apart (a thin neck, a hole, a
 //!    second part of the area) becomes one graph node per piece. Cell polygons use
 //!    the *canonical* H3 vertex coordinates, so two neighbouring cells share
 //!    bit-identical edges and everything built from them tiles without slivers.
-//! 2. [`graph`]: node adjacency (shared edges of positive length, so a region that
+//! 2. `graph`: node adjacency (shared edges of positive length, so a region that
 //!    is connected in the graph is one polygon on the ground), with cheap edges
 //!    where a barrier line (road, river, railway) crosses between two nodes.
-//! 3. [`regions`]: the number of grids from the rules, an initial partition by
+//! 3. `regions`: the number of grids from the rules, an initial partition by
 //!    recursive balanced bisection, then local moves of boundary nodes that keep
 //!    every region connected while fixing the size rules, balancing, and making
 //!    the regions compact and aligned with barriers.
-//! 4. [`dissolve`]: each region's cells are merged by walking the canonical cell
+//! 4. `dissolve`: each region's cells are merged by walking the canonical cell
 //!    edges (exact), and regions touching the area boundary are clipped to it.
-//! 5. [`metrics`] and [`codes`]: area, Polsby–Popper compactness, barrier length,
+//! 5. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
 //!    rule checks with reasons, and stable hierarchical codes.
 //!
 //! Every household is assigned to a node by point-in-polygon against the same
