@@ -16,6 +16,7 @@ mod geometry;
 mod kinds;
 pub mod outputs;
 mod props;
+mod read;
 mod report;
 pub mod write;
 
