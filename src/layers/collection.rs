@@ -96,7 +96,11 @@ pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
     if features.is_empty() {
         return Err(LayerError::Empty);
     }
-    let crs = top.crs.map(|raw| serde_json::from_str(raw.get())).transpose().map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
+    let crs = top
+        .crs
+        .map(|raw| serde_json::from_str(raw.get()))
+        .transpose()
+        .map_err(|e| LayerError::BadCrsMember(e.to_string()))?;
     Ok(Collection { features, crs })
 }
 

@@ -203,13 +203,19 @@ where
         .map(|(index, f)| {
             let mut p = parse_feature(index, f.raw, kind, id_field, code_field)?;
             let id = p.id.clone();
-            let reject = |reason: String| Rejection { index, id: id.clone(), reason };
+            let reject = |reason: String| Rejection {
+                index,
+                id: id.clone(),
+                reason,
+            };
             if !transform.is_identity() {
                 for_each_coord(&mut p.geometry, &mut |c: &mut geo_types::Coord<f64>| {
                     (c.x, c.y) = transform.convert(c.x, c.y)?;
                     Ok(())
                 })
-                .map_err(|e: crate::crs::CrsError| reject(GeometryError::Transform(e.to_string()).to_string()))?;
+                .map_err(|e: crate::crs::CrsError| {
+                    reject(GeometryError::Transform(e.to_string()).to_string())
+                })?;
             }
             check_range(&p.geometry, crs_given).map_err(|e| reject(e.to_string()))?;
             build(p).map_err(reject)
@@ -286,8 +292,12 @@ fn parse_feature<'a>(
     let props = match parts.properties {
         None => Props::default(),
         Some(r) if r.get() == "null" => Props::default(),
-        Some(r) => serde_json::from_str::<Props<'a>>(r.get())
-            .map_err(|e| reject(id.clone(), format!("\"properties\" is not an object: {}", short(&e))))?,
+        Some(r) => serde_json::from_str::<Props<'a>>(r.get()).map_err(|e| {
+            reject(
+                id.clone(),
+                format!("\"properties\" is not an object: {}", short(&e)),
+            )
+        })?,
     };
     if id.is_none() {
         let key = if kind == LayerKind::Areas {
