@@ -300,9 +300,12 @@ pub async fn put_layer(
                 offset: e.valid_up_to(),
             })
         })?;
+        let t_read = std::time::Instant::now();
         let (parsed, report) = layers::read_layer(kind, text, &opts)?;
+        let read_s = t_read.elapsed().as_secs_f64();
         let features = to_stored(layer_features(&parsed));
         drop(parsed);
+        let convert_s = t_read.elapsed().as_secs_f64() - read_s;
         let mut stored_report = serde_json::to_value(&report).unwrap_or(Value::Null);
         if report.rejections.len() > MAX_STORED_REJECTIONS {
             stored_report["rejections"] =
@@ -310,6 +313,7 @@ pub async fn put_layer(
                     .unwrap_or(Value::Null);
             stored_report["rejections_truncated"] = json!(true);
         }
+        let t_store = std::time::Instant::now();
         let existed = st.store.layer(&ds, kind.as_str())?.is_some();
         let meta = st.store.put_layer(
             &ds,
@@ -319,7 +323,13 @@ pub async fn put_layer(
             &stored_report,
             &features,
         )?;
-        st.cache.put(FeatureSet::new(meta.clone(), features));
+        let store_s = t_store.elapsed().as_secs_f64();
+        if features.len() > 50_000 {
+            st.cache.put_in_background(meta.clone(), features);
+        } else {
+            st.cache.put(FeatureSet::new(meta.clone(), features));
+        }
+        tracing::debug!(read_s, convert_s, store_s, "upload timing");
         Ok((meta, report, !existed))
     })
     .await?;

@@ -118,6 +118,7 @@ pub fn grids_layer(grids: &[Grid]) -> OutputLayer {
             } else {
                 Geometry::MultiPolygon(g.geometry.clone())
             },
+            input: None,
             properties: match json!({
                 "code": g.code, "parent_code": g.parent_code, "households": g.households,
                 "persons": g.persons, "area_m2": g.area_m2, "compactness": g.compactness,

@@ -2,15 +2,18 @@
 //! features, and the in-memory collections (features in order plus an R-tree of
 //! their boxes) that OGC API items requests are answered from.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use geo::BoundingRect;
 use geo_types::Geometry;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::layers::write::geometry_json;
@@ -18,11 +21,97 @@ use crate::layers::AnyLayer;
 use crate::store::{LayerMeta, Store, StoreError, StoredFeature};
 
 /// One feature before serialisation.
-pub struct FeatureOut {
+pub struct FeatureOut<'a> {
     /// The feature's natural id (area code, camera id), if it has one.
     pub id: Option<String>,
     pub geometry: Geometry<f64>,
+    /// The input feature's properties (a JSON object), carried back verbatim.
+    pub input: Option<&'a RawValue>,
+    /// Properties set on top of the input ones (replacing those of the same name).
     pub properties: Map<String, Value>,
+}
+
+/// An object's members as borrowed raw values: carrying input properties back
+/// costs no parsing of their values.
+struct RawMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for RawMembers<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMembers<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    v.push((k, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(RawMembers(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A JSON string literal, escaping only when needed.
+fn push_json_str(k: &str, out: &mut String) {
+    if k.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(k);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(k).unwrap_or_else(|_| "\"\"".into()));
+    }
+}
+
+fn push_key(k: &str, out: &mut String) {
+    push_json_str(k, out);
+    out.push(':');
+}
+
+fn push_value(v: &Value, out: &mut String) {
+    use std::fmt::Write as _;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => push_json_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The properties object: input members not overridden, then the overrides.
+fn write_properties(input: Option<&RawValue>, extra: &Map<String, Value>, out: &mut String) {
+    out.push('{');
+    let mut first = true;
+    if let Some(raw) = input {
+        if let Ok(members) = serde_json::from_str::<RawMembers<'_>>(raw.get()) {
+            for (k, v) in members.0 {
+                if extra.contains_key(k.as_ref()) {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                push_key(&k, out);
+                out.push_str(v.get());
+            }
+        }
+    }
+    for (k, v) in extra {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        push_key(k, out);
+        push_value(v, out);
+    }
+    out.push('}');
 }
 
 /// The bounding box of a geometry, `[NaN; 4]` for an empty one.
@@ -35,7 +124,7 @@ pub fn bbox_of(g: &Geometry<f64>) -> [f64; 4] {
 
 /// Serialises features in parallel. Ids: the natural ids when every feature has
 /// one and they are unique, else the 1-based position (a number).
-pub fn to_stored(features: Vec<FeatureOut>) -> Vec<StoredFeature> {
+pub fn to_stored(features: Vec<FeatureOut<'_>>) -> Vec<StoredFeature> {
     let natural = {
         let mut seen = std::collections::HashSet::with_capacity(features.len());
         features
@@ -46,23 +135,23 @@ pub fn to_stored(features: Vec<FeatureOut>) -> Vec<StoredFeature> {
         .into_par_iter()
         .enumerate()
         .map(|(i, f)| {
-            let (id, id_json) = match (natural, f.id) {
+            let mut s = String::with_capacity(160);
+            s.push_str("{\"type\":\"Feature\",\"id\":");
+            let id = match (natural, f.id) {
                 (true, Some(id)) => {
-                    let j = serde_json::to_string(&id).unwrap_or_default();
-                    (id, j)
+                    push_json_str(&id, &mut s);
+                    id
                 }
                 _ => {
                     let n = (i + 1).to_string();
-                    (n.clone(), n)
+                    s.push_str(&n);
+                    n
                 }
             };
-            let mut s = String::with_capacity(128);
-            s.push_str("{\"type\":\"Feature\",\"id\":");
-            s.push_str(&id_json);
             s.push_str(",\"geometry\":");
             geometry_json(&f.geometry, &mut s);
             s.push_str(",\"properties\":");
-            s.push_str(&Value::Object(f.properties).to_string());
+            write_properties(f.input, &f.properties, &mut s);
             s.push('}');
             StoredFeature {
                 id: id.into(),
@@ -73,30 +162,24 @@ pub fn to_stored(features: Vec<FeatureOut>) -> Vec<StoredFeature> {
         .collect()
 }
 
-fn merge(raw: Option<&serde_json::value::RawValue>, extra: Value) -> Map<String, Value> {
-    let mut props: Map<String, Value> = match raw {
-        Some(r) => serde_json::from_str(r.get()).unwrap_or_default(),
-        None => Map::new(),
-    };
-    if let Value::Object(m) = extra {
-        props.extend(m);
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
-    props
 }
 
 /// A validated layer as features: WGS84, the contract's property names set on
 /// top of the input properties (the same normalisation `wangge convert` does).
-pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
+pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
     match layer {
         AnyLayer::Areas(v) => v
             .par_iter()
             .map(|a| FeatureOut {
                 id: Some(a.code.clone()),
                 geometry: Geometry::MultiPolygon(a.geometry.clone()),
-                properties: merge(
-                    a.properties.as_deref(),
-                    json!({"code": a.code, "name": a.name, "kind": a.kind}),
-                ),
+                input: a.properties.as_deref(),
+                properties: obj(json!({"code": a.code, "name": a.name, "kind": a.kind})),
             })
             .collect(),
         AnyLayer::Households(v) => v
@@ -104,10 +187,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|h| FeatureOut {
                 id: h.id.clone(),
                 geometry: Geometry::Point(h.location),
-                properties: merge(
-                    h.properties.as_deref(),
-                    json!({"households": h.households, "persons": h.persons}),
-                ),
+                input: h.properties.as_deref(),
+                properties: obj(json!({"households": h.households, "persons": h.persons})),
             })
             .collect(),
         AnyLayer::Cameras(v) => v
@@ -115,8 +196,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|c| FeatureOut {
                 id: Some(c.id.clone()),
                 geometry: Geometry::Point(c.location),
-                properties: merge(
-                    c.properties.as_deref(),
+                input: c.properties.as_deref(),
+                properties: obj(
                     json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
                         "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online,
                         "height_m": c.height_m}),
@@ -128,7 +209,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|b| FeatureOut {
                 id: None,
                 geometry: Geometry::MultiPolygon(b.geometry.clone()),
-                properties: merge(None, json!({"feature": b.feature})),
+                input: None,
+                properties: obj(json!({"feature": b.feature})),
             })
             .collect(),
         AnyLayer::Barriers(v) => v
@@ -136,7 +218,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|b| FeatureOut {
                 id: None,
                 geometry: Geometry::MultiLineString(b.geometry.clone()),
-                properties: merge(None, json!({"kind": b.kind})),
+                input: None,
+                properties: obj(json!({"kind": b.kind})),
             })
             .collect(),
         AnyLayer::Sites(v) => v
@@ -144,10 +227,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|s| FeatureOut {
                 id: None,
                 geometry: Geometry::Point(s.location),
-                properties: merge(
-                    s.properties.as_deref(),
-                    json!({"kind": s.kind, "name": s.name}),
-                ),
+                input: s.properties.as_deref(),
+                properties: obj(json!({"kind": s.kind, "name": s.name})),
             })
             .collect(),
         AnyLayer::Candidates(v) => v
@@ -155,7 +236,8 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut> {
             .map(|c| FeatureOut {
                 id: None,
                 geometry: Geometry::Point(c.location),
-                properties: merge(c.properties.as_deref(), Value::Null),
+                input: c.properties.as_deref(),
+                properties: Map::new(),
             })
             .collect(),
     }
@@ -167,7 +249,8 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct FeatureSet {
     pub meta: LayerMeta,
     pub features: Vec<StoredFeature>,
-    ids: HashMap<Box<str>, u32>,
+    /// Id → position, built on the first single-feature request.
+    ids: OnceLock<HashMap<Box<str>, u32>>,
     tree: RTree<Entry>,
 }
 
@@ -184,22 +267,24 @@ impl FeatureSet {
                 )
             })
             .collect();
-        let ids = features
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.id.clone(), i as u32))
-            .collect();
         FeatureSet {
             meta,
             features,
-            ids,
+            ids: OnceLock::new(),
             tree: RTree::bulk_load(entries),
         }
     }
 
     /// The feature with id `fid`.
     pub fn get(&self, fid: &str) -> Option<&StoredFeature> {
-        self.ids.get(fid).map(|&i| &self.features[i as usize])
+        let ids = self.ids.get_or_init(|| {
+            self.features
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.id.clone(), i as u32))
+                .collect()
+        });
+        ids.get(fid).map(|&i| &self.features[i as usize])
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.
@@ -271,6 +356,27 @@ impl Cache {
             sets.insert(key, set.clone());
         }
         set
+    }
+
+    /// Indexes a freshly committed layer on a background thread, so the writer
+    /// can answer at once. Until the index is ready, readers load the layer
+    /// from the store themselves; a later write or delete wins over this one.
+    pub fn put_in_background(self: &Arc<Self>, meta: LayerMeta, features: Vec<StoredFeature>) {
+        self.forget(&meta.dataset, Some(&meta.layer));
+        let gen = self.generation.load(Ordering::SeqCst);
+        let cache = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wangge-index".into())
+            .spawn(move || {
+                let set = Arc::new(FeatureSet::new(meta, features));
+                let mut sets = cache.sets.write().unwrap_or_else(|p| p.into_inner());
+                if cache.generation.load(Ordering::SeqCst) == gen {
+                    sets.insert((set.meta.dataset.clone(), set.meta.layer.clone()), set);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot index in the background; the layer loads on first use");
+        }
     }
 
     /// Forgets a layer (after a delete), or every layer of a dataset.

@@ -33,9 +33,15 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 ";
 
 /// The SQLite store in `DIR/wangge.sqlite`.
+///
+/// Writes go through one connection; reads through another (WAL lets them run
+/// side by side). WAL checkpoints run on a background thread of their own, so
+/// a big commit is acknowledged once its WAL frames are synced, without waiting
+/// for them to be copied into the main database file.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    checkpoint: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -53,15 +59,52 @@ impl SqliteStore {
         let path = dir.join("wangge.sqlite");
         let writer = Connection::open(&path)?;
         writer.busy_timeout(std::time::Duration::from_secs(30))?;
-        writer.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
+        writer.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;",
+        )?;
         writer.execute_batch(SCHEMA)?;
         let reader = Connection::open(&path)?;
         reader.busy_timeout(std::time::Duration::from_secs(30))?;
         reader.execute_batch("PRAGMA synchronous=FULL;")?;
+        let checkpointer = Connection::open(&path)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(30))?;
+        checkpointer.execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")?;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("wangge-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            });
+        let checkpoint = match spawned {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                tracing::warn!(error = %e, "no checkpoint thread: checkpointing on commit");
+                writer.execute_batch("PRAGMA wal_autocheckpoint=1000;")?;
+                None
+            }
+        };
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            checkpoint: Mutex::new(checkpoint),
         })
+    }
+
+    /// Asks the checkpoint thread to fold the WAL into the database.
+    fn checkpoint_soon(&self) {
+        if let Some(tx) = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -307,6 +350,8 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         let meta = write_layer(&tx, dataset, layer, kind, source, report, None, features)?;
         tx.commit()?;
+        drop(conn);
+        self.checkpoint_soon();
         Ok(meta)
     }
 
@@ -322,6 +367,8 @@ impl Store for SqliteStore {
             params![dataset, layer],
         )?;
         tx.commit()?;
+        drop(conn);
+        self.checkpoint_soon();
         Ok(n > 0)
     }
 
@@ -401,7 +448,9 @@ impl Store for SqliteStore {
     }
 
     fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
-        upsert_job(&lock(&self.writer), job)
+        upsert_job(&lock(&self.writer), job)?;
+        self.checkpoint_soon();
+        Ok(())
     }
 
     fn finish_job(
@@ -426,6 +475,8 @@ impl Store for SqliteStore {
         }
         upsert_job(&tx, job)?;
         tx.commit()?;
+        drop(conn);
+        self.checkpoint_soon();
         Ok(metas)
     }
 
