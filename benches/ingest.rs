@@ -40,11 +40,17 @@ fn main() {
     let ours = median(&mut times);
     let text = layers::read_text(&path).expect("read");
     let t = Instant::now();
-    let scanned = layers::parse_collection(&text).expect("scan").features.len();
+    let scanned = layers::parse_collection(&text)
+        .expect("scan")
+        .features
+        .len();
     let scan = t.elapsed().as_secs_f64();
     println!("first pass (sequential scan of {scanned} features): {scan:.3} s");
     let (peer_name, peer) = run_peer(&path);
-    println!("ingest of {points} household points ({size_mb:.0} MB GeoJSON), median of 5, {} threads", rayon::current_num_threads());
+    println!(
+        "ingest of {points} household points ({size_mb:.0} MB GeoJSON), median of 5, {} threads",
+        rayon::current_num_threads()
+    );
     println!("{:<28} {:>10}", "tool", "wall s");
     println!("{:<28} {:>10.3}", "wangge read_households", ours);
     match peer {
@@ -71,7 +77,8 @@ fn write_households(path: &Path, n: usize) {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    f.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n").unwrap();
+    f.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .unwrap();
     for i in 0..n {
         let (lon, lat) = (118.2 + next() * 0.3, 32.2 + next() * 0.3);
         let hh = 1 + (next() * 3.0) as u32;
@@ -93,6 +100,9 @@ fn run_peer(path: &Path) -> (String, Option<f64>) {
         (PathBuf::from("python3"), "python json.load (peer)", "import sys,time,json\nts=[]\nfor _ in range(3):\n t=time.time(); d=json.load(open(sys.argv[1])); pts=[(f['geometry']['coordinates'],f['properties'].get('households',1)) for f in d['features']]; ts.append(time.time()-t)\nprint(sorted(ts)[1])")
     };
     let out = Command::new(&python).arg("-c").arg(code).arg(path).output();
-    let secs = out.ok().filter(|o| o.status.success()).and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
+    let secs = out
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
     (name.to_string(), secs)
 }

@@ -267,6 +267,12 @@ impl Status {
     }
 }
 
+impl wangge::Progress for Status {
+    fn report(&self, stage: &str, fraction: f64) {
+        self.stage(&format!("{stage} {:3.0}%", fraction * 100.0));
+    }
+}
+
 fn read_file(path: &Path, status: &Status) -> Result<String, String> {
     status.stage(&format!("reading {}", path.display()));
     layers::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -403,16 +409,254 @@ fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io:
     Ok(())
 }
 
-fn partition(_a: PartitionArgs) -> Result<(), String> {
-    Err("partition is not available in this build yet".into())
+fn partition(a: PartitionArgs) -> Result<(), String> {
+    use wangge::model::Rules;
+    use wangge::partition::{self, PartitionOptions};
+    let status = Status::new();
+    let mut rules: Option<Rules> = match &a.rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: not a rules document: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    if a.min_households.is_some() || a.max_households.is_some() {
+        let base = rules.unwrap_or(Rules::URBAN);
+        rules = Some(Rules {
+            min_households: a.min_households.unwrap_or(base.min_households),
+            max_households: a.max_households.unwrap_or(base.max_households),
+            target_households: None,
+            ..base
+        });
+    }
+    if let Some(r) = &rules {
+        r.validate().map_err(|e| format!("rules: {e}"))?;
+    }
+    if a.previous.is_some() {
+        return Err(
+            "--previous (updating adopted grids) is not available in this build yet".into(),
+        );
+    }
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let areas = inputs.read(&a.areas, layers::read_areas)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let barriers = inputs.maybe(&a.barriers, layers::read_barriers)?;
+    let options = PartitionOptions {
+        rules,
+        ..Default::default()
+    };
+    let result = partition::partition(&areas, &households, &barriers, &options, &status)
+        .map_err(|e| e.to_string())?;
+    status.stage(&format!("writing {}", a.out.display()));
+    let name = a
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("grids")
+        .to_string();
+    layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    inputs.print_reports();
+    let within = result.grids.iter().filter(|g| g.within_rules).count();
+    println!(
+        "grids: {} for {} areas, {} within the rules, {} households outside every area",
+        result.grids.len(),
+        areas.len(),
+        within,
+        result.outside.households
+    );
+    for g in result.grids.iter().filter(|g| !g.within_rules).take(20) {
+        println!(
+            "  {} ({} households): {}",
+            g.code,
+            g.households,
+            g.issues.join("; ")
+        );
+    }
+    Ok(())
 }
 
-fn coverage(_a: CoverageArgs) -> Result<(), String> {
-    Err("coverage is not available in this build yet".into())
+/// A layer reader: `layers::read_areas`, `layers::read_households`, ….
+type ReadFn<T> =
+    fn(&str, &ReadOptions) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>;
+
+/// Reads a command's input layers with one set of options, keeping every
+/// layer's report for the summary.
+struct Inputs<'s> {
+    opts: ReadOptions,
+    status: &'s Status,
+    reports: Vec<layers::LayerReport>,
 }
 
-fn propose(_a: ProposeArgs) -> Result<(), String> {
-    Err("propose is not available in this build yet".into())
+impl<'s> Inputs<'s> {
+    fn new(args: &InputArgs, status: &'s Status) -> Result<Self, String> {
+        Ok(Inputs {
+            opts: args.options()?,
+            status,
+            reports: Vec::new(),
+        })
+    }
+
+    fn read<T>(&mut self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        let text = read_file(path, self.status)?;
+        self.status.stage(&format!("validating {}", path.display()));
+        let (items, report) =
+            read(&text, &self.opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.reports.push(report);
+        Ok(items)
+    }
+
+    /// An optional layer: empty when the option was not given.
+    fn maybe<T>(&mut self, path: &Option<PathBuf>, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        path.as_ref().map_or(Ok(Vec::new()), |p| self.read(p, read))
+    }
+
+    fn print_reports(&self) {
+        for r in &self.reports {
+            println!("{}", r.summary());
+        }
+    }
+}
+
+fn coverage(a: CoverageArgs) -> Result<(), String> {
+    use wangge::coverage::{self, CoverageInput, CoverageOptions};
+    let status = Status::new();
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let areas = inputs.maybe(&a.areas, layers::read_areas)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let sites = inputs.maybe(&a.sites, layers::read_sites)?;
+    let input = CoverageInput {
+        cameras: &cameras,
+        households: &households,
+        areas: &areas,
+        buildings: &buildings,
+        sites: &sites,
+    };
+    let result = coverage::coverage(&input, &CoverageOptions::default(), &status)
+        .map_err(|e| e.to_string())?;
+
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("cannot create {}: {e}", a.out.display()))?;
+    let file = |name: &str| a.out.join(name);
+    let fail = |name: &str, e: std::io::Error| format!("writing {}: {e}", file(name).display());
+    status.stage(&format!("writing {}", a.out.display()));
+    layers::outputs::write_covered_households(
+        create(&file("households.geojson"))?,
+        &households,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("households.geojson", e))?;
+    layers::outputs::write_camera_use(
+        create(&file("cameras.geojson"))?,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("cameras.geojson", e))?;
+    if !areas.is_empty() {
+        layers::outputs::write_area_coverage(
+            create(&file("areas.geojson"))?,
+            &areas,
+            &result.areas,
+        )
+        .map_err(|e| fail("areas.geojson", e))?;
+        layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
+            .map_err(|e| fail("gaps.geojson", e))?;
+    }
+    if a.sites.is_some() {
+        layers::outputs::write_covered_sites(
+            create(&file("sites.geojson"))?,
+            &sites,
+            &cameras,
+            &result.sites,
+        )
+        .map_err(|e| fail("sites.geojson", e))?;
+    }
+    let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports });
+    let mut f = create(&file("summary.json"))?;
+    serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
+    f.flush().map_err(|e| fail("summary.json", e))?;
+    status.done();
+    inputs.print_reports();
+    let s = &result.summary;
+    println!(
+        "coverage: {} of {} households seen ({}), {} of {} cameras online, {} gaps; written to {}",
+        s.covered_households,
+        s.households,
+        percent(s.household_coverage),
+        s.cameras_online,
+        s.cameras,
+        s.gaps,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1} %", r * 100.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn propose(a: ProposeArgs) -> Result<(), String> {
+    use wangge::coverage::{self, Goal, ProposeInput, ProposeOptions};
+    let goal = match (a.count, a.target_coverage) {
+        (Some(n), None) => Goal::Count(n),
+        (None, Some(t)) if (0.0..=1.0).contains(&t) => Goal::TargetCoverage(t),
+        (None, Some(t)) => {
+            return Err(format!(
+                "--target-coverage must be between 0 and 1, got {t}"
+            ))
+        }
+        _ => return Err("give exactly one of --count N or --target-coverage F".into()),
+    };
+    if !(a.fov_deg > 0.0 && a.fov_deg <= 360.0) {
+        return Err(format!("--fov-deg must be in (0, 360], got {}", a.fov_deg));
+    }
+    if !(a.range_m > 0.0 && a.range_m.is_finite()) {
+        return Err(format!(
+            "--range-m must be a positive number of metres, got {}",
+            a.range_m
+        ));
+    }
+    let status = Status::new();
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let candidates = inputs.read(&a.candidates, layers::read_candidates)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let input = ProposeInput {
+        cameras: &cameras,
+        households: &households,
+        candidates: &candidates,
+        buildings: &buildings,
+        sites: &[],
+    };
+    let options = ProposeOptions {
+        range_m: a.range_m,
+        fov_deg: a.fov_deg,
+        goal,
+        ..Default::default()
+    };
+    let result = coverage::propose(&input, &options, &status).map_err(|e| e.to_string())?;
+    layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    inputs.print_reports();
+    println!(
+        "proposals: {} sites raise covered households from {} to {} of {}",
+        result.picks.len(),
+        result.covered_before,
+        result.covered_after,
+        result.households
+    );
+    Ok(())
 }
 
 fn serve(a: ServeArgs) -> Result<(), String> {

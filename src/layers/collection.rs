@@ -71,7 +71,7 @@ pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
         .map_err(|e| {
             let n = seen.get();
             let place = if n > 0 {
-                format!(" (after {n} complete features)")
+                format!(" (in or after feature {n}; features 0..{n} were complete)")
             } else {
                 String::new()
             };
@@ -209,7 +209,7 @@ mod tests {
         let truncated =
             r#"{"type":"FeatureCollection","features":[{"type":"Feature"},{"type":"Fea"#;
         match parse_collection(truncated) {
-            Err(LayerError::Json(m)) => assert!(m.contains("after 1 complete features"), "{m}"),
+            Err(LayerError::Json(m)) => assert!(m.contains("feature 1;"), "{m}"),
             other => panic!("{other:?}"),
         }
     }

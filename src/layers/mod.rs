@@ -14,6 +14,7 @@ mod collection;
 mod fields;
 mod geometry;
 mod kinds;
+pub mod outputs;
 mod props;
 mod report;
 pub mod write;

@@ -1,0 +1,143 @@
+//! Measures of the output grids: area, perimeter and Polsby–Popper compactness
+//! in a local metric frame, and the rule checks with readable reasons.
+
+use geo_types::{Coord, LineString, MultiPolygon};
+
+use super::regions::RegionResult;
+use crate::geodesy::LocalFrame;
+use crate::model::Rules;
+
+fn ring_area_len(ring: &LineString<f64>, frame: &LocalFrame) -> (f64, f64, Coord<f64>) {
+    let pts: Vec<Coord<f64>> = ring.0.iter().map(|&c| frame.to_local(c)).collect();
+    if pts.len() < 2 {
+        return (0.0, 0.0, Coord { x: 0.0, y: 0.0 });
+    }
+    let o = pts[0];
+    let (mut a, mut l, mut cx, mut cy) = (0.0, 0.0, 0.0, 0.0);
+    for w in pts.windows(2) {
+        let (p, q) = (w[0] - o, w[1] - o);
+        let cr = p.x * q.y - q.x * p.y;
+        a += cr;
+        cx += (p.x + q.x) * cr;
+        cy += (p.y + q.y) * cr;
+        l += ((q.x - p.x).powi(2) + (q.y - p.y).powi(2)).sqrt();
+    }
+    let a = a / 2.0;
+    let c = if a.abs() > 0.0 {
+        Coord {
+            x: cx / (6.0 * a) + o.x,
+            y: cy / (6.0 * a) + o.y,
+        }
+    } else {
+        o
+    };
+    (a.abs(), l, c)
+}
+
+/// Area (m²) and perimeter (m) of a multipolygon in degrees.
+pub(crate) fn area_perimeter_m(mp: &MultiPolygon<f64>, frame: &LocalFrame) -> (f64, f64) {
+    let (mut a, mut p) = (0.0, 0.0);
+    for poly in &mp.0 {
+        let (ea, el, _) = ring_area_len(poly.exterior(), frame);
+        a += ea;
+        p += el;
+        for h in poly.interiors() {
+            let (ha, hl, _) = ring_area_len(h, frame);
+            a -= ha;
+            p += hl;
+        }
+    }
+    (a, p)
+}
+
+pub(crate) fn multipolygon_area_m2(mp: &MultiPolygon<f64>, frame: &LocalFrame) -> f64 {
+    area_perimeter_m(mp, frame).0
+}
+
+/// Area-weighted centroid in local metres.
+pub(crate) fn centroid_local(mp: &MultiPolygon<f64>, frame: &LocalFrame) -> Coord<f64> {
+    let (mut sa, mut sx, mut sy) = (0.0, 0.0, 0.0);
+    for poly in &mp.0 {
+        let (a, _, c) = ring_area_len(poly.exterior(), frame);
+        sa += a;
+        sx += a * c.x;
+        sy += a * c.y;
+        for h in poly.interiors() {
+            let (a, _, c) = ring_area_len(h, frame);
+            sa -= a;
+            sx -= a * c.x;
+            sy -= a * c.y;
+        }
+    }
+    if sa > 0.0 {
+        Coord {
+            x: sx / sa,
+            y: sy / sa,
+        }
+    } else {
+        Coord { x: 0.0, y: 0.0 }
+    }
+}
+
+/// Polsby–Popper compactness 4πA/P²: 1 for a disc, ~0.9 for a hexagon, 0.785
+/// for a square; 0 for an empty shape.
+pub fn polsby_popper(area_m2: f64, perimeter_m: f64) -> f64 {
+    if perimeter_m > 0.0 {
+        (4.0 * std::f64::consts::PI * area_m2 / (perimeter_m * perimeter_m)).min(1.0)
+    } else {
+        0.0
+    }
+}
+
+/// Appends the reasons a grid breaks the rules.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_rules(
+    rules: &Rules,
+    has_persons: bool,
+    households: u64,
+    persons: u64,
+    area_m2: f64,
+    part: &RegionResult,
+    r: usize,
+    issues: &mut Vec<String>,
+) {
+    if households < rules.min_households {
+        let why = if part.k == 1 {
+            " (the whole area has no more)"
+        } else if !part.feasible {
+            " (the area's total cannot be divided within the rules)"
+        } else {
+            ""
+        };
+        issues.push(format!(
+            "{households} households, below the minimum {}{why}",
+            rules.min_households
+        ));
+    }
+    if households > rules.max_households {
+        let heavy = part.heaviest_node[r];
+        let why = if heavy > rules.max_households {
+            format!(" (its densest spot, one cell, holds {heavy} households)")
+        } else if !part.feasible {
+            " (the area's total cannot be divided within the rules)".to_string()
+        } else {
+            String::new()
+        };
+        issues.push(format!(
+            "{households} households, above the maximum {}{why}",
+            rules.max_households
+        ));
+    }
+    if has_persons {
+        if let Some(mp) = rules.max_persons {
+            if persons > mp {
+                issues.push(format!("{persons} persons, above the maximum {mp}"));
+            }
+        }
+    }
+    if let Some(ma) = rules.max_area_m2 {
+        if area_m2 > ma {
+            issues.push(format!("{area_m2:.0} m², above the maximum {ma:.0} m²"));
+        }
+    }
+}
