@@ -54,7 +54,7 @@ impl Engine for FakeEngine {
                     })
                     .collect();
                 Ok(JobOutput {
-                    layers: vec![grids_layer(&grids)],
+                    layers: vec![grids_layer(&grids)?],
                     summary: json!({"grids": grids.len()}),
                 })
             }

@@ -162,6 +162,91 @@ pub fn to_stored(features: Vec<FeatureOut<'_>>) -> Vec<StoredFeature> {
         .collect()
 }
 
+/// The parts of a written feature that storing needs.
+#[derive(serde::Deserialize)]
+struct WrittenParts<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(borrow, default)]
+    geometry: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+}
+
+/// Features from a FeatureCollection written by one of the `layers::outputs`
+/// writers (so the service serves exactly what the command line writes), with
+/// their boxes given in the same order. Ids: the written ids when every feature
+/// has one and they are unique, else the 1-based position, written into the
+/// feature.
+pub fn stored_from_output(
+    text: &[u8],
+    boxes: impl Iterator<Item = [f64; 4]>,
+) -> Result<Vec<StoredFeature>, crate::service::jobs::JobError> {
+    use crate::service::jobs::JobError;
+    let text = std::str::from_utf8(text)
+        .map_err(|e| JobError::Invalid(format!("results are not UTF-8: {e}")))?;
+    let collection = crate::layers::parse_collection(text).or_else(|e| match e {
+        crate::layers::LayerError::Empty => Ok(crate::layers::Collection {
+            features: Vec::new(),
+            crs: None,
+        }),
+        other => Err(JobError::Invalid(format!(
+            "reading back the results: {other}"
+        ))),
+    })?;
+    let parts: Vec<WrittenParts<'_>> = collection
+        .features
+        .iter()
+        .map(|f| serde_json::from_str(f.raw.get()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| JobError::Invalid(format!("reading back the results: {e}")))?;
+    let id_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let natural = {
+        let mut seen = std::collections::HashSet::with_capacity(parts.len());
+        parts
+            .iter()
+            .all(|p| p.id.as_ref().is_some_and(|id| seen.insert(id_text(id))))
+    };
+    let boxes: Vec<[f64; 4]> = boxes.collect();
+    if boxes.len() != parts.len() {
+        return Err(JobError::Invalid(format!(
+            "{} features written for {} results",
+            parts.len(),
+            boxes.len()
+        )));
+    }
+    Ok(parts
+        .into_par_iter()
+        .zip(collection.features.into_par_iter())
+        .zip(boxes.into_par_iter())
+        .enumerate()
+        .map(|(i, ((p, raw), bbox))| {
+            if natural {
+                StoredFeature {
+                    id: p.id.as_ref().map(id_text).unwrap_or_default().into(),
+                    bbox,
+                    json: raw.raw.get().into(),
+                }
+            } else {
+                let n = (i + 1).to_string();
+                let json = format!(
+                    "{{\"type\":\"Feature\",\"id\":{n},\"geometry\":{},\"properties\":{}}}",
+                    p.geometry.map_or("null", |g| g.get()),
+                    p.properties.map_or("null", |g| g.get())
+                );
+                StoredFeature {
+                    id: n.into(),
+                    bbox,
+                    json: json.into(),
+                }
+            }
+        })
+        .collect())
+}
+
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
