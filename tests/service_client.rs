@@ -1,7 +1,8 @@
 //! A real OGC API – Features client: OWSLib, installed from PyPI into a local
 //! virtual environment by this test, lists the collections of a running
 //! `wangge serve`, reads layers page by page and with a bbox, and checks it gets
-//! exactly the features `wangge convert` writes for the same input.
+//! exactly the features `wangge convert` writes for the same input; and
+//! openapi-spec-validator checks the OpenAPI document at `/api`.
 //!
 //! Skips (with a message) only when Python or the OWSLib installation is not
 //! available on the machine.
@@ -19,7 +20,10 @@ fn owslib_python() -> Result<PathBuf, String> {
     let py = venv.join("bin").join("python");
     let ok = |py: &Path| {
         Command::new(py)
-            .args(["-c", "import owslib.ogcapi.features"])
+            .args([
+                "-c",
+                "import owslib.ogcapi.features, openapi_spec_validator",
+            ])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())

@@ -271,8 +271,12 @@ async fn middleware(
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;
+    // Every write and every failure at info; successful reads (the hot path of
+    // map clients) at debug, so a busy tile-like load does not drown the log.
     if status.is_server_error() {
         tracing::error!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
+    } else if status.is_success() && (method == Method::GET || method == Method::HEAD) {
+        tracing::debug!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
     } else {
         tracing::info!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
     }

@@ -8,11 +8,20 @@ CLI_DIR/areas.geojson and CLI_DIR/households.geojson.
 """
 import json
 import sys
+import urllib.request
 
+from openapi_spec_validator import validate
 from owslib.ogcapi.features import Features
 
 base, cli_dir = sys.argv[1], sys.argv[2]
 api = Features(base)
+
+# The API document is valid OpenAPI 3.0 and self-contained.
+with urllib.request.urlopen(f"{base}/api") as r:
+    doc = json.load(r)
+validate(doc)
+assert '"$ref": "http' not in json.dumps(doc)
+print("OpenAPI document: valid")
 
 ids = [c["id"] for c in api.collections()["collections"]]
 assert "t.areas" in ids and "t.households" in ids, ids
