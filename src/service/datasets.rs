@@ -253,6 +253,24 @@ fn read_options(req: &HttpRequest) -> Result<ReadOptions, ServiceError> {
     Ok(opts)
 }
 
+/// Accepts the content codings actix decodes (or none).
+pub fn check_content_encoding(req: &HttpRequest) -> Result<(), ServiceError> {
+    for v in req.headers().get_all(header::CONTENT_ENCODING) {
+        let v = v.to_str().unwrap_or("?");
+        for coding in v.split(',').map(|c| c.trim().to_ascii_lowercase()) {
+            if !matches!(
+                coding.as_str(),
+                "" | "identity" | "gzip" | "x-gzip" | "deflate" | "br" | "zstd"
+            ) {
+                return Err(ServiceError::UnsupportedMediaType(format!(
+                    "Content-Encoding {coding} (use gzip, deflate, br or zstd)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Accepts JSON-ish content types, or none.
 pub fn check_json_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
     let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
@@ -267,7 +285,9 @@ pub fn check_json_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
     {
         Ok(())
     } else {
-        Err(ServiceError::UnsupportedMediaType(mime.to_string()))
+        Err(ServiceError::UnsupportedMediaType(format!(
+            "Content-Type {mime}"
+        )))
     }
 }
 
@@ -288,6 +308,7 @@ pub async fn put_layer(
         ))
     })?;
     check_json_content_type(&req)?;
+    check_content_encoding(&req)?;
     let opts = read_options(&req)?;
     let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
     let base = base_url(&req, &state);

@@ -30,7 +30,7 @@ pub enum ServiceError {
     Conflict(String),
     #[error("the request body is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
-    #[error("unsupported content type {0:?}: send application/geo+json or application/json")]
+    #[error("unsupported media type: {0}; send application/geo+json or application/json")]
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unauthorized(String),
