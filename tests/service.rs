@@ -1094,3 +1094,82 @@ async fn without_tokens_only_loopback() {
     let err = service::run(cfg).unwrap_err().to_string();
     assert!(err.contains("loopback"), "{err}");
 }
+
+/// Every file of the bad-input corpus, uploaded as every layer kind: always a
+/// 2xx or a 4xx problem, never a 5xx; whole-file errors are 400; feature errors
+/// are rejections (or a 400 when nothing could be accepted).
+#[actix_web::test]
+async fn bad_input_corpus_never_gives_a_server_error() {
+    let st = state("corpus", Config::default());
+    let app = app!(st);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let mut checked = 0;
+    for line in manifest.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (file, layer, feature) = (cols[0], cols[1], cols[3]);
+        let body = std::fs::read(dir.join(file)).unwrap();
+        for kind in LayerKind::ALL {
+            let (s, h, b) = call!(
+                app,
+                put(
+                    &format!("/api/v1/datasets/bad/layers/{}", kind.as_str()),
+                    body.clone()
+                )
+            );
+            assert!(!s.is_server_error(), "{file} as {kind}: {s}");
+            if s.is_client_error() {
+                assert_problem(s, &h, &b, s.as_u16());
+            }
+            if kind.as_str() == layer {
+                if feature == "-" {
+                    assert_problem(s, &h, &b, 400);
+                } else if s.is_success() {
+                    assert!(json_of(&b)["rejected"].as_u64().unwrap() >= 1, "{file}");
+                } else {
+                    assert_problem(s, &h, &b, 400);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} corpus files checked");
+    // Garbage on the other endpoints too.
+    for (m, uri, body) in [
+        ("POST", "/api/v1/datasets/bad/partition", &b"\xff\xfe"[..]),
+        ("POST", "/api/v1/datasets/bad/coverage", &b"[1,2,3]"[..]),
+        (
+            "POST",
+            "/api/v1/datasets/bad/propose",
+            &b"{\"count\": -1}"[..],
+        ),
+        (
+            "GET",
+            "/collections/bad.areas/items?bbox=1e999,0,1,1",
+            &b""[..],
+        ),
+        ("GET", "/collections/%ZZ/items", &b""[..]),
+        (
+            "GET",
+            "/collections/bad.areas/items?limit=99999999999999999999999",
+            &b""[..],
+        ),
+        (
+            "GET",
+            "/collections/bad.areas/items?offset=18446744073709551615",
+            &b""[..],
+        ),
+        ("DELETE", "/api/v1/jobs/%00", &b""[..]),
+    ] {
+        let req = test::TestRequest::default()
+            .method(m.parse().unwrap())
+            .uri(uri)
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body.to_vec());
+        let (s, h, b) = call!(app, req);
+        assert!(s.is_client_error() || s.is_success(), "{m} {uri}: {s}");
+        if s.is_client_error() {
+            assert_problem(s, &h, &b, s.as_u16());
+        }
+    }
+}
