@@ -165,6 +165,7 @@ async fn health_landing_conformance_api() {
     let (s, _, b) = call!(app, test::TestRequest::get().uri("/health"));
     assert_eq!(s, StatusCode::OK);
     assert_eq!(json_of(&b)["status"], "ok");
+    assert_eq!(json_of(&b)["jobs"]["running"], 0);
 
     let (s, _, b) = call!(app, test::TestRequest::get().uri("/"));
     assert_eq!(s, StatusCode::OK);

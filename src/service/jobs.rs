@@ -304,6 +304,20 @@ impl Jobs {
         Ok(record)
     }
 
+    /// Jobs of this process now queued and running.
+    pub fn counts(&self) -> (usize, usize) {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = (0, 0);
+        for j in live.values() {
+            match j.snapshot().state {
+                JobState::Queued => q.0 += 1,
+                JobState::Running => q.1 += 1,
+                _ => {}
+            }
+        }
+        q
+    }
+
     fn live(&self, id: &str) -> Option<Arc<LiveJob>> {
         self.live
             .lock()

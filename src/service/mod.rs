@@ -152,9 +152,15 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ServiceEr
         .map_err(|e| ServiceError::BadRequest(format!("malformed query string: {e}")))
 }
 
+/// `GET /health`: liveness, plus the jobs this process is working on. Needs no
+/// token.
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let _ = &state;
-    HttpResponse::Ok().json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+    let (queued, running) = state.jobs.counts();
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "jobs": {"queued": queued, "running": running},
+    }))
 }
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
