@@ -178,10 +178,41 @@ struct ProposeArgs {
 
 #[derive(Args)]
 struct ServeArgs {
+    /// Address to listen on. Without tokens only loopback addresses are allowed.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Where the store (SQLite) lives.
     #[arg(long, default_value = "wangge-data")]
     data_dir: PathBuf,
+    /// Load DIR/<layer>.geojson (areas, households, cameras, …) into a dataset at
+    /// start-up when it is not stored yet, then compute its grids and coverage.
+    #[arg(long, value_name = "DIR")]
+    load: Option<PathBuf>,
+    /// The dataset --load fills.
+    #[arg(long, default_value = "demo")]
+    load_dataset: String,
+    /// Bearer tokens: one `TOKEN ROLE` per line (roles planner, viewer). Also read
+    /// from WANGGE_TOKENS=token:role,token:role.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Base URL of absolute links when behind a proxy (e.g. https://gis.example.org/wangge).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Largest accepted upload, in MiB (after gzip decompression).
+    #[arg(long, default_value_t = 512)]
+    max_body_mb: usize,
+    /// Largest page an items request returns.
+    #[arg(long, default_value_t = 10_000)]
+    max_items: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Job worker threads (jobs use every core through rayon themselves).
+    #[arg(long, default_value_t = 1)]
+    job_workers: usize,
+    /// Allowed CORS origins (repeatable; `*` for any).
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -540,5 +571,27 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
 }
 
 fn serve(a: ServeArgs) -> Result<(), String> {
-    wangge::service::run(&a.listen, &a.data_dir).map_err(|e| e.to_string())
+    let env_tokens = std::env::var("WANGGE_TOKENS").ok();
+    let tokens = wangge::service::Tokens::load(a.tokens.as_deref(), env_tokens.as_deref())?;
+    // Test aid: makes every job wait (cancellably) before it computes.
+    let job_delay = std::env::var("WANGGE_JOB_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+        .unwrap_or_default();
+    let config = wangge::service::Config {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        load: a.load,
+        load_dataset: a.load_dataset,
+        tokens,
+        public_url: a.public_url,
+        max_body_bytes: a.max_body_mb.saturating_mul(1 << 20),
+        max_items: a.max_items.max(1),
+        http_workers: a.workers,
+        job_workers: a.job_workers.max(1),
+        cors_origins: a.cors_origins,
+        job_delay,
+    };
+    wangge::service::run(config).map_err(|e| e.to_string())
 }
