@@ -1,1 +1,633 @@
-fn main() {}
+//! The `wangge` command line: a thin layer over the library.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use geo_types::Geometry;
+
+use wangge::crs::Crs;
+use wangge::layers::{self, AnyLayer, FeatureWriter, FieldNames, LayerKind, ReadOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "wangge",
+    version,
+    about = "Service grids (网格) and camera coverage for grid-based governance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate, reproject to WGS84 and normalise one layer.
+    Convert(ConvertArgs),
+    /// Propose service grids for every area.
+    Partition(PartitionArgs),
+    /// Compute what the cameras see: households, areas, gaps, sites.
+    Coverage(CoverageArgs),
+    /// Choose new camera sites from candidates.
+    Propose(ProposeArgs),
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+}
+
+/// Options for reading input layers.
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// CRS of the inputs: EPSG:n, CRS84, GCJ02 or BD09 (overrides a crs member in the file).
+    #[arg(long)]
+    crs: Option<String>,
+    /// Fail if any feature is rejected, instead of keeping the good ones.
+    #[arg(long)]
+    strict: bool,
+    /// Property holding the area code.
+    #[arg(long, default_value = "code")]
+    code_field: String,
+    /// Property holding the area name.
+    #[arg(long, default_value = "name")]
+    name_field: String,
+    /// Property holding the area kind (urban or rural).
+    #[arg(long, default_value = "kind")]
+    kind_field: String,
+    /// Property holding the household count of a point.
+    #[arg(long, default_value = "households")]
+    households_field: String,
+    /// Property holding the resident count of a point.
+    #[arg(long, default_value = "persons")]
+    persons_field: String,
+    /// Property holding a feature's id.
+    #[arg(long, default_value = "id")]
+    id_field: String,
+}
+
+impl InputArgs {
+    fn options(&self) -> Result<ReadOptions, String> {
+        let crs = self
+            .crs
+            .as_deref()
+            .map(Crs::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Ok(ReadOptions {
+            crs,
+            strict: self.strict,
+            fields: FieldNames {
+                code: self.code_field.clone(),
+                name: self.name_field.clone(),
+                kind: self.kind_field.clone(),
+                households: self.households_field.clone(),
+                persons: self.persons_field.clone(),
+                id: self.id_field.clone(),
+            },
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// areas, households, cameras, buildings, barriers, sites or candidates.
+    #[arg(long)]
+    layer: String,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+    /// Also write the full report (every rejection) as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PartitionArgs {
+    #[arg(long)]
+    areas: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    barriers: Option<PathBuf>,
+    /// Rules JSON: {"min_households":…, "max_households":…, "max_persons":…, "max_area_m2":…}.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    #[arg(long)]
+    min_households: Option<u64>,
+    #[arg(long)]
+    max_households: Option<u64>,
+    /// Previously adopted grids, to change as little as possible.
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    #[arg(long)]
+    cameras: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    areas: Option<PathBuf>,
+    #[arg(long)]
+    buildings: Option<PathBuf>,
+    #[arg(long)]
+    sites: Option<PathBuf>,
+    /// Output directory (households, areas, gaps, sites, summary).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct ProposeArgs {
+    #[arg(long)]
+    cameras: PathBuf,
+    #[arg(long)]
+    households: PathBuf,
+    #[arg(long)]
+    candidates: PathBuf,
+    /// Number of new sites to choose.
+    #[arg(long)]
+    count: Option<usize>,
+    /// Choose the fewest sites that reach this household coverage (0–1).
+    #[arg(long)]
+    target_coverage: Option<f64>,
+    /// Range of a new camera, metres.
+    #[arg(long, default_value_t = 50.0)]
+    range_m: f64,
+    /// Field of view of a new camera, degrees (360 for a dome).
+    #[arg(long, default_value_t = 360.0)]
+    fov_deg: f64,
+    #[arg(long)]
+    buildings: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: InputArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[arg(long, default_value = "wangge-data")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    // A panic is a bug; still, end with one line, not a backtrace wall.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("wangge: internal error (please report): {info}");
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(a) => convert(a),
+        Command::Partition(a) => partition(a),
+        Command::Coverage(a) => coverage(a),
+        Command::Propose(a) => propose(a),
+        Command::Serve(a) => serve(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("wangge: error: {}", reason.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints stage lines to stderr when it is a terminal.
+struct Status {
+    tty: bool,
+    start: Instant,
+}
+
+impl Status {
+    fn new() -> Self {
+        Status {
+            tty: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+        }
+    }
+    fn stage(&self, what: &str) {
+        if self.tty {
+            eprint!(
+                "\r\x1b[2K[{:6.1}s] {what}",
+                self.start.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    fn done(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl wangge::Progress for Status {
+    fn report(&self, stage: &str, fraction: f64) {
+        self.stage(&format!("{stage} {:3.0}%", fraction * 100.0));
+    }
+}
+
+fn read_file(path: &Path, status: &Status) -> Result<String, String> {
+    status.stage(&format!("reading {}", path.display()));
+    layers::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn convert(a: ConvertArgs) -> Result<(), String> {
+    let status = Status::new();
+    let kind: LayerKind = a
+        .layer
+        .parse()
+        .map_err(|e: layers::LayerError| e.to_string())?;
+    let opts = a.read.options()?;
+    let text = read_file(&a.input, &status)?;
+    status.stage("parsing and validating");
+    let (layer, report) = layers::read_layer(kind, &text, &opts)
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    drop(text);
+    status.stage(&format!("writing {}", a.out.display()));
+    let name = a
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_owned);
+    let mut w = FeatureWriter::new(create(&a.out)?, name.as_deref()).map_err(|e| e.to_string())?;
+    write_layer(&mut w, &layer).map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    w.finish()
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    println!("{}", report.summary());
+    for r in report.rejections.iter().take(20) {
+        println!("  rejected {r}");
+    }
+    if report.rejections.len() > 20 {
+        println!("  … and {} more rejections", report.rejections.len() - 20);
+    }
+    if let Some(path) = a.report {
+        let mut f = create(&path)?;
+        serde_json::to_writer_pretty(&mut f, &report).map_err(|e| e.to_string())?;
+        f.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Writes a layer back out, normalised: WGS84, the contract's property names.
+fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io::Result<()> {
+    use serde_json::{json, Map, Value};
+    let obj = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    match layer {
+        AnyLayer::Areas(v) => {
+            for a in v {
+                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
+                w.write_with_input(
+                    Some(&a.code),
+                    &Geometry::MultiPolygon(a.geometry.clone()),
+                    a.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Households(v) => {
+            for h in v {
+                let extra = obj(json!({"households": h.households, "persons": h.persons}));
+                w.write_with_input(
+                    h.id.as_deref(),
+                    &Geometry::Point(h.location),
+                    h.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Cameras(v) => {
+            for c in v {
+                let extra = obj(
+                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
+                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
+                );
+                w.write_with_input(
+                    Some(&c.id),
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Buildings(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiPolygon(b.geometry.clone()),
+                    &json!({"feature": b.feature}),
+                )?;
+            }
+        }
+        AnyLayer::Barriers(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiLineString(b.geometry.clone()),
+                    &json!({"kind": b.kind}),
+                )?;
+            }
+        }
+        AnyLayer::Sites(v) => {
+            for s in v {
+                let extra = obj(json!({"kind": s.kind, "name": s.name}));
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(s.location),
+                    s.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Candidates(v) => {
+            for c in v {
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    Map::new(),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn partition(a: PartitionArgs) -> Result<(), String> {
+    use wangge::model::Rules;
+    use wangge::partition::{self, PartitionOptions};
+    let status = Status::new();
+    let mut rules: Option<Rules> = match &a.rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: not a rules document: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    if a.min_households.is_some() || a.max_households.is_some() {
+        let base = rules.unwrap_or(Rules::URBAN);
+        rules = Some(Rules {
+            min_households: a.min_households.unwrap_or(base.min_households),
+            max_households: a.max_households.unwrap_or(base.max_households),
+            target_households: None,
+            ..base
+        });
+    }
+    if let Some(r) = &rules {
+        r.validate().map_err(|e| format!("rules: {e}"))?;
+    }
+    if a.previous.is_some() {
+        return Err(
+            "--previous (updating adopted grids) is not available in this build yet".into(),
+        );
+    }
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let areas = inputs.read(&a.areas, layers::read_areas)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let barriers = inputs.maybe(&a.barriers, layers::read_barriers)?;
+    let options = PartitionOptions {
+        rules,
+        ..Default::default()
+    };
+    let result = partition::partition(&areas, &households, &barriers, &options, &status)
+        .map_err(|e| e.to_string())?;
+    status.stage(&format!("writing {}", a.out.display()));
+    let name = a
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("grids")
+        .to_string();
+    layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    inputs.print_reports();
+    let within = result.grids.iter().filter(|g| g.within_rules).count();
+    println!(
+        "grids: {} for {} areas, {} within the rules, {} households outside every area",
+        result.grids.len(),
+        areas.len(),
+        within,
+        result.outside.households
+    );
+    for g in result.grids.iter().filter(|g| !g.within_rules).take(20) {
+        println!(
+            "  {} ({} households): {}",
+            g.code,
+            g.households,
+            g.issues.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// A layer reader: `layers::read_areas`, `layers::read_households`, ….
+type ReadFn<T> =
+    fn(&str, &ReadOptions) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>;
+
+/// Reads a command's input layers with one set of options, keeping every
+/// layer's report for the summary.
+struct Inputs<'s> {
+    opts: ReadOptions,
+    status: &'s Status,
+    reports: Vec<layers::LayerReport>,
+}
+
+impl<'s> Inputs<'s> {
+    fn new(args: &InputArgs, status: &'s Status) -> Result<Self, String> {
+        Ok(Inputs {
+            opts: args.options()?,
+            status,
+            reports: Vec::new(),
+        })
+    }
+
+    fn read<T>(&mut self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        let text = read_file(path, self.status)?;
+        self.status.stage(&format!("validating {}", path.display()));
+        let (items, report) =
+            read(&text, &self.opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.reports.push(report);
+        Ok(items)
+    }
+
+    /// An optional layer: empty when the option was not given.
+    fn maybe<T>(&mut self, path: &Option<PathBuf>, read: ReadFn<T>) -> Result<Vec<T>, String> {
+        path.as_ref().map_or(Ok(Vec::new()), |p| self.read(p, read))
+    }
+
+    fn print_reports(&self) {
+        for r in &self.reports {
+            println!("{}", r.summary());
+        }
+    }
+}
+
+fn coverage(a: CoverageArgs) -> Result<(), String> {
+    use wangge::coverage::{self, CoverageInput, CoverageOptions};
+    let status = Status::new();
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let areas = inputs.maybe(&a.areas, layers::read_areas)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let sites = inputs.maybe(&a.sites, layers::read_sites)?;
+    let input = CoverageInput {
+        cameras: &cameras,
+        households: &households,
+        areas: &areas,
+        buildings: &buildings,
+        sites: &sites,
+    };
+    let result = coverage::coverage(&input, &CoverageOptions::default(), &status)
+        .map_err(|e| e.to_string())?;
+
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("cannot create {}: {e}", a.out.display()))?;
+    let file = |name: &str| a.out.join(name);
+    let fail = |name: &str, e: std::io::Error| format!("writing {}: {e}", file(name).display());
+    status.stage(&format!("writing {}", a.out.display()));
+    layers::outputs::write_covered_households(
+        create(&file("households.geojson"))?,
+        &households,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("households.geojson", e))?;
+    layers::outputs::write_camera_use(
+        create(&file("cameras.geojson"))?,
+        &cameras,
+        &result.households,
+    )
+    .map_err(|e| fail("cameras.geojson", e))?;
+    if !areas.is_empty() {
+        layers::outputs::write_area_coverage(
+            create(&file("areas.geojson"))?,
+            &areas,
+            &result.areas,
+        )
+        .map_err(|e| fail("areas.geojson", e))?;
+        layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
+            .map_err(|e| fail("gaps.geojson", e))?;
+    }
+    if a.sites.is_some() {
+        layers::outputs::write_covered_sites(
+            create(&file("sites.geojson"))?,
+            &sites,
+            &cameras,
+            &result.sites,
+        )
+        .map_err(|e| fail("sites.geojson", e))?;
+    }
+    let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports });
+    let mut f = create(&file("summary.json"))?;
+    serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
+    f.flush().map_err(|e| fail("summary.json", e))?;
+    status.done();
+    inputs.print_reports();
+    let s = &result.summary;
+    println!(
+        "coverage: {} of {} households seen ({}), {} of {} cameras online, {} gaps; written to {}",
+        s.covered_households,
+        s.households,
+        percent(s.household_coverage),
+        s.cameras_online,
+        s.cameras,
+        s.gaps,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1} %", r * 100.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn propose(a: ProposeArgs) -> Result<(), String> {
+    use wangge::coverage::{self, Goal, ProposeInput, ProposeOptions};
+    let goal = match (a.count, a.target_coverage) {
+        (Some(n), None) => Goal::Count(n),
+        (None, Some(t)) if (0.0..=1.0).contains(&t) => Goal::TargetCoverage(t),
+        (None, Some(t)) => {
+            return Err(format!(
+                "--target-coverage must be between 0 and 1, got {t}"
+            ))
+        }
+        _ => return Err("give exactly one of --count N or --target-coverage F".into()),
+    };
+    if !(a.fov_deg > 0.0 && a.fov_deg <= 360.0) {
+        return Err(format!("--fov-deg must be in (0, 360], got {}", a.fov_deg));
+    }
+    if !(a.range_m > 0.0 && a.range_m.is_finite()) {
+        return Err(format!(
+            "--range-m must be a positive number of metres, got {}",
+            a.range_m
+        ));
+    }
+    let status = Status::new();
+    let mut inputs = Inputs::new(&a.read, &status)?;
+    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
+    let households = inputs.read(&a.households, layers::read_households)?;
+    let candidates = inputs.read(&a.candidates, layers::read_candidates)?;
+    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let input = ProposeInput {
+        cameras: &cameras,
+        households: &households,
+        candidates: &candidates,
+        buildings: &buildings,
+        sites: &[],
+    };
+    let options = ProposeOptions {
+        range_m: a.range_m,
+        fov_deg: a.fov_deg,
+        goal,
+        ..Default::default()
+    };
+    let result = coverage::propose(&input, &options, &status).map_err(|e| e.to_string())?;
+    layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
+        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    status.done();
+    inputs.print_reports();
+    println!(
+        "proposals: {} sites raise covered households from {} to {} of {}",
+        result.picks.len(),
+        result.covered_before,
+        result.covered_after,
+        result.households
+    );
+    Ok(())
+}
+
+fn serve(a: ServeArgs) -> Result<(), String> {
+    wangge::service::run(&a.listen, &a.data_dir).map_err(|e| e.to_string())
+}

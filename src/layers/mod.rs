@@ -1,1 +1,77 @@
-//! layers (under construction)
+//! GeoJSON in and out.
+//!
+//! Reading is split in two passes so a big layer parses on every core: a quick
+//! sequential scan of the FeatureCollection that keeps each feature's geometry and
+//! properties as borrowed raw JSON text ([`collection`]), then a parallel pass that
+//! parses, reprojects and validates each feature into a model type ([`kinds`]).
+//! A feature that breaks the contract is rejected with its index, id and reason;
+//! the rest are kept unless the caller asks for strict, all-or-nothing reading.
+//!
+//! Writing ([`write`]) streams RFC 7946 FeatureCollections: WGS84 longitude/latitude,
+//! right-hand rings, full double precision.
+
+mod collection;
+mod fields;
+mod geometry;
+mod kinds;
+pub mod outputs;
+mod props;
+mod report;
+pub mod write;
+
+pub use collection::{parse_collection, Collection, RawFeature};
+pub use fields::FieldNames;
+pub use geometry::GeometryError;
+pub use kinds::{
+    read_areas, read_barriers, read_buildings, read_cameras, read_candidates, read_households,
+    read_layer, read_sites, AnyLayer, CameraDefaults, LayerKind, ReadOptions,
+};
+pub use report::{LayerReport, Rejection};
+pub use write::FeatureWriter;
+
+use crate::crs::CrsError;
+
+/// Why a whole layer could not be read. Problems with single features are not
+/// errors: they become [`Rejection`]s in the [`LayerReport`].
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("the file is not valid UTF-8 text (byte {offset})")]
+    NotUtf8 { offset: usize },
+    #[error("the file is not valid JSON: {0}")]
+    Json(String),
+    #[error("expected a GeoJSON FeatureCollection, found {found}")]
+    NotFeatureCollection { found: String },
+    #[error("the FeatureCollection has no features")]
+    Empty,
+    #[error("the layer's CRS cannot be used: {0}")]
+    Crs(#[from] CrsError),
+    #[error("the legacy crs member is malformed: {0}")]
+    BadCrsMember(String),
+    #[error("{rejected} of {total} features rejected in strict mode; first: {first}")]
+    Strict {
+        rejected: usize,
+        total: usize,
+        first: Rejection,
+    },
+    #[error("no feature could be accepted: {rejected} rejected; first: {first}")]
+    NothingAccepted { rejected: usize, first: Rejection },
+    #[error("unknown layer kind {0:?} (expected areas, households, cameras, buildings, barriers, sites or candidates)")]
+    UnknownKind(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads a whole file as UTF-8 text, naming the file and the first bad byte.
+pub fn read_text(path: &std::path::Path) -> Result<String, LayerError> {
+    let bytes = std::fs::read(path).map_err(|source| LayerError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| LayerError::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })
+}

@@ -1,0 +1,43 @@
+# wangge: the two commands a new machine needs.
+#   make run    builds wangge and serves the demo dataset on http://127.0.0.1:8080
+#   make test   builds wangge and runs every test, format and lint check
+#
+# Everything is set up here without root: cmake (needed to build PROJ from
+# source) is installed into .tools/ from PyPI when the machine has none.
+
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+CMAKE_VENV := $(TOOLS)/venv
+# Outside the clone, so later clones (and CI runs) reuse the PROJ build.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/wangge/target
+export PATH := $(CMAKE_VENV)/bin:$(PATH)
+BIN := $(CARGO_TARGET_DIR)/release/wangge
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= $(CURDIR)/wangge-data
+
+.PHONY: run test build tools check bench clean-data
+
+tools:
+	@if ! command -v cmake >/dev/null 2>&1; then \
+	  echo "installing cmake into $(CMAKE_VENV)"; \
+	  python3 -m venv $(CMAKE_VENV) && \
+	  $(CMAKE_VENV)/bin/pip install --quiet --disable-pip-version-check 'cmake>=3.20,<4'; \
+	fi
+	@cmake --version | head -1
+
+build: tools
+	cargo build --release --locked
+
+run: build
+	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR) --load data/demo
+
+test: build
+	cargo test --release --locked
+	cargo fmt --check
+	cargo clippy --release --locked --all-targets -- -D warnings
+
+bench: build
+	cargo bench --locked
+
+clean-data:
+	rm -rf $(DATA_DIR)

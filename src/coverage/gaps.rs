@@ -1,0 +1,178 @@
+//! Blind spots: the uncovered H3 cells of an area dissolved into polygons, each
+//! with the uncovered households it holds.
+//!
+//! Each polygon is one edge-connected group of blind cells (h3o's `Solvent`), so
+//! its ground is exactly the union of those cells. An uncovered household
+//! belongs to the gap whose cells hold it (its own H3 cell is blind and inside
+//! the gap). A household whose cell centre is seen, although the household
+//! itself is not, belongs to no gap: gaps are ground, at cell grain.
+//!
+//! Output is normalised (rings start at their smallest vertex, holes sorted), so
+//! results do not depend on the hash order inside the dissolver.
+
+use super::areas::PreparedArea;
+use crate::geodesy::LocalFrame;
+use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
+use h3o::geom::SolventBuilder;
+use h3o::{CellIndex, LatLng, Resolution};
+
+/// One blind spot.
+#[derive(Debug, Clone)]
+pub struct Gap {
+    /// Index of the area (in the input) the gap lies in.
+    pub area: usize,
+    /// The gap's ground, longitude/latitude.
+    pub geometry: Polygon<f64>,
+    /// Ground area in square metres.
+    pub area_m2: f64,
+    /// Number of H3 cells dissolved into it.
+    pub cells: u32,
+    /// Households (the `households` counts) not seen by any camera inside it.
+    pub households_uncovered: u64,
+}
+
+fn normalise_ring(ls: &LineString<f64>) -> LineString<f64> {
+    let mut cs: Vec<Coord<f64>> = ls.0.clone();
+    if cs.len() > 1 && cs.first() == cs.last() {
+        cs.pop();
+    }
+    if cs.is_empty() {
+        return LineString(cs);
+    }
+    let start = cs
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.x.total_cmp(&b.1.x).then(a.1.y.total_cmp(&b.1.y)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    cs.rotate_left(start);
+    cs.push(cs[0]);
+    LineString(cs)
+}
+
+fn first_coord(ls: &LineString<f64>) -> (f64, f64) {
+    ls.0.first().map_or((0.0, 0.0), |c| (c.x, c.y))
+}
+
+fn normalise(p: &Polygon<f64>) -> Polygon<f64> {
+    let ext = normalise_ring(p.exterior());
+    let mut holes: Vec<LineString<f64>> = p.interiors().iter().map(normalise_ring).collect();
+    holes.sort_by(|a, b| {
+        let (ax, ay) = first_coord(a);
+        let (bx, by) = first_coord(b);
+        ax.total_cmp(&bx).then(ay.total_cmp(&by))
+    });
+    Polygon::new(ext, holes)
+}
+
+/// Planar area of a ring in a local metric frame (signed, shoelace).
+fn ring_area(frame: &LocalFrame, ls: &LineString<f64>) -> f64 {
+    let pts: Vec<Coord<f64>> = ls.0.iter().map(|c| frame.to_local(*c)).collect();
+    let mut s = 0.0;
+    for w in pts.windows(2) {
+        s += w[0].x * w[1].y - w[1].x * w[0].y;
+    }
+    0.5 * s
+}
+
+/// Ground area of a gap polygon in m²: small polygons, so a tangent frame at the
+/// polygon is accurate to well under 0.1 %.
+fn polygon_area_m2(p: &Polygon<f64>) -> f64 {
+    let Some(o) = p.exterior().0.first() else {
+        return 0.0;
+    };
+    let frame = LocalFrame::new(Point::from(*o));
+    let mut a = ring_area(&frame, p.exterior()).abs();
+    for h in p.interiors() {
+        a -= ring_area(&frame, h).abs();
+    }
+    a.max(0.0)
+}
+
+/// Dissolves the blind cells of area `area` (sorted) into gaps and counts the
+/// uncovered households (location, count) inside each.
+///
+/// The blind cells are compacted first (full groups of seven children become
+/// their parent, recursively) and dissolved in h3o's heterogeneous mode, which
+/// traces only the outlines: blind spots are usually most of a village, so this
+/// does a fraction of the work of dissolving every fine cell.
+pub(crate) fn gaps_of_area(
+    area: usize,
+    blind: Vec<CellIndex>,
+    blind_centres: &[Coord<f64>],
+    uncovered: &[(Coord<f64>, u64)],
+    res: Resolution,
+) -> Result<Vec<Gap>, String> {
+    if blind.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut compacted = blind.clone();
+    CellIndex::compact(&mut compacted).map_err(|e| e.to_string())?;
+    let solvent = SolventBuilder::new()
+        .enable_heterogeneous_support(res)
+        .build();
+    let mp: MultiPolygon<f64> = solvent.dissolve(compacted).map_err(|e| e.to_string())?;
+    let polys: Vec<Polygon<f64>> = mp.0.iter().map(normalise).collect();
+    let prepared: Vec<PreparedArea> = polys
+        .iter()
+        .map(|p| PreparedArea::new(&MultiPolygon(vec![p.clone()])))
+        .collect();
+    let mut households = vec![0u64; polys.len()];
+    let mut cells = vec![0u32; polys.len()];
+    // Which gap holds a blind cell: test its centre (well inside the cell, so the
+    // answer does not depend on how the dissolved edges are drawn).
+    let gap_of = |p: Coord<f64>| -> Option<usize> { prepared.iter().position(|g| g.contains(p)) };
+    let mut gap_of_cell = vec![0u32; if polys.len() == 1 { 0 } else { blind.len() }];
+    if polys.len() == 1 {
+        cells[0] = blind.len() as u32;
+    } else {
+        for (i, &p) in blind_centres.iter().enumerate() {
+            let g = gap_of(p).unwrap_or(u32::MAX as usize);
+            gap_of_cell[i] = g as u32;
+            if g != u32::MAX as usize {
+                cells[g] += 1;
+            }
+        }
+    }
+    for &(p, n) in uncovered {
+        let Ok(ll) = LatLng::new(p.y, p.x) else {
+            continue;
+        };
+        let c = ll.to_cell(res);
+        if let Ok(i) = blind.binary_search(&c) {
+            let g = if polys.len() == 1 {
+                0
+            } else {
+                gap_of_cell[i] as usize
+            };
+            if g != u32::MAX as usize {
+                households[g] += n;
+            }
+        }
+    }
+    Ok(polys
+        .into_iter()
+        .enumerate()
+        .map(|(i, geometry)| Gap {
+            area,
+            area_m2: polygon_area_m2(&geometry),
+            geometry,
+            cells: cells[i],
+            households_uncovered: households[i],
+        })
+        .collect())
+}
+
+/// Largest first; ties by area index, then by position, so the order is total.
+pub(crate) fn sort_gaps(gaps: &mut [Gap]) {
+    gaps.sort_by(|a, b| {
+        b.area_m2
+            .total_cmp(&a.area_m2)
+            .then(a.area.cmp(&b.area))
+            .then_with(|| {
+                let (ax, ay) = first_coord(a.geometry.exterior());
+                let (bx, by) = first_coord(b.geometry.exterior());
+                ax.total_cmp(&bx).then(ay.total_cmp(&by))
+            })
+    });
+}

@@ -1,0 +1,168 @@
+//! CRS names: parsing the many spellings found in GeoJSON files and requests, and
+//! the canonical name we print.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Crs, CrsError};
+
+/// EPSG codes that we treat as plain WGS84 longitude/latitude.
+///
+/// 4326 is WGS84 itself (its official axis order is lat/lon, but GeoJSON and every
+/// web map use lon/lat, and so do we). 4490 is CGCS2000 geographic, China's official
+/// datum: it agrees with WGS84 to a few centimetres, well below the accuracy of the
+/// data this service handles, and PROJ itself only has a "ballpark" (null) shift
+/// between the two.
+pub const WGS84_EQUIVALENT_EPSG: [u32; 2] = [4326, 4490];
+
+impl Crs {
+    /// The CRS with this EPSG code, with [`WGS84_EQUIVALENT_EPSG`] folded into
+    /// [`Crs::Wgs84`]. Use this rather than `Crs::Epsg(code)` so that equal systems
+    /// compare equal.
+    pub fn epsg(code: u32) -> Crs {
+        if WGS84_EQUIVALENT_EPSG.contains(&code) {
+            Crs::Wgs84
+        } else {
+            Crs::Epsg(code)
+        }
+    }
+
+    /// Parses a CRS name, ignoring ASCII case and surrounding white space.
+    ///
+    /// Accepted:
+    /// - `EPSG:n` (and `EPSG::n`);
+    /// - `CRS84`, `OGC:CRS84`, `WGS84`;
+    /// - OGC URNs `urn:ogc:def:crs:EPSG:<version>:n` (version may be empty, as in
+    ///   `urn:ogc:def:crs:EPSG::4326`) and `urn:ogc:def:crs:OGC:1.3:CRS84`;
+    /// - OGC URIs `http://www.opengis.net/def/crs/EPSG/0/n` and
+    ///   `http://www.opengis.net/def/crs/OGC/1.3/CRS84` (also `https`);
+    /// - `GCJ02`, `GCJ-02`, `BD09`, `BD-09`.
+    ///
+    /// EPSG:4326 and EPSG:4490 become [`Crs::Wgs84`] (see [`WGS84_EQUIVALENT_EPSG`]).
+    /// Whether PROJ knows an EPSG code is only checked when a transformer is built
+    /// ([`Crs::to_wgs84`]), because that needs PROJ's database.
+    pub fn parse(name: &str) -> Result<Crs, CrsError> {
+        let unknown = || CrsError::UnknownName {
+            name: name.to_string(),
+        };
+        let lower = name.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "crs84" | "ogc:crs84" | "wgs84" => return Ok(Crs::Wgs84),
+            "gcj02" | "gcj-02" => return Ok(Crs::Gcj02),
+            "bd09" | "bd-09" => return Ok(Crs::Bd09),
+            _ => {}
+        }
+        // authority, version (ignored) and code, from the URN or URI forms.
+        let parts: Option<Vec<&str>> = if let Some(rest) = lower.strip_prefix("urn:ogc:def:crs:") {
+            Some(rest.split(':').collect())
+        } else {
+            lower
+                .strip_prefix("http://")
+                .or_else(|| lower.strip_prefix("https://"))
+                .and_then(|r| r.strip_prefix("www.opengis.net/def/crs/"))
+                .map(|r| r.trim_end_matches('/').split('/').collect())
+        };
+        if let Some(parts) = parts {
+            return match parts.as_slice() {
+                ["epsg", _version, code] => epsg_code(code).map(Crs::epsg).ok_or_else(unknown),
+                ["ogc", _version, "crs84"] => Ok(Crs::Wgs84),
+                _ => Err(unknown()),
+            };
+        }
+        if let Some(rest) = lower.strip_prefix("epsg:") {
+            let code = rest.strip_prefix(':').unwrap_or(rest);
+            return epsg_code(code).map(Crs::epsg).ok_or_else(unknown);
+        }
+        Err(unknown())
+    }
+
+    /// Reads the legacy GeoJSON (2008) `crs` member of a FeatureCollection.
+    ///
+    /// RFC 7946 dropped the member, but files exported by Chinese GIS software
+    /// still carry it. Accepted: `{"type": "name", "properties": {"name": …}}` with
+    /// any name [`Crs::parse`] accepts, the older `{"type": "EPSG", "properties":
+    /// {"code": n}}`, and `null` (which the 2008 spec defines as "no CRS"; we read it
+    /// as the default, WGS84). Linked CRSs (`"type": "link"`) are refused.
+    pub fn from_geojson_member(member: &serde_json::Value) -> Result<Crs, CrsError> {
+        use serde_json::Value;
+        let unknown = || CrsError::UnknownName {
+            name: member.to_string(),
+        };
+        if member.is_null() {
+            return Ok(Crs::Wgs84);
+        }
+        let kind = member
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(unknown)?;
+        let props = member.get("properties").ok_or_else(unknown)?;
+        if kind.eq_ignore_ascii_case("name") {
+            let name = props
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(unknown)?;
+            Crs::parse(name)
+        } else if kind.eq_ignore_ascii_case("epsg") {
+            let code = match props.get("code") {
+                Some(Value::Number(n)) => n.as_u64().and_then(|c| u32::try_from(c).ok()),
+                Some(Value::String(s)) => epsg_code(s.trim()),
+                _ => None,
+            };
+            code.filter(|&c| c > 0).map(Crs::epsg).ok_or_else(unknown)
+        } else {
+            Err(unknown())
+        }
+    }
+
+    /// The OGC URI of the CRS, as OGC API – Features wants it (`crs`,
+    /// `storageCrs`); `None` for GCJ-02 and BD-09, which have none.
+    pub fn ogc_uri(&self) -> Option<String> {
+        match self {
+            Crs::Wgs84 => Some("http://www.opengis.net/def/crs/OGC/1.3/CRS84".to_string()),
+            Crs::Epsg(code) => Some(format!("http://www.opengis.net/def/crs/EPSG/0/{code}")),
+            Crs::Gcj02 | Crs::Bd09 => None,
+        }
+    }
+}
+
+/// An EPSG code: 1 to 9 ASCII digits, not zero.
+fn epsg_code(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|&c| c > 0)
+}
+
+impl fmt::Display for Crs {
+    /// The canonical name, which [`Crs::parse`] reads back: `CRS84` (the
+    /// longitude/latitude WGS84 of RFC 7946), `EPSG:n`, `GCJ02` or `BD09`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Crs::Wgs84 => f.write_str("CRS84"),
+            Crs::Gcj02 => f.write_str("GCJ02"),
+            Crs::Bd09 => f.write_str("BD09"),
+            Crs::Epsg(code) => write!(f, "EPSG:{code}"),
+        }
+    }
+}
+
+impl FromStr for Crs {
+    type Err = CrsError;
+    fn from_str(s: &str) -> Result<Crs, CrsError> {
+        Crs::parse(s)
+    }
+}
+
+/// Serialized as its canonical name, so model and request types can hold a `Crs`.
+impl serde::Serialize for Crs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Crs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Crs, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Crs::parse(&s).map_err(serde::de::Error::custom)
+    }
+}

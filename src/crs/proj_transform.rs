@@ -1,0 +1,479 @@
+//! EPSG codes through PROJ.
+//!
+//! # Threads
+//!
+//! A `proj::Proj` is neither `Send` nor `Sync` (it owns a PROJ context, which must
+//! not be used from two threads at once). Rather than make our transformers
+//! `!Send` (they would then be useless in rayon code and in actix handlers), they
+//! hold only the EPSG code and a direction, and each thread builds its own `Proj`
+//! on first use and keeps it in a small thread-local cache. Building one costs about
+//! a millisecond (a few look-ups in the embedded `proj.db`), once per thread and
+//! code; after that a conversion is a cache look-up plus PROJ's own work.
+//!
+//! What we learn about a code (is it known, is it a horizontal CRS, its area of use)
+//! does not depend on the thread, so it is computed once per process and kept in a
+//! global table: asking for the same code again (say, on every upload) is cheap.
+//!
+//! # Axis order
+//!
+//! `Proj::new_known_crs` runs `proj_normalize_for_visualization`, so input and
+//! output are always easting/northing and longitude/latitude, whatever the EPSG
+//! definition says (EPSG:4326 is officially lat/lon, and several Chinese
+//! Gauss–Krüger CRSs are officially northing/easting). The tests check this against
+//! pyproj with `always_xy=True`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::{Mutex, Once, OnceLock};
+
+use geo_types::Coord;
+use proj::Proj;
+
+use super::error::At;
+use super::{Crs, CrsError};
+
+/// How far (degrees) a point may lie outside the area of use of a CRS before we
+/// call it out of domain. Generous on purpose: a city often keeps one Gauss–Krüger
+/// zone for land that spills into the next one, which PROJ handles fine; what we
+/// want to catch is data in the wrong CRS or with X and Y swapped, which lands
+/// tens of degrees away (or fails in PROJ outright).
+pub const DOMAIN_MARGIN_DEG: f64 = 10.0;
+
+/// Most `Proj` objects kept per thread; beyond that the oldest is dropped.
+const CACHE_PER_THREAD: usize = 32;
+
+/// Which way a PROJ transformer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Direction {
+    /// EPSG:n → WGS84 lon/lat.
+    ToWgs84,
+    /// WGS84 lon/lat → EPSG:n.
+    FromWgs84,
+}
+
+/// The area of use of a CRS, in WGS84 degrees. `west > east` when it crosses the
+/// antimeridian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AreaOfUse {
+    /// Western bound, degrees of longitude.
+    pub west: f64,
+    /// Southern bound, degrees of latitude.
+    pub south: f64,
+    /// Eastern bound, degrees of longitude.
+    pub east: f64,
+    /// Northern bound, degrees of latitude.
+    pub north: f64,
+}
+
+impl AreaOfUse {
+    /// True when `(lon, lat)` is inside the area widened by `margin` degrees.
+    pub fn contains_with_margin(&self, lon: f64, lat: f64, margin: f64) -> bool {
+        if lat < self.south - margin || lat > self.north + margin {
+            return false;
+        }
+        // Work on the circle, so that antimeridian-crossing areas (west > east) and
+        // margins spilling over ±180° need no special case.
+        let span = (self.east - self.west).rem_euclid(360.0);
+        let span = if span == 0.0 && self.east != self.west {
+            360.0
+        } else {
+            span
+        };
+        let width = span + 2.0 * margin;
+        width >= 360.0 || (lon - (self.west - margin)).rem_euclid(360.0) <= width
+    }
+}
+
+impl std::fmt::Display for AreaOfUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "lon {:.2}..{:.2}, lat {:.2}..{:.2}",
+            self.west, self.east, self.south, self.north
+        )
+    }
+}
+
+thread_local! {
+    /// The last message PROJ logged on this thread (see [`capture_proj_log`]).
+    static LAST_PROJ_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// PROJ's log callback: keeps the message for our error instead of printing it.
+///
+/// By default PROJ writes errors such as `proj_create: crs not found: EPSG:999999`
+/// to stderr, which would break the command line's one-line error reports, while
+/// its error codes alone say only "Unknown error (code 4096)". Our contexts are used
+/// by one thread at a time, so the callback runs on the thread that made the call.
+unsafe extern "C" fn capture_proj_log(_app: *mut c_void, _level: c_int, msg: *const c_char) {
+    if msg.is_null() {
+        return;
+    }
+    // SAFETY: PROJ passes a NUL-terminated string valid for the call.
+    let text = unsafe { CStr::from_ptr(msg) }
+        .to_string_lossy()
+        .into_owned();
+    // Never panic across the FFI boundary: ignore a busy or destroyed slot.
+    let _ = LAST_PROJ_MESSAGE.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            *m = Some(text);
+        }
+    });
+}
+
+/// Installs [`capture_proj_log`] on PROJ's default context, once per process,
+/// before we create any context: `proj_context_create` copies the default
+/// context's logger into every new context.
+fn install_proj_log() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a null context means the default one; the callback is a plain
+        // function that lives for the whole program.
+        unsafe {
+            proj_sys::proj_log_func(
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                Some(capture_proj_log),
+            )
+        }
+    });
+}
+
+/// Clears this thread's last PROJ message, runs `f`, and returns what PROJ
+/// logged meanwhile, if anything.
+fn capturing<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    install_proj_log();
+    LAST_PROJ_MESSAGE.with(|m| m.borrow_mut().take());
+    let r = f();
+    (r, LAST_PROJ_MESSAGE.with(|m| m.borrow_mut().take()))
+}
+
+/// The best reason for a failure: PROJ's logged message if there was one, else
+/// the proj crate's error text without its wrapper.
+fn reason(logged: Option<String>, error: &dyn std::fmt::Display) -> String {
+    match logged {
+        Some(m) if !m.trim().is_empty() => proj_reason(&m),
+        _ => proj_reason(&error.to_string()),
+    }
+}
+
+/// What PROJ tells us about an EPSG code, independent of threads.
+#[derive(Debug, Clone)]
+struct CodeInfo {
+    area: Option<AreaOfUse>,
+}
+
+fn code_info(code: u32) -> Result<CodeInfo, CrsError> {
+    static TABLE: OnceLock<Mutex<HashMap<u32, Result<CodeInfo, CrsError>>>> = OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    if let Some(known) = table.lock().unwrap_or_else(|e| e.into_inner()).get(&code) {
+        return known.clone();
+    }
+    // Computed outside the lock: two threads may both do it once, harmlessly.
+    let info = inspect(code);
+    table
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(code, info.clone());
+    info
+}
+
+/// Asks PROJ whether it knows the code, and what kind of object it is.
+fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
+    let (crs, logged) = capturing(|| Proj::new(&format!("EPSG:{code}")));
+    let crs = crs.map_err(|e| CrsError::UnknownEpsg {
+        code,
+        reason: reason(logged, &e),
+    })?;
+    let kind = crs
+        .to_projjson(Some(false), None, None)
+        .ok()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "object of unknown type".to_string());
+    // GeodeticCRS in PROJJSON is a geocentric (cartesian) one; geographic ones are
+    // GeographicCRS. A compound CRS (horizontal + height) converts its horizontal part.
+    let horizontal = matches!(
+        kind.as_str(),
+        "GeographicCRS"
+            | "ProjectedCRS"
+            | "DerivedGeographicCRS"
+            | "DerivedProjectedCRS"
+            | "CompoundCRS"
+            | "BoundCRS"
+    );
+    if !horizontal {
+        return Err(CrsError::NotHorizontal {
+            code,
+            kind: describe_kind(&kind),
+        });
+    }
+    let area = match crs.area_of_use() {
+        Ok((Some(a), _))
+            if [a.west, a.south, a.east, a.north]
+                .iter()
+                .all(|v| v.is_finite()) =>
+        {
+            Some(AreaOfUse {
+                west: a.west,
+                south: a.south,
+                east: a.east,
+                north: a.north,
+            })
+        }
+        _ => None,
+    };
+    Ok(CodeInfo { area })
+}
+
+/// PROJ's messages come wrapped by the proj crate and prefixed with the PROJ
+/// function that failed; keep only what a user can act on.
+fn proj_reason(message: &str) -> String {
+    let mut m = message.trim();
+    for wrapper in [
+        "The underlying PROJ call failed: ",
+        "The conversion failed with the following error: ",
+        "The projection failed with the following error: ",
+    ] {
+        m = m.strip_prefix(wrapper).unwrap_or(m);
+    }
+    if let Some((func, rest)) = m.split_once(": ") {
+        if func.starts_with("proj_") && !func.contains(' ') {
+            m = rest;
+        }
+    }
+    m.to_string()
+}
+
+/// Words for a PROJJSON `type`, for error messages.
+fn describe_kind(kind: &str) -> String {
+    match kind {
+        "GeodeticCRS" => "geocentric (earth-centred cartesian) CRS".to_string(),
+        "VerticalCRS" => "vertical (height or depth) CRS".to_string(),
+        "EngineeringCRS" => "engineering (local) CRS".to_string(),
+        "TemporalCRS" => "temporal CRS".to_string(),
+        "ParametricCRS" => "parametric CRS".to_string(),
+        other => other.to_string(),
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<Vec<((u32, Direction), Proj)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn build(code: u32, dir: Direction) -> Result<Proj, CrsError> {
+    let epsg = format!("EPSG:{code}");
+    let (from, to) = match dir {
+        Direction::ToWgs84 => (epsg.as_str(), "EPSG:4326"),
+        Direction::FromWgs84 => ("EPSG:4326", epsg.as_str()),
+    };
+    let (proj, logged) = capturing(|| Proj::new_known_crs(from, to, None));
+    proj.map_err(|e| {
+        let (from, to) = endpoints(code, dir);
+        CrsError::NoTransformation {
+            from,
+            to,
+            reason: reason(logged, &e),
+        }
+    })
+}
+
+fn endpoints(code: u32, dir: Direction) -> (Crs, Crs) {
+    match dir {
+        Direction::ToWgs84 => (Crs::Epsg(code), Crs::Wgs84),
+        Direction::FromWgs84 => (Crs::Wgs84, Crs::Epsg(code)),
+    }
+}
+
+/// Runs `f` with this thread's `Proj` for `(code, dir)`, building it if needed.
+fn with_proj<R>(code: u32, dir: Direction, f: impl FnOnce(&Proj) -> R) -> Result<R, CrsError> {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let pos = match cache.iter().position(|(k, _)| *k == (code, dir)) {
+            Some(pos) => pos,
+            None => {
+                let proj = build(code, dir)?;
+                if cache.len() >= CACHE_PER_THREAD {
+                    cache.remove(0);
+                }
+                cache.push(((code, dir), proj));
+                cache.len() - 1
+            }
+        };
+        Ok(f(&cache[pos].1))
+    })
+}
+
+/// A PROJ transformation between EPSG:`code` and WGS84 lon/lat, `Send + Sync`
+/// and cheap to clone (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct ProjOp {
+    code: u32,
+    dir: Direction,
+    area: Option<AreaOfUse>,
+}
+
+impl ProjOp {
+    /// Checks the code with PROJ and builds this thread's transformer, so that
+    /// every error about the CRS itself surfaces here rather than per point.
+    pub(crate) fn new(code: u32, dir: Direction) -> Result<ProjOp, CrsError> {
+        let info = code_info(code)?;
+        with_proj(code, dir, |_| ())?;
+        Ok(ProjOp {
+            code,
+            dir,
+            area: info.area,
+        })
+    }
+
+    pub(crate) fn area_of_use(&self) -> Option<AreaOfUse> {
+        self.area
+    }
+
+    fn in_domain(&self, lon: f64, lat: f64) -> bool {
+        match self.area {
+            Some(a) => a.contains_with_margin(lon, lat, DOMAIN_MARGIN_DEG),
+            None => true,
+        }
+    }
+
+    fn out_of_domain(&self, at: At, x: f64, y: f64, lon: f64, lat: f64) -> CrsError {
+        CrsError::OutOfDomain {
+            at,
+            crs: Crs::Epsg(self.code),
+            x,
+            y,
+            lon,
+            lat,
+            area: self.area.map(|a| a.to_string()).unwrap_or_default(),
+        }
+    }
+
+    fn transform_error(&self, at: At, x: f64, y: f64, reason: String) -> CrsError {
+        let (from, to) = endpoints(self.code, self.dir);
+        CrsError::Transform {
+            at,
+            from,
+            to,
+            x,
+            y,
+            reason,
+        }
+    }
+
+    /// Checks one input/output pair: finite input, finite output, latitude in
+    /// range, and inside the (widened) area of use.
+    fn check(&self, at: At, input: Coord, output: Coord) -> Result<(), CrsError> {
+        let (x, y) = (input.x, input.y);
+        if !x.is_finite() || !y.is_finite() {
+            return Err(CrsError::NonFinite { at, x, y });
+        }
+        if !output.x.is_finite() || !output.y.is_finite() {
+            return Err(self.transform_error(at, x, y, "PROJ gave a non-finite result".into()));
+        }
+        let (lon, lat) = match self.dir {
+            Direction::ToWgs84 => (output.x, output.y),
+            Direction::FromWgs84 => (x, y),
+        };
+        if lat.abs() > 90.0 {
+            return Err(self.transform_error(at, x, y, format!("latitude {lat} is beyond ±90°")));
+        }
+        if !self.in_domain(lon, lat) {
+            return Err(self.out_of_domain(at, x, y, lon, lat));
+        }
+        Ok(())
+    }
+
+    fn convert_one(&self, proj: &Proj, at: At, x: f64, y: f64) -> Result<(f64, f64), CrsError> {
+        let input = Coord { x, y };
+        if !x.is_finite() || !y.is_finite() {
+            return Err(CrsError::NonFinite { at, x, y });
+        }
+        let (output, logged) = capturing(|| proj.convert(input));
+        let output: Coord =
+            output.map_err(|e| self.transform_error(at, x, y, reason(logged, &e)))?;
+        self.check(at, input, output)?;
+        Ok((output.x, output.y))
+    }
+
+    pub(crate) fn convert(&self, x: f64, y: f64) -> Result<(f64, f64), CrsError> {
+        with_proj(self.code, self.dir, |proj| {
+            self.convert_one(proj, At(None), x, y)
+        })?
+    }
+
+    /// Converts a chunk in place with one PROJ batch call; the indices in errors
+    /// are relative to the chunk. On error the chunk is partly converted.
+    pub(crate) fn convert_chunk(&self, chunk: &mut [Coord]) -> Result<(), CrsError> {
+        with_proj(self.code, self.dir, |proj| {
+            let original = chunk.to_vec();
+            if let Some(i) = original
+                .iter()
+                .position(|c| !c.x.is_finite() || !c.y.is_finite())
+            {
+                let c = original[i];
+                return Err(CrsError::NonFinite {
+                    at: At(Some(i)),
+                    x: c.x,
+                    y: c.y,
+                });
+            }
+            if proj.convert_array(chunk).is_err() {
+                // Some point failed; redo one by one to say which and why.
+                for (i, (c, o)) in chunk.iter_mut().zip(&original).enumerate() {
+                    let (x, y) = self.convert_one(proj, At(Some(i)), o.x, o.y)?;
+                    *c = Coord { x, y };
+                }
+                return Ok(());
+            }
+            for (i, (o, c)) in original.iter().zip(chunk.iter()).enumerate() {
+                self.check(At(Some(i)), *o, *c)?;
+            }
+            Ok(())
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn area_margin() {
+        let a = AreaOfUse {
+            west: 118.5,
+            south: 24.0,
+            east: 121.5,
+            north: 41.0,
+        };
+        assert!(a.contains_with_margin(117.8, 32.0, 10.0));
+        assert!(!a.contains_with_margin(150.0, 32.0, 10.0));
+        assert!(!a.contains_with_margin(118.0, -20.0, 10.0));
+        let world = AreaOfUse {
+            west: -180.0,
+            south: -90.0,
+            east: 180.0,
+            north: 90.0,
+        };
+        assert!(world.contains_with_margin(179.9, 0.0, 10.0));
+        // Across the antimeridian.
+        let pacific = AreaOfUse {
+            west: 170.0,
+            south: -50.0,
+            east: -170.0,
+            north: 0.0,
+        };
+        assert!(pacific.contains_with_margin(-175.0, -10.0, 0.0));
+        assert!(pacific.contains_with_margin(175.0, -10.0, 0.0));
+        assert!(!pacific.contains_with_margin(0.0, -10.0, 0.0));
+        // Margin spilling over ±180.
+        let east = AreaOfUse {
+            west: 175.0,
+            south: 0.0,
+            east: 180.0,
+            north: 10.0,
+        };
+        assert!(east.contains_with_margin(-175.0, 5.0, 10.0));
+    }
+}

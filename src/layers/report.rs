@@ -1,0 +1,63 @@
+//! What happened to each feature of a layer: accepted, rejected (and why), or
+//! accepted with defaults filled in or an unambiguous repair.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// One rejected feature.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejection {
+    /// Position of the feature in the input `features` array, from 0.
+    pub index: usize,
+    /// The feature's id (its `id` member or id property), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "feature {}", self.index)?;
+        if let Some(id) = &self.id {
+            write!(f, " (id {id})")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// The outcome of reading one layer.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LayerReport {
+    pub layer: String,
+    /// The CRS the coordinates were read in.
+    pub crs: String,
+    /// Features in the input.
+    pub features: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    /// Every rejection, in input order.
+    pub rejections: Vec<Rejection>,
+    /// How often each default was applied, e.g. `"fov_deg=360 (dome)": 12`.
+    pub defaults: BTreeMap<String, usize>,
+    /// How often each unambiguous repair was made, e.g. `"repeated positions removed"`.
+    pub repairs: BTreeMap<String, usize>,
+}
+
+impl LayerReport {
+    /// One line for a terminal: counts and the first few reasons.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{}: {} features, {} accepted, {} rejected (crs {})",
+            self.layer, self.features, self.accepted, self.rejected, self.crs
+        );
+        for (what, n) in &self.defaults {
+            s.push_str(&format!("; default {what} ×{n}"));
+        }
+        for (what, n) in &self.repairs {
+            s.push_str(&format!("; repaired {what} ×{n}"));
+        }
+        s
+    }
+}
