@@ -546,16 +546,45 @@ fn bisect_at(
     heap.push(Reverse((F(proj(start)), start)));
     let queued = grown; // reuse stamp: marked when queued
     s.mark[start as usize] = queued;
+    // Sweep on past the target to `target + window`, then cut where the
+    // frontier is cheapest within ±window: the sweep line stops along a
+    // barrier or where the outline is shortest, not just at the first node
+    // that reaches the target.
+    let window = total / k as f64 * 0.04;
+    let ina = s.next();
+    let in_set = |m: u32| m == inset || m == queued || m == ina;
     let mut in_a: Vec<u32> = Vec::new();
     let mut acc = 0.0;
+    let mut cut = 0.0f64;
+    let mut best_in_window: Option<(f64, usize)> = None;
+    let mut best_closest: (f64, usize) = (f64::INFINITY, 0);
     while let Some(Reverse((_, v))) = heap.pop() {
         let wv = meas(v);
-        if acc + wv > target && acc > 0.0 && (acc + wv - target) > (target - acc) {
+        if acc > 0.0 && acc + wv > target + window && acc >= target - window {
             break;
         }
         in_a.push(v);
+        s.mark[v as usize] = ina;
         acc += wv;
-        if acc >= target {
+        for (&u, &c) in g.neighbours(v).iter().zip(g.costs(v)) {
+            let m = s.mark[u as usize];
+            if m == ina {
+                cut -= c as f64;
+            } else if in_set(m) {
+                cut += c as f64;
+            }
+        }
+        let dev = (acc - target).abs();
+        if dev < best_closest.0 {
+            best_closest = (dev, in_a.len());
+        }
+        if dev <= window {
+            let score = cut + 0.01 * dev / window.max(1e-9);
+            if best_in_window.map_or(true, |(b, _)| score < b) {
+                best_in_window = Some((score, in_a.len()));
+            }
+        }
+        if acc >= target + window {
             break;
         }
         for &u in g.neighbours(v) {
@@ -565,6 +594,8 @@ fn bisect_at(
             }
         }
     }
+    let keep = best_in_window.map(|b| b.1).unwrap_or(best_closest.1).max(1);
+    in_a.truncate(keep);
     // Mark A.
     let a_stamp = s.next();
     for &v in &in_a {
