@@ -304,69 +304,99 @@ pub(crate) fn partition_graph(
         ));
     }
 
-    // 3. Initial regions.
-    let mut part = vec![NONE; n];
-    let mut means: Vec<f64> = Vec::new();
+    // 3–4. Initial regions by bisection, then local moves and repairs. Small
+    // areas (a few grids, where one awkward grid is a large share) try four
+    // orientations of the first cut and keep the best result: fewest rule
+    // breaches, then the most compact worst grid, then the most compact mean.
+    let total_k: usize = ks.iter().sum();
+    let turns: &[f64] = if total_k <= 8 && total_k > 1 {
+        &[
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ]
+    } else {
+        &[0.0]
+    };
     let mut scratch = Scratch::new(n);
-    for (i, &c) in mains.iter().enumerate() {
-        let total: f64 = main_w[i] as f64;
-        let use_area = total <= 0.0;
-        let mut regions: Vec<Vec<u32>> = Vec::new();
-        // Heavy nodes count as one grid's worth in the bisection.
-        let cap = if light_means[i] > 0.0 {
-            light_means[i]
-        } else {
-            rules.target() as f64
-        };
-        bisect(
-            g,
-            tess,
-            &comps[c],
-            ks[i],
-            &w,
-            cap,
-            use_area,
-            &mut scratch,
-            &mut regions,
-        );
-        let kk = regions.len();
-        let light_regions = regions
-            .iter()
-            .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
-            .count();
-        let heavy_w: f64 = comps[c]
-            .iter()
-            .filter(|&&v| heavy[v as usize])
-            .map(|&v| w[v as usize] as f64)
-            .sum();
-        for reg in regions {
-            let id = means.len() as u32;
-            let hw: f64 = reg
+    let mut best: Option<((usize, f64, f64), Vec<u32>, usize)> = None;
+    for &turn in turns {
+        let mut part = vec![NONE; n];
+        let mut means: Vec<f64> = Vec::new();
+        for (i, &c) in mains.iter().enumerate() {
+            let total: f64 = main_w[i] as f64;
+            let use_area = total <= 0.0;
+            let mut regions: Vec<Vec<u32>> = Vec::new();
+            // Heavy nodes count as one grid's worth in the bisection.
+            let cap = if light_means[i] > 0.0 {
+                light_means[i]
+            } else {
+                rules.target() as f64
+            };
+            bisect_at(
+                g,
+                tess,
+                &comps[c],
+                ks[i],
+                &w,
+                cap,
+                use_area,
+                turn,
+                &mut scratch,
+                &mut regions,
+            );
+            let kk = regions.len();
+            let light_regions = regions
+                .iter()
+                .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
+                .count();
+            let heavy_w: f64 = comps[c]
                 .iter()
                 .filter(|&&v| heavy[v as usize])
                 .map(|&v| w[v as usize] as f64)
                 .sum();
-            for v in reg {
-                part[v as usize] = id;
+            for reg in regions {
+                let id = means.len() as u32;
+                let hw: f64 = reg
+                    .iter()
+                    .filter(|&&v| heavy[v as usize])
+                    .map(|&v| w[v as usize] as f64)
+                    .sum();
+                for v in reg {
+                    part[v as usize] = id;
+                }
+                means.push(if hw > 0.0 {
+                    hw
+                } else if light_regions > 0 {
+                    (total - heavy_w) / light_regions as f64
+                } else {
+                    total / kk as f64
+                });
             }
-            means.push(if hw > 0.0 {
-                hw
-            } else if light_regions > 0 {
-                (total - heavy_w) / light_regions as f64
-            } else {
-                total / kk as f64
-            });
+        }
+        let k = means.len();
+        let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
+        st.pinned = heavy.clone();
+        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+        if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
+            st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+        }
+        let breaches = (0..k)
+            .filter(|&r| st.violates(r) && st.mean[r] <= st.max)
+            .count();
+        let est = st.pp_estimates(g, tess, &part);
+        let min_pp = est.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean_pp = est.iter().sum::<f64>() / k.max(1) as f64;
+        let score = (breaches, -min_pp, -mean_pp);
+        let better = best.as_ref().map_or(true, |(b, _, _)| {
+            score.0 < b.0 || (score.0 == b.0 && (score.1, score.2) < (b.1, b.2))
+        });
+        if better {
+            best = Some((score, part, k));
         }
     }
-    let k = means.len();
-
-    // 4. Local moves.
-    let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
-    st.pinned = heavy;
-    st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
-    if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
-        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
-    }
+    let (_, mut part, k) = best.expect("at least one orientation");
 
     // Satellites follow their anchors.
     let mut has_satellite = vec![false; k];
