@@ -423,12 +423,6 @@ fn partition_area(
             .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
         if let Some(q) = found {
             let h = &households[i as usize];
-            if std::env::var_os("WANGGE_DEBUG").is_some() {
-                eprintln!(
-                    "recheck: {} households at {:?} move from region {r} to {q}",
-                    h.households, pt
-                );
-            }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
             part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));

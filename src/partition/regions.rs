@@ -8,14 +8,18 @@
 //!    `[min_households, max_households]` (and persons / area caps) needs
 //!    `ceil(T/max) ≤ k ≤ floor(T/min)`; inside that range k = round(T/target).
 //!    When the range is empty the area is reported infeasible and k is the count
-//!    whose mean grid is closest to the bounds.
+//!    whose mean grid is closest to the bounds. A node heavier than the maximum
+//!    on its own (a tower block) gets a pinned grid of its own.
 //! 3. **Initial regions by recursive bisection.** Each split grows one side from
 //!    the extreme end of the part's long axis, taking frontier nodes in axis
-//!    order until it holds its share of households (a sweep line that stays
-//!    connected); pockets the sweep cut off from the other side are returned to
-//!    the grown side, so both sides stay connected. The share of grids each side
-//!    gets is re-decided from the households it actually holds, so granularity
-//!    errors do not accumulate.
+//!    order (a sweep line that stays connected), runs a little past its share
+//!    of households and cuts where the frontier is cheapest within ±4 % of the
+//!    share: along a barrier, or where the outline is shortest. Pockets the
+//!    sweep cut off from the other side are returned to the grown side, so both
+//!    sides stay connected. The share of grids each side gets is re-decided
+//!    from the households it actually holds, so granularity errors do not
+//!    accumulate. Areas of at most 8 grids try four orientations of the first
+//!    cut and keep the best outcome.
 //! 4. **Local moves.** Boundary nodes move to a neighbouring region when the
 //!    source region stays connected (an O(1) test on the ring of six neighbours
 //!    for interior cells, a bounded search otherwise): first to bring every
@@ -23,6 +27,13 @@
 //!    surplus across regions), then, within a balance band, to shorten cut
 //!    edges (barrier edges are cheap to cut) and to reduce each region's moment
 //!    of inertia, which makes shapes round rather than snake-like.
+//! 5. **Repairs.** Coarse units (a census block of 250 households, a big
+//!    building) can leave a region outside the rules with no single move that
+//!    helps. Such a region is merged with a neighbour and the pair split anew
+//!    by a balanced bisection in several directions (the ReCom idea), or units
+//!    are passed along a chain of regions. The least compact regions are
+//!    likewise re-split with a neighbour when both halves come out more compact
+//!    and still balanced.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -320,7 +331,9 @@ pub(crate) fn partition_graph(
         &[0.0]
     };
     let mut scratch = Scratch::new(n);
-    let mut best: Option<((usize, f64, f64), Vec<u32>, usize)> = None;
+    // (score: breaches, -worst PP, -mean PP), assignment, region count.
+    type Candidate = ((usize, f64, f64), Vec<u32>, usize);
+    let mut best: Option<Candidate> = None;
     for &turn in turns {
         let mut part = vec![NONE; n];
         let mut means: Vec<f64> = Vec::new();
@@ -394,6 +407,10 @@ pub(crate) fn partition_graph(
         });
         if better {
             best = Some((score, part, k));
+        }
+        // Good enough: no breach and no awkward grid; skip the other turns.
+        if breaches == 0 && min_pp >= 0.5 {
+            break;
         }
     }
     let (_, mut part, k) = best.expect("at least one orientation");
@@ -1082,16 +1099,6 @@ impl State {
                             }
                         }
                     }
-                }
-                if std::env::var_os("WANGGE_DEBUG").is_some() {
-                    eprintln!(
-                        "repair: region {a} w {} p {} mean {:.0} over {over}, {} chain ends, neighbours {:?}",
-                        self.w[a],
-                        self.p[a],
-                        self.mean[a],
-                        ends.len(),
-                        radj[a].iter().map(|&q| (q, self.w[q as usize])).collect::<Vec<_>>()
-                    );
                 }
                 for &end in ends.iter().take(24) {
                     let mut path = vec![end as usize];
