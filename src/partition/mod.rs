@@ -520,9 +520,9 @@ fn partition_area(
 
 /// Phase timings summed over areas (nanoseconds), printed to stderr at the end
 /// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
-pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] =
-    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
-const PHASE_NAMES: [&str; 12] = [
+pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 13] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 13];
+const PHASE_NAMES: [&str; 13] = [
     "resolution",
     "tessellate",
     "locate",
@@ -535,6 +535,7 @@ const PHASE_NAMES: [&str; 12] = [
     "  vertices",
     "  neighbours",
     "  clip",
+    "  vertex ids",
 ];
 
 pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {

@@ -218,6 +218,7 @@ impl Tessellation {
             },
         ));
         let snapped_area = snap.multipolygon(&area.geometry);
+        super::lap(12, &mut t);
         let vcoord: Vec<Coord<f64>> = vlist
             .par_iter()
             .map(|&v| {
