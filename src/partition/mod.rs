@@ -423,12 +423,6 @@ fn partition_area(
             .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
         if let Some(q) = found {
             let h = &households[i as usize];
-            if std::env::var_os("WANGGE_DEBUG").is_some() {
-                eprintln!(
-                    "recheck: {} households at {:?} move from region {r} to {q}",
-                    h.households, pt
-                );
-            }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
             part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));
@@ -526,9 +520,9 @@ fn partition_area(
 
 /// Phase timings summed over areas (nanoseconds), printed to stderr at the end
 /// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
-pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] =
-    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
-const PHASE_NAMES: [&str; 12] = [
+pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 13] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 13];
+const PHASE_NAMES: [&str; 13] = [
     "resolution",
     "tessellate",
     "locate",
@@ -541,6 +535,7 @@ const PHASE_NAMES: [&str; 12] = [
     "  vertices",
     "  neighbours",
     "  clip",
+    "  vertex ids",
 ];
 
 pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
