@@ -582,14 +582,21 @@ fn oracle_incidence(
     buildings: &[Building],
     model: &ProposeOptions,
 ) -> Vec<Vec<usize>> {
-    cands
-        .iter()
-        .map(|c| {
+    // Options: each candidate with each of the model's view axes.
+    let n = if model.fov_deg >= 360.0 {
+        1
+    } else {
+        model.orientations.max(1) as usize
+    };
+    (0..cands.len() * n)
+        .map(|o| {
+            let c = &cands[o / n];
+            let az = (model.azimuth_deg + (o % n) as f64 * 360.0 / n as f64).rem_euclid(360.0);
             let cam = camera(
                 0,
                 c.location.x(),
                 c.location.y(),
-                model.azimuth_deg,
+                az,
                 model.fov_deg,
                 model.range_m,
                 true,
@@ -636,15 +643,27 @@ fn naive_greedy(inc: &[Vec<usize>], hh: &[Household], k: usize) -> Vec<usize> {
 }
 
 fn best_subset(inc: &[Vec<usize>], hh: &[Household], k: usize) -> u64 {
-    let n = inc.len();
-    let mut best = 0;
-    for mask in 0u32..(1 << n) {
-        if mask.count_ones() as usize != k.min(n) {
-            continue;
+    // Every combination of k options, recursively.
+    fn go(
+        inc: &[Vec<usize>],
+        hh: &[Household],
+        k: usize,
+        from: usize,
+        picks: &mut Vec<usize>,
+        best: &mut u64,
+    ) {
+        if picks.len() == k || from == inc.len() {
+            *best = (*best).max(union_weight(inc, picks, hh));
+            return;
         }
-        let picks: Vec<usize> = (0..n).filter(|&i| mask & (1 << i) != 0).collect();
-        best = best.max(union_weight(inc, &picks, hh));
+        for c in from..inc.len() {
+            picks.push(c);
+            go(inc, hh, k, c + 1, picks, best);
+            picks.pop();
+        }
     }
+    let mut best = 0;
+    go(inc, hh, k, 0, &mut Vec::new(), &mut best);
     best
 }
 
@@ -671,8 +690,15 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
                 range_m: 70.0,
                 fov_deg: fov,
                 azimuth_deg: 355.0,
+                // Fixed axis for the 120° camera, three axes for the 250° one.
+                orientations: if fov == 250.0 { 3 } else { 1 },
                 goal: Goal::Count(k),
                 site_weight: 0,
+            };
+            let n_orient = if fov >= 360.0 {
+                1
+            } else {
+                opts.orientations as usize
             };
             let inp = ProposeInput {
                 cameras: &case.cameras,
@@ -702,7 +728,16 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
             assert_eq!(res.covered_before, before);
             let inc = oracle_incidence(&cands, &case.households, &covered, &case.buildings, &opts);
             let plain = naive_greedy(&inc, &case.households, k);
-            let got: Vec<usize> = res.picks.iter().map(|p| p.candidate).collect();
+            let got: Vec<usize> = res
+                .picks
+                .iter()
+                .map(|p| {
+                    let k = ((p.azimuth_deg - 355.0).rem_euclid(360.0) / (360.0 / n_orient as f64))
+                        .round() as usize
+                        % n_orient;
+                    p.candidate * n_orient + k
+                })
+                .collect();
             assert_eq!(got, plain, "seed {seed} k {k}");
             let g = union_weight(&inc, &got, &case.households);
             assert_eq!(res.covered_after, before + g);

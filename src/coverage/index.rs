@@ -217,23 +217,29 @@ impl BoxGrid {
                 }
             }
         };
-        (0..n_items).into_par_iter().with_min_len(65_536).for_each(|i| {
-            visit(i, &|k| {
-                count[k + 1].fetch_add(1, Relaxed);
-            })
-        });
+        (0..n_items)
+            .into_par_iter()
+            .with_min_len(65_536)
+            .for_each(|i| {
+                visit(i, &|k| {
+                    count[k + 1].fetch_add(1, Relaxed);
+                })
+            });
         let mut start: Vec<u32> = count.into_iter().map(AtomicU32::into_inner).collect();
         for i in 0..n {
             start[i + 1] += start[i];
         }
         let fill: Vec<AtomicU32> = start[..n].iter().map(|&s| AtomicU32::new(s)).collect();
         let items: Vec<AtomicU32> = (0..start[n]).map(|_| AtomicU32::new(0)).collect();
-        (0..n_items).into_par_iter().with_min_len(65_536).for_each(|i| {
-            visit(i, &|k| {
-                let at = fill[k].fetch_add(1, Relaxed);
-                items[at as usize].store(i as u32, Relaxed);
-            })
-        });
+        (0..n_items)
+            .into_par_iter()
+            .with_min_len(65_536)
+            .for_each(|i| {
+                visit(i, &|k| {
+                    let at = fill[k].fetch_add(1, Relaxed);
+                    items[at as usize].store(i as u32, Relaxed);
+                })
+            });
         BoxGrid {
             spec,
             start,
