@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use geo_types::Geometry;
 
 use wangge::crs::Crs;
-use wangge::layers::{self, AnyLayer, FeatureWriter, FieldNames, LayerKind, ReadOptions};
+use wangge::layers::{self, FeatureWriter, FieldNames, LayerKind, ReadOptions};
 
 #[derive(Parser)]
 #[command(
@@ -179,10 +178,41 @@ struct ProposeArgs {
 
 #[derive(Args)]
 struct ServeArgs {
+    /// Address to listen on. Without tokens only loopback addresses are allowed.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Where the store (SQLite) lives.
     #[arg(long, default_value = "wangge-data")]
     data_dir: PathBuf,
+    /// Load DIR/<layer>.geojson (areas, households, cameras, …) into a dataset at
+    /// start-up when it is not stored yet, then compute its grids and coverage.
+    #[arg(long, value_name = "DIR")]
+    load: Option<PathBuf>,
+    /// The dataset --load fills.
+    #[arg(long, default_value = "demo")]
+    load_dataset: String,
+    /// Bearer tokens: one `TOKEN ROLE` per line (roles planner, viewer). Also read
+    /// from WANGGE_TOKENS=token:role,token:role.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Base URL of absolute links when behind a proxy (e.g. https://gis.example.org/wangge).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Largest accepted upload, in MiB (after gzip decompression).
+    #[arg(long, default_value_t = 512)]
+    max_body_mb: usize,
+    /// Largest page an items request returns.
+    #[arg(long, default_value_t = 10_000)]
+    max_items: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Job worker threads (jobs use every core through rayon themselves).
+    #[arg(long, default_value_t = 1)]
+    job_workers: usize,
+    /// Allowed CORS origins (repeatable; `*` for any).
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -271,10 +301,9 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         .file_stem()
         .and_then(|s| s.to_str())
         .map(str::to_owned);
-    let mut w = FeatureWriter::new(create(&a.out)?, name.as_deref()).map_err(|e| e.to_string())?;
-    write_layer(&mut w, &layer).map_err(|e| format!("writing {}: {e}", a.out.display()))?;
-    w.finish()
-        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    let written = FeatureWriter::new(create(&a.out)?, name.as_deref())
+        .and_then(|mut w| layers::outputs::write_layer(&mut w, &layer).and_then(|_| w.finish()));
+    written.map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
     println!("{}", report.summary());
     for r in report.rejections.iter().take(20) {
@@ -287,93 +316,6 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         let mut f = create(&path)?;
         serde_json::to_writer_pretty(&mut f, &report).map_err(|e| e.to_string())?;
         f.flush().map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// Writes a layer back out, normalised: WGS84, the contract's property names.
-fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io::Result<()> {
-    use serde_json::{json, Map, Value};
-    let obj = |v: Value| match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    match layer {
-        AnyLayer::Areas(v) => {
-            for a in v {
-                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
-                w.write_with_input(
-                    Some(&a.code),
-                    &Geometry::MultiPolygon(a.geometry.clone()),
-                    a.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Households(v) => {
-            for h in v {
-                let extra = obj(json!({"households": h.households, "persons": h.persons}));
-                w.write_with_input(
-                    h.id.as_deref(),
-                    &Geometry::Point(h.location),
-                    h.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Cameras(v) => {
-            for c in v {
-                let extra = obj(
-                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
-                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
-                );
-                w.write_with_input(
-                    Some(&c.id),
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Buildings(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiPolygon(b.geometry.clone()),
-                    &json!({"feature": b.feature}),
-                )?;
-            }
-        }
-        AnyLayer::Barriers(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiLineString(b.geometry.clone()),
-                    &json!({"kind": b.kind}),
-                )?;
-            }
-        }
-        AnyLayer::Sites(v) => {
-            for s in v {
-                let extra = obj(json!({"kind": s.kind, "name": s.name}));
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(s.location),
-                    s.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Candidates(v) => {
-            for c in v {
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    Map::new(),
-                )?;
-            }
-        }
     }
     Ok(())
 }
@@ -629,5 +571,27 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
 }
 
 fn serve(a: ServeArgs) -> Result<(), String> {
-    wangge::service::run(&a.listen, &a.data_dir).map_err(|e| e.to_string())
+    let env_tokens = std::env::var("WANGGE_TOKENS").ok();
+    let tokens = wangge::service::Tokens::load(a.tokens.as_deref(), env_tokens.as_deref())?;
+    // Test aid: makes every job wait (cancellably) before it computes.
+    let job_delay = std::env::var("WANGGE_JOB_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+        .unwrap_or_default();
+    let config = wangge::service::Config {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        load: a.load,
+        load_dataset: a.load_dataset,
+        tokens,
+        public_url: a.public_url,
+        max_body_bytes: a.max_body_mb.saturating_mul(1 << 20),
+        max_items: a.max_items.max(1),
+        http_workers: a.workers,
+        job_workers: a.job_workers.max(1),
+        cors_origins: a.cors_origins,
+        job_delay,
+    };
+    wangge::service::run(config).map_err(|e| e.to_string())
 }

@@ -1,110 +1,462 @@
-//! The HTTP service (actix-web): health, datasets and their layers.
+//! The HTTP service (actix-web): datasets and layers, jobs, OGC API – Features
+//! collections, the OpenAPI document, bearer-token roles.
 //!
-//! Errors from every module are mapped to HTTP status here and only here, as
-//! `application/problem+json` (RFC 9457).
+//! - [`error`]: every error as `application/problem+json`; the one place errors
+//!   map to HTTP statuses.
+//! - [`datasets`]: upload (validated as the command line validates), list, fetch,
+//!   delete; job submission.
+//! - [`jobs`]: the job manager and its worker pool (separate from the HTTP
+//!   workers), progress, cancellation, restart recovery.
+//! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
+//!   R-tree ([`features`]).
+//! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
+//! - [`auth`]: tokens and roles.
+//!
+//! Storage is behind [`crate::store::Store`].
 
-use std::path::Path;
+pub mod auth;
+pub mod datasets;
+pub mod engines;
+pub mod error;
+pub mod features;
+pub mod jobs;
+pub mod ogc;
+pub mod openapi;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::json;
+use tracing::Instrument;
 
-use crate::store::{Store, StoreError};
+pub use auth::{Role, Tokens};
+pub use error::ServiceError;
 
-/// Why a request failed, with the HTTP status it maps to.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot start the server: {0}")]
-    Io(#[from] std::io::Error),
+use crate::layers::LayerKind;
+use crate::store::{SqliteStore, Store};
+use features::Cache;
+use jobs::{Engine, JobKind, Jobs};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Load `DIR/<layer>.geojson` into [`Config::load_dataset`] at start-up when
+    /// that dataset is not stored yet, then compute its grids and coverage.
+    pub load: Option<PathBuf>,
+    pub load_dataset: String,
+    pub tokens: Tokens,
+    /// Base of the absolute links (`https://example.org/wangge`), for use behind
+    /// a proxy; by default the scheme and `Host` of each request.
+    pub public_url: Option<String>,
+    /// Largest accepted request body (after decompression), bytes.
+    pub max_body_bytes: usize,
+    /// Largest `limit` an items request gets.
+    pub max_items: usize,
+    /// HTTP worker threads (default: one per core).
+    pub http_workers: Option<usize>,
+    /// Job worker threads.
+    pub job_workers: usize,
+    /// Origins allowed by CORS (`*` for any); none: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Test aid: every job waits this long (cancellably) before computing.
+    pub job_delay: Duration,
 }
 
-impl ResponseError for ServiceError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Store(_) | ServiceError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "wangge-data".into(),
+            load: None,
+            load_dataset: "demo".into(),
+            tokens: Tokens::default(),
+            public_url: None,
+            max_body_bytes: 512 << 20,
+            max_items: 10_000,
+            http_workers: None,
+            job_workers: 1,
+            cors_origins: Vec::new(),
+            job_delay: Duration::ZERO,
         }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "server fault");
-        }
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(json!({
-                "type": "about:blank",
-                "title": status.canonical_reason().unwrap_or("Error"),
-                "status": status.as_u16(),
-                "detail": self.to_string(),
-            }))
     }
 }
 
 /// What every request handler shares.
-pub struct State {
-    store: Store,
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<Cache>,
+    pub jobs: Arc<Jobs>,
+    pub tokens: Tokens,
+    pub config: Config,
 }
 
-async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// Builds the shared state over a store, starting the job workers (and
+/// failing jobs a previous process left unfinished).
+pub fn state_with(
+    config: Config,
+    store: Arc<dyn Store>,
+    engine: Arc<dyn Engine>,
+) -> Result<web::Data<AppState>, ServiceError> {
+    let cache = Arc::new(Cache::default());
+    let jobs = Jobs::start(
+        store.clone(),
+        cache.clone(),
+        engine,
+        config.job_workers,
+        config.job_delay,
+    )?;
+    Ok(web::Data::new(AppState {
+        store,
+        cache,
+        jobs,
+        tokens: config.tokens.clone(),
+        config,
+    }))
 }
 
-async fn datasets(state: web::Data<Arc<State>>) -> Result<HttpResponse, ServiceError> {
-    Ok(HttpResponse::Ok().json(json!({ "layers": state.store.list()? })))
+/// The state over the SQLite store in `config.data_dir` and the built-in engines.
+pub fn state(config: Config) -> Result<web::Data<AppState>, ServiceError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+    state_with(config, store, Arc::new(engines::Builtin))
 }
 
-async fn layer(
-    state: web::Data<Arc<State>>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ServiceError> {
-    let (dataset, layer) = path.into_inner();
-    match state.store.layer_geojson(&dataset, &layer)? {
-        Some(body) => Ok(HttpResponse::Ok()
-            .content_type("application/geo+json")
-            .body(body)),
-        None => Err(ServiceError::NotFound(format!(
-            "no layer {layer:?} in dataset {dataset:?}"
-        ))),
+/// The base of absolute links for a request.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let ci = req.connection_info();
+            format!("{}://{}", ci.scheme(), ci.host())
+        }
     }
 }
 
-/// The routes; the store is expected as `web::Data<Arc<State>>` app data.
+/// The query string as decoded pairs, in order.
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ServiceError> {
+    let q = req.query_string();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    web::Query::<Vec<(String, String)>>::from_query(q)
+        .map(web::Query::into_inner)
+        .map_err(|e| ServiceError::BadRequest(format!("malformed query string: {e}")))
+}
+
+/// `GET /health`: liveness, plus the jobs this process is working on. Needs no
+/// token.
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (queued, running) = state.jobs.counts();
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "jobs": {"queued": queued, "running": running},
+    }))
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn request_id(req: &ServiceRequest) -> String {
+    if let Some(v) = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
+            return v.to_string();
+        }
+    }
+    format!(
+        "{:x}-{:x}",
+        std::process::id(),
+        REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn cors_origin(state: Option<&web::Data<AppState>>, req: &ServiceRequest) -> Option<HeaderValue> {
+    let allowed = &state?.config.cors_origins;
+    if allowed.is_empty() {
+        return None;
+    }
+    let origin = req.headers().get(header::ORIGIN)?;
+    if allowed.iter().any(|a| a == "*") {
+        return Some(HeaderValue::from_static("*"));
+    }
+    let o = origin.to_str().ok()?;
+    allowed.iter().any(|a| a == o).then(|| origin.clone())
+}
+
+fn slug_for(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        404 => ("not-found", "no such resource"),
+        405 => (
+            "method-not-allowed",
+            "this method is not allowed on this resource",
+        ),
+        413 => ("payload-too-large", "the request body is too large"),
+        415 => ("unsupported-media-type", "unsupported content type"),
+        s if s >= 500 => ("internal", "internal error"),
+        _ => ("bad-request", "the request is malformed"),
+    }
+}
+
+/// Request ids, structured request logs, CORS, and problem+json for errors that
+/// actix raises itself (unknown routes, wrong methods, extractor failures).
+async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let rid = request_id(&req);
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let cors = cors_origin(state.as_ref(), &req);
+    let start = Instant::now();
+
+    let mut res = if method == Method::OPTIONS
+        && cors.is_some()
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let resp = HttpResponse::NoContent()
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, PUT, POST, DELETE, OPTIONS",
+            ))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type, Content-Encoding, X-Request-Id",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
+            .finish();
+        req.into_response(resp)
+    } else {
+        let span = tracing::info_span!("request", id = %rid);
+        // Handlers turn their errors into responses; an Err here comes from
+        // actix itself and is answered by actix.
+        next.call(req).instrument(span).await?.map_into_boxed_body()
+    };
+
+    let status = res.status();
+    if status.is_client_error() || status.is_server_error() {
+        let is_problem = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/problem+json"));
+        if !is_problem {
+            let (slug, detail) = slug_for(status);
+            let allow = res.headers().get(header::ALLOW).cloned();
+            let mut p = error::problem(status, slug, detail);
+            if let Some(a) = allow {
+                p.headers_mut().insert(header::ALLOW, a);
+            }
+            res = res.into_response(p);
+        }
+    }
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(o) = cors {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Location, X-Request-Id"),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    // Every write and every failure at info; successful reads (the hot path of
+    // map clients) at debug, so a busy tile-like load does not drown the log.
+    if status.is_server_error() {
+        tracing::error!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
+    } else if status.is_success() && (method == Method::GET || method == Method::HEAD) {
+        tracing::debug!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
+    } else {
+        tracing::info!(request_id = %rid, %method, %path, status = status.as_u16(), ms, "request");
+    }
+    Ok(res)
+}
+
+/// The routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    let ds = "/api/v1/datasets/{dataset}";
     cfg.route("/health", web::get().to(health))
-        .route("/api/v1/datasets", web::get().to(datasets))
-        .route(
-            "/api/v1/datasets/{dataset}/layers/{layer}",
-            web::get().to(layer),
+        .service(web::resource("/").route(web::get().to(ogc::landing)))
+        .service(web::resource("/conformance").route(web::get().to(ogc::conformance)))
+        .service(web::resource("/api").route(web::get().to(openapi::api)))
+        .service(web::resource("/collections").route(web::get().to(ogc::collections)))
+        .service(web::resource("/collections/{id}").route(web::get().to(ogc::collection)))
+        .service(web::resource("/collections/{id}/items").route(web::get().to(ogc::items)))
+        .service(web::resource("/collections/{id}/items/{fid}").route(web::get().to(ogc::item)))
+        .service(web::resource("/api/v1/datasets").route(web::get().to(datasets::list)))
+        .service(
+            web::resource(ds)
+                .route(web::get().to(datasets::get))
+                .route(web::delete().to(datasets::delete)),
+        )
+        .service(
+            web::resource(format!("{ds}/layers/{{layer}}"))
+                .route(web::get().to(datasets::get_layer))
+                .route(web::put().to(datasets::put_layer))
+                .route(web::delete().to(datasets::delete_layer)),
+        )
+        .service(
+            web::resource(format!("{ds}/layers/{{layer}}/report"))
+                .route(web::get().to(datasets::layer_report)),
+        )
+        .service(
+            web::resource(format!("{ds}/partition")).route(web::post().to(datasets::partition)),
+        )
+        .service(web::resource(format!("{ds}/coverage")).route(web::post().to(datasets::coverage)))
+        .service(web::resource(format!("{ds}/propose")).route(web::post().to(datasets::propose)))
+        .service(web::resource("/api/v1/jobs").route(web::get().to(jobs::http::list)))
+        .service(
+            web::resource("/api/v1/jobs/{id}")
+                .route(web::get().to(jobs::http::get))
+                .route(web::delete().to(jobs::http::cancel)),
+        )
+        .service(
+            web::resource("/api/v1/jobs/{id}/cancel").route(web::post().to(jobs::http::cancel)),
         );
 }
 
-/// Shared state of the running service.
-pub fn state(store: Store) -> web::Data<Arc<State>> {
-    web::Data::new(Arc::new(State { store }))
+/// The application: state, body limit, middleware and routes.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
+        .wrap(from_fn(middleware))
+        .configure(routes)
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ServiceError::NotFound("no such resource".into()))
+        }))
+}
+
+/// Loads `DIR/<layer>.geojson` for every layer kind present into `dataset`,
+/// unless the dataset already has layers; then starts its jobs. Returns the
+/// number of layers loaded.
+pub fn load_dir(state: &AppState, dir: &Path, dataset: &str) -> Result<usize, String> {
+    datasets::check_dataset_name(dataset).map_err(|e| e.to_string())?;
+    if !state
+        .store
+        .layers(Some(dataset))
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        tracing::info!(%dataset, "dataset already stored; not loading {}", dir.display());
+        return Ok(0);
+    }
+    if !dir.is_dir() {
+        return Err(format!("--load {}: not a directory", dir.display()));
+    }
+    let mut loaded = 0;
+    for kind in LayerKind::ALL {
+        let path = dir.join(format!("{}.geojson", kind.as_str()));
+        if !path.exists() {
+            continue;
+        }
+        let text = crate::layers::read_text(&path).map_err(|e| e.to_string())?;
+        let (layer, report) = crate::layers::read_layer(kind, &text, &Default::default())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let feats = features::to_stored(features::layer_features(&layer));
+        let report_json = serde_json::to_value(&report).unwrap_or_default();
+        let meta = state
+            .store
+            .put_layer(
+                dataset,
+                kind.as_str(),
+                kind.as_str(),
+                crate::store::LayerSource::Upload,
+                &report_json,
+                &feats,
+            )
+            .map_err(|e| e.to_string())?;
+        state.cache.put(features::FeatureSet::new(meta, feats));
+        tracing::info!(%dataset, layer = kind.as_str(), "{}", report.summary());
+        loaded += 1;
+    }
+    let have = |k: LayerKind| dir.join(format!("{}.geojson", k.as_str())).exists();
+    for job in [JobKind::Partition, JobKind::Coverage] {
+        if job.required_layers().iter().all(|k| have(*k)) {
+            let params = match job {
+                JobKind::Coverage => json!({}),
+                _ => serde_json::Value::Null,
+            };
+            state
+                .jobs
+                .submit(dataset, job, params)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(loaded)
+}
+
+/// Sets up logging to stderr, one line per event with its fields; `RUST_LOG`
+/// filters (default `info`).
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Runs the server until it is stopped.
-pub fn run(listen: &str, data_dir: &Path) -> Result<(), ServiceError> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
-    let store = Store::open(data_dir)?;
-    let state = state(store);
+pub fn run(config: Config) -> Result<(), ServiceError> {
+    init_logging();
+    if config.tokens.is_empty() && !auth::is_loopback(&config.listen) {
+        return Err(ServiceError::BadRequest(format!(
+            "no tokens are configured, so the server only listens on loopback (127.0.0.1 or [::1]), not {}; configure tokens with --tokens FILE or WANGGE_TOKENS",
+            config.listen
+        )));
+    }
+    let listen = config.listen.clone();
+    let workers = config.http_workers;
+    let load = config.load.clone();
+    let load_dataset = config.load_dataset.clone();
+    let data_dir = config.data_dir.clone();
+    let state = state(config)?;
+    if let Some(dir) = load {
+        let n = load_dir(&state, &dir, &load_dataset).map_err(ServiceError::BadRequest)?;
+        if n > 0 {
+            tracing::info!(dataset = %load_dataset, layers = n, "loaded {}", dir.display());
+        }
+    }
     tracing::info!(%listen, data_dir = %data_dir.display(), "wangge serving");
-    actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-            .bind(listen)?
-            .run()
-            .await
-    })?;
+    let addr = listen.clone();
+    actix_web::rt::System::new()
+        .block_on(async move {
+            let mut server = HttpServer::new(move || app(state.clone()));
+            if let Some(w) = workers {
+                server = server.workers(w.max(1));
+            }
+            server.bind(&addr)?.run().await
+        })
+        .map_err(|e| ServiceError::Internal(format!("cannot serve on {listen}: {e}")))?;
     Ok(())
 }

@@ -1,12 +1,22 @@
-//! The embedded store: datasets and their layers in one SQLite file under the
-//! data directory. Every write is one transaction, so a crash never leaves a
-//! half-written layer behind.
+//! The embedded store: datasets, their layers (uploaded and computed) and jobs.
+//!
+//! The service talks to a [`Store`] trait object; [`SqliteStore`] is the
+//! embedded implementation (one SQLite file in the data directory, WAL journal,
+//! `synchronous=FULL`). Every write is one transaction: a layer is stored whole
+//! or not at all, and a job's results are committed together with its final
+//! state, so after a crash (even `kill -9`) the store holds exactly what was
+//! acknowledged.
+//!
+//! A layer is stored as its features, each already serialised as an RFC 7946
+//! GeoJSON Feature with its bounding box, in chunks of a few thousand features.
+//! The service keeps the features of the collections it serves in memory with an
+//! R-tree over the boxes; the store is the durable source of truth.
 
-use std::path::Path;
-use std::sync::Mutex;
+mod sqlite;
 
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+pub use sqlite::SqliteStore;
+
+use serde::{Deserialize, Serialize};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -19,95 +29,217 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
-/// A stored layer's listing entry.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LayerInfo {
+/// One feature, ready to serve: its id (unique in its layer), its GeoJSON text (a
+/// complete `Feature` object carrying that id) and its bounding box
+/// `[min_lon, min_lat, max_lon, max_lat]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFeature {
+    pub id: Box<str>,
+    pub bbox: [f64; 4],
+    pub json: Box<str>,
+}
+
+/// Where a layer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerSource {
+    /// Uploaded by a client.
+    Upload,
+    /// Computed by a job.
+    Job,
+}
+
+impl LayerSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            LayerSource::Upload => "upload",
+            LayerSource::Job => "job",
+        }
+    }
+    fn parse(s: &str) -> LayerSource {
+        if s == "job" {
+            LayerSource::Job
+        } else {
+            LayerSource::Upload
+        }
+    }
+}
+
+/// What the store knows about a layer besides its features.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerMeta {
     pub dataset: String,
     pub layer: String,
+    /// The layer kind (`areas`, `households`, … for uploads; `grids`, `coverage`,
+    /// … for results).
     pub kind: String,
+    pub source: LayerSource,
     pub features: u64,
+    /// Bounding box of all features, when there are any.
+    pub extent: Option<[f64; 4]>,
+    /// For uploads, the layer report (accepted, rejected and why); for results,
+    /// what the job says about them.
+    pub report: serde_json::Value,
+    /// The job that computed the layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// Commit time, RFC 3339 UTC.
     pub updated: String,
+    /// Increases with every write of the layer: caches compare it.
+    pub version: i64,
 }
 
-/// The SQLite-backed store.
-pub struct Store {
-    conn: Mutex<Connection>,
+/// The state of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
 }
 
-impl Store {
-    /// Opens (or creates) `DIR/wangge.sqlite`.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let conn = Connection::open(dir.join("wangge.sqlite"))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-             CREATE TABLE IF NOT EXISTS layers (
-                dataset TEXT NOT NULL, layer TEXT NOT NULL, kind TEXT NOT NULL,
-                features INTEGER NOT NULL, geojson BLOB NOT NULL, report TEXT NOT NULL,
-                updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                PRIMARY KEY (dataset, layer));",
-        )?;
-        Ok(Store {
-            conn: Mutex::new(conn),
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
         })
     }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot corrupt SQLite's own state.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// True once the job will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
     }
+}
 
-    /// Stores (or replaces) a layer atomically.
-    pub fn put_layer(
+/// A job as stored and as shown to clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub dataset: String,
+    /// `partition`, `coverage` or `propose`.
+    pub kind: String,
+    pub state: JobState,
+    /// 0–1.
+    pub progress: f64,
+    pub stage: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The request body (rules, options).
+    pub params: serde_json::Value,
+    pub created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Names of the layers the job wrote (in its dataset).
+    pub results: Vec<String>,
+    /// What the job reports beyond its layers (totals, counts).
+    pub summary: serde_json::Value,
+}
+
+/// A computed layer to commit with a job.
+#[derive(Debug, Clone)]
+pub struct NewLayer {
+    pub layer: String,
+    pub kind: String,
+    pub report: serde_json::Value,
+    pub features: Vec<StoredFeature>,
+}
+
+/// The storage the service needs. Implementations must make every method that
+/// writes atomic and durable before it returns.
+pub trait Store: Send + Sync {
+    /// Stores (or replaces) a layer with its features, atomically.
+    fn put_layer(
         &self,
         dataset: &str,
         layer: &str,
         kind: &str,
-        features: u64,
-        geojson: &[u8],
-        report: &str,
-    ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO layers (dataset, layer, kind, features, geojson, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![dataset, layer, kind, features as i64, geojson, report],
-        )?;
-        Ok(())
-    }
+        source: LayerSource,
+        report: &serde_json::Value,
+        features: &[StoredFeature],
+    ) -> Result<LayerMeta, StoreError>;
+    /// Removes a layer; false when there was none.
+    fn delete_layer(&self, dataset: &str, layer: &str) -> Result<bool, StoreError>;
+    /// Removes every layer of a dataset; returns how many.
+    fn delete_dataset(&self, dataset: &str) -> Result<usize, StoreError>;
+    /// Every layer, or those of one dataset, ordered by dataset and name.
+    fn layers(&self, dataset: Option<&str>) -> Result<Vec<LayerMeta>, StoreError>;
+    fn layer(&self, dataset: &str, layer: &str) -> Result<Option<LayerMeta>, StoreError>;
+    /// A layer's features in order, with the metadata they belong to.
+    fn features(
+        &self,
+        dataset: &str,
+        layer: &str,
+    ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError>;
 
-    /// The GeoJSON text of a layer, if stored.
-    pub fn layer_geojson(&self, dataset: &str, layer: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT geojson FROM layers WHERE dataset = ?1 AND layer = ?2",
-                params![dataset, layer],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
+    /// Inserts or updates a job's record (not its results).
+    fn put_job(&self, job: &JobRecord) -> Result<(), StoreError>;
+    /// Commits a finished job: its final record and, when it succeeded, its result
+    /// layers, all in one transaction. Returns the stored layers.
+    fn finish_job(
+        &self,
+        job: &JobRecord,
+        layers: &[NewLayer],
+    ) -> Result<Vec<LayerMeta>, StoreError>;
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// Jobs, newest first, optionally of one dataset.
+    fn jobs(&self, dataset: Option<&str>) -> Result<Vec<JobRecord>, StoreError>;
+    /// Marks every queued or running job failed with `reason` (after a restart).
+    fn fail_unfinished_jobs(&self, reason: &str, now: &str) -> Result<usize, StoreError>;
+}
 
-    /// Every stored layer, by dataset then layer name.
-    pub fn list(&self) -> Result<Vec<LayerInfo>, StoreError> {
-        let conn = self.conn();
-        let mut st = conn.prepare(
-            "SELECT dataset, layer, kind, features, updated FROM layers ORDER BY dataset, layer",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(LayerInfo {
-                dataset: r.get(0)?,
-                layer: r.get(1)?,
-                kind: r.get(2)?,
-                features: r.get::<_, i64>(3)? as u64,
-                updated: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
+/// The current time as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A time as RFC 3339 UTC with milliseconds, e.g. `2026-11-24T18:30:00.123Z`.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = if month <= 2 { y + 1 } else { y };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
 }
 
 #[cfg(test)]
@@ -115,21 +247,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn layers_survive_reopening() {
-        let dir = std::env::temp_dir().join(format!("wangge-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        {
-            let s = Store::open(&dir).unwrap();
-            s.put_layer("demo", "areas", "areas", 2, b"{}", "{}")
-                .unwrap();
-        }
-        let s = Store::open(&dir).unwrap();
-        assert_eq!(s.list().unwrap().len(), 1);
-        assert_eq!(
-            s.layer_geojson("demo", "areas").unwrap().as_deref(),
-            Some(&b"{}"[..])
-        );
-        assert_eq!(s.layer_geojson("demo", "nope").unwrap(), None);
-        let _ = std::fs::remove_dir_all(&dir);
+    fn rfc3339_formats_known_instants() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
     }
 }

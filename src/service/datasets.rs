@@ -1,0 +1,471 @@
+//! Datasets and their layers: upload (validated exactly as the command line
+//! validates), list, fetch, replace, delete; and job submission per dataset.
+
+use std::sync::Arc;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::engines;
+use super::error::{from_actix, ServiceError};
+use super::features::{layer_features, to_stored, FeatureSet};
+use super::jobs::JobKind;
+use super::{base_url, query_pairs, AppState};
+use crate::crs::Crs;
+use crate::layers::{self, FieldNames, LayerKind, ReadOptions};
+use crate::store::{LayerMeta, LayerSource};
+
+/// Rejections kept in a stored report (the counts are always complete).
+const MAX_STORED_REJECTIONS: usize = 10_000;
+/// Rejections shown in an upload response.
+const MAX_SHOWN_REJECTIONS: usize = 1_000;
+
+/// Dataset names: letters, digits, `_` and `-`, 1–64 characters (no `.`: the
+/// collection id is `{dataset}.{layer}`).
+pub fn check_dataset_name(name: &str) -> Result<(), ServiceError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::BadRequest(format!(
+            "invalid dataset name {name:?}: use 1–64 letters, digits, '_' or '-'"
+        )))
+    }
+}
+
+fn layer_json(base: &str, m: &LayerMeta, full_report: bool) -> Value {
+    let mut v = json!({
+        "dataset": m.dataset,
+        "layer": m.layer,
+        "collection": format!("{}.{}", m.dataset, m.layer),
+        "kind": m.kind,
+        "source": m.source,
+        "features": m.features,
+        "extent": m.extent,
+        "updated": m.updated,
+        "links": [
+            {"rel": "items", "type": "application/geo+json",
+             "href": format!("{base}/collections/{}.{}/items", m.dataset, m.layer)},
+            {"rel": "self", "type": "application/json",
+             "href": format!("{base}/api/v1/datasets/{}/layers/{}/report", m.dataset, m.layer)},
+        ]
+    });
+    if let Some(j) = &m.job {
+        v["job"] = json!(j);
+    }
+    if full_report {
+        v["report"] = m.report.clone();
+    }
+    v
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    web::block(f).await?
+}
+
+/// `GET /api/v1/datasets`
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ServiceError> {
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let metas = blocking(move || Ok(st.store.layers(None)?)).await?;
+    let mut datasets: Vec<Value> = Vec::new();
+    let mut current: Option<String> = None;
+    for m in metas.iter().filter(|m| caller.can_read(&m.layer)) {
+        if current.as_deref() != Some(&m.dataset) {
+            current = Some(m.dataset.clone());
+            datasets.push(json!({
+                "name": m.dataset,
+                "layers": [],
+                "links": [{"rel": "self", "href": format!("{base}/api/v1/datasets/{}", m.dataset)}]
+            }));
+        }
+        if let Some(Value::Array(a)) = datasets.last_mut().map(|d| &mut d["layers"]) {
+            a.push(layer_json(&base, m, false));
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({ "datasets": datasets })))
+}
+
+/// `GET /api/v1/datasets/{dataset}`
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    let dataset = path.into_inner();
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let ds = dataset.clone();
+    let (metas, jobs) = blocking(move || {
+        let metas = st.store.layers(Some(&ds))?;
+        let jobs = st.jobs.list(Some(&ds))?;
+        Ok((metas, jobs))
+    })
+    .await?;
+    if metas.is_empty() && jobs.is_empty() {
+        return Err(ServiceError::NotFound(format!("no dataset {dataset:?}")));
+    }
+    let layers: Vec<Value> = metas
+        .iter()
+        .filter(|m| caller.can_read(&m.layer))
+        .map(|m| layer_json(&base, m, false))
+        .collect();
+    let jobs: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            json!({"id": j.id, "kind": j.kind, "state": j.state, "created": j.created,
+                        "url": format!("{base}/api/v1/jobs/{}", j.id)})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"name": dataset, "layers": layers, "jobs": jobs})))
+}
+
+/// `DELETE /api/v1/datasets/{dataset}`
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    caller.require_planner()?;
+    let dataset = path.into_inner();
+    let st = state.clone();
+    let ds = dataset.clone();
+    let n = blocking(move || Ok(st.store.delete_dataset(&ds)?)).await?;
+    state.cache.forget(&dataset, None);
+    if n == 0 {
+        return Err(ServiceError::NotFound(format!("no dataset {dataset:?}")));
+    }
+    tracing::info!(%dataset, layers = n, "dataset deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/datasets/{dataset}/layers/{layer}`: the whole layer as one
+/// GeoJSON FeatureCollection.
+pub async fn get_layer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ServiceError> {
+    let (dataset, layer) = path.into_inner();
+    caller.require_read(&layer)?;
+    let set = super::ogc::load_set(&state, &dataset, &layer).await?;
+    let size: usize = set.features.iter().map(|f| f.json.len() + 2).sum();
+    let mut body = String::with_capacity(size + 128);
+    body.push_str("{\"type\":\"FeatureCollection\",\"name\":");
+    body.push_str(&serde_json::to_string(&format!("{dataset}.{layer}")).unwrap_or_default());
+    body.push_str(",\"features\":[\n");
+    for (i, f) in set.features.iter().enumerate() {
+        if i > 0 {
+            body.push_str(",\n");
+        }
+        body.push_str(&f.json);
+    }
+    body.push_str("\n]}\n");
+    Ok(HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .body(body))
+}
+
+/// `GET /api/v1/datasets/{dataset}/layers/{layer}/report`
+pub async fn layer_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ServiceError> {
+    let (dataset, layer) = path.into_inner();
+    caller.require_read(&layer)?;
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let (d, l) = (dataset.clone(), layer.clone());
+    let meta = blocking(move || Ok(st.store.layer(&d, &l)?)).await?;
+    let meta = meta.ok_or_else(|| {
+        ServiceError::NotFound(format!("no layer {layer:?} in dataset {dataset:?}"))
+    })?;
+    Ok(HttpResponse::Ok().json(layer_json(&base, &meta, true)))
+}
+
+/// `DELETE /api/v1/datasets/{dataset}/layers/{layer}`
+pub async fn delete_layer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ServiceError> {
+    caller.require_planner()?;
+    let (dataset, layer) = path.into_inner();
+    let st = state.clone();
+    let (d, l) = (dataset.clone(), layer.clone());
+    let found = blocking(move || Ok(st.store.delete_layer(&d, &l)?)).await?;
+    state.cache.forget(&dataset, Some(&layer));
+    if !found {
+        return Err(ServiceError::NotFound(format!(
+            "no layer {layer:?} in dataset {dataset:?}"
+        )));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Upload options from the query string.
+fn read_options(req: &HttpRequest) -> Result<ReadOptions, ServiceError> {
+    let mut opts = ReadOptions::default();
+    let mut fields = FieldNames::default();
+    for (k, v) in query_pairs(req)? {
+        match k.as_str() {
+            "crs" => {
+                opts.crs = Some(
+                    Crs::parse(&v).map_err(|e| ServiceError::BadRequest(format!("crs: {e}")))?,
+                )
+            }
+            "strict" => {
+                opts.strict = match v.as_str() {
+                    "" | "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(ServiceError::BadRequest(
+                            "strict must be true or false".into(),
+                        ))
+                    }
+                }
+            }
+            "code_field" => fields.code = v,
+            "name_field" => fields.name = v,
+            "kind_field" => fields.kind = v,
+            "households_field" => fields.households = v,
+            "persons_field" => fields.persons = v,
+            "id_field" => fields.id = v,
+            _ => return Err(ServiceError::UnknownParameter(k)),
+        }
+    }
+    opts.fields = fields;
+    Ok(opts)
+}
+
+/// Accepts the content codings actix decodes (or none).
+pub fn check_content_encoding(req: &HttpRequest) -> Result<(), ServiceError> {
+    for v in req.headers().get_all(header::CONTENT_ENCODING) {
+        let v = v.to_str().unwrap_or("?");
+        for coding in v.split(',').map(|c| c.trim().to_ascii_lowercase()) {
+            if !matches!(
+                coding.as_str(),
+                "" | "identity" | "gzip" | "x-gzip" | "deflate" | "br" | "zstd"
+            ) {
+                return Err(ServiceError::UnsupportedMediaType(format!(
+                    "Content-Encoding {coding} (use gzip, deflate, br or zstd)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Accepts JSON-ish content types, or none.
+pub fn check_json_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if matches!(
+        mime,
+        "application/json" | "application/geo+json" | "application/vnd.geo+json"
+    ) || mime.ends_with("+json")
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::UnsupportedMediaType(format!(
+            "Content-Type {mime}"
+        )))
+    }
+}
+
+/// `PUT /api/v1/datasets/{dataset}/layers/{layer}`: validates and stores a layer.
+pub async fn put_layer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ServiceError> {
+    caller.require_planner()?;
+    let (dataset, layer) = path.into_inner();
+    check_dataset_name(&dataset)?;
+    let kind: LayerKind = layer.parse().map_err(|_| {
+        ServiceError::BadRequest(format!(
+            "cannot upload a layer named {layer:?}: layers are areas, households, cameras, buildings, barriers, sites or candidates"
+        ))
+    })?;
+    check_json_content_type(&req)?;
+    check_content_encoding(&req)?;
+    let opts = read_options(&req)?;
+    let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let ds = dataset.clone();
+    let t0 = std::time::Instant::now();
+    let (meta, report, created) = blocking(move || {
+        let text = std::str::from_utf8(&body).map_err(|e| {
+            ServiceError::Layer(layers::LayerError::NotUtf8 {
+                offset: e.valid_up_to(),
+            })
+        })?;
+        let t_read = std::time::Instant::now();
+        let (parsed, report) = layers::read_layer(kind, text, &opts)?;
+        let read_s = t_read.elapsed().as_secs_f64();
+        let features = to_stored(layer_features(&parsed));
+        drop(parsed);
+        let convert_s = t_read.elapsed().as_secs_f64() - read_s;
+        let mut stored_report = serde_json::to_value(&report).unwrap_or(Value::Null);
+        if report.rejections.len() > MAX_STORED_REJECTIONS {
+            stored_report["rejections"] =
+                serde_json::to_value(&report.rejections[..MAX_STORED_REJECTIONS])
+                    .unwrap_or(Value::Null);
+            stored_report["rejections_truncated"] = json!(true);
+        }
+        let t_store = std::time::Instant::now();
+        let existed = st.store.layer(&ds, kind.as_str())?.is_some();
+        let meta = st.store.put_layer(
+            &ds,
+            kind.as_str(),
+            kind.as_str(),
+            LayerSource::Upload,
+            &stored_report,
+            &features,
+        )?;
+        let store_s = t_store.elapsed().as_secs_f64();
+        if features.len() > 50_000 {
+            st.cache.put_in_background(meta.clone(), features);
+        } else {
+            st.cache.put(FeatureSet::new(meta.clone(), features));
+        }
+        tracing::debug!(read_s, convert_s, store_s, "upload timing");
+        Ok((meta, report, !existed))
+    })
+    .await?;
+    tracing::info!(
+        dataset = %dataset, layer = %layer, accepted = report.accepted, rejected = report.rejected,
+        seconds = t0.elapsed().as_secs_f64(), "layer stored"
+    );
+    let mut v = layer_json(&base, &meta, false);
+    v["crs"] = json!(report.crs);
+    v["accepted"] = json!(report.accepted);
+    v["rejected"] = json!(report.rejected);
+    v["rejections"] = json!(report
+        .rejections
+        .iter()
+        .take(MAX_SHOWN_REJECTIONS)
+        .collect::<Vec<_>>());
+    if report.rejections.len() > MAX_SHOWN_REJECTIONS {
+        v["rejections_truncated"] = json!(true);
+    }
+    v["defaults"] = json!(report.defaults);
+    v["repairs"] = json!(report.repairs);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((
+            header::LOCATION,
+            format!("{base}/collections/{dataset}.{layer}"),
+        ))
+        .json(v))
+}
+
+/// `POST /api/v1/datasets/{dataset}/{partition|coverage|propose}`: starts a job.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+    kind: JobKind,
+) -> Result<HttpResponse, ServiceError> {
+    caller.require_planner()?;
+    let dataset = path.into_inner();
+    check_dataset_name(&dataset)?;
+    if let Some((k, _)) = query_pairs(&req)?.into_iter().next() {
+        return Err(ServiceError::UnknownParameter(k));
+    }
+    let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        check_json_content_type(&req)?;
+    }
+    let params = match kind {
+        JobKind::Partition => engines::partition_params(&body),
+        JobKind::Coverage => engines::coverage_params(&body),
+        JobKind::Propose => engines::propose_params(&body),
+    }
+    .map_err(ServiceError::BadRequest)?;
+    let base = base_url(&req, &state);
+    let st: Arc<AppState> = state.clone().into_inner();
+    let ds = dataset.clone();
+    let record = blocking(move || {
+        let layers = st.store.layers(Some(&ds))?;
+        if layers.is_empty() {
+            return Err(ServiceError::NotFound(format!("no dataset {ds:?}")));
+        }
+        let missing: Vec<&str> = kind
+            .required_layers()
+            .iter()
+            .map(|k| k.as_str())
+            .filter(|k| !layers.iter().any(|m| m.layer == *k))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ServiceError::Conflict(format!(
+                "a {} job needs the {} layer(s): upload them first",
+                kind.as_str(),
+                missing.join(", ")
+            )));
+        }
+        Ok(st.jobs.submit(&ds, kind, params)?)
+    })
+    .await?;
+    let url = format!("{base}/api/v1/jobs/{}", record.id);
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, url.clone()))
+        .json(json!({"id": record.id, "url": url, "state": record.state})))
+}
+
+pub async fn partition(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ServiceError> {
+    submit(req, state, caller, path, body, JobKind::Partition).await
+}
+
+pub async fn coverage(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ServiceError> {
+    submit(req, state, caller, path, body, JobKind::Coverage).await
+}
+
+pub async fn propose(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ServiceError> {
+    submit(req, state, caller, path, body, JobKind::Propose).await
+}

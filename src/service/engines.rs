@@ -1,0 +1,381 @@
+//! The built-in job engine: calls the library's partition and coverage engines
+//! with the dataset's layers and turns their model-type results into layers.
+
+use geo_types::Geometry;
+use serde_json::{json, Value};
+
+use super::features::{bbox_of, stored_from_output};
+use super::jobs::{Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
+use crate::coverage::{
+    self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
+};
+use crate::layers::{outputs, AnyLayer, LayerKind};
+use crate::model::{Grid, Rules};
+use crate::partition::{self, PartitionError, PartitionOptions};
+use crate::progress::Progress;
+use crate::store::StoredFeature;
+
+/// Parameters of a partition job: the rules document, or nothing for the
+/// per-area presets.
+pub fn partition_params(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    let rules: Rules =
+        serde_json::from_slice(body).map_err(|e| format!("the rules document is invalid: {e}"))?;
+    rules
+        .validate()
+        .map_err(|e| format!("the rules are inconsistent: {e}"))?;
+    serde_json::to_value(rules).map_err(|e| e.to_string())
+}
+
+/// Options of a coverage job.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageParams {
+    /// H3 resolution of the area-coverage cells (default 12).
+    #[serde(default)]
+    pub h3_resolution: Option<u8>,
+    /// Compute area coverage and gaps (default true).
+    #[serde(default)]
+    pub area_coverage: Option<bool>,
+    #[serde(default)]
+    pub gaps: Option<bool>,
+}
+
+/// Options of a proposals job.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeParams {
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(default)]
+    pub target_coverage: Option<f64>,
+    #[serde(default = "default_range")]
+    pub range_m: f64,
+    #[serde(default = "default_fov")]
+    pub fov_deg: f64,
+    #[serde(default)]
+    pub azimuth_deg: f64,
+    #[serde(default)]
+    pub site_weight: u32,
+}
+
+fn default_range() -> f64 {
+    50.0
+}
+fn default_fov() -> f64 {
+    360.0
+}
+
+/// Parses and checks the body of a coverage job.
+pub fn coverage_params(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::to_value(CoverageParams::default()).map_err(|e| e.to_string());
+    }
+    let p: CoverageParams = serde_json::from_slice(body)
+        .map_err(|e| format!("the coverage options are invalid: {e}"))?;
+    if let Some(r) = p.h3_resolution {
+        if !(7..=15).contains(&r) {
+            return Err("h3_resolution must be between 7 and 15".into());
+        }
+    }
+    serde_json::to_value(p).map_err(|e| e.to_string())
+}
+
+/// Parses and checks the body of a proposals job.
+pub fn propose_params(body: &[u8]) -> Result<Value, String> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    let p: ProposeParams = serde_json::from_slice(text)
+        .map_err(|e| format!("the proposal options are invalid: {e}"))?;
+    if p.count.is_some() == p.target_coverage.is_some() {
+        return Err("give exactly one of count and target_coverage".into());
+    }
+    if let Some(t) = p.target_coverage {
+        if !(t > 0.0 && t <= 1.0) {
+            return Err("target_coverage must be in (0, 1]".into());
+        }
+    }
+    if !(p.range_m > 0.0 && p.range_m.is_finite()) {
+        return Err("range_m must be positive".into());
+    }
+    if !(p.fov_deg > 0.0 && p.fov_deg <= 360.0) {
+        return Err("fov_deg must be in (0, 360]".into());
+    }
+    if !p.azimuth_deg.is_finite() {
+        return Err("azimuth_deg must be finite".into());
+    }
+    serde_json::to_value(p).map_err(|e| e.to_string())
+}
+
+/// Grids as the `grids` layer, written exactly as `wangge partition` writes them.
+pub fn grids_layer(grids: &[Grid]) -> Result<OutputLayer, JobError> {
+    let within = grids.iter().filter(|g| g.within_rules).count();
+    let bytes = write(|w| outputs::write_grids(w, "grids", grids))?;
+    let boxes = grids
+        .iter()
+        .map(|g| bbox_of(&Geometry::MultiPolygon(g.geometry.clone())));
+    Ok(OutputLayer {
+        layer: "grids".into(),
+        kind: "grids".into(),
+        report: json!({"grids": grids.len(), "within_rules": within}),
+        features: stored_from_output(&bytes, boxes)?,
+    })
+}
+
+/// Runs one of the `layers::outputs` writers into memory.
+fn write(f: impl FnOnce(Vec<u8>) -> std::io::Result<Vec<u8>>) -> Result<Vec<u8>, JobError> {
+    f(Vec::new()).map_err(|e| JobError::Invalid(format!("writing the results: {e}")))
+}
+
+fn layer(name: &str, report: Value, features: Vec<StoredFeature>) -> OutputLayer {
+    OutputLayer {
+        layer: name.into(),
+        kind: name.into(),
+        report,
+        features,
+    }
+}
+
+macro_rules! take {
+    ($inputs:expr, $kind:ident, $variant:ident, required) => {
+        match $inputs.require(LayerKind::$kind)? {
+            AnyLayer::$variant(v) => v,
+            _ => Vec::new(),
+        }
+    };
+    ($inputs:expr, $kind:ident, $variant:ident) => {
+        match $inputs.layer(LayerKind::$kind)? {
+            Some(AnyLayer::$variant(v)) => v,
+            _ => Vec::new(),
+        }
+    };
+}
+
+fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
+    [p.x(), p.y(), p.x(), p.y()]
+}
+
+/// The engines of this build: `wangge::partition` and `wangge::coverage`, with
+/// results written by the same `layers::outputs` writers the command line uses.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Builtin;
+
+impl Builtin {
+    fn partition(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<JobOutput, JobError> {
+        let rules: Option<Rules> = if params.is_null() {
+            None
+        } else {
+            Some(
+                serde_json::from_value(params.clone())
+                    .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
+            )
+        };
+        let areas = take!(inputs, Areas, Areas, required);
+        let households = take!(inputs, Households, Households, required);
+        let barriers = take!(inputs, Barriers, Barriers);
+        let options = PartitionOptions {
+            rules,
+            ..Default::default()
+        };
+        let result = partition::partition(&areas, &households, &barriers, &options, progress)
+            .map_err(|e| match e {
+                PartitionError::Cancelled => JobError::Cancelled,
+                other => JobError::Invalid(other.to_string()),
+            })?;
+        progress.report("writing results", 0.99);
+        let grids = grids_layer(&result.grids)?;
+        let notes: Vec<Value> = result
+            .areas
+            .iter()
+            .filter(|a| !a.notes.is_empty() || !a.feasible)
+            .map(|a| json!({"code": a.code, "feasible": a.feasible, "notes": a.notes}))
+            .collect();
+        let summary = json!({
+            "grids": result.grids.len(),
+            "within_rules": result.grids.iter().filter(|g| g.within_rules).count(),
+            "areas": areas.len(),
+            "households_outside_areas": result.outside.households,
+            "household_locations_outside_areas": result.outside.locations.len(),
+            "area_notes": notes,
+        });
+        Ok(JobOutput {
+            layers: vec![grids],
+            summary,
+        })
+    }
+
+    fn coverage(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<JobOutput, JobError> {
+        let p: CoverageParams = serde_json::from_value(params.clone()).unwrap_or_default();
+        let mut options = CoverageOptions::default();
+        if let Some(r) = p.h3_resolution {
+            options.h3_resolution = h3o::Resolution::try_from(r)
+                .map_err(|e| JobError::Invalid(format!("h3_resolution: {e}")))?;
+        }
+        if let Some(a) = p.area_coverage {
+            options.area_coverage = a;
+        }
+        options.gaps = p.gaps.unwrap_or(options.area_coverage) && options.area_coverage;
+        let cameras = take!(inputs, Cameras, Cameras, required);
+        let households = take!(inputs, Households, Households, required);
+        let areas = take!(inputs, Areas, Areas);
+        let buildings = take!(inputs, Buildings, Buildings);
+        let sites = take!(inputs, Sites, Sites);
+        let input = CoverageInput {
+            cameras: &cameras,
+            households: &households,
+            areas: &areas,
+            buildings: &buildings,
+            sites: &sites,
+        };
+        let result = coverage::coverage(&input, &options, progress).map_err(cov_err)?;
+        progress.report("writing results", 0.99);
+        let s = &result.summary;
+        let mut layers = Vec::new();
+        let bytes = write(|w| {
+            outputs::write_covered_households(w, &households, &cameras, &result.households)
+        })?;
+        layers.push(layer(
+            "coverage_households",
+            json!({"households": s.households, "covered_households": s.covered_households}),
+            stored_from_output(&bytes, households.iter().map(|h| point_box(&h.location)))?,
+        ));
+        let bytes = write(|w| outputs::write_camera_use(w, &cameras, &result.households))?;
+        layers.push(layer(
+            "coverage_cameras",
+            json!({"cameras": s.cameras, "cameras_online": s.cameras_online}),
+            stored_from_output(&bytes, cameras.iter().map(|c| point_box(&c.location)))?,
+        ));
+        if !areas.is_empty() {
+            let bytes = write(|w| outputs::write_area_coverage(w, &areas, &result.areas))?;
+            layers.push(layer(
+                "coverage",
+                json!({"areas": areas.len()}),
+                stored_from_output(
+                    &bytes,
+                    areas
+                        .iter()
+                        .map(|a| bbox_of(&Geometry::MultiPolygon(a.geometry.clone()))),
+                )?,
+            ));
+            let bytes = write(|w| outputs::write_gaps(w, &areas, &result.gaps))?;
+            layers.push(layer(
+                "gaps",
+                json!({"gaps": result.gaps.len(), "households_in_gaps": s.households_in_gaps}),
+                stored_from_output(
+                    &bytes,
+                    result
+                        .gaps
+                        .iter()
+                        .map(|g| bbox_of(&Geometry::Polygon(g.geometry.clone()))),
+                )?,
+            ));
+        }
+        if !sites.is_empty() {
+            let bytes =
+                write(|w| outputs::write_covered_sites(w, &sites, &cameras, &result.sites))?;
+            layers.push(layer(
+                "coverage_sites",
+                json!({"sites": s.sites, "sites_covered": s.sites_covered}),
+                stored_from_output(&bytes, sites.iter().map(|x| point_box(&x.location)))?,
+            ));
+        }
+        Ok(JobOutput {
+            layers,
+            summary: serde_json::to_value(&result.summary).unwrap_or(Value::Null),
+        })
+    }
+
+    fn propose(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<JobOutput, JobError> {
+        let p: ProposeParams = serde_json::from_value(params.clone())
+            .map_err(|e| JobError::Invalid(format!("options: {e}")))?;
+        let goal = match (p.count, p.target_coverage) {
+            (Some(n), _) => Goal::Count(n),
+            (None, Some(t)) => Goal::TargetCoverage(t),
+            (None, None) => return Err(JobError::Invalid("give count or target_coverage".into())),
+        };
+        let cameras = take!(inputs, Cameras, Cameras, required);
+        let households = take!(inputs, Households, Households, required);
+        let candidates = take!(inputs, Candidates, Candidates, required);
+        let buildings = take!(inputs, Buildings, Buildings);
+        let sites = if p.site_weight > 0 {
+            take!(inputs, Sites, Sites)
+        } else {
+            Vec::new()
+        };
+        let input = ProposeInput {
+            cameras: &cameras,
+            households: &households,
+            candidates: &candidates,
+            buildings: &buildings,
+            sites: &sites,
+        };
+        let options = ProposeOptions {
+            range_m: p.range_m,
+            fov_deg: p.fov_deg,
+            azimuth_deg: p.azimuth_deg,
+            goal,
+            site_weight: p.site_weight,
+        };
+        let result = coverage::propose(&input, &options, progress).map_err(cov_err)?;
+        progress.report("writing results", 0.99);
+        let bytes = write(|w| outputs::write_proposals(w, &candidates, &result))?;
+        let boxes = result
+            .picks
+            .iter()
+            .map(|pick| point_box(&candidates[pick.candidate].location));
+        let features = stored_from_output(&bytes, boxes)?;
+        let mut summary = serde_json::to_value(&result).unwrap_or(Value::Null);
+        if let Some(m) = summary.as_object_mut() {
+            m.remove("picks");
+            m.insert("sites_chosen".into(), json!(result.picks.len()));
+        }
+        Ok(JobOutput {
+            layers: vec![layer("proposals", summary.clone(), features)],
+            summary,
+        })
+    }
+}
+
+fn cov_err(e: CoverageError) -> JobError {
+    match e {
+        CoverageError::Cancelled => JobError::Cancelled,
+        other => JobError::Invalid(other.to_string()),
+    }
+}
+
+impl Engine for Builtin {
+    fn run(
+        &self,
+        kind: JobKind,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<JobOutput, JobError> {
+        progress.report("reading inputs", 0.0);
+        match kind {
+            JobKind::Partition => self.partition(params, inputs, progress),
+            JobKind::Coverage => self.coverage(params, inputs, progress),
+            JobKind::Propose => self.propose(params, inputs, progress),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Every error the service can answer with, and the one place they become HTTP
+//! statuses: `application/problem+json` (RFC 9457) bodies, 4xx for anything the
+//! client sent wrong, 5xx only for a genuine server fault (and then logged).
+
+use actix_web::body::BoxBody;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::layers::LayerError;
+use crate::store::StoreError;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A malformed request: bad JSON, bad parameter, invalid rules.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A query parameter the endpoint does not know.
+    #[error("unknown query parameter {0:?}")]
+    UnknownParameter(String),
+    /// The uploaded layer could not be read as a whole.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (a job already finished, a
+    /// layer a job needs is missing).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("unsupported media type: {0}; send application/geo+json or application/json")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or an environment fault (thread pool gone, I/O).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// A short machine-readable name, used as the problem `type` suffix.
+    fn slug(&self) -> &'static str {
+        match self {
+            ServiceError::BadRequest(_) => "bad-request",
+            ServiceError::UnknownParameter(_) => "unknown-parameter",
+            ServiceError::Layer(_) => "invalid-layer",
+            ServiceError::NotFound(_) => "not-found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::TooLarge { .. } => "payload-too-large",
+            ServiceError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ServiceError::Unauthorized(_) => "unauthorized",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::MethodNotAllowed(_) => "method-not-allowed",
+            ServiceError::Store(_) => "storage",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ServiceError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ServiceError::Internal(format!("worker pool: {e}"))
+    }
+}
+
+/// A problem+json response for any status.
+pub fn problem(status: StatusCode, slug: &str, detail: &str) -> HttpResponse<BoxBody> {
+    let mut b = HttpResponse::build(status);
+    b.content_type("application/problem+json");
+    if status == StatusCode::UNAUTHORIZED {
+        b.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"wangge\""));
+    }
+    b.body(
+        json!({
+            "type": format!("https://wangge.invalid/problems/{slug}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        })
+        .to_string(),
+    )
+}
+
+impl ResponseError for ServiceError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ServiceError::BadRequest(_)
+            | ServiceError::UnknownParameter(_)
+            | ServiceError::Layer(_) => StatusCode::BAD_REQUEST,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServiceError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "server fault");
+        } else {
+            tracing::debug!(error = %self, status = status.as_u16(), "client error");
+        }
+        problem(status, self.slug(), &self.to_string())
+    }
+}
+
+/// Maps errors raised by actix itself (extractors, routing, payload limits) to
+/// the statuses the service promises: a problem with the body is the client's.
+pub fn from_actix(e: &actix_web::Error, limit: usize) -> ServiceError {
+    use actix_web::error::PayloadError;
+    if let Some(p) = e.as_error::<PayloadError>() {
+        return match p {
+            PayloadError::Overflow => ServiceError::TooLarge { limit },
+            other => ServiceError::BadRequest(format!("cannot read the request body: {other}")),
+        };
+    }
+    let status = e.as_response_error().status_code();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ServiceError::TooLarge { limit };
+    }
+    if status.is_server_error() {
+        ServiceError::Internal(e.to_string())
+    } else {
+        ServiceError::BadRequest(e.to_string())
+    }
+}

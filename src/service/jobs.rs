@@ -1,0 +1,631 @@
+//! Jobs: partition, coverage and proposals run on a worker pool of their own
+//! (plain threads), never on the HTTP workers. A job's state lives in memory
+//! while it runs and is written to the store at every transition; its results
+//! are committed together with its final state. On start-up, jobs that a
+//! previous process left queued or running are marked failed with a reason.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::features::{Cache, FeatureSet};
+use crate::layers::{AnyLayer, LayerKind, ReadOptions};
+use crate::progress::Progress;
+use crate::store::{now_rfc3339, JobRecord, JobState, NewLayer, Store, StoreError};
+
+/// The kinds of job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Partition,
+    Coverage,
+    Propose,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Partition => "partition",
+            JobKind::Coverage => "coverage",
+            JobKind::Propose => "propose",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        Some(match s {
+            "partition" => JobKind::Partition,
+            "coverage" => JobKind::Coverage,
+            "propose" => JobKind::Propose,
+            _ => return None,
+        })
+    }
+
+    /// Input layers the job cannot run without.
+    pub fn required_layers(self) -> &'static [LayerKind] {
+        match self {
+            JobKind::Partition => &[LayerKind::Areas, LayerKind::Households],
+            JobKind::Coverage => &[LayerKind::Cameras, LayerKind::Households],
+            JobKind::Propose => &[
+                LayerKind::Cameras,
+                LayerKind::Households,
+                LayerKind::Candidates,
+            ],
+        }
+    }
+}
+
+/// Why a job did not produce results.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("the {0} layer is missing from the dataset")]
+    MissingLayer(LayerKind),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("reading the stored {layer} layer: {reason}")]
+    Input { layer: LayerKind, reason: String },
+}
+
+/// A layer a job computed, ready to commit.
+pub struct OutputLayer {
+    pub layer: String,
+    pub kind: String,
+    pub report: Value,
+    pub features: Vec<crate::store::StoredFeature>,
+}
+
+/// What a job produced.
+#[derive(Default)]
+pub struct JobOutput {
+    pub layers: Vec<OutputLayer>,
+    pub summary: Value,
+}
+
+/// The inputs of a job: the dataset's stored layers, read back into model
+/// types on demand.
+pub struct Inputs<'a> {
+    pub store: &'a dyn Store,
+    pub dataset: &'a str,
+}
+
+impl Inputs<'_> {
+    /// A stored layer as model types; `None` when the dataset has no such layer.
+    pub fn layer(&self, kind: LayerKind) -> Result<Option<AnyLayer>, JobError> {
+        let Some((_, features)) = self.store.features(self.dataset, kind.as_str())? else {
+            return Ok(None);
+        };
+        let size: usize = features.iter().map(|f| f.json.len() + 2).sum();
+        let mut text = String::with_capacity(size + 64);
+        text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+        for (i, f) in features.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&f.json);
+        }
+        text.push_str("]}");
+        drop(features);
+        match crate::layers::read_layer(kind, &text, &ReadOptions::default()) {
+            Ok((layer, _)) => Ok(Some(layer)),
+            Err(crate::layers::LayerError::Empty) => Ok(None),
+            Err(e) => Err(JobError::Input {
+                layer: kind,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// A layer the job needs.
+    pub fn require(&self, kind: LayerKind) -> Result<AnyLayer, JobError> {
+        self.layer(kind)?.ok_or(JobError::MissingLayer(kind))
+    }
+}
+
+/// Runs the computation of a job. The service ships [`super::engines::Builtin`];
+/// tests plug in their own.
+pub trait Engine: Send + Sync {
+    fn run(
+        &self,
+        kind: JobKind,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        progress: &dyn Progress,
+    ) -> Result<JobOutput, JobError>;
+}
+
+/// A job while this process knows it.
+pub struct LiveJob {
+    record: Mutex<JobRecord>,
+    cancel: AtomicBool,
+    started: Mutex<Option<Instant>>,
+    /// Test aid: wait this long (cancellably) before computing.
+    delay: Duration,
+}
+
+impl LiveJob {
+    pub fn snapshot(&self) -> JobRecord {
+        self.record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    fn update(&self, f: impl FnOnce(&mut JobRecord)) -> JobRecord {
+        let mut r = self.record.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut r);
+        r.clone()
+    }
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|s| s.elapsed())
+    }
+}
+
+impl Progress for LiveJob {
+    fn report(&self, stage: &str, fraction: f64) {
+        let mut r = self.record.lock().unwrap_or_else(|p| p.into_inner());
+        if r.stage != stage {
+            r.stage = stage.to_string();
+        }
+        if fraction.is_finite() {
+            r.progress = fraction.clamp(0.0, 1.0).max(r.progress.min(0.999));
+        }
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// What cancelling found.
+pub enum CancelOutcome {
+    /// The job was queued or running; it will stop.
+    Cancelling(JobRecord),
+    /// The job had already finished.
+    AlreadyFinal(JobRecord),
+    NotFound,
+}
+
+/// The job manager: submission, the worker pool, lookup and cancellation.
+pub struct Jobs {
+    store: Arc<dyn Store>,
+    cache: Arc<Cache>,
+    engine: Arc<dyn Engine>,
+    live: Mutex<HashMap<String, Arc<LiveJob>>>,
+    queue: Mutex<mpsc::Sender<Arc<LiveJob>>>,
+    counter: AtomicU64,
+    delay: Duration,
+}
+
+impl Jobs {
+    /// Starts `workers` job threads. Jobs a previous process left unfinished are
+    /// marked failed first.
+    pub fn start(
+        store: Arc<dyn Store>,
+        cache: Arc<Cache>,
+        engine: Arc<dyn Engine>,
+        workers: usize,
+        delay: Duration,
+    ) -> Result<Arc<Jobs>, StoreError> {
+        let n = store.fail_unfinished_jobs(
+            "the server stopped while the job was queued or running; submit it again",
+            &now_rfc3339(),
+        )?;
+        if n > 0 {
+            tracing::warn!(jobs = n, "marked jobs interrupted by a restart as failed");
+        }
+        let (tx, rx) = mpsc::channel::<Arc<LiveJob>>();
+        let jobs = Arc::new(Jobs {
+            store,
+            cache,
+            engine,
+            live: Mutex::new(HashMap::new()),
+            queue: Mutex::new(tx),
+            counter: AtomicU64::new(0),
+            delay,
+        });
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            // The worker holds the manager weakly, so dropping the service ends it.
+            let weak = Arc::downgrade(&jobs);
+            std::thread::Builder::new()
+                .name(format!("wangge-job-{i}"))
+                .spawn(move || loop {
+                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(job) = next else { break };
+                    let Some(jobs) = weak.upgrade() else { break };
+                    jobs.execute(&job);
+                })
+                .map_err(|e| StoreError::Corrupt(format!("cannot start job workers: {e}")))?;
+        }
+        Ok(jobs)
+    }
+
+    fn new_id(&self) -> String {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{ms:x}{:04x}", n & 0xffff)
+    }
+
+    /// Records a queued job durably and hands it to the pool.
+    pub fn submit(
+        &self,
+        dataset: &str,
+        kind: JobKind,
+        params: Value,
+    ) -> Result<JobRecord, StoreError> {
+        let record = JobRecord {
+            id: self.new_id(),
+            dataset: dataset.to_string(),
+            kind: kind.as_str().to_string(),
+            state: JobState::Queued,
+            progress: 0.0,
+            stage: "queued".into(),
+            reason: None,
+            params,
+            created: now_rfc3339(),
+            started: None,
+            finished: None,
+            results: vec![],
+            summary: Value::Null,
+        };
+        self.store.put_job(&record)?;
+        let live = Arc::new(LiveJob {
+            record: Mutex::new(record.clone()),
+            cancel: AtomicBool::new(false),
+            started: Mutex::new(None),
+            delay: self.delay,
+        });
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.id.clone(), live.clone());
+        let sent = self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(live);
+        if sent.is_err() {
+            tracing::error!(job = %record.id, "job workers are gone");
+        }
+        tracing::info!(job = %record.id, kind = kind.as_str(), %dataset, "job queued");
+        Ok(record)
+    }
+
+    /// Jobs of this process now queued and running.
+    pub fn counts(&self) -> (usize, usize) {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = (0, 0);
+        for j in live.values() {
+            match j.snapshot().state {
+                JobState::Queued => q.0 += 1,
+                JobState::Running => q.1 += 1,
+                _ => {}
+            }
+        }
+        q
+    }
+
+    fn live(&self, id: &str) -> Option<Arc<LiveJob>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// A job's current record, with the seconds it has run so far when running.
+    pub fn get(&self, id: &str) -> Result<Option<(JobRecord, Option<f64>)>, StoreError> {
+        if let Some(l) = self.live(id) {
+            let r = l.snapshot();
+            let elapsed = l.elapsed().map(|d| d.as_secs_f64());
+            return Ok(Some((r, elapsed)));
+        }
+        Ok(self.store.job(id)?.map(|r| (r, None)))
+    }
+
+    pub fn list(&self, dataset: Option<&str>) -> Result<Vec<JobRecord>, StoreError> {
+        let mut v = self.store.jobs(dataset)?;
+        for r in v.iter_mut() {
+            if let Some(l) = self.live(&r.id) {
+                *r = l.snapshot();
+            }
+        }
+        Ok(v)
+    }
+
+    /// Asks a job to stop. A queued job is cancelled at once; a running one stops
+    /// at the engine's next check.
+    pub fn cancel(&self, id: &str) -> Result<CancelOutcome, StoreError> {
+        let Some(l) = self.live(id) else {
+            return Ok(match self.store.job(id)? {
+                Some(r) => CancelOutcome::AlreadyFinal(r),
+                None => CancelOutcome::NotFound,
+            });
+        };
+        l.cancel.store(true, Ordering::SeqCst);
+        let snap = l.snapshot();
+        if snap.state.is_final() {
+            return Ok(CancelOutcome::AlreadyFinal(snap));
+        }
+        if snap.state == JobState::Queued {
+            let r = l.update(|r| {
+                if r.state == JobState::Queued {
+                    r.state = JobState::Cancelled;
+                    r.stage = "cancelled".into();
+                    r.reason = Some("cancelled before it started".into());
+                    r.finished = Some(now_rfc3339());
+                }
+            });
+            if r.state == JobState::Cancelled {
+                self.store.put_job(&r)?;
+                self.forget(id);
+                return Ok(CancelOutcome::Cancelling(r));
+            }
+        }
+        Ok(CancelOutcome::Cancelling(l.snapshot()))
+    }
+
+    fn forget(&self, id: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// Runs one job on the current (worker) thread.
+    fn execute(&self, job: &Arc<LiveJob>) {
+        let snap = job.snapshot();
+        if snap.state != JobState::Queued {
+            return; // cancelled while queued
+        }
+        *job.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let running = job.update(|r| {
+            r.state = JobState::Running;
+            r.stage = "starting".into();
+            r.started = Some(now_rfc3339());
+        });
+        if let Err(e) = self.store.put_job(&running) {
+            tracing::error!(job = %running.id, error = %e, "cannot record the job as running");
+        }
+        tracing::info!(job = %running.id, kind = %running.kind, "job running");
+        let t0 = Instant::now();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.compute(job, &running)));
+        let outcome = match outcome {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(job = %running.id, panic = %msg, "job panicked");
+                Err(JobError::Invalid(format!(
+                    "internal error (please report): {msg}"
+                )))
+            }
+        };
+        let finished = now_rfc3339();
+        let cancelled = job.cancelled();
+        match outcome {
+            Err(JobError::Cancelled) => self.mark_cancelled(job, &finished),
+            _ if cancelled => self.mark_cancelled(job, &finished),
+            Ok(out) => {
+                let names: Vec<String> = out.layers.iter().map(|l| l.layer.clone()).collect();
+                let record = job.update(|r| {
+                    r.state = JobState::Succeeded;
+                    r.progress = 1.0;
+                    r.stage = "done".into();
+                    r.finished = Some(finished.clone());
+                    r.results = names;
+                    r.summary = out.summary.clone();
+                });
+                let new: Vec<NewLayer> = out
+                    .layers
+                    .into_iter()
+                    .map(|l| NewLayer {
+                        layer: l.layer,
+                        kind: l.kind,
+                        report: l.report,
+                        features: l.features,
+                    })
+                    .collect();
+                match self.store.finish_job(&record, &new) {
+                    Ok(metas) => {
+                        for (meta, layer) in metas.into_iter().zip(new) {
+                            self.cache.put(FeatureSet::new(meta, layer.features));
+                        }
+                        tracing::info!(job = %record.id, seconds = t0.elapsed().as_secs_f64(), "job succeeded");
+                    }
+                    Err(e) => {
+                        tracing::error!(job = %record.id, error = %e, "cannot store the job's results");
+                        let r = job.update(|r| {
+                            r.state = JobState::Failed;
+                            r.reason = Some(format!("storing the results failed: {e}"));
+                            r.results.clear();
+                        });
+                        let _ = self.store.put_job(&r);
+                    }
+                }
+            }
+            Err(e) => {
+                let r = job.update(|r| {
+                    r.state = JobState::Failed;
+                    r.reason = Some(e.to_string());
+                    r.finished = Some(finished.clone());
+                });
+                if let Err(e) = self.store.put_job(&r) {
+                    tracing::error!(job = %r.id, error = %e, "cannot record the failure");
+                }
+                tracing::warn!(job = %r.id, reason = %e, "job failed");
+            }
+        }
+        self.forget(&snap.id);
+    }
+
+    fn mark_cancelled(&self, job: &LiveJob, finished: &str) {
+        let r = job.update(|r| {
+            r.state = JobState::Cancelled;
+            r.stage = "cancelled".into();
+            r.reason = Some("cancelled by a client".into());
+            r.finished = Some(finished.to_string());
+        });
+        if let Err(e) = self.store.put_job(&r) {
+            tracing::error!(job = %r.id, error = %e, "cannot record the cancellation");
+        }
+        tracing::info!(job = %r.id, "job cancelled");
+    }
+
+    fn compute(&self, job: &LiveJob, record: &JobRecord) -> Result<JobOutput, JobError> {
+        let kind = JobKind::parse(&record.kind)
+            .ok_or_else(|| JobError::Invalid(format!("unknown job kind {}", record.kind)))?;
+        if !job.delay.is_zero() {
+            let until = Instant::now() + job.delay;
+            while Instant::now() < until {
+                job.report("waiting", 0.0);
+                if job.cancelled() {
+                    return Err(JobError::Cancelled);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let inputs = Inputs {
+            store: &*self.store,
+            dataset: &record.dataset,
+        };
+        job.report("reading inputs", 0.0);
+        let out = self.engine.run(kind, &record.params, &inputs, job)?;
+        if job.cancelled() {
+            return Err(JobError::Cancelled);
+        }
+        Ok(out)
+    }
+}
+
+/// HTTP handlers for `/api/v1/jobs`.
+pub mod http {
+    use actix_web::http::StatusCode;
+    use actix_web::{web, HttpRequest, HttpResponse};
+    use serde_json::{json, Value};
+
+    use super::CancelOutcome;
+    use crate::service::auth::Caller;
+    use crate::service::error::ServiceError;
+    use crate::service::{base_url, query_pairs, AppState};
+    use crate::store::JobRecord;
+
+    fn doc(base: &str, r: &JobRecord, elapsed: Option<f64>, caller: &Caller) -> Value {
+        let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+        v["url"] = json!(format!("{base}/api/v1/jobs/{}", r.id));
+        let seconds =
+            elapsed.or_else(|| seconds_between(r.started.as_deref(), r.finished.as_deref()));
+        if let Some(s) = seconds {
+            v["elapsed_s"] = json!(s);
+        }
+        let results: Vec<Value> = r
+            .results
+            .iter()
+            .filter(|l| caller.can_read(l))
+            .map(|l| {
+                json!({"layer": l, "collection": format!("{}.{}", r.dataset, l),
+                       "href": format!("{base}/collections/{}.{}/items", r.dataset, l)})
+            })
+            .collect();
+        v["results"] = json!(results);
+        v
+    }
+
+    /// Seconds between two RFC 3339 times written by this service.
+    fn seconds_between(a: Option<&str>, b: Option<&str>) -> Option<f64> {
+        fn secs(t: &str) -> Option<f64> {
+            // YYYY-MM-DDTHH:MM:SS.mmmZ; days via a civil-to-days conversion.
+            let y: i64 = t.get(0..4)?.parse().ok()?;
+            let m: i64 = t.get(5..7)?.parse().ok()?;
+            let d: i64 = t.get(8..10)?.parse().ok()?;
+            let hh: f64 = t.get(11..13)?.parse().ok()?;
+            let mm: f64 = t.get(14..16)?.parse().ok()?;
+            let ss: f64 = t.get(17..t.len().checked_sub(1)?)?.parse().ok()?;
+            let y = if m <= 2 { y - 1 } else { y };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let mp = (m + 9) % 12;
+            let doy = (153 * mp + 2) / 5 + d - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            let days = era * 146_097 + doe - 719_468;
+            Some(days as f64 * 86_400.0 + hh * 3600.0 + mm * 60.0 + ss)
+        }
+        Some(secs(b?)? - secs(a?)?)
+    }
+
+    pub async fn list(
+        req: HttpRequest,
+        state: web::Data<AppState>,
+        caller: Caller,
+    ) -> Result<HttpResponse, ServiceError> {
+        let mut dataset = None;
+        for (k, v) in query_pairs(&req)? {
+            match k.as_str() {
+                "dataset" => dataset = Some(v),
+                _ => return Err(ServiceError::UnknownParameter(k)),
+            }
+        }
+        let base = base_url(&req, &state);
+        let st = state.clone();
+        let jobs = web::block(move || st.jobs.list(dataset.as_deref())).await??;
+        let docs: Vec<Value> = jobs.iter().map(|r| doc(&base, r, None, &caller)).collect();
+        Ok(HttpResponse::Ok().json(json!({ "jobs": docs })))
+    }
+
+    pub async fn get(
+        req: HttpRequest,
+        state: web::Data<AppState>,
+        caller: Caller,
+        path: web::Path<String>,
+    ) -> Result<HttpResponse, ServiceError> {
+        let id = path.into_inner();
+        if let Some((k, _)) = query_pairs(&req)?.into_iter().next() {
+            return Err(ServiceError::UnknownParameter(k));
+        }
+        let base = base_url(&req, &state);
+        let st = state.clone();
+        let i = id.clone();
+        let found = web::block(move || st.jobs.get(&i)).await??;
+        let (r, elapsed) = found.ok_or_else(|| ServiceError::NotFound(format!("no job {id:?}")))?;
+        Ok(HttpResponse::Ok().json(doc(&base, &r, elapsed, &caller)))
+    }
+
+    pub async fn cancel(
+        req: HttpRequest,
+        state: web::Data<AppState>,
+        caller: Caller,
+        path: web::Path<String>,
+    ) -> Result<HttpResponse, ServiceError> {
+        caller.require_planner()?;
+        let id = path.into_inner();
+        let base = base_url(&req, &state);
+        let st = state.clone();
+        let i = id.clone();
+        match web::block(move || st.jobs.cancel(&i)).await?? {
+            CancelOutcome::NotFound => Err(ServiceError::NotFound(format!("no job {id:?}"))),
+            CancelOutcome::AlreadyFinal(r) => Err(ServiceError::Conflict(format!(
+                "job {id} has already finished ({})",
+                r.state.as_str()
+            ))),
+            CancelOutcome::Cancelling(r) => {
+                Ok(HttpResponse::build(StatusCode::ACCEPTED).json(doc(&base, &r, None, &caller)))
+            }
+        }
+    }
+}

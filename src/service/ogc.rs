@@ -1,0 +1,396 @@
+//! OGC API – Features, Part 1 (core, GeoJSON, OpenAPI 3.0): landing page,
+//! conformance, collections (`{dataset}.{layer}`), items with `bbox`, `limit`,
+//! `offset` and `next` links, and single features.
+//!
+//! Items are served from the in-memory collections ([`super::features`]): a
+//! bbox query walks an R-tree, paging slices the ordered matches, and the page is
+//! the concatenation of the features' stored GeoJSON text.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::error::ServiceError;
+use super::features::FeatureSet;
+use super::{base_url, query_pairs, AppState};
+use crate::store::{now_rfc3339, LayerMeta};
+
+pub const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const GEOJSON: &str = "application/geo+json";
+
+/// The `f` parameter: only JSON encodings are offered.
+fn check_format(v: &str) -> Result<(), ServiceError> {
+    match v {
+        "json" | "geojson" | "application/json" | "application/geo+json" => Ok(()),
+        _ => Err(ServiceError::BadRequest(format!(
+            "unsupported format f={v:?}: this service offers json"
+        ))),
+    }
+}
+
+/// Parameters an endpoint takes only `f`.
+fn only_f(req: &HttpRequest) -> Result<(), ServiceError> {
+    for (k, v) in query_pairs(req)? {
+        match k.as_str() {
+            "f" => check_format(&v)?,
+            _ => return Err(ServiceError::UnknownParameter(k)),
+        }
+    }
+    Ok(())
+}
+
+/// Splits a collection id `{dataset}.{layer}`.
+fn split_id(id: &str) -> Result<(&str, &str), ServiceError> {
+    id.split_once('.')
+        .filter(|(d, l)| !d.is_empty() && !l.is_empty())
+        .ok_or_else(|| ServiceError::NotFound(format!("no collection {id:?}")))
+}
+
+/// The in-memory collection, loading it from the store when needed.
+pub async fn load_set(
+    state: &web::Data<AppState>,
+    dataset: &str,
+    layer: &str,
+) -> Result<Arc<FeatureSet>, ServiceError> {
+    let found = match state.cache.peek(dataset, layer) {
+        Some(s) => Some(s),
+        None => {
+            let st = state.clone();
+            let (d, l) = (dataset.to_string(), layer.to_string());
+            web::block(move || st.cache.load(&*st.store, &d, &l)).await??
+        }
+    };
+    found.ok_or_else(|| ServiceError::NotFound(format!("no collection \"{dataset}.{layer}\"")))
+}
+
+/// `GET /`
+pub async fn landing(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ServiceError> {
+    only_f(&req)?;
+    let base = base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(json!({
+        "title": "wangge",
+        "description": "Service grids (网格) and camera coverage for grid-based governance: uploaded layers and computed grids, coverage, gaps and proposals as OGC API – Features collections.",
+        "links": [
+            {"rel": "self", "type": "application/json", "title": "this document", "href": format!("{base}/")},
+            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition", "href": format!("{base}/api")},
+            {"rel": "conformance", "type": "application/json", "title": "conformance classes", "href": format!("{base}/conformance")},
+            {"rel": "data", "type": "application/json", "title": "collections", "href": format!("{base}/collections")},
+        ]
+    })))
+}
+
+/// `GET /conformance`
+pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ServiceError> {
+    only_f(&req)?;
+    Ok(HttpResponse::Ok().json(json!({ "conformsTo": CONFORMANCE })))
+}
+
+fn describe(layer: &str) -> &'static str {
+    match layer {
+        "grids" => "proposed service grids (网格)",
+        "coverage" => "areas with camera coverage statistics",
+        "gaps" => "blind spots: ground no online camera sees",
+        "proposals" => "proposed new camera sites, ranked",
+        "coverage_households" => "households with the cameras that see them (planners only)",
+        "coverage_sites" => "key sites with the cameras that see them",
+        "areas" => "villages and communities",
+        "households" => "household locations (planners only)",
+        "cameras" => "cameras",
+        "buildings" => "buildings (occluders)",
+        "barriers" => "roads, rivers and railways",
+        "sites" => "key sites that must be watched",
+        "candidates" => "candidate camera sites",
+        _ => "layer",
+    }
+}
+
+fn collection_json(base: &str, m: &LayerMeta) -> Value {
+    let id = format!("{}.{}", m.dataset, m.layer);
+    let mut c = json!({
+        "id": id,
+        "title": format!("{} {}", m.dataset, m.layer),
+        "description": describe(&m.layer),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}")},
+            {"rel": "items", "type": GEOJSON, "href": format!("{base}/collections/{id}/items")},
+        ]
+    });
+    if let Some(e) = m.extent {
+        c["extent"] = json!({"spatial": {"bbox": [e], "crs": CRS84}});
+    }
+    c
+}
+
+/// `GET /collections`
+pub async fn collections(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ServiceError> {
+    only_f(&req)?;
+    let base = base_url(&req, &state);
+    let st = state.clone();
+    let metas = web::block(move || st.store.layers(None)).await??;
+    let cols: Vec<Value> = metas
+        .iter()
+        .filter(|m| caller.can_read(&m.layer))
+        .map(|m| collection_json(&base, m))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/collections")}],
+        "collections": cols,
+    })))
+}
+
+/// `GET /collections/{id}`
+pub async fn collection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    only_f(&req)?;
+    let id = path.into_inner();
+    let (dataset, layer) = split_id(&id)?;
+    caller.require_read(layer)?;
+    let base = base_url(&req, &state);
+    let meta = match state.cache.peek(dataset, layer) {
+        Some(s) => Some(s.meta.clone()),
+        None => {
+            let st = state.clone();
+            let (d, l) = (dataset.to_string(), layer.to_string());
+            web::block(move || st.store.layer(&d, &l)).await??
+        }
+    };
+    let meta = meta.ok_or_else(|| ServiceError::NotFound(format!("no collection {id:?}")))?;
+    Ok(HttpResponse::Ok().json(collection_json(&base, &meta)))
+}
+
+/// Parsed items parameters.
+struct ItemsQuery {
+    limit: usize,
+    offset: usize,
+    bbox: Option<[f64; 4]>,
+    /// Raw bbox text, echoed in links.
+    bbox_text: Option<String>,
+}
+
+fn parse_number(name: &str, v: &str) -> Result<usize, ServiceError> {
+    v.trim().parse::<usize>().map_err(|_| {
+        ServiceError::BadRequest(format!("{name} must be a non-negative integer, got {v:?}"))
+    })
+}
+
+fn parse_bbox(v: &str) -> Result<[f64; 4], ServiceError> {
+    let bad = |why: &str| ServiceError::BadRequest(format!("bbox {v:?}: {why}"));
+    let nums: Vec<f64> = v
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("expected 4 (or 6) comma-separated numbers"))?;
+    let b = match nums.len() {
+        4 => [nums[0], nums[1], nums[2], nums[3]],
+        6 => [nums[0], nums[1], nums[3], nums[4]],
+        _ => return Err(bad("expected 4 (or 6) comma-separated numbers")),
+    };
+    if !b.iter().all(|x| x.is_finite()) {
+        return Err(bad("numbers must be finite"));
+    }
+    if b[1] > b[3] {
+        return Err(bad("the lower latitude is above the upper one"));
+    }
+    if b[1] < -90.0 || b[3] > 90.0 || b[0] < -180.0 || b[2] > 180.0 {
+        return Err(bad("outside longitude/latitude range"));
+    }
+    Ok(b)
+}
+
+fn items_query(req: &HttpRequest, max: usize) -> Result<ItemsQuery, ServiceError> {
+    let mut q = ItemsQuery {
+        limit: 10,
+        offset: 0,
+        bbox: None,
+        bbox_text: None,
+    };
+    for (k, v) in query_pairs(req)? {
+        match k.as_str() {
+            "limit" => {
+                let n = parse_number("limit", &v)?;
+                if n == 0 {
+                    return Err(ServiceError::BadRequest("limit must be at least 1".into()));
+                }
+                q.limit = n.min(max);
+            }
+            "offset" => q.offset = parse_number("offset", &v)?,
+            "bbox" => {
+                q.bbox = Some(parse_bbox(&v)?);
+                q.bbox_text = Some(v);
+            }
+            "bbox-crs" | "crs" => {
+                if v != CRS84 {
+                    return Err(ServiceError::BadRequest(format!(
+                        "{k} {v:?} is not supported: only {CRS84}"
+                    )));
+                }
+            }
+            // No feature has a time: every feature matches any interval.
+            "datetime" => {}
+            "f" => check_format(&v)?,
+            _ => return Err(ServiceError::UnknownParameter(k)),
+        }
+    }
+    Ok(q)
+}
+
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// `GET /collections/{id}/items`
+pub async fn items(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
+    let id = path.into_inner();
+    let (dataset, layer) = split_id(&id)?;
+    caller.require_read(layer)?;
+    let q = items_query(&req, state.config.max_items)?;
+    let set = load_set(&state, dataset, layer).await?;
+
+    let matched: Option<Vec<u32>> = q.bbox.map(|b| {
+        if b[0] <= b[2] {
+            set.matching(&[b])
+        } else {
+            // Across the antimeridian.
+            set.matching(&[[b[0], b[1], 180.0, b[3]], [-180.0, b[1], b[2], b[3]]])
+        }
+    });
+    let total = matched.as_ref().map_or(set.features.len(), Vec::len);
+    let start = q.offset.min(total);
+    let end = (start + q.limit).min(total);
+
+    let page_bytes: usize = match &matched {
+        Some(m) => m[start..end]
+            .iter()
+            .map(|&i| set.features[i as usize].json.len() + 1)
+            .sum(),
+        None => set.features[start..end]
+            .iter()
+            .map(|f| f.json.len() + 1)
+            .sum(),
+    };
+    let base = base_url(&req, &state);
+    let mut body = String::with_capacity(page_bytes + 1024);
+    body.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    let mut first = true;
+    let mut push = |json: &str| {
+        if !first {
+            body.push(',');
+        }
+        first = false;
+        body.push_str(json);
+    };
+    match &matched {
+        Some(m) => m[start..end]
+            .iter()
+            .for_each(|&i| push(&set.features[i as usize].json)),
+        None => set.features[start..end].iter().for_each(|f| push(&f.json)),
+    }
+    let bbox_param = q
+        .bbox_text
+        .as_deref()
+        .map(|b| format!("&bbox={}", encode(b)))
+        .unwrap_or_default();
+    let link = |offset: usize| {
+        format!(
+            "{base}/collections/{id}/items?limit={}&offset={offset}{bbox_param}",
+            q.limit
+        )
+    };
+    let _ = write!(
+        body,
+        "],\"numberMatched\":{total},\"numberReturned\":{},\"timeStamp\":\"{}\",\"links\":[",
+        end - start,
+        now_rfc3339()
+    );
+    let _ = write!(
+        body,
+        "{{\"rel\":\"self\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
+        Value::from(link(start))
+    );
+    let _ = write!(
+        body,
+        ",{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}",
+        Value::from(format!("{base}/collections/{id}"))
+    );
+    if end < total {
+        let _ = write!(
+            body,
+            ",{{\"rel\":\"next\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
+            Value::from(link(end))
+        );
+    }
+    if start > 0 {
+        let _ = write!(
+            body,
+            ",{{\"rel\":\"prev\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
+            Value::from(link(start.saturating_sub(q.limit)))
+        );
+    }
+    body.push_str("]}");
+    Ok(HttpResponse::Ok()
+        .content_type(GEOJSON)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body))
+}
+
+/// `GET /collections/{id}/items/{fid}`
+pub async fn item(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ServiceError> {
+    only_f(&req)?;
+    let (id, fid) = path.into_inner();
+    let (dataset, layer) = split_id(&id)?;
+    caller.require_read(layer)?;
+    let set = load_set(&state, dataset, layer).await?;
+    let f = set
+        .get(&fid)
+        .ok_or_else(|| ServiceError::NotFound(format!("no feature {fid:?} in {id}")))?;
+    let base = base_url(&req, &state);
+    // The stored text is a complete Feature object: add the links before its end.
+    let json = f.json.strip_suffix('}').unwrap_or(&f.json);
+    let body = format!(
+        "{json},\"links\":[{{\"rel\":\"self\",\"type\":\"{GEOJSON}\",\"href\":{}}},{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}]}}",
+        Value::from(format!("{base}/collections/{id}/items/{}", encode(&fid))),
+        Value::from(format!("{base}/collections/{id}"))
+    );
+    Ok(HttpResponse::Ok().content_type(GEOJSON).body(body))
+}

@@ -1,0 +1,191 @@
+//! Durability: the real `wangge serve` binary is killed with SIGKILL in the
+//! middle of uploads and of a running job, restarted on the same data
+//! directory, and must have kept everything it acknowledged, show no
+//! half-written layer, and report the interrupted job as failed with a reason.
+
+#[path = "service/common.rs"]
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{http, Resp};
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, job_delay_ms: u64) -> Server {
+        let port = common::free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(common::binary())
+            .args(["serve", "--listen", &addr, "--data-dir"])
+            .arg(dir)
+            .env("WANGGE_JOB_DELAY_MS", job_delay_ms.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn wangge");
+        let t0 = Instant::now();
+        while http(&addr, "GET", "/health", None).map(|r| r.status).ok() != Some(200) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, addr }
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn matched(addr: &str, collection: &str) -> Option<u64> {
+    let r = http(
+        addr,
+        "GET",
+        &format!("/collections/{collection}/items?limit=1"),
+        None,
+    )
+    .unwrap();
+    if r.status == 404 {
+        return None;
+    }
+    assert_eq!(r.status, 200);
+    r.json()["numberMatched"].as_u64()
+}
+
+fn put(addr: &str, layer: &str, body: &str) -> std::io::Result<Resp> {
+    http(
+        addr,
+        "PUT",
+        &format!("/api/v1/datasets/d/layers/{layer}"),
+        Some(body.as_bytes()),
+    )
+}
+
+#[test]
+fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
+    let dir = common::temp_dir("restart");
+    let server = Server::start(&dir, 600_000);
+    let addr = server.addr.clone();
+
+    // Acknowledged uploads.
+    let r = put(&addr, "areas", &common::areas(3)).unwrap();
+    assert_eq!(r.status, 201);
+    let r = put(&addr, "households", &common::households(5000)).unwrap();
+    assert_eq!(r.status, 201);
+
+    // A job that is running when the server dies (the delay keeps it running).
+    let r = http(&addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202);
+    let job_url = r.json()["url"].as_str().unwrap().to_string();
+    let job_path = job_url
+        .trim_start_matches(&format!("http://{addr}"))
+        .to_string();
+    let t0 = Instant::now();
+    loop {
+        let j = http(&addr, "GET", &job_path, None).unwrap().json();
+        if j["state"] == "running" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "job never ran: {j}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // A writer replacing the candidates layer again and again with a different
+    // size each time, recording which versions were acknowledged.
+    let acked: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let attempted: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (acked, attempted, stop, addr) =
+            (acked.clone(), attempted.clone(), stop.clone(), addr.clone());
+        std::thread::spawn(move || {
+            let mut n = 1000;
+            while !stop.load(Ordering::SeqCst) {
+                let body = common::households(n).replace("\"households\":2", "\"x\":1");
+                attempted.lock().unwrap().push(n);
+                match put(&addr, "candidates", &body) {
+                    Ok(r) if r.status == 200 || r.status == 201 => acked.lock().unwrap().push(n),
+                    _ => break,
+                }
+                n += 1;
+            }
+        })
+    };
+    // An upload cut off half-way: never acknowledged, must leave no trace.
+    let big = common::households(40_000);
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "PUT /api/v1/datasets/d/layers/sites HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    )
+    .unwrap();
+    s.write_all(&big.as_bytes()[..big.len() / 2]).unwrap();
+    s.flush().unwrap();
+
+    // Let the writer get a few versions in, then kill in the middle of it all.
+    while acked.lock().unwrap().len() < 5 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(37));
+    server.kill9();
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    drop(s);
+    let acked = acked.lock().unwrap().clone();
+    let attempted = attempted.lock().unwrap().clone();
+    let last_acked = *acked.last().unwrap();
+
+    // Restart on the same directory.
+    let server = Server::start(&dir, 0);
+    let addr = server.addr.clone();
+    assert_eq!(matched(&addr, "d.areas"), Some(9));
+    assert_eq!(matched(&addr, "d.households"), Some(5000));
+    // The candidates layer is the last acknowledged version, or the one whose
+    // answer was on its way: whole either way.
+    let n = matched(&addr, "d.candidates").unwrap() as usize;
+    assert!(
+        n == last_acked || (attempted.contains(&n) && n > last_acked),
+        "candidates has {n} features; last acknowledged {last_acked}, attempted up to {:?}",
+        attempted.last()
+    );
+    // The cut-off upload left nothing.
+    assert_eq!(matched(&addr, "d.sites"), None);
+    // The job that was running is failed, with a reason.
+    let j = http(&addr, "GET", &job_path, None).unwrap();
+    assert_eq!(j.status, 200);
+    let j = j.json();
+    assert_eq!(j["state"], "failed", "{j}");
+    assert!(j["reason"].as_str().unwrap().contains("stopped"), "{j}");
+    // And the restarted server takes new work.
+    let r = put(
+        &addr,
+        "sites",
+        &common::households(10).replace("\"households\":2", "\"kind\":\"school\""),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    server.kill9();
+    let _ = std::fs::remove_dir_all(&dir);
+}
