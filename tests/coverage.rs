@@ -10,8 +10,8 @@ use h3o::{LatLng, Resolution};
 use support_cov::fast;
 use support_cov::*;
 use wangge::coverage::{
-    coverage, propose, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput,
-    ProposeOptions, Sector,
+    coverage, propose, propose_oriented, CoverageError, CoverageInput, CoverageOptions, Goal,
+    ProposeInput, ProposeOptions, Sector,
 };
 use wangge::model::{Area, Building, Camera, Candidate, Household, Site};
 use wangge::{NoProgress, Progress};
@@ -581,13 +581,9 @@ fn oracle_incidence(
     covered: &[bool],
     buildings: &[Building],
     model: &ProposeOptions,
+    n: usize,
 ) -> Vec<Vec<usize>> {
-    // Options: each candidate with each of the model's view axes.
-    let n = if model.fov_deg >= 360.0 {
-        1
-    } else {
-        model.orientations.max(1) as usize
-    };
+    // Options: each candidate with each of the model's `n` view axes.
     (0..cands.len() * n)
         .map(|o| {
             let c = &cands[o / n];
@@ -690,16 +686,12 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
                 range_m: 70.0,
                 fov_deg: fov,
                 azimuth_deg: 355.0,
-                // Fixed axis for the 120° camera, three axes for the 250° one.
-                orientations: if fov == 250.0 { 3 } else { 1 },
                 goal: Goal::Count(k),
                 site_weight: 0,
             };
-            let n_orient = if fov >= 360.0 {
-                1
-            } else {
-                opts.orientations as usize
-            };
+            // Fixed axis for the 120° camera, three axes for the 250° one.
+            let orientations: usize = if fov == 250.0 { 3 } else { 1 };
+            let n_orient = if fov >= 360.0 { 1 } else { orientations };
             let inp = ProposeInput {
                 cameras: &case.cameras,
                 households: &case.households,
@@ -707,7 +699,7 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
                 buildings: &case.buildings,
                 sites: &[],
             };
-            let res = propose(&inp, &opts, &NoProgress).unwrap();
+            let res = propose_oriented(&inp, &opts, orientations as u32, &NoProgress).unwrap();
             // Existing coverage by the oracle.
             let covered: Vec<bool> = case
                 .households
@@ -726,7 +718,14 @@ fn greedy_equals_plain_greedy_and_nears_the_exhaustive_optimum() {
                 .map(|(h, _)| h.households as u64)
                 .sum();
             assert_eq!(res.covered_before, before);
-            let inc = oracle_incidence(&cands, &case.households, &covered, &case.buildings, &opts);
+            let inc = oracle_incidence(
+                &cands,
+                &case.households,
+                &covered,
+                &case.buildings,
+                &opts,
+                n_orient,
+            );
             let plain = naive_greedy(&inc, &case.households, k);
             let got: Vec<usize> = res
                 .picks

@@ -244,7 +244,8 @@ pub(crate) fn area_cells(
     // lookups per area, where h3o's polygon tiler spent most of its time
     // tracing the outline.
     let bbox = prep.bbox;
-    let mid = LatLng::new(0.5 * (bbox[1] + bbox[3]), 0.5 * (bbox[0] + bbox[2])).map_err(|e| e.to_string())?;
+    let mid = LatLng::new(0.5 * (bbox[1] + bbox[3]), 0.5 * (bbox[0] + bbox[2]))
+        .map_err(|e| e.to_string())?;
     let probe = mid.to_cell(root_res);
     let pc = LatLng::from(probe);
     let circ = probe

@@ -5,8 +5,8 @@
 //! unwatched key site weighs `site_weight`. Every candidate gets the sparse list
 //! of demand points a camera of the given model placed there would see (the same
 //! exact sector and occlusion rule as [`coverage`](super::coverage)). A camera
-//! narrower than 360° is tried facing several evenly spaced axes
-//! ([`ProposeOptions::orientations`]); each (candidate, axis) is one option.
+//! narrower than 360° can be tried facing several evenly spaced axes
+//! ([`propose_oriented`]); each (candidate, axis) is one option.
 //! Greedy then repeatedly takes the option with the largest remaining gain.
 //!
 //! Why lazy greedy: coverage is submodular, so a candidate's gain can only shrink
@@ -56,15 +56,9 @@ pub struct ProposeOptions {
     pub range_m: f64,
     /// 360 for a dome or PTZ camera.
     pub fov_deg: f64,
-    /// View axis of a camera narrower than 360°, compass degrees (the first of
-    /// the `orientations`).
+    /// View axis of a camera narrower than 360°, compass degrees (with
+    /// [`propose_oriented`], the first of the axes tried).
     pub azimuth_deg: f64,
-    /// For a camera narrower than 360°: how many evenly spaced view axes to try
-    /// at each candidate (`azimuth_deg + k·360°/orientations`). Each (candidate,
-    /// axis) pair is one option of the greedy choice, so a pole may get more than
-    /// one camera, facing different ways, when that adds the most. 1 keeps the
-    /// axis fixed. Ignored for 360° cameras.
-    pub orientations: u32,
     pub goal: Goal,
     /// Weight of an unwatched key site, in households (0: sites do not count).
     pub site_weight: u32,
@@ -76,7 +70,6 @@ impl Default for ProposeOptions {
             range_m: 60.0,
             fov_deg: 360.0,
             azimuth_deg: 0.0,
-            orientations: 8,
             goal: Goal::Count(10),
             site_weight: 0,
         }
@@ -186,10 +179,26 @@ pub(crate) fn celf(
     Ok(picks)
 }
 
-/// Chooses new camera sites among the candidates.
+/// Chooses new camera sites among the candidates, each camera facing
+/// `options.azimuth_deg`.
 pub fn propose(
     input: &ProposeInput<'_>,
     options: &ProposeOptions,
+    progress: &dyn Progress,
+) -> Result<ProposeResult, CoverageError> {
+    propose_oriented(input, options, 1, progress)
+}
+
+/// Like [`propose`], and for a camera narrower than 360° also chooses which way
+/// it faces: `orientations` evenly spaced view axes are tried at each candidate
+/// (`azimuth_deg + k·360°/orientations`). Each (candidate, axis) pair is one
+/// option of the greedy choice, so a pole may get more than one camera, facing
+/// different ways, when that adds the most; each pick reports its axis.
+/// `orientations` ≤ 1 keeps the axis fixed; 360° cameras ignore it.
+pub fn propose_oriented(
+    input: &ProposeInput<'_>,
+    options: &ProposeOptions,
+    orientations: u32,
     progress: &dyn Progress,
 ) -> Result<ProposeResult, CoverageError> {
     for (i, c) in input.cameras.iter().enumerate() {
@@ -222,7 +231,7 @@ pub fn propose(
     let n_orient = if options.fov_deg >= 360.0 {
         1
     } else {
-        options.orientations.max(1) as usize
+        orientations.max(1) as usize
     };
     let azimuth_of =
         |k: usize| (options.azimuth_deg + k as f64 * 360.0 / n_orient as f64).rem_euclid(360.0);
