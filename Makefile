@@ -1,6 +1,6 @@
 # wangge: the two commands a new machine needs.
 #   make run    builds wangge and serves the demo dataset on http://127.0.0.1:8080
-#   make test   builds wangge and runs every test, format and lint check
+#   make test   builds wangge and runs every test, the format, lint and doc checks
 #
 # Everything is set up here without root: cmake (needed to build PROJ from
 # source) is installed into .tools/ from PyPI when the machine has none.
@@ -35,6 +35,7 @@ test: build
 	cargo test --release --locked
 	cargo fmt --check
 	cargo clippy --release --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --release --locked --no-deps
 
 bench: build
 	cargo bench --locked

@@ -15,13 +15,71 @@
 //! engine runs (input data included), reset just before it starts.
 
 #[path = "../tests/support_cov/mod.rs"]
-#[allow(dead_code)]
 mod support_cov;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use support_cov::fast;
+
+/// A private copy of the `wangge` binary: the target directory is shared, and
+/// another build may replace the file while the bench runs. `None` (with a
+/// message) when the binary there is not this package's command line.
+fn private_cli() -> Option<PathBuf> {
+    let src = PathBuf::from(env!("CARGO_BIN_EXE_wangge"));
+    let dst = std::env::temp_dir().join(format!("wangge-cov-bench-bin-{}", std::process::id()));
+    std::fs::copy(&src, &dst).ok()?;
+    let help = Command::new(&dst)
+        .args(["coverage", "--help"])
+        .output()
+        .ok()?;
+    if help.status.success() && String::from_utf8_lossy(&help.stdout).contains("--cameras") {
+        Some(dst)
+    } else {
+        println!(
+            "CLI skipped: {} is not the wangge command line (rebuild it)",
+            src.display()
+        );
+        None
+    }
+}
+
+/// The whole command line, GeoJSON in → layers out, timed with `/usr/bin/time`:
+/// (wall s, CPU s, peak MB).
+fn cli(bin: Option<&Path>, dir: &Path, full: bool) -> Option<(f64, f64, f64)> {
+    let bin = bin?;
+    let out = std::env::temp_dir().join(format!("wangge-cov-bench-out-{}", std::process::id()));
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "TIME %e %U %S %M"])
+        .arg(bin)
+        .arg("coverage")
+        .arg("--cameras")
+        .arg(dir.join("cameras_c.geojson"))
+        .arg("--households")
+        .arg(dir.join("households_c.geojson"));
+    if full {
+        cmd.arg("--areas")
+            .arg(dir.join("areas.geojson"))
+            .arg("--buildings")
+            .arg(dir.join("buildings.geojson"))
+            .arg("--sites")
+            .arg(dir.join("sites.geojson"));
+    }
+    cmd.arg("--out").arg(&out);
+    let o = cmd.output().ok()?;
+    let _ = std::fs::remove_dir_all(&out);
+    if !o.status.success() {
+        eprintln!("  CLI failed: {}", String::from_utf8_lossy(&o.stderr));
+        return None;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().rev().find(|l| l.starts_with("TIME "))?;
+    let v: Vec<f64> = line[5..]
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (v.len() == 4).then(|| (v[0], v[1] + v[2], v[3] / 1024.0))
+}
 use wangge::coverage::{
     coverage, propose, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
 };
@@ -72,6 +130,18 @@ impl wangge::Progress for StageTimer {
     }
 }
 
+/// One of `wangge::layers`' typed readers.
+type Reader<T> = fn(
+    &str,
+    &wangge::layers::ReadOptions,
+) -> Result<(Vec<T>, wangge::layers::LayerReport), wangge::layers::LayerError>;
+
+/// Reads a layer with wangge's own reader (what the CLI does).
+fn layer<T>(path: &str, read: Reader<T>) -> Vec<T> {
+    let text = wangge::layers::read_text(Path::new(path)).expect("read");
+    read(&text, &Default::default()).expect("layer").0
+}
+
 fn child(mode: &str, dir: &str) {
     let p = |f: &str| format!("{dir}/{f}");
     let t0 = Instant::now();
@@ -83,13 +153,13 @@ fn child(mode: &str, dir: &str) {
     match mode {
         "plain" | "full" => {
             let full = mode == "full";
-            let cameras = fast::cameras(&p("cameras_c.geojson"));
-            let households = fast::households(&p("households_c.geojson"));
+            let cameras = layer(&p("cameras_c.geojson"), wangge::layers::read_cameras);
+            let households = layer(&p("households_c.geojson"), wangge::layers::read_households);
             let (buildings, areas, sites) = if full {
                 (
-                    fast::buildings(&p("buildings.geojson")),
-                    fast::areas(&p("areas.geojson")),
-                    fast::sites(&p("sites.geojson")),
+                    layer(&p("buildings.geojson"), wangge::layers::read_buildings),
+                    layer(&p("areas.geojson"), wangge::layers::read_areas),
+                    layer(&p("sites.geojson"), wangge::layers::read_sites),
                 )
             } else {
                 (Vec::new(), Vec::new(), Vec::new())
@@ -363,6 +433,7 @@ fn main() {
         .map(|s| s.trim().to_lowercase())
         .collect();
     let peers = peers(&repo);
+    let cli_bin = private_cli();
     let mut rows = Vec::new();
     let mut prop_row = None;
     for (name, hh, cams, folder) in SIZES {
@@ -375,6 +446,8 @@ fn main() {
         for mode in ["plain", "full"] {
             println!("{name} × {} cameras, {mode}: wangge …", cams);
             let w = wangge(mode, &dir);
+            println!("{name} × {} cameras, {mode}: wangge CLI …", cams);
+            let c = cli(cli_bin.as_deref(), &dir, mode == "full");
             let pr = peers.as_ref().and_then(|p| {
                 println!("{name} × {} cameras, {mode}: peer_coverage.py …", cams);
                 let mut cmd = Command::new(&p.python);
@@ -394,7 +467,7 @@ fn main() {
                 }
                 run_json(&mut cmd)
             });
-            rows.push((format!("{name} × {}k {mode}", cams / 1000), w, pr));
+            rows.push((format!("{name} × {}k {mode}", cams / 1000), c, w, pr));
         }
         if name == "100k" && ensure_propose_data(&dir) {
             println!("proposals 10k × 5k, k = 100: wangge …");
@@ -423,26 +496,27 @@ fn main() {
     }
 
     println!();
-    println!("| case | wangge read s | wangge engine s | engine CPU s | peak engine MB | peer total s | peer CPU s | peer compute CPU s | peer peak MB | CPU ratio (peer compute / wangge engine) | coverage wangge / peer |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (case, w, p) in &rows {
+    println!("| case | CLI wall s | CLI CPU s | CLI peak MB | read s (wangge::layers) | engine wall s | engine CPU s | engine peak MB | peer wall s | peer CPU s | peer peak MB | CPU ratio peer / CLI | CPU ratio peer compute / engine | coverage wangge / peer |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (case, c, w, p) in &rows {
         let na = serde_json::Value::Null;
         let w = w.as_ref().unwrap_or(&na);
         let p = p.as_ref().unwrap_or(&na);
+        let (cw, cc, cm) = c.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         let peer_cov = p
             .get("coverage")
             .and_then(|x| x.as_f64())
             .unwrap_or(f64::NAN);
         println!(
-            "| {case} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0}× | {:.4} / {:.4} |",
+            "| {case} | {cw:.2} | {cc:.2} | {cm:.0} | {:.2} | {:.3} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0}× | {:.0}× | {:.4} / {:.4} |",
             f(w, "read_s"),
             f(w, "engine_s"),
             f(w, "engine_cpu_s"),
             f(w, "peak_engine_mb"),
             f(p, "total_s"),
             peer_cpu(p),
-            f(p, "compute_cpu_s"),
             f(p, "peak_rss_mb"),
+            peer_cpu(p) / cc.max(0.01),
             f(p, "compute_cpu_s") / f(w, "engine_cpu_s").max(0.01),
             f(w, "coverage"),
             peer_cov

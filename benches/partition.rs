@@ -12,7 +12,6 @@
 //! `WANGGE_BENCH_DIR` is where inputs and outputs go.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;
@@ -336,6 +335,7 @@ fn gen_disk(dir: &Path, n_cells: usize, hh_per_cell: f64, seed: u64) {
 /// A county or city: `nx × ny` villages/communities on a jittered grid with
 /// wiggly shared borders, households in 1–3 cores per area plus scatter,
 /// `urban_block` central areas urban and dense, the rest rural; a road grid.
+#[allow(clippy::too_many_arguments)]
 fn gen_region(
     dir: &Path,
     nx: usize,

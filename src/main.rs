@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use geo_types::Geometry;
 
 use wangge::crs::Crs;
-use wangge::layers::{self, AnyLayer, FeatureWriter, FieldNames, LayerKind, ReadOptions};
+use wangge::layers::{self, FeatureWriter, FieldNames, LayerKind, ReadOptions};
 
 #[derive(Parser)]
 #[command(
@@ -302,10 +301,9 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         .file_stem()
         .and_then(|s| s.to_str())
         .map(str::to_owned);
-    let mut w = FeatureWriter::new(create(&a.out)?, name.as_deref()).map_err(|e| e.to_string())?;
-    write_layer(&mut w, &layer).map_err(|e| format!("writing {}: {e}", a.out.display()))?;
-    w.finish()
-        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    let written = FeatureWriter::new(create(&a.out)?, name.as_deref())
+        .and_then(|mut w| layers::outputs::write_layer(&mut w, &layer).and_then(|_| w.finish()));
+    written.map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
     println!("{}", report.summary());
     for r in report.rejections.iter().take(20) {
@@ -318,93 +316,6 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         let mut f = create(&path)?;
         serde_json::to_writer_pretty(&mut f, &report).map_err(|e| e.to_string())?;
         f.flush().map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// Writes a layer back out, normalised: WGS84, the contract's property names.
-fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> std::io::Result<()> {
-    use serde_json::{json, Map, Value};
-    let obj = |v: Value| match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    match layer {
-        AnyLayer::Areas(v) => {
-            for a in v {
-                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
-                w.write_with_input(
-                    Some(&a.code),
-                    &Geometry::MultiPolygon(a.geometry.clone()),
-                    a.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Households(v) => {
-            for h in v {
-                let extra = obj(json!({"households": h.households, "persons": h.persons}));
-                w.write_with_input(
-                    h.id.as_deref(),
-                    &Geometry::Point(h.location),
-                    h.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Cameras(v) => {
-            for c in v {
-                let extra = obj(
-                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
-                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
-                );
-                w.write_with_input(
-                    Some(&c.id),
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Buildings(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiPolygon(b.geometry.clone()),
-                    &json!({"feature": b.feature}),
-                )?;
-            }
-        }
-        AnyLayer::Barriers(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiLineString(b.geometry.clone()),
-                    &json!({"kind": b.kind}),
-                )?;
-            }
-        }
-        AnyLayer::Sites(v) => {
-            for s in v {
-                let extra = obj(json!({"kind": s.kind, "name": s.name}));
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(s.location),
-                    s.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Candidates(v) => {
-            for c in v {
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    Map::new(),
-                )?;
-            }
-        }
     }
     Ok(())
 }

@@ -414,10 +414,10 @@ fn bad_input_is_an_error_not_a_panic() {
         }),
         ..Default::default()
     };
-    assert!(partition(&[a.clone()], &[], &[], &bad_rules, &NoProgress).is_err());
+    assert!(partition(std::slice::from_ref(&a), &[], &[], &bad_rules, &NoProgress).is_err());
     let nan = vec![hh_at(f64::NAN, 1.0, 1)];
     assert!(partition(
-        &[a.clone()],
+        std::slice::from_ref(&a),
         &nan,
         &[],
         &PartitionOptions::default(),
@@ -428,4 +428,124 @@ fn bad_input_is_an_error_not_a_panic() {
     let p = partition(&[a], &[], &[], &PartitionOptions::default(), &NoProgress).unwrap();
     assert_eq!(p.grids.len(), 1);
     assert!(!p.grids[0].within_rules);
+}
+
+/// Real data: Trafford (UK) 2023 wards, each Census-2021 output area's
+/// representative point carrying its households and population; grids of
+/// 300–500 households.
+#[test]
+fn trafford_wards_from_census_output_areas() {
+    use geo::InteriorPoint;
+    let dir = "/work/shared/data/real/trafford-uk";
+    let wards: Vec<Area> = read_features(&format!("{dir}/trafford_wards2023.geojson"))
+        .into_iter()
+        .map(|(g, p)| {
+            area(
+                p["area_code"].as_str().unwrap(),
+                AreaKind::Urban,
+                to_multi(g).unwrap(),
+            )
+        })
+        .collect();
+    let hh: Vec<Household> = read_features(&format!(
+        "{dir}/trafford_oa2021_households_population_census2021.geojson"
+    ))
+    .into_iter()
+    .map(|(g, p)| {
+        let pt = to_multi(g).unwrap().interior_point().unwrap();
+        support::hh(
+            pt.x(),
+            pt.y(),
+            p["households_2021"].as_u64().unwrap() as u32,
+            Some(p["population_2021"].as_u64().unwrap() as u32),
+        )
+    })
+    .collect();
+    assert_eq!(wards.len(), 21);
+    assert_eq!(hh.len(), 738);
+    let t0 = std::time::Instant::now();
+    let p = run(&wards, &hh, &PartitionOptions::default());
+    let dt = t0.elapsed();
+    let c = check(&wards, &hh, &p, None);
+    summary("trafford", &c);
+    let total: u64 = hh.iter().map(|h| u64::from(h.households)).sum();
+    eprintln!(
+        "trafford: {} households, {} outside the 2023 wards, {:.2} s, infeasible wards: {:?}",
+        total,
+        p.outside.households,
+        dt.as_secs_f64(),
+        p.areas
+            .iter()
+            .filter(|a| !a.feasible)
+            .map(|a| (&a.code, a.households, &a.notes))
+            .collect::<Vec<_>>()
+    );
+    let bad: Vec<_> = p
+        .grids
+        .iter()
+        .filter(|g| !g.within_rules)
+        .map(|g| (&g.code, g.households, &g.issues))
+        .collect();
+    // Census output areas are indivisible units of 43–251 households, so every
+    // ward total that can be split into 300–500 must be.
+    for a in p.areas.iter().filter(|a| a.feasible) {
+        assert!(
+            p.grids
+                .iter()
+                .filter(|g| g.parent_code == a.code)
+                .all(|g| g.within_rules),
+            "ward {} is feasible but has grids outside the rules: {bad:?}",
+            a.code
+        );
+    }
+    assert!(c.pp_mean > 0.5, "PP mean {}", c.pp_mean);
+}
+
+/// Real boundaries: the eight Chuzhou districts/counties (DataV, GCJ-02; the
+/// ~500 m offset does not matter for tiling), with seeded households in
+/// village-like clusters, about 120 per village of the NBS 2023 list.
+#[test]
+fn chuzhou_county_boundaries() {
+    let dir = "/work/shared/data/real/chuzhou-admin";
+    let villages = std::fs::read_to_string(format!("{dir}/chuzhou_villages_nbs2023.csv")).unwrap();
+    let mut areas = Vec::new();
+    let mut hh = Vec::new();
+    let mut rng = Rng::new(2023);
+    for (g, p) in read_features(&format!("{dir}/chuzhou_districts_datav_gcj02.geojson")) {
+        let code = p["adcode"].as_i64().unwrap().to_string();
+        let n_villages = villages
+            .lines()
+            .filter(|l| l.ends_with(&format!(",{code}")))
+            .count()
+            .max(10);
+        let mp = to_multi(g).unwrap();
+        clustered_in(&mut rng, &mp, n_villages * 120, n_villages, 150.0, &mut hh);
+        areas.push(area(&code, AreaKind::Rural, mp));
+    }
+    assert_eq!(areas.len(), 8);
+    let t0 = std::time::Instant::now();
+    let p = run(&areas, &hh, &PartitionOptions::default());
+    let dt = t0.elapsed();
+    let c = check(&areas, &hh, &p, None);
+    summary("chuzhou", &c);
+    eprintln!(
+        "chuzhou: {} households in {:.2} s, {} grids pinched by the boundary, resolutions {:?}",
+        hh.len(),
+        dt.as_secs_f64(),
+        c.pinched,
+        p.areas
+            .iter()
+            .map(|a| (a.code.as_str(), a.resolution, a.grids))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        c.within,
+        c.grids,
+        "{:?}",
+        p.grids
+            .iter()
+            .filter(|g| !g.within_rules)
+            .map(|g| (&g.code, g.households, &g.issues))
+            .collect::<Vec<_>>()
+    );
 }

@@ -103,6 +103,46 @@ impl PreparedArea {
         }
     }
 
+    /// True when some boundary edge passes within `rho` metres of `c` (`kx`, `ky`:
+    /// metres per degree of longitude and latitude there).
+    pub(crate) fn edge_within(&self, c: Coord<f64>, rho: f64, kx: f64, ky: f64) -> bool {
+        if self.edges.is_empty() {
+            return false;
+        }
+        let dy = rho / ky;
+        let dx = rho / kx;
+        if c.x + dx < self.bbox[0]
+            || c.x - dx > self.bbox[2]
+            || c.y + dy < self.bbox[1]
+            || c.y - dy > self.bbox[3]
+        {
+            return false;
+        }
+        let bands = self.band_start.len() - 1;
+        let band =
+            |y: f64| (((y - self.y0) / self.band_h).floor().max(0.0) as usize).min(bands - 1);
+        let r2 = rho * rho;
+        for b in band(c.y - dy)..=band(c.y + dy) {
+            for e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
+                // Point–segment distance in local metres.
+                let (ax, ay) = ((e[0] - c.x) * kx, (e[1] - c.y) * ky);
+                let (bx, by) = ((e[2] - c.x) * kx, (e[3] - c.y) * ky);
+                let (vx, vy) = (bx - ax, by - ay);
+                let l2 = vx * vx + vy * vy;
+                let t = if l2 > 0.0 {
+                    (-(ax * vx + ay * vy) / l2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let (px, py) = (ax + t * vx, ay + t * vy);
+                if px * px + py * py <= r2 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Crossing-number point-in-polygon (even–odd over all rings, half-open in y).
     #[inline]
     pub(crate) fn contains(&self, p: Coord<f64>) -> bool {
@@ -144,30 +184,198 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-/// The H3 cells of an area: centres inside it, sorted, or the cell of an interior
-/// point for an area smaller than a cell.
+/// The H3 cells (at the target resolution) whose centre lies inside an area:
+/// how many, how many are seen, and the blind ones as blocks.
+#[derive(Debug, Default)]
+pub(crate) struct AreaCells {
+    pub total: u64,
+    pub covered: u64,
+    /// Blind blocks: cells at the target resolution or coarser ones whose every
+    /// descendant at the target resolution is inside the area and blind.
+    pub blind: Vec<CellIndex>,
+    /// Centre of each block (the centre of its central fine cell).
+    pub blind_centres: Vec<Coord<f64>>,
+    /// Number of target-resolution cells in each block.
+    pub blind_cells: Vec<u64>,
+}
+
+impl AreaCells {
+    fn append(&mut self, o: AreaCells) {
+        self.total += o.total;
+        self.covered += o.covered;
+        self.blind.extend(o.blind);
+        self.blind_centres.extend(o.blind_centres);
+        self.blind_cells.extend(o.blind_cells);
+    }
+}
+
+/// Levels between the root cells and the target resolution.
+const ROOT_LEVELS: u8 = 3;
+
+/// Computes an area's cells and their coverage, hierarchically.
+///
+/// Why not h3o's `Tiler` at the target resolution followed by a test of every
+/// cell: that grows the interior cell by cell through hash sets and then asks
+/// the cameras about every centre, which dominated the whole pipeline. Instead
+/// the area is covered by root cells three levels coarser (plus one ring, since
+/// fine cells may stick out of their ancestor), and each root is refined
+/// recursively through its children (bit arithmetic). A block whose disc of
+/// descendant centres (radius 1.3 × its circumradius; measured worst case
+/// 1.007) is clear of the area's boundary is entirely inside or outside; one
+/// that is inside and that no camera's sector can reach is blind as a whole and
+/// is kept as one coarse cell, which the gap dissolver takes as is. Only cells
+/// near the boundary or near a camera are resolved to the target resolution and
+/// tested exactly (centre in polygon, then the full visibility rule). The result
+/// is exactly the set the centre-containment rule defines.
 pub(crate) fn area_cells(
     geometry: &MultiPolygon<f64>,
+    prep: &PreparedArea,
+    seer: &Seer<'_>,
     res: h3o::Resolution,
-) -> Result<Vec<CellIndex>, String> {
-    let mut tiler = TilerBuilder::new(res)
-        .containment_mode(ContainmentMode::ContainsCentroid)
+) -> Result<AreaCells, String> {
+    let target = u8::from(res);
+    let root_res =
+        h3o::Resolution::try_from(target.saturating_sub(ROOT_LEVELS)).map_err(|e| e.to_string())?;
+    let mut tiler = TilerBuilder::new(root_res)
+        .containment_mode(ContainmentMode::Covers)
         .disable_transmeridian_heuristic()
         .build();
     for p in &geometry.0 {
         tiler.add(p.clone()).map_err(|e| e.to_string())?;
     }
-    let mut cells: Vec<CellIndex> = tiler.into_coverage().collect();
-    cells.sort_unstable();
-    cells.dedup();
-    if cells.is_empty() {
+    let mut roots: Vec<CellIndex> = Vec::new();
+    for c in tiler.into_coverage() {
+        roots.extend(c.grid_disk::<Vec<_>>(1));
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    let Some(first) = roots.first() else {
+        return Ok(AreaCells::default());
+    };
+    // Local size of a root cell (sizes vary little across an area).
+    let ll = LatLng::from(*first);
+    let circ = first
+        .boundary()
+        .iter()
+        .map(|v| ll.distance_m(*v))
+        .fold(0.0, f64::max);
+    let lat = 0.5 * (prep.bbox[1] + prep.bbox[3]);
+    let (kx, ky) = super::sector::metres_per_degree(lat);
+    let walker = Walker {
+        prep,
+        seer,
+        target: res,
+        root_res: u8::from(root_res),
+        root_rho: 1.3 * circ,
+        kx,
+        ky,
+    };
+    let parts: Vec<AreaCells> = if roots.len() > 64 {
+        roots
+            .par_iter()
+            .map(|&r| {
+                let mut out = AreaCells::default();
+                walker.visit(r, false, &mut out);
+                out
+            })
+            .collect()
+    } else {
+        roots
+            .iter()
+            .map(|&r| {
+                let mut out = AreaCells::default();
+                walker.visit(r, false, &mut out);
+                out
+            })
+            .collect()
+    };
+    let mut out = AreaCells::default();
+    for p in parts {
+        out.append(p);
+    }
+    if out.total == 0 {
+        // An area smaller than a cell: the cell of an interior point stands for it.
         if let Some(ip) = geometry.interior_point() {
             if let Ok(ll) = LatLng::new(ip.y(), ip.x()) {
-                cells.push(ll.to_cell(res));
+                let cell = ll.to_cell(res);
+                let ll = LatLng::from(cell);
+                let c = Coord {
+                    x: ll.lng(),
+                    y: ll.lat(),
+                };
+                out.total = 1;
+                if seer.sees(c) {
+                    out.covered = 1;
+                } else {
+                    out.blind.push(cell);
+                    out.blind_centres.push(c);
+                    out.blind_cells.push(1);
+                }
             }
         }
     }
-    Ok(cells)
+    Ok(out)
+}
+
+struct Walker<'a> {
+    prep: &'a PreparedArea,
+    seer: &'a Seer<'a>,
+    target: h3o::Resolution,
+    root_res: u8,
+    /// Radius around a root cell's centre holding all its descendants' centres.
+    root_rho: f64,
+    kx: f64,
+    ky: f64,
+}
+
+impl Walker<'_> {
+    fn visit(&self, cell: CellIndex, inside_all: bool, out: &mut AreaCells) {
+        let ll = LatLng::from(cell);
+        let c = Coord {
+            x: ll.lng(),
+            y: ll.lat(),
+        };
+        let r = u8::from(cell.resolution());
+        if cell.resolution() == self.target {
+            if inside_all || self.prep.contains(c) {
+                out.total += 1;
+                if self.seer.sees(c) {
+                    out.covered += 1;
+                } else {
+                    out.blind.push(cell);
+                    out.blind_centres.push(c);
+                    out.blind_cells.push(1);
+                }
+            }
+            return;
+        }
+        let rho = self.root_rho / 7f64.sqrt().powi(i32::from(r - self.root_res));
+        let mut inside = inside_all;
+        if !inside {
+            if self.prep.edge_within(c, rho, self.kx, self.ky) {
+                inside = false;
+            } else if self.prep.contains(c) {
+                inside = true;
+            } else {
+                return; // the whole block is outside
+            }
+        }
+        if inside && !cell.is_pentagon() && !self.seer.may_see_disc(c, rho) {
+            let n = cell.children_count(self.target);
+            out.total += n;
+            out.blind.push(cell);
+            // The block's centre is its central fine cell's centre.
+            out.blind_centres.push(c);
+            out.blind_cells.push(n);
+            return;
+        }
+        let Some(next) = cell.resolution().succ() else {
+            return;
+        };
+        for child in cell.children(next) {
+            self.visit(child, inside, out);
+        }
+    }
 }
 
 /// Computes the statistics (and gaps) of every area, in parallel.
@@ -266,41 +474,17 @@ fn one_area(
     if !ctx.options.area_coverage {
         return Ok((st, Vec::new()));
     }
-    let cells = area_cells(geometry, ctx.options.h3_resolution)
+    let cells = area_cells(geometry, &prep, ctx.seer, ctx.options.h3_resolution)
         .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
-    let centres: Vec<Coord<f64>> = cells
-        .iter()
-        .map(|&c| {
-            let ll = LatLng::from(c);
-            Coord {
-                x: ll.lng(),
-                y: ll.lat(),
-            }
-        })
-        .collect();
-    let seen = ctx.seer.sees_all(&centres);
-    st.cells = cells.len() as u64;
-    st.cells_covered = seen.iter().filter(|&&s| s).count() as u64;
+    st.cells = cells.total;
+    st.cells_covered = cells.covered;
     st.area_coverage = ratio(st.cells_covered, st.cells);
 
     if !ctx.options.gaps || st.cells_covered == st.cells {
         return Ok((st, Vec::new()));
     }
-    let (blind, blind_centres): (Vec<CellIndex>, Vec<Coord<f64>>) = cells
-        .iter()
-        .zip(&centres)
-        .zip(&seen)
-        .filter(|(_, &s)| !s)
-        .map(|((c, p), _)| (*c, *p))
-        .unzip();
-    let g = gaps::gaps_of_area(
-        ai,
-        blind,
-        &blind_centres,
-        &uncovered,
-        ctx.options.h3_resolution,
-    )
-    .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
+    let g = gaps::gaps_of_area(ai, cells, &uncovered)
+        .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
     st.gaps = g.len() as u32;
     Ok((st, g))
 }

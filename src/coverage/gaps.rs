@@ -2,19 +2,19 @@
 //! with the uncovered households it holds.
 //!
 //! Each polygon is one edge-connected group of blind cells (h3o's `Solvent`), so
-//! its ground is exactly the union of those cells. An uncovered household
-//! belongs to the gap whose cells hold it (its own H3 cell is blind and inside
-//! the gap). A household whose cell centre is seen, although the household
-//! itself is not, belongs to no gap: gaps are ground, at cell grain.
+//! its ground is exactly the union of those cells. A gap's
+//! `households_uncovered` counts the uncovered households located inside its
+//! polygon. An uncovered household standing in a cell whose centre is seen
+//! belongs to no gap: gaps are ground, at cell grain.
 //!
 //! Output is normalised (rings start at their smallest vertex, holes sorted), so
 //! results do not depend on the hash order inside the dissolver.
 
-use super::areas::PreparedArea;
+use super::areas::{AreaCells, PreparedArea};
 use crate::geodesy::LocalFrame;
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use h3o::geom::SolventBuilder;
-use h3o::{CellIndex, LatLng, Resolution};
+use h3o::{CellIndex, Resolution};
 
 /// One blind spot.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct Gap {
     pub geometry: Polygon<f64>,
     /// Ground area in square metres.
     pub area_m2: f64,
-    /// Number of H3 cells dissolved into it.
+    /// Number of H3 cells (at the area-coverage resolution) it is made of.
     pub cells: u32,
     /// Households (the `households` counts) not seen by any camera inside it.
     pub households_uncovered: u64,
@@ -89,65 +89,75 @@ fn polygon_area_m2(p: &Polygon<f64>) -> f64 {
     a.max(0.0)
 }
 
-/// Dissolves the blind cells of area `area` (sorted) into gaps and counts the
-/// uncovered households (location, count) inside each.
+/// Dissolves the blind blocks of area `area` into gaps and counts the uncovered
+/// households (location, count) inside each.
 ///
-/// The blind cells are compacted first (full groups of seven children become
-/// their parent, recursively) and dissolved in h3o's heterogeneous mode, which
-/// traces only the outlines: blind spots are usually most of a village, so this
-/// does a fraction of the work of dissolving every fine cell.
+/// Blind blocks come partly compacted already (coarse cells whose every fine
+/// cell is blind, see `areas::area_cells`); the fine ones are compacted where
+/// all seven siblings are blind, and everything is dissolved in h3o's
+/// heterogeneous mode, which traces only outlines: blind spots are usually
+/// most of a village, so this does a fraction of the work of dissolving every
+/// fine cell.
 pub(crate) fn gaps_of_area(
     area: usize,
-    blind: Vec<CellIndex>,
-    blind_centres: &[Coord<f64>],
+    cells: AreaCells,
     uncovered: &[(Coord<f64>, u64)],
-    res: Resolution,
 ) -> Result<Vec<Gap>, String> {
-    if blind.is_empty() {
+    if cells.blind.is_empty() {
         return Ok(Vec::new());
     }
-    let mut compacted = blind.clone();
-    CellIndex::compact(&mut compacted).map_err(|e| e.to_string())?;
+    let res = cells
+        .blind
+        .iter()
+        .map(|c| c.resolution())
+        .max()
+        .unwrap_or(Resolution::Twelve);
+    let mut fine: Vec<CellIndex> = cells
+        .blind
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() == res)
+        .collect();
+    let coarse = cells
+        .blind
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() != res);
+    fine.sort_unstable();
+    CellIndex::compact(&mut fine).map_err(|e| e.to_string())?;
     let solvent = SolventBuilder::new()
         .enable_heterogeneous_support(res)
         .build();
-    let mp: MultiPolygon<f64> = solvent.dissolve(compacted).map_err(|e| e.to_string())?;
+    let mp: MultiPolygon<f64> = solvent
+        .dissolve(fine.into_iter().chain(coarse))
+        .map_err(|e| e.to_string())?;
     let polys: Vec<Polygon<f64>> = mp.0.iter().map(normalise).collect();
     let prepared: Vec<PreparedArea> = polys
         .iter()
         .map(|p| PreparedArea::new(&MultiPolygon(vec![p.clone()])))
         .collect();
-    let mut households = vec![0u64; polys.len()];
-    let mut cells = vec![0u32; polys.len()];
-    // Which gap holds a blind cell: test its centre (well inside the cell, so the
-    // answer does not depend on how the dissolved edges are drawn).
-    let gap_of = |p: Coord<f64>| -> Option<usize> { prepared.iter().position(|g| g.contains(p)) };
-    let mut gap_of_cell = vec![0u32; if polys.len() == 1 { 0 } else { blind.len() }];
+    // Which gap holds a point. Block centres are well inside their block, so the
+    // answer does not depend on how the dissolved edges are drawn.
+    let gap_of = |p: Coord<f64>| -> Option<usize> {
+        if prepared.len() == 1 {
+            return prepared[0].contains(p).then_some(0);
+        }
+        prepared.iter().position(|g| g.contains(p))
+    };
+    let mut n_cells = vec![0u64; polys.len()];
     if polys.len() == 1 {
-        cells[0] = blind.len() as u32;
+        n_cells[0] = cells.blind_cells.iter().sum();
     } else {
-        for (i, &p) in blind_centres.iter().enumerate() {
-            let g = gap_of(p).unwrap_or(u32::MAX as usize);
-            gap_of_cell[i] = g as u32;
-            if g != u32::MAX as usize {
-                cells[g] += 1;
+        for (p, n) in cells.blind_centres.iter().zip(&cells.blind_cells) {
+            if let Some(g) = gap_of(*p) {
+                n_cells[g] += n;
             }
         }
     }
+    let mut households = vec![0u64; polys.len()];
     for &(p, n) in uncovered {
-        let Ok(ll) = LatLng::new(p.y, p.x) else {
-            continue;
-        };
-        let c = ll.to_cell(res);
-        if let Ok(i) = blind.binary_search(&c) {
-            let g = if polys.len() == 1 {
-                0
-            } else {
-                gap_of_cell[i] as usize
-            };
-            if g != u32::MAX as usize {
-                households[g] += n;
-            }
+        if let Some(g) = gap_of(p) {
+            households[g] += n;
         }
     }
     Ok(polys
@@ -157,7 +167,7 @@ pub(crate) fn gaps_of_area(
             area,
             area_m2: polygon_area_m2(&geometry),
             geometry,
-            cells: cells[i],
+            cells: n_cells[i].min(u32::MAX as u64) as u32,
             households_uncovered: households[i],
         })
         .collect())

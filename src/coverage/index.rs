@@ -204,6 +204,30 @@ impl BoxGrid {
         }
     }
 
+    /// Calls `f` with the items of every cell the box overlaps (items may repeat);
+    /// stops early when `f` returns true, and returns whether it did.
+    #[inline]
+    pub fn any_in_box(&self, b: [f64; 4], mut f: impl FnMut(u32) -> bool) -> bool {
+        let s = &self.spec;
+        if self.items.is_empty()
+            || b[2] < s.x0
+            || b[3] < s.y0
+            || b[0] > s.x0 + s.cw * s.nx as f64
+            || b[1] > s.y0 + s.ch * s.ny as f64
+        {
+            return false;
+        }
+        let (c0, c1, r0, r1) = s.span(b);
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                if self.cell(r * s.nx + c).iter().any(|&i| f(i)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Items listed in cell `k`.
     #[inline]
     pub fn cell(&self, k: usize) -> &[u32] {
@@ -229,7 +253,7 @@ impl PointGrid {
                 bb = union_bbox(bb, [p[0], p[1], p[0], p[1]]);
             }
         }
-        if !(bb[0] <= bb[2]) {
+        if bb[0] > bb[2] {
             bb = [0.0, 0.0, 0.0, 0.0];
         }
         let area = ((bb[2] - bb[0]) * (bb[3] - bb[1])).max(1e-18);

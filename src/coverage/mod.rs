@@ -36,7 +36,7 @@
 //!
 //! Defaults for missing camera fields (dome and PTZ see 360°, a bullet's default
 //! field of view and range, `online` true) are applied by the layer reader, not
-//! here: the engine takes each [`Camera`](crate::model::Camera) as given and
+//! here: the engine takes each [`Camera`] as given and
 //! rejects impossible values with [`CoverageError::InvalidCamera`]
 //! (non-finite or out-of-range coordinates, `fov_deg` outside (0, 360],
 //! `range_m` not positive and finite, azimuth not finite; any finite azimuth is

@@ -199,7 +199,7 @@ impl<'a> Occluders<'a> {
                 }
             }
         }
-        if !(bbox[0] <= bbox[2]) {
+        if bbox[0] > bbox[2] {
             bbox = [0.0, 0.0, 0.0, 0.0];
         }
         // Cells about twice the typical footprint: an edge falls in 1–4 cells and

@@ -191,7 +191,7 @@ pub fn propose(
             "range_m must be positive".into(),
         ));
     }
-    if !(options.fov_deg > 0.0 && options.fov_deg <= 360.0) || !options.azimuth_deg.is_finite() {
+    if !(options.fov_deg > 0.0 && options.fov_deg <= 360.0 && options.azimuth_deg.is_finite()) {
         return Err(CoverageError::InvalidOptions(
             "fov_deg must be in (0, 360] and azimuth_deg finite".into(),
         ));

@@ -202,6 +202,26 @@ impl Sector {
         self.range
     }
 
+    /// False only when no point of the disc of radius `rho` metres around `c` can
+    /// be in the sector (conservative: used to skip whole blocks of H3 cells).
+    pub(crate) fn may_meet_disc(&self, c: Coord<f64>, rho: f64) -> bool {
+        let (dx, dy, _) = self.metric.offset(c);
+        let d = dx.hypot(dy);
+        if d > self.range + rho {
+            return false;
+        }
+        if self.full || d <= rho {
+            return true;
+        }
+        // The disc subtends ±asin(rho/d) as seen from the camera; widen the field
+        // of view by that (and a hair for the convergence correction).
+        let half = self.cos_half.clamp(-1.0, 1.0).acos() + (rho / d).asin() + 1e-6;
+        if half >= std::f64::consts::PI {
+            return true;
+        }
+        dx * self.ax + dy * self.ay >= d * half.cos()
+    }
+
     /// True when `p` is within range and within the field of view. Boundaries are
     /// inclusive (distance = range, bearing = azimuth ± fov/2 are seen), up to the
     /// rounding of the formulas (about 1e-12 relative). The camera's own position

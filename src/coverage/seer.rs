@@ -90,6 +90,18 @@ impl<'a> Seer<'a> {
         })
     }
 
+    /// False only when no camera can see any point of the disc of radius `rho`
+    /// metres around `c` (range and field of view only; occlusion can only hide
+    /// more).
+    pub(crate) fn may_see_disc(&self, c: Coord<f64>, rho: f64) -> bool {
+        let (kx, ky) = super::sector::metres_per_degree(c.y);
+        let (rx, ry) = (rho / kx * 1.01, rho / ky * 1.01);
+        self.grid
+            .any_in_box([c.x - rx, c.y - ry, c.x + rx, c.y + ry], |s| {
+                self.sectors[s as usize].may_meet_disc(c, rho)
+            })
+    }
+
     /// The seen-by table of many points, in parallel, in input order.
     pub(crate) fn seen_by_all(
         &self,

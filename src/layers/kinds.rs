@@ -1,27 +1,22 @@
-//! Second pass: every feature of a layer into its model type, in parallel.
-//!
-//! Each layer kind has a small builder that checks the geometry type and the
-//! contract's properties; the shared machinery parses, reprojects, checks
-//! ranges, collects rejections and applies `strict`.
+//! The layer kinds of the contract and their builders: each checks the
+//! geometry type and the properties of one feature and yields model types.
+//! The shared machinery (parse, reproject, range-check, reject) is in `read`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use geo_types::{Geometry, MultiLineString, MultiPolygon, Point};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::collection::{parse_collection, FeatureParts};
-use super::geometry::{check_range, clean_polygons, parse_geometry, type_name, GeometryError};
-use super::props::Props;
+use super::geometry::{clean_polygons, type_name, GeometryError};
+use super::props::{count_field, integral, number_field, text_field};
+use super::read::{finish, keep_raw, read_with, Built, Note};
 use super::{FieldNames, LayerError, LayerReport, Rejection};
 use crate::crs::Crs;
 use crate::model::{
-    Area, AreaKind, Barrier, Building, Camera, CameraType, Candidate, Household, RawProperties,
-    Site,
+    Area, AreaKind, Barrier, Building, Camera, CameraType, Candidate, Household, Site,
 };
 
 /// The layer kinds of the contract.
@@ -150,268 +145,12 @@ pub fn read_layer(
     })
 }
 
-/// One feature after the shared checks, handed to a layer's builder.
-struct Parsed<'a> {
-    index: usize,
-    geometry: Geometry<f64>,
-    props: Props<'a>,
-    raw_props: Option<&'a RawValue>,
-    id: Option<String>,
-}
-
-/// What a builder says about a feature: the items it yields, plus the defaults
-/// and repairs it applied.
-struct Built<T> {
-    items: Vec<T>,
-    notes: Vec<Note>,
-}
-
-enum Note {
-    Default(String),
-    Repair(&'static str),
-}
-
-type BuildResult<T> = Result<Built<T>, String>;
-
-/// Shared driver: scan, parse in parallel, reproject, range-check, build.
-fn read_with<T, F>(
-    kind: LayerKind,
-    text: &str,
-    opts: &ReadOptions,
-    build: F,
-) -> Result<(Vec<T>, LayerReport), LayerError>
-where
-    T: Send,
-    F: Fn(Parsed<'_>) -> BuildResult<T> + Sync,
-{
-    let collection = parse_collection(text)?;
-    let crs = match (opts.crs, &collection.crs) {
-        (Some(c), _) => c,
-        (None, Some(member)) => Crs::from_geojson_member(member)?,
-        (None, None) => Crs::Wgs84,
-    };
-    let crs_given = opts.crs.is_some() || collection.crs.is_some();
-    let transform = crs.to_wgs84()?;
-
-    // Each feature on its own, in parallel: parse, reproject, check, build.
-    let id_field = opts.fields.id.as_str();
-    let code_field = opts.fields.code.as_str();
-    let built: Vec<Result<Built<T>, Rejection>> = collection
-        .features
-        .par_iter()
-        .enumerate()
-        .map(|(index, f)| {
-            let mut p = parse_feature(index, f.raw, kind, id_field, code_field)?;
-            let id = p.id.clone();
-            let reject = |reason: String| Rejection {
-                index,
-                id: id.clone(),
-                reason,
-            };
-            if !transform.is_identity() {
-                for_each_coord(&mut p.geometry, &mut |c: &mut geo_types::Coord<f64>| {
-                    (c.x, c.y) = transform.convert(c.x, c.y)?;
-                    Ok(())
-                })
-                .map_err(|e: crate::crs::CrsError| {
-                    reject(GeometryError::Transform(e.to_string()).to_string())
-                })?;
-            }
-            check_range(&p.geometry, crs_given).map_err(|e| reject(e.to_string()))?;
-            build(p).map_err(reject)
-        })
-        .collect();
-
-    let mut report = LayerReport {
-        layer: kind.to_string(),
-        crs: crs.to_string(),
-        features: collection.features.len(),
-        ..Default::default()
-    };
-    let mut items = Vec::with_capacity(built.len());
-    for b in built {
-        match b {
-            Ok(b) => {
-                report.accepted += 1;
-                for n in b.notes {
-                    match n {
-                        Note::Default(d) => *report.defaults.entry(d).or_insert(0) += 1,
-                        Note::Repair(r) => *report.repairs.entry(r.to_string()).or_insert(0) += 1,
-                    }
-                }
-                items.extend(b.items);
-            }
-            Err(r) => report.rejections.push(r),
-        }
-    }
-    report.rejected = report.rejections.len();
-    finish(items, report, opts.strict)
-}
-
-fn finish<T>(
-    items: Vec<T>,
-    report: LayerReport,
-    strict: bool,
-) -> Result<(Vec<T>, LayerReport), LayerError> {
-    if let Some(first) = report.rejections.first() {
-        if strict {
-            return Err(LayerError::Strict {
-                rejected: report.rejected,
-                total: report.features,
-                first: first.clone(),
-            });
-        }
-        if report.accepted == 0 {
-            return Err(LayerError::NothingAccepted {
-                rejected: report.rejected,
-                first: first.clone(),
-            });
-        }
-    }
-    Ok((items, report))
-}
-
-fn parse_feature<'a>(
-    index: usize,
-    raw: &'a RawValue,
-    kind: LayerKind,
-    id_field: &str,
-    code_field: &str,
-) -> Result<Parsed<'a>, Rejection> {
-    let reject = |id: Option<String>, reason: String| Rejection { index, id, reason };
-    let parts: FeatureParts<'a> = serde_json::from_str(raw.get())
-        .map_err(|e| reject(None, format!("not a GeoJSON Feature object: {}", short(&e))))?;
-    let mut id = parts.id.as_ref().and_then(id_text);
-    if parts.kind.as_deref() != Some("Feature") {
-        let found = parts.kind.as_deref().unwrap_or("nothing");
-        return Err(reject(
-            id,
-            format!("\"type\" is {found:?}, expected \"Feature\""),
-        ));
-    }
-    let props = match parts.properties {
-        None => Props::default(),
-        Some(r) if r.get() == "null" => Props::default(),
-        Some(r) => serde_json::from_str::<Props<'a>>(r.get()).map_err(|e| {
-            reject(
-                id.clone(),
-                format!("\"properties\" is not an object: {}", short(&e)),
-            )
-        })?,
-    };
-    if id.is_none() {
-        let key = if kind == LayerKind::Areas {
-            code_field
-        } else {
-            id_field
-        };
-        id = props.get(key).as_ref().and_then(id_text);
-    }
-    let geometry = parse_geometry(parts.geometry).map_err(|e| reject(id.clone(), e.to_string()))?;
-    let raw_props = parts.properties.filter(|r| r.get() != "null");
-    Ok(Parsed {
-        index,
-        geometry,
-        props,
-        raw_props,
-        id,
-    })
-}
-
-type CoordFn<'f, E> = dyn FnMut(&mut geo_types::Coord<f64>) -> Result<(), E> + 'f;
-
-/// Visits every position of a geometry mutably (the reader never builds
-/// geometry collections, so no recursion is needed).
-fn for_each_coord<E>(g: &mut Geometry<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
-    fn line<E>(l: &mut geo_types::LineString<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
-        l.0.iter_mut().try_for_each(f)
-    }
-    fn polygon<E>(p: &mut geo_types::Polygon<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
-        let empty = geo_types::Polygon::new(geo_types::LineString(vec![]), vec![]);
-        let (mut exterior, mut interiors) = std::mem::replace(p, empty).into_inner();
-        let result =
-            line(&mut exterior, f).and_then(|_| interiors.iter_mut().try_for_each(|r| line(r, f)));
-        *p = geo_types::Polygon::new(exterior, interiors);
-        result
-    }
-    match g {
-        Geometry::Point(p) => f(&mut p.0),
-        Geometry::MultiPoint(mp) => mp.0.iter_mut().try_for_each(|p| f(&mut p.0)),
-        Geometry::LineString(l) => line(l, f),
-        Geometry::MultiLineString(ml) => ml.0.iter_mut().try_for_each(|l| line(l, f)),
-        Geometry::Polygon(p) => polygon(p, f),
-        Geometry::MultiPolygon(mp) => mp.0.iter_mut().try_for_each(|p| polygon(p, f)),
-        _ => Ok(()),
-    }
-}
-
-fn short(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    s.split(" at line ").next().unwrap_or(&s).to_string()
-}
-
-fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(
-            integral(n)
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| n.to_string()),
-        ),
-        _ => None,
-    }
-}
-
-/// A JSON number as an integer, accepting `124.0` (common in exported tables).
-fn integral(n: &serde_json::Number) -> Option<i64> {
-    n.as_i64().or_else(|| {
-        n.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-            .map(|f| f as i64)
-    })
-}
-
-fn keep_raw(raw: Option<&RawValue>) -> RawProperties {
-    raw.map(|r| r.to_owned())
-}
-
 fn wrong_type(g: &Geometry<f64>, expected: &'static str) -> String {
     GeometryError::WrongType {
         found: type_name(g).into(),
         expected,
     }
     .to_string()
-}
-
-/// An optional non-negative integer property.
-fn count_field(props: &Props<'_>, name: &str) -> Result<Option<u32>, String> {
-    match props.get(name).as_ref() {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match integral(n) {
-            Some(i) if (0..=u32::MAX as i64).contains(&i) => Ok(Some(i as u32)),
-            _ => Err(format!("{name:?} must be a whole number ≥ 0, got {n}")),
-        },
-        Some(other) => Err(format!("{name:?} must be a whole number ≥ 0, got {other}")),
-    }
-}
-
-fn text_field(props: &Props<'_>, name: &str) -> Result<Option<String>, String> {
-    match props.get(name).as_ref() {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("{name:?} must be text, got {other}")),
-    }
-}
-
-fn number_field(props: &Props<'_>, name: &str) -> Result<Option<f64>, String> {
-    match props.get(name).as_ref() {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| format!("{name:?} is not a usable number")),
-        Some(other) => Err(format!("{name:?} must be a number, got {other}")),
-    }
 }
 
 fn polygons(g: Geometry<f64>, notes: &mut Vec<Note>) -> Result<MultiPolygon<f64>, String> {

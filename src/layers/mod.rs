@@ -2,12 +2,12 @@
 //!
 //! Reading is split in two passes so a big layer parses on every core: a quick
 //! sequential scan of the FeatureCollection that keeps each feature's geometry and
-//! properties as borrowed raw JSON text ([`collection`]), then a parallel pass that
-//! parses, reprojects and validates each feature into a model type ([`kinds`]).
+//! properties as borrowed raw JSON text (`collection`), then a parallel pass that
+//! parses, reprojects and validates each feature into a model type (`kinds`).
 //! A feature that breaks the contract is rejected with its index, id and reason;
 //! the rest are kept unless the caller asks for strict, all-or-nothing reading.
 //!
-//! Writing ([`write`]) streams RFC 7946 FeatureCollections: WGS84 longitude/latitude,
+//! Writing ([`mod@write`]) streams RFC 7946 FeatureCollections: WGS84 longitude/latitude,
 //! right-hand rings, full double precision.
 
 mod collection;
@@ -16,6 +16,7 @@ mod geometry;
 mod kinds;
 pub mod outputs;
 mod props;
+mod read;
 mod report;
 pub mod write;
 

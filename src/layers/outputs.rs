@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use geo_types::{Geometry, MultiPolygon};
 use serde::Serialize;
 
-use super::FeatureWriter;
+use super::{AnyLayer, FeatureWriter};
 use crate::model::Grid;
 
 /// A MultiPolygon of one part is written as the Polygon it is (CONTRACT: a
@@ -230,4 +230,91 @@ pub fn write_proposals<W: Write>(
         )?;
     }
     w.finish()
+}
+
+/// Writes a layer back out, normalised: WGS84, the contract's property names.
+pub fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> io::Result<()> {
+    use serde_json::{json, Map, Value};
+    let obj = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    match layer {
+        AnyLayer::Areas(v) => {
+            for a in v {
+                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
+                w.write_with_input(
+                    Some(&a.code),
+                    &Geometry::MultiPolygon(a.geometry.clone()),
+                    a.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Households(v) => {
+            for h in v {
+                let extra = obj(json!({"households": h.households, "persons": h.persons}));
+                w.write_with_input(
+                    h.id.as_deref(),
+                    &Geometry::Point(h.location),
+                    h.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Cameras(v) => {
+            for c in v {
+                let extra = obj(
+                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
+                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
+                );
+                w.write_with_input(
+                    Some(&c.id),
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Buildings(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiPolygon(b.geometry.clone()),
+                    &json!({"feature": b.feature}),
+                )?;
+            }
+        }
+        AnyLayer::Barriers(v) => {
+            for b in v {
+                w.write(
+                    None,
+                    &Geometry::MultiLineString(b.geometry.clone()),
+                    &json!({"kind": b.kind}),
+                )?;
+            }
+        }
+        AnyLayer::Sites(v) => {
+            for s in v {
+                let extra = obj(json!({"kind": s.kind, "name": s.name}));
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(s.location),
+                    s.properties.as_deref(),
+                    extra,
+                )?;
+            }
+        }
+        AnyLayer::Candidates(v) => {
+            for c in v {
+                w.write_with_input(
+                    None,
+                    &Geometry::Point(c.location),
+                    c.properties.as_deref(),
+                    Map::new(),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -42,3 +42,55 @@ impl<'de> Deserialize<'de> for Props<'de> {
         d.deserialize_map(V)
     }
 }
+
+pub(super) fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(
+            integral(n)
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| n.to_string()),
+        ),
+        _ => None,
+    }
+}
+
+/// A JSON number as an integer, accepting `124.0` (common in exported tables).
+pub(super) fn integral(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+            .map(|f| f as i64)
+    })
+}
+
+/// An optional non-negative integer property.
+pub(super) fn count_field(props: &Props<'_>, name: &str) -> Result<Option<u32>, String> {
+    match props.get(name).as_ref() {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match integral(n) {
+            Some(i) if (0..=u32::MAX as i64).contains(&i) => Ok(Some(i as u32)),
+            _ => Err(format!("{name:?} must be a whole number ≥ 0, got {n}")),
+        },
+        Some(other) => Err(format!("{name:?} must be a whole number ≥ 0, got {other}")),
+    }
+}
+
+pub(super) fn text_field(props: &Props<'_>, name: &str) -> Result<Option<String>, String> {
+    match props.get(name).as_ref() {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{name:?} must be text, got {other}")),
+    }
+}
+
+pub(super) fn number_field(props: &Props<'_>, name: &str) -> Result<Option<f64>, String> {
+    match props.get(name).as_ref() {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| format!("{name:?} is not a usable number")),
+        Some(other) => Err(format!("{name:?} must be a number, got {other}")),
+    }
+}

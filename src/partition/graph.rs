@@ -20,6 +20,9 @@ use crate::model::Barrier;
 
 type Seg = GeomWithData<Line<[f64; 2]>, ()>;
 
+/// Per cell edge, the parameter intervals a clipped piece covers on it.
+type EdgeIntervals = Vec<Vec<(f64, f64)>>;
+
 /// All barrier segments, indexed.
 pub(crate) struct BarrierIndex {
     tree: RTree<Seg>,
@@ -166,7 +169,7 @@ impl Graph {
         let n_cells = tess.cells.len();
         // Intervals covered by each clipped node along each edge of its cell,
         // parametrised from the lower to the higher canonical vertex id.
-        let mut intervals: Vec<Option<Vec<Vec<(f64, f64)>>>> = vec![None; n_nodes];
+        let mut intervals: Vec<Option<EdgeIntervals>> = vec![None; n_nodes];
         for (v, iv) in intervals.iter_mut().enumerate() {
             if let Some(p) = &tess.pieces[v] {
                 iv.replace(piece_intervals(tess, tess.nodes[v].cell, p));
@@ -240,13 +243,12 @@ impl Graph {
             }
             let mut r = [NONE; 6];
             let mut ok = true;
-            for i in 0..6 {
-                let d = tess.nbr[c][i];
+            for (slot, &d) in r.iter_mut().zip(&tess.nbr[c]) {
                 if d == NONE || tess.clipped[d as usize] {
                     ok = false;
                     break;
                 }
-                r[i] = tess.first_node[d as usize];
+                *slot = tess.first_node[d as usize];
             }
             if ok {
                 ring[tess.first_node[c] as usize] = r;
@@ -261,7 +263,7 @@ impl Graph {
     }
 }
 
-fn edge_intervals(iv: &Option<Vec<Vec<(f64, f64)>>>, edge: usize) -> Vec<(f64, f64)> {
+fn edge_intervals(iv: &Option<EdgeIntervals>, edge: usize) -> Vec<(f64, f64)> {
     match iv {
         None => vec![(0.0, 1.0)],
         Some(v) => v[edge].clone(),
@@ -298,7 +300,11 @@ fn piece_intervals(
             let (s, t) = (w[0], w[1]);
             for (i, &(a, b, l2)) in edges.iter().enumerate() {
                 let l = l2.sqrt();
-                let tol = l * 1e-6;
+                // Outline points on a cell edge are either cell vertices or
+                // overlay intersections, both on the area's grid: a few grid
+                // steps is the right tolerance (a looser one would call a
+                // piece that only touches the edge at a point adjacent).
+                let tol = 4.0 * tess.snap.unit();
                 let ds = orient(a, b, s) / l;
                 let dt = orient(a, b, t) / l;
                 if ds.abs() > tol || dt.abs() > tol {
@@ -350,6 +356,10 @@ pub(crate) fn barrier_length_per_region(
     }
     let step = tess.res.edge_length_m() / 3.0;
     for (a, b) in barriers.segments_in(min, max) {
+        // Only the part inside the cells' box (roads can be tens of km long).
+        let Some((a, b)) = clip_segment(a, b, min, max) else {
+            continue;
+        };
         let (la, lb) = (tess.frame.to_local(a), tess.frame.to_local(b));
         let len = ((lb.x - la.x).powi(2) + (lb.y - la.y).powi(2)).sqrt();
         let n = (len / step).ceil().max(1.0) as usize;
@@ -376,4 +386,47 @@ pub(crate) fn barrier_length_per_region(
         }
     }
     out
+}
+
+/// Liang–Barsky clip of segment a–b to the box [min, max].
+fn clip_segment(
+    a: Coord<f64>,
+    b: Coord<f64>,
+    min: Coord<f64>,
+    max: Coord<f64>,
+) -> Option<(Coord<f64>, Coord<f64>)> {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.x - min.x),
+        (dx, max.x - a.x),
+        (-dy, a.y - min.y),
+        (dy, max.y - a.y),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    Some((
+        Coord {
+            x: a.x + dx * t0,
+            y: a.y + dy * t0,
+        },
+        Coord {
+            x: a.x + dx * t1,
+            y: a.y + dy * t1,
+        },
+    ))
 }

@@ -2,22 +2,22 @@
 //!
 //! # Pipeline (per area, areas in parallel with rayon)
 //!
-//! 1. [`tessellate`]: H3 cells covering the area at a resolution chosen from the
+//! 1. `tessellate`: H3 cells covering the area at a resolution chosen from the
 //!    household density. Cells fully inside stay whole; boundary cells are clipped
 //!    to the area, and a clipped cell that falls apart (a thin neck, a hole, a
 //!    second part of the area) becomes one graph node per piece. Cell polygons use
 //!    the *canonical* H3 vertex coordinates, so two neighbouring cells share
 //!    bit-identical edges and everything built from them tiles without slivers.
-//! 2. [`graph`]: node adjacency (shared edges of positive length, so a region that
+//! 2. `graph`: node adjacency (shared edges of positive length, so a region that
 //!    is connected in the graph is one polygon on the ground), with cheap edges
 //!    where a barrier line (road, river, railway) crosses between two nodes.
-//! 3. [`regions`]: the number of grids from the rules, an initial partition by
+//! 3. `regions`: the number of grids from the rules, an initial partition by
 //!    recursive balanced bisection, then local moves of boundary nodes that keep
 //!    every region connected while fixing the size rules, balancing, and making
 //!    the regions compact and aligned with barriers.
-//! 4. [`dissolve`]: each region's cells are merged by walking the canonical cell
+//! 4. `dissolve`: each region's cells are merged by walking the canonical cell
 //!    edges (exact), and regions touching the area boundary are clipped to it.
-//! 5. [`metrics`] and [`codes`]: area, Polsby–Popper compactness, barrier length,
+//! 5. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
 //!    rule checks with reasons, and stable hierarchical codes.
 //!
 //! Every household is assigned to a node by point-in-polygon against the same
@@ -248,6 +248,22 @@ pub fn partition(
         grids.extend(r.grids);
         reports.push(r.report);
     }
+    if std::env::var_os("WANGGE_PROFILE").is_some() {
+        let v: Vec<String> = PHASES
+            .iter()
+            .zip(PHASE_NAMES)
+            .map(|(p, n)| {
+                format!(
+                    "{n} {:.3}s",
+                    p.swap(0, std::sync::atomic::Ordering::Relaxed) as f64 * 1e-9
+                )
+            })
+            .collect();
+        eprintln!(
+            "partition phases (CPU time summed over areas): {}",
+            v.join(", ")
+        );
+    }
     progress.report("done", 1.0);
     Ok(Partition {
         grids,
@@ -302,6 +318,7 @@ fn partition_area(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<AreaResult, PartitionError> {
+    let mut t = std::time::Instant::now();
     let rules = options.rules.unwrap_or_else(|| Rules::preset(area.kind));
     let bbox = area.geometry.bounding_rect().expect("validated non-empty");
     let frame = LocalFrame::new(Point(bbox.center()));
@@ -314,6 +331,7 @@ fn partition_area(
         Some(r) => r,
         None => tessellate::choose_resolution(households, hh, total, area_m2, &rules),
     };
+    lap(0, &mut t);
     let tess = tessellate::Tessellation::new(area, res, frame).map_err(|e| {
         PartitionError::InvalidArea {
             code: area.code.clone(),
@@ -323,6 +341,7 @@ fn partition_area(
     if progress.cancelled() {
         return Err(PartitionError::Cancelled);
     }
+    lap(1, &mut t);
     // Households → nodes.
     let mut node_hh = vec![0u64; tess.nodes.len()];
     let mut node_pp = vec![0u64; tess.nodes.len()];
@@ -336,6 +355,7 @@ fn partition_area(
     }
     let has_persons = hh.iter().any(|&i| households[i as usize].persons.is_some());
 
+    lap(2, &mut t);
     let g = graph::Graph::build(&tess, &area.geometry, barriers, options.barrier_cut_cost);
     let plan = regions::Plan {
         rules,
@@ -343,17 +363,28 @@ fn partition_area(
         grid_count: options.grid_counts.get(&area.code).copied(),
         balance_tolerance: options.balance_tolerance,
     };
+    lap(3, &mut t);
     let part = regions::partition_graph(&g, &tess, &node_hh, &node_pp, &plan);
+    lap(4, &mut t);
     if progress.cancelled() {
         return Err(PartitionError::Cancelled);
     }
 
     // Geometry, metrics, codes.
     let k = part.k;
+    let pts = dissolve::NodePoints::new(
+        tess.nodes.len(),
+        &hh_node
+            .iter()
+            .map(|&(i, n)| (households[i as usize].location.0, n))
+            .collect::<Vec<_>>(),
+    );
     let geoms: Vec<MultiPolygon<f64>> = (0..k)
         .into_par_iter()
-        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32))
+        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32, &pts))
         .collect();
+    drop(pts);
+    lap(5, &mut t);
     // Outlines that went through a polygon clip are snapped by the overlay to
     // its own precision, so a household within a rounding error of a grid edge
     // could fall on the other side of the *output* edge. Re-decide those few
@@ -392,6 +423,12 @@ fn partition_area(
             .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
         if let Some(q) = found {
             let h = &households[i as usize];
+            if std::env::var_os("WANGGE_DEBUG").is_some() {
+                eprintln!(
+                    "recheck: {} households at {:?} move from region {r} to {q}",
+                    h.households, pt
+                );
+            }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
             part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));
@@ -399,6 +436,7 @@ fn partition_area(
             hh_region[j] = q;
         }
     }
+    lap(6, &mut t);
     let barrier_len = graph::barrier_length_per_region(&tess, &g, &part.assignment, k, barriers);
     let mut grids: Vec<Grid> = Vec::with_capacity(k);
     let mut centroids: Vec<Coord<f64>> = Vec::with_capacity(k);
@@ -418,10 +456,17 @@ fn partition_area(
             &mut issues,
         );
         if geom.0.len() > 1 {
-            issues.push(format!(
-                "grid is in {} parts because the area itself is in pieces (detached parts joined to the nearest grid)",
-                geom.0.len()
-            ));
+            issues.push(if part.has_satellite[r] {
+                format!(
+                    "grid is in {} parts because the area itself is in pieces (detached parts joined to the nearest grid)",
+                    geom.0.len()
+                )
+            } else {
+                format!(
+                    "grid is in {} parts: the area's boundary pinches it (the parts touch only along a slit or at a point)",
+                    geom.0.len()
+                )
+            });
         }
         centroids.push(metrics::centroid_local(&geom, &frame));
         grids.push(Grid {
@@ -460,6 +505,7 @@ fn partition_area(
         .zip(&hh_region)
         .map(|(&(i, _), &r)| (i, rank[r as usize]))
         .collect();
+    lap(7, &mut t);
     let report = AreaReport {
         code: area.code.clone(),
         resolution: u8::from(res),
@@ -476,6 +522,34 @@ fn partition_area(
         assignment,
         report,
     })
+}
+
+/// Phase timings summed over areas (nanoseconds), printed to stderr at the end
+/// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
+pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
+const PHASE_NAMES: [&str; 12] = [
+    "resolution",
+    "tessellate",
+    "locate",
+    "graph",
+    "regions",
+    "dissolve",
+    "recheck",
+    "barriers+metrics",
+    "  tiler",
+    "  vertices",
+    "  neighbours",
+    "  clip",
+];
+
+pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
+    let now = std::time::Instant::now();
+    PHASES[phase].fetch_add(
+        (now - *t).as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    *t = now;
 }
 
 /// Bounding rectangle helper shared by the submodules.

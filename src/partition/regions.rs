@@ -50,6 +50,8 @@ pub(crate) struct RegionResult {
     pub persons: Vec<u64>,
     /// Largest single node (location cluster) in each region, in households.
     pub heaviest_node: Vec<u64>,
+    /// Regions that took in a detached part of the area.
+    pub has_satellite: Vec<bool>,
     pub feasible: bool,
     pub notes: Vec<String>,
 }
@@ -80,11 +82,7 @@ pub(crate) fn choose_k(rules: &Rules, has_persons: bool, t: u64, p: u64, a: f64)
     if let Some(ma) = rules.max_area_m2 {
         lo = lo.max((a / ma).ceil() as u64);
     }
-    let hi = if rules.min_households > 0 {
-        t / rules.min_households
-    } else {
-        u64::MAX
-    };
+    let hi = t.checked_div(rules.min_households).unwrap_or(u64::MAX);
     let want = ((t as f64 / target).round() as u64).max(1);
     if lo <= hi {
         return (want.clamp(lo, hi) as usize, true);
@@ -118,6 +116,7 @@ pub(crate) fn partition_graph(
             households: vec![0],
             persons: vec![0],
             heaviest_node: vec![0],
+            has_satellite: vec![false],
             feasible: rules.min_households == 0,
             notes: vec!["the area is too small to hold a cell; it is one grid".into()],
         };
@@ -239,12 +238,34 @@ pub(crate) fn partition_graph(
         .iter()
         .map(|&c| comps[c].iter().map(|&v| pp[v as usize]).sum())
         .collect();
+    // Nodes heavier than the maximum (a tower block, a dense cell) cannot be
+    // split: each gets a grid of its own, pinned, and the rest of the part is
+    // divided among the other grids.
+    let heavy: Vec<bool> = w.iter().map(|&x| x > rules.max_households).collect();
     let mut feasible = true;
     let mut ks: Vec<usize> = Vec::with_capacity(mains.len());
+    let mut light_means: Vec<f64> = Vec::with_capacity(mains.len());
     for (i, &c) in mains.iter().enumerate() {
-        let (k, ok) = choose_k(rules, plan.has_persons, main_w[i], main_p[i], ca[c]);
+        let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
+        let hw: u64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| w[v as usize])
+            .sum();
+        let hp: u64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| pp[v as usize])
+            .sum();
+        let tl = main_w[i] - hw;
+        let (kl, ok) = if hn > 0 && tl < rules.min_households.max(1) {
+            (0, true)
+        } else {
+            choose_k(rules, plan.has_persons, tl, main_p[i] - hp, ca[c])
+        };
         feasible &= ok;
-        ks.push(k.min(comps[c].len()).max(1));
+        light_means.push(if kl > 0 { tl as f64 / kl as f64 } else { 0.0 });
+        ks.push((kl + hn).min(comps[c].len()).max(1));
     }
     if let Some(total_k) = plan.grid_count {
         ks = distribute(
@@ -252,6 +273,20 @@ pub(crate) fn partition_graph(
             &main_w,
             &mains.iter().map(|&c| comps[c].len()).collect::<Vec<_>>(),
         );
+        for (i, &c) in mains.iter().enumerate() {
+            let hn = comps[c].iter().filter(|&&v| heavy[v as usize]).count();
+            let hw: u64 = comps[c]
+                .iter()
+                .filter(|&&v| heavy[v as usize])
+                .map(|&v| w[v as usize])
+                .sum();
+            let kl = ks[i].saturating_sub(hn);
+            light_means[i] = if kl > 0 {
+                (main_w[i] - hw) as f64 / kl as f64
+            } else {
+                0.0
+            };
+        }
     }
     let max_node = w.iter().copied().max().unwrap_or(0);
     if max_node > rules.max_households {
@@ -276,45 +311,69 @@ pub(crate) fn partition_graph(
     for (i, &c) in mains.iter().enumerate() {
         let total: f64 = main_w[i] as f64;
         let use_area = total <= 0.0;
-        let measure: Vec<f64> = if use_area {
-            comps[c]
-                .iter()
-                .map(|&v| tess.nodes[v as usize].area)
-                .collect()
-        } else {
-            comps[c].iter().map(|&v| w[v as usize] as f64).collect()
-        };
-        let _ = measure;
         let mut regions: Vec<Vec<u32>> = Vec::new();
+        // Heavy nodes count as one grid's worth in the bisection.
+        let cap = if light_means[i] > 0.0 {
+            light_means[i]
+        } else {
+            rules.target() as f64
+        };
         bisect(
             g,
             tess,
             &comps[c],
             ks[i],
             &w,
+            cap,
             use_area,
             &mut scratch,
             &mut regions,
         );
         let kk = regions.len();
+        let light_regions = regions
+            .iter()
+            .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
+            .count();
+        let heavy_w: f64 = comps[c]
+            .iter()
+            .filter(|&&v| heavy[v as usize])
+            .map(|&v| w[v as usize] as f64)
+            .sum();
         for reg in regions {
             let id = means.len() as u32;
+            let hw: f64 = reg
+                .iter()
+                .filter(|&&v| heavy[v as usize])
+                .map(|&v| w[v as usize] as f64)
+                .sum();
             for v in reg {
                 part[v as usize] = id;
             }
-            means.push(total / kk as f64);
+            means.push(if hw > 0.0 {
+                hw
+            } else if light_regions > 0 {
+                (total - heavy_w) / light_regions as f64
+            } else {
+                total / kk as f64
+            });
         }
     }
     let k = means.len();
 
     // 4. Local moves.
     let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
+    st.pinned = heavy;
     st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+    if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
+        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+    }
 
     // Satellites follow their anchors.
+    let mut has_satellite = vec![false; k];
     for v in 0..n {
         if anchor[v] != NONE {
             part[v] = part[anchor[v] as usize];
+            has_satellite[part[v] as usize] = true;
         }
     }
     let mut households = vec![0u64; k];
@@ -332,6 +391,7 @@ pub(crate) fn partition_graph(
         households,
         persons,
         heaviest_node: heaviest,
+        has_satellite,
         feasible,
         notes,
     }
@@ -409,7 +469,26 @@ fn bisect(
     nodes: &[u32],
     k: usize,
     w: &[u64],
+    cap: f64,
     use_area: bool,
+    s: &mut Scratch,
+    out: &mut Vec<Vec<u32>>,
+) {
+    bisect_at(g, tess, nodes, k, w, cap, use_area, 0.0, s, out)
+}
+
+/// [`bisect`] with the sweep direction turned by `turn` radians from the long
+/// axis (the repair step tries several directions).
+#[allow(clippy::too_many_arguments)]
+fn bisect_at(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    k: usize,
+    w: &[u64],
+    cap: f64,
+    use_area: bool,
+    turn: f64,
     s: &mut Scratch,
     out: &mut Vec<Vec<u32>>,
 ) {
@@ -421,7 +500,7 @@ fn bisect(
         if use_area {
             tess.nodes[v as usize].area
         } else {
-            w[v as usize] as f64
+            (w[v as usize] as f64).min(cap)
         }
     };
     let total: f64 = nodes.iter().map(|&v| meas(v)).sum();
@@ -444,7 +523,7 @@ fn bisect(
         cyy += a * dy * dy;
         cxy += a * dx * dy;
     }
-    let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
+    let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy) + turn;
     let (ux, uy) = (theta.cos(), theta.sin());
     let proj = |v: u32| {
         let c = tess.nodes[v as usize].centroid;
@@ -558,8 +637,8 @@ fn bisect(
     ka = ka.clamp(1, k - 1);
     let ka = ka.min(a_nodes.len()).max(1);
     let kb = (k - ka).min(b_main.len()).max(1);
-    bisect(g, tess, &a_nodes, ka, w, use_area, s, out);
-    bisect(g, tess, &b_main, kb, w, use_area, s, out);
+    bisect(g, tess, &a_nodes, ka, w, cap, use_area, s, out);
+    bisect(g, tess, &b_main, kb, w, cap, use_area, s, out);
 }
 
 /// Region totals and the move logic.
@@ -578,6 +657,8 @@ struct State {
     /// Normalisers: mean region area (m²) and expected cut edges per region.
     area_scale: f64,
     cut_scale: f64,
+    /// Nodes that never move (heavier than the maximum on their own).
+    pinned: Vec<bool>,
 }
 
 const HARD: f64 = 50.0;
@@ -614,6 +695,7 @@ impl State {
             tol: plan.balance_tolerance,
             area_scale: 1.0,
             cut_scale: 1.0,
+            pinned: Vec::new(),
         };
         let mut nodes_in = 0usize;
         for v in 0..g.len() {
@@ -741,7 +823,7 @@ impl State {
                 let mut moved = 0;
                 for v in 0..n as u32 {
                     let a = part[v as usize];
-                    if a == NONE || w[v as usize] == 0 {
+                    if a == NONE || w[v as usize] == 0 || self.pinned[v as usize] {
                         continue;
                     }
                     let a = a as usize;
@@ -768,7 +850,7 @@ impl State {
                             continue;
                         }
                         let score = d + 1e-3 * self.shape_delta(g, tess, part, v, a, b);
-                        if best.is_none_or(|(bs, _)| score < bs) {
+                        if best.map_or(true, |(bs, _)| score < bs) {
                             best = Some((score, b));
                         }
                     }
@@ -784,13 +866,17 @@ impl State {
                     break;
                 }
             }
+            // Coarse units (census blocks, big buildings) can leave a region
+            // outside the rules with every neighbour too full to take a unit:
+            // pass units along a chain of regions instead.
+            self.repair_chains(g, tess, part, w, pp, s);
             // Shape: within the balance band, shorten cuts and round shapes.
             let mut moved_total = 0;
             for _pass in 0..8 {
                 let mut moved = 0;
                 for v in 0..n as u32 {
                     let a = part[v as usize];
-                    if a == NONE {
+                    if a == NONE || self.pinned[v as usize] {
                         continue;
                     }
                     let a = a as usize;
@@ -820,7 +906,7 @@ impl State {
                             }
                         }
                         let d = self.shape_delta(g, tess, part, v, a, b);
-                        if d < -1e-9 && best.is_none_or(|(bs, _)| d < bs) {
+                        if d < -1e-9 && best.map_or(true, |(bs, _)| d < bs) {
                             best = Some((d, b));
                         }
                     }
@@ -841,6 +927,522 @@ impl State {
                 break;
             }
         }
+    }
+
+    fn violates(&self, r: usize) -> bool {
+        self.w[r] > self.max || self.w[r] < self.min || self.p[r] > self.max_p
+    }
+
+    /// Moves units along chains of neighbouring regions (r0 → r1 → … → rm)
+    /// so a region outside the rules sheds or gains weight through regions
+    /// that stay within them. A chain is kept only if the summed penalty of
+    /// the regions on it drops; otherwise it is undone.
+    fn repair_chains(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) {
+        let n = g.len();
+        let k = self.mean.len();
+        for _round in 0..4 {
+            let bad: Vec<usize> = (0..k)
+                .filter(|&r| self.violates(r) && self.mean[r] <= self.max)
+                .collect();
+            if bad.is_empty() {
+                return;
+            }
+            // Region adjacency.
+            let mut radj: Vec<Vec<u32>> = vec![Vec::new(); k];
+            for v in 0..n as u32 {
+                let a = part[v as usize];
+                if a == NONE {
+                    continue;
+                }
+                for &u in g.neighbours(v) {
+                    let b = part[u as usize];
+                    if b != NONE && b != a && !radj[a as usize].contains(&b) {
+                        radj[a as usize].push(b);
+                    }
+                }
+            }
+            for r in radj.iter_mut() {
+                r.sort_unstable();
+            }
+            let mut improved = false;
+            for &a in &bad {
+                if !self.violates(a) {
+                    continue;
+                }
+                let over = self.w[a] > self.max || self.p[a] > self.max_p;
+                // First: re-split with a neighbour, the most complementary first.
+                let mut nbrs: Vec<u32> = radj[a].clone();
+                nbrs.sort_by(|&x, &y| {
+                    let (wx, wy) = (self.w[x as usize], self.w[y as usize]);
+                    (if over {
+                        wx.total_cmp(&wy)
+                    } else {
+                        wy.total_cmp(&wx)
+                    })
+                    .then(x.cmp(&y))
+                });
+                if nbrs
+                    .iter()
+                    .any(|&b| self.recombine(g, tess, part, w, pp, a, b as usize, s))
+                {
+                    improved = true;
+                    continue;
+                }
+                // BFS over regions, shortest chains first.
+                let mut prev = vec![NONE; k];
+                let mut depth = vec![u32::MAX; k];
+                depth[a] = 0;
+                let mut queue = std::collections::VecDeque::from([a as u32]);
+                let mut ends: Vec<u32> = Vec::new();
+                while let Some(r) = queue.pop_front() {
+                    if depth[r as usize] >= 5 {
+                        continue;
+                    }
+                    for &q in &radj[r as usize] {
+                        if depth[q as usize] == u32::MAX {
+                            depth[q as usize] = depth[r as usize] + 1;
+                            prev[q as usize] = r;
+                            queue.push_back(q);
+                            let slack = if over {
+                                self.w[q as usize] < self.mean[q as usize]
+                            } else {
+                                self.w[q as usize] > self.mean[q as usize]
+                            };
+                            if slack && !self.violates(q as usize) {
+                                ends.push(q);
+                            }
+                        }
+                    }
+                }
+                if std::env::var_os("WANGGE_DEBUG").is_some() {
+                    eprintln!(
+                        "repair: region {a} w {} p {} mean {:.0} over {over}, {} chain ends, neighbours {:?}",
+                        self.w[a],
+                        self.p[a],
+                        self.mean[a],
+                        ends.len(),
+                        radj[a].iter().map(|&q| (q, self.w[q as usize])).collect::<Vec<_>>()
+                    );
+                }
+                for &end in ends.iter().take(24) {
+                    let mut path = vec![end as usize];
+                    while path[path.len() - 1] != a {
+                        let last = path[path.len() - 1];
+                        path.push(prev[last] as usize);
+                    }
+                    path.reverse(); // a … end
+                    if !over {
+                        path.reverse(); // donors first: end … a
+                    }
+                    let regions: Vec<usize> = path.clone();
+                    let before: f64 = regions
+                        .iter()
+                        .map(|&r| self.pen(r, self.w[r], self.p[r]))
+                        .sum();
+                    let amount = if over {
+                        self.w[a] - self.mean[a]
+                    } else {
+                        self.mean[a] - self.w[a]
+                    };
+                    let mut done: Vec<(u32, usize, usize)> = Vec::new();
+                    let mut ok = true;
+                    for win in path.windows(2) {
+                        let (from, to) = (win[0], win[1]);
+                        match self.pick_unit(g, tess, part, w, from, to, amount, s) {
+                            Some(v) => {
+                                part[v as usize] = to as u32;
+                                self.apply(
+                                    tess,
+                                    v as usize,
+                                    from,
+                                    to,
+                                    w[v as usize] as f64,
+                                    pp[v as usize] as f64,
+                                );
+                                done.push((v, from, to));
+                            }
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    let after: f64 = regions
+                        .iter()
+                        .map(|&r| self.pen(r, self.w[r], self.p[r]))
+                        .sum();
+                    if ok && after < before - 1e-9 {
+                        improved = true;
+                        break;
+                    }
+                    for &(v, from, to) in done.iter().rev() {
+                        part[v as usize] = from as u32;
+                        self.apply(
+                            tess,
+                            v as usize,
+                            to,
+                            from,
+                            w[v as usize] as f64,
+                            pp[v as usize] as f64,
+                        );
+                    }
+                }
+            }
+            if !improved {
+                return;
+            }
+        }
+    }
+
+    /// Re-splits two neighbouring regions with a fresh balanced bisection of
+    /// their union (the ReCom idea: merge two districts, split them anew),
+    /// trying several sweep directions. Kept only if both halves meet the
+    /// rules and the balance penalty drops.
+    #[allow(clippy::too_many_arguments)]
+    fn recombine(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        a: usize,
+        b: usize,
+        s: &mut Scratch,
+    ) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32)
+            .filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32)
+            .collect();
+        if nodes.iter().any(|&v| self.pinned[v as usize]) {
+            return false;
+        }
+        let before = self.pen(a, self.w[a], self.p[a]) + self.pen(b, self.w[b], self.p[b]);
+        let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
+        for turn in [
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ] {
+            let mut out = Vec::new();
+            bisect_at(
+                g,
+                tess,
+                &nodes,
+                2,
+                w,
+                f64::INFINITY,
+                false,
+                turn,
+                s,
+                &mut out,
+            );
+            if out.len() != 2 {
+                continue;
+            }
+            let wsum = |r: &[u32]| r.iter().map(|&v| w[v as usize] as f64).sum::<f64>();
+            let psum = |r: &[u32]| r.iter().map(|&v| pp[v as usize] as f64).sum::<f64>();
+            // Keep the half nearer a's centroid as a (fewer nodes change).
+            let (x, y) = (&out[0], &out[1]);
+            let after = self.pen(a, wsum(x), psum(x)) + self.pen(b, wsum(y), psum(y));
+            let ok = |r: &[u32]| {
+                let (wr, pr) = (wsum(r), psum(r));
+                wr >= self.min && wr <= self.max && pr <= self.max_p
+            };
+            if ok(x)
+                && ok(y)
+                && after < before - 1e-9
+                && best.as_ref().map_or(true, |bst| after < bst.0)
+            {
+                best = Some((after, x.clone(), y.clone()));
+            }
+        }
+        let Some((_, x, y)) = best else { return false };
+        for (r, members) in [(a, &x), (b, &y)] {
+            for &v in members.iter() {
+                let from = part[v as usize] as usize;
+                if from != r {
+                    part[v as usize] = r as u32;
+                    self.apply(
+                        tess,
+                        v as usize,
+                        from,
+                        r,
+                        w[v as usize] as f64,
+                        pp[v as usize] as f64,
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    /// Compactness estimate of each region from the graph: area over the
+    /// squared count of boundary edges (cut edges and edges on the area
+    /// boundary) times the cell edge length. Only used to rank and compare.
+    fn pp_estimates(&self, g: &Graph, tess: &Tessellation, part: &[u32]) -> Vec<f64> {
+        let k = self.mean.len();
+        let mut edges = vec![0.0f64; k];
+        for v in 0..g.len() as u32 {
+            let r = part[v as usize];
+            if r == NONE {
+                continue;
+            }
+            let nbrs = g.neighbours(v);
+            let cut = nbrs.iter().filter(|&&u| part[u as usize] != r).count() as f64;
+            let outside = if tess.pieces[v as usize].is_none() {
+                6usize.saturating_sub(nbrs.len()) as f64
+            } else {
+                1.0
+            };
+            edges[r as usize] += cut + outside;
+        }
+        let e = tess.res.edge_length_m();
+        (0..k)
+            .map(|r| {
+                let p = edges[r] * e;
+                if p > 0.0 {
+                    4.0 * std::f64::consts::PI * self.area[r] / (p * p)
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    /// Re-splits the least compact regions together with a neighbour when a
+    /// fresh bisection of the pair gives two more compact halves that still
+    /// meet the rules and the balance band. Local moves only polish outlines;
+    /// this fixes shapes the initial bisection got wrong (long strips left
+    /// over in empty country, regions wrapped around a dense village).
+    #[allow(clippy::too_many_arguments)]
+    fn reshape_worst(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        s: &mut Scratch,
+    ) -> bool {
+        let k = self.mean.len();
+        if k < 2 {
+            return false;
+        }
+        let mut changed = false;
+        for _round in 0..3 {
+            let est = self.pp_estimates(g, tess, part);
+            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.45).collect();
+            worst.sort_by(|&a, &b| est[a].total_cmp(&est[b]).then(a.cmp(&b)));
+            worst.truncate(64);
+            if worst.is_empty() {
+                break;
+            }
+            let mut radj: Vec<Vec<u32>> = vec![Vec::new(); k];
+            for v in 0..g.len() as u32 {
+                let a = part[v as usize];
+                if a == NONE {
+                    continue;
+                }
+                for &u in g.neighbours(v) {
+                    let b = part[u as usize];
+                    if b != NONE && b != a && !radj[a as usize].contains(&b) {
+                        radj[a as usize].push(b);
+                    }
+                }
+            }
+            let mut touched = vec![false; k];
+            let mut any = false;
+            for &a in &worst {
+                if touched[a] {
+                    continue;
+                }
+                let mut nbrs = radj[a].clone();
+                nbrs.sort_unstable();
+                for &b in &nbrs {
+                    let b = b as usize;
+                    if touched[b] {
+                        continue;
+                    }
+                    if self.reshape_pair(g, tess, part, w, pp, a, b, est[a].min(est[b]), s) {
+                        touched[a] = true;
+                        touched[b] = true;
+                        any = true;
+                        break;
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reshape_pair(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        a: usize,
+        b: usize,
+        current: f64,
+        s: &mut Scratch,
+    ) -> bool {
+        let nodes: Vec<u32> = (0..g.len() as u32)
+            .filter(|&v| part[v as usize] == a as u32 || part[v as usize] == b as u32)
+            .collect();
+        if nodes.iter().any(|&v| self.pinned[v as usize]) {
+            return false;
+        }
+        let e = tess.res.edge_length_m();
+        let mark = s.next();
+        let stamp_a = mark;
+        let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
+        for turn in [
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ] {
+            let mut out = Vec::new();
+            bisect_at(
+                g,
+                tess,
+                &nodes,
+                2,
+                w,
+                f64::INFINITY,
+                false,
+                turn,
+                s,
+                &mut out,
+            );
+            if out.len() != 2 {
+                continue;
+            }
+            let wsum = |r: &[u32]| r.iter().map(|&v| w[v as usize] as f64).sum::<f64>();
+            let psum = |r: &[u32]| r.iter().map(|&v| pp[v as usize] as f64).sum::<f64>();
+            let ok = |r: &[u32], reg: usize| {
+                self.in_band(reg, wsum(r), psum(r))
+                    || (wsum(r) >= self.min
+                        && wsum(r) <= self.max
+                        && psum(r) <= self.max_p
+                        && (wsum(r) - self.mean[reg]).abs() <= 0.12 * self.mean[reg])
+            };
+            if !(ok(&out[0], a) && ok(&out[1], b)) {
+                continue;
+            }
+            // Estimated compactness of each half.
+            let half_stamp = s.next();
+            for &v in &out[0] {
+                s.mark[v as usize] = half_stamp;
+            }
+            let mut pps = [0.0f64; 2];
+            for (h, members) in out.iter().enumerate() {
+                let (mut area, mut edges) = (0.0, 0.0);
+                for &v in members {
+                    area += tess.nodes[v as usize].area;
+                    let in_first = s.mark[v as usize] == half_stamp;
+                    let nbrs = g.neighbours(v);
+                    let cut = nbrs
+                        .iter()
+                        .filter(|&&u| {
+                            let ru = part[u as usize];
+                            let same_pair = ru == a as u32 || ru == b as u32;
+                            !same_pair || ((s.mark[u as usize] == half_stamp) != in_first)
+                        })
+                        .count() as f64;
+                    let outside = if tess.pieces[v as usize].is_none() {
+                        6usize.saturating_sub(nbrs.len()) as f64
+                    } else {
+                        1.0
+                    };
+                    edges += cut + outside;
+                }
+                let p = edges * e;
+                pps[h] = if p > 0.0 {
+                    4.0 * std::f64::consts::PI * area / (p * p)
+                } else {
+                    1.0
+                };
+            }
+            let score = pps[0].min(pps[1]);
+            if score > current + 0.03 && best.as_ref().map_or(true, |bst| score > bst.0) {
+                best = Some((score, out[0].clone(), out[1].clone()));
+            }
+        }
+        let _ = stamp_a;
+        let Some((_, x, y)) = best else { return false };
+        for (r, members) in [(a, &x), (b, &y)] {
+            for &v in members.iter() {
+                let from = part[v as usize] as usize;
+                if from != r {
+                    part[v as usize] = r as u32;
+                    self.apply(
+                        tess,
+                        v as usize,
+                        from,
+                        r,
+                        w[v as usize] as f64,
+                        pp[v as usize] as f64,
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    /// A movable unit of `from` next to `to`, with weight closest to `amount`.
+    #[allow(clippy::too_many_arguments)]
+    fn pick_unit(
+        &self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        from: usize,
+        to: usize,
+        amount: f64,
+        s: &mut Scratch,
+    ) -> Option<u32> {
+        let mut cands: Vec<(f64, f64, u32)> = Vec::new();
+        for v in 0..g.len() as u32 {
+            if part[v as usize] != from as u32 || w[v as usize] == 0 || self.pinned[v as usize] {
+                continue;
+            }
+            if !g
+                .neighbours(v)
+                .iter()
+                .any(|&u| part[u as usize] == to as u32)
+            {
+                continue;
+            }
+            let d = (w[v as usize] as f64 - amount).abs();
+            cands.push((d, self.shape_delta(g, tess, part, v, from, to), v));
+        }
+        cands.sort_by(|x, y| {
+            x.0.total_cmp(&y.0)
+                .then(x.1.total_cmp(&y.1))
+                .then(x.2.cmp(&y.2))
+        });
+        cands
+            .into_iter()
+            .take(12)
+            .map(|c| c.2)
+            .find(|&v| self.can_remove(g, part, v, from, s))
     }
 
     /// Would region `a` stay connected (and non-empty) without node v?

@@ -106,6 +106,11 @@ impl Snap {
         s.intersection(clip)
     }
 
+    /// Size of one grid step, in degrees.
+    pub(crate) fn unit(&self) -> f64 {
+        self.inv
+    }
+
     pub(crate) fn rect(&self) -> Rect<f64> {
         self.rect
     }

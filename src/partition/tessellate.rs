@@ -54,6 +54,8 @@ pub(crate) struct Tessellation {
     pub nbr: Vec<[u32; 6]>,
     /// True for cells cut by the area boundary.
     pub clipped: Vec<bool>,
+    /// The (up to three) cells meeting at each vertex.
+    pub vcells: Vec<[u32; 3]>,
     /// Nodes of cell c are `first_node[c]..first_node[c + 1]`.
     pub first_node: Vec<u32>,
     pub nodes: Vec<Node>,
@@ -79,10 +81,10 @@ pub(crate) fn choose_resolution(
     let k = (total as f64 / target).max(1.0);
     let area_per_grid = area_m2 / k;
     let max_w = (target / 16.0).max(4.0);
-    // Deterministic sample of at most 16384 locations; the number of occupied
+    // Deterministic sample of at most 4096 locations; the number of occupied
     // cells of the full set is estimated with the Good–Turing coverage 1 − f1/n
     // (f1 = cells seen once in the sample).
-    let step = hh.len().div_ceil(16384).max(1);
+    let step = hh.len().div_ceil(4096).max(1);
     let fine: Vec<CellIndex> = hh
         .iter()
         .step_by(step)
@@ -148,6 +150,7 @@ pub(crate) fn choose_resolution(
 
 impl Tessellation {
     pub(crate) fn new(area: &Area, res: Resolution, frame: LocalFrame) -> Result<Self, String> {
+        let mut t = std::time::Instant::now();
         let mut tiler = TilerBuilder::new(res)
             .containment_mode(ContainmentMode::Covers)
             .build();
@@ -170,6 +173,7 @@ impl Tessellation {
             .map(|(i, &c)| (c, i as u32))
             .collect();
 
+        super::lap(8, &mut t);
         // Canonical vertices.
         let cell_v: Vec<([VertexIndex; 6], u8)> = cells
             .par_iter()
@@ -224,6 +228,7 @@ impl Tessellation {
                 })
             })
             .collect();
+        super::lap(9, &mut t);
         // Vertex → cells (at most 3), then neighbours across each edge.
         let mut vcells = vec![[NONE; 3]; vlist.len()];
         for c in 0..n {
@@ -258,6 +263,7 @@ impl Tessellation {
             vcoord,
             nbr,
             clipped: cov.iter().map(|a| !a.1).collect(),
+            vcells,
             first_node: Vec::new(),
             nodes: Vec::new(),
             pieces: Vec::new(),
@@ -265,6 +271,7 @@ impl Tessellation {
             snap,
         };
 
+        super::lap(10, &mut t);
         // Clip the boundary cells, grouped by a coarser parent so each clip only
         // sees the part of the area boundary near it.
         let boundary: Vec<u32> = (0..n as u32)
@@ -370,11 +377,12 @@ impl Tessellation {
                 pieces_of[c as usize] = ps;
             }
         }
+        super::lap(11, &mut t);
         // Nodes.
         let mut first_node = Vec::with_capacity(n + 1);
         let mut nodes = Vec::with_capacity(n + boundary.len());
         let mut pieces = Vec::with_capacity(n + boundary.len());
-        for c in 0..n {
+        for (c, cell_pieces) in pieces_of.iter_mut().enumerate() {
             first_node.push(nodes.len() as u32);
             if !tess.clipped[c] {
                 let ring: Vec<Coord<f64>> = (0..tess.nv[c] as usize)
@@ -388,7 +396,7 @@ impl Tessellation {
                 });
                 pieces.push(None);
             } else {
-                for p in std::mem::take(&mut pieces_of[c]) {
+                for p in std::mem::take(cell_pieces) {
                     let (area, centroid) = polygon_area_centroid(&p, &frame);
                     nodes.push(Node {
                         cell: c as u32,
@@ -504,7 +512,7 @@ impl Tessellation {
         let mut best: Option<(f64, u32)> = None;
         let consider = |n: u32, best: &mut Option<(f64, u32)>| {
             let d = d2(n);
-            if best.is_none_or(|(bd, bn)| d < bd || (d == bd && n < bn)) {
+            if best.map_or(true, |(bd, bn)| d < bd || (d == bd && n < bn)) {
                 *best = Some((d, n));
             }
         };

@@ -1,0 +1,218 @@
+//! The shared reading driver: scan the collection, then parse, reproject,
+//! range-check and build every feature in parallel, collecting rejections.
+
+use geo_types::Geometry;
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use super::collection::{parse_collection, FeatureParts};
+use super::geometry::{check_range, parse_geometry, GeometryError};
+use super::kinds::{LayerKind, ReadOptions};
+use super::props::{id_text, Props};
+use super::{LayerError, LayerReport, Rejection};
+use crate::crs::Crs;
+use crate::model::RawProperties;
+
+/// One feature after the shared checks, handed to a layer's builder.
+pub(super) struct Parsed<'a> {
+    pub(super) index: usize,
+    pub(super) geometry: Geometry<f64>,
+    pub(super) props: Props<'a>,
+    pub(super) raw_props: Option<&'a RawValue>,
+    pub(super) id: Option<String>,
+}
+
+/// What a builder says about a feature: the items it yields, plus the defaults
+/// and repairs it applied.
+pub(super) struct Built<T> {
+    pub(super) items: Vec<T>,
+    pub(super) notes: Vec<Note>,
+}
+
+pub(super) enum Note {
+    Default(String),
+    Repair(&'static str),
+}
+
+pub(super) type BuildResult<T> = Result<Built<T>, String>;
+
+/// Shared driver: scan, parse in parallel, reproject, range-check, build.
+pub(super) fn read_with<T, F>(
+    kind: LayerKind,
+    text: &str,
+    opts: &ReadOptions,
+    build: F,
+) -> Result<(Vec<T>, LayerReport), LayerError>
+where
+    T: Send,
+    F: Fn(Parsed<'_>) -> BuildResult<T> + Sync,
+{
+    let collection = parse_collection(text)?;
+    let crs = match (opts.crs, &collection.crs) {
+        (Some(c), _) => c,
+        (None, Some(member)) => Crs::from_geojson_member(member)?,
+        (None, None) => Crs::Wgs84,
+    };
+    let crs_given = opts.crs.is_some() || collection.crs.is_some();
+    let transform = crs.to_wgs84()?;
+
+    // Each feature on its own, in parallel: parse, reproject, check, build.
+    let id_field = opts.fields.id.as_str();
+    let code_field = opts.fields.code.as_str();
+    let built: Vec<Result<Built<T>, Rejection>> = collection
+        .features
+        .par_iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let mut p = parse_feature(index, f.raw, kind, id_field, code_field)?;
+            let id = p.id.clone();
+            let reject = |reason: String| Rejection {
+                index,
+                id: id.clone(),
+                reason,
+            };
+            if !transform.is_identity() {
+                for_each_coord(&mut p.geometry, &mut |c: &mut geo_types::Coord<f64>| {
+                    (c.x, c.y) = transform.convert(c.x, c.y)?;
+                    Ok(())
+                })
+                .map_err(|e: crate::crs::CrsError| {
+                    reject(GeometryError::Transform(e.to_string()).to_string())
+                })?;
+            }
+            check_range(&p.geometry, crs_given).map_err(|e| reject(e.to_string()))?;
+            build(p).map_err(reject)
+        })
+        .collect();
+
+    let mut report = LayerReport {
+        layer: kind.to_string(),
+        crs: crs.to_string(),
+        features: collection.features.len(),
+        ..Default::default()
+    };
+    let mut items = Vec::with_capacity(built.len());
+    for b in built {
+        match b {
+            Ok(b) => {
+                report.accepted += 1;
+                for n in b.notes {
+                    match n {
+                        Note::Default(d) => *report.defaults.entry(d).or_insert(0) += 1,
+                        Note::Repair(r) => *report.repairs.entry(r.to_string()).or_insert(0) += 1,
+                    }
+                }
+                items.extend(b.items);
+            }
+            Err(r) => report.rejections.push(r),
+        }
+    }
+    report.rejected = report.rejections.len();
+    finish(items, report, opts.strict)
+}
+
+pub(super) fn finish<T>(
+    items: Vec<T>,
+    report: LayerReport,
+    strict: bool,
+) -> Result<(Vec<T>, LayerReport), LayerError> {
+    if let Some(first) = report.rejections.first() {
+        if strict {
+            return Err(LayerError::Strict {
+                rejected: report.rejected,
+                total: report.features,
+                first: first.clone(),
+            });
+        }
+        if report.accepted == 0 {
+            return Err(LayerError::NothingAccepted {
+                rejected: report.rejected,
+                first: first.clone(),
+            });
+        }
+    }
+    Ok((items, report))
+}
+
+pub(super) fn parse_feature<'a>(
+    index: usize,
+    raw: &'a RawValue,
+    kind: LayerKind,
+    id_field: &str,
+    code_field: &str,
+) -> Result<Parsed<'a>, Rejection> {
+    let reject = |id: Option<String>, reason: String| Rejection { index, id, reason };
+    let parts: FeatureParts<'a> = serde_json::from_str(raw.get())
+        .map_err(|e| reject(None, format!("not a GeoJSON Feature object: {}", short(&e))))?;
+    let mut id = parts.id.as_ref().and_then(id_text);
+    if parts.kind.as_deref() != Some("Feature") {
+        let found = parts.kind.as_deref().unwrap_or("nothing");
+        return Err(reject(
+            id,
+            format!("\"type\" is {found:?}, expected \"Feature\""),
+        ));
+    }
+    let props = match parts.properties {
+        None => Props::default(),
+        Some(r) if r.get() == "null" => Props::default(),
+        Some(r) => serde_json::from_str::<Props<'a>>(r.get()).map_err(|e| {
+            reject(
+                id.clone(),
+                format!("\"properties\" is not an object: {}", short(&e)),
+            )
+        })?,
+    };
+    if id.is_none() {
+        let key = if kind == LayerKind::Areas {
+            code_field
+        } else {
+            id_field
+        };
+        id = props.get(key).as_ref().and_then(id_text);
+    }
+    let geometry = parse_geometry(parts.geometry).map_err(|e| reject(id.clone(), e.to_string()))?;
+    let raw_props = parts.properties.filter(|r| r.get() != "null");
+    Ok(Parsed {
+        index,
+        geometry,
+        props,
+        raw_props,
+        id,
+    })
+}
+
+pub(super) type CoordFn<'f, E> = dyn FnMut(&mut geo_types::Coord<f64>) -> Result<(), E> + 'f;
+
+/// Visits every position of a geometry mutably (the reader never builds
+/// geometry collections, so no recursion is needed).
+pub(super) fn for_each_coord<E>(g: &mut Geometry<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
+    fn line<E>(l: &mut geo_types::LineString<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
+        l.0.iter_mut().try_for_each(f)
+    }
+    fn polygon<E>(p: &mut geo_types::Polygon<f64>, f: &mut CoordFn<'_, E>) -> Result<(), E> {
+        let empty = geo_types::Polygon::new(geo_types::LineString(vec![]), vec![]);
+        let (mut exterior, mut interiors) = std::mem::replace(p, empty).into_inner();
+        let result =
+            line(&mut exterior, f).and_then(|_| interiors.iter_mut().try_for_each(|r| line(r, f)));
+        *p = geo_types::Polygon::new(exterior, interiors);
+        result
+    }
+    match g {
+        Geometry::Point(p) => f(&mut p.0),
+        Geometry::MultiPoint(mp) => mp.0.iter_mut().try_for_each(|p| f(&mut p.0)),
+        Geometry::LineString(l) => line(l, f),
+        Geometry::MultiLineString(ml) => ml.0.iter_mut().try_for_each(|l| line(l, f)),
+        Geometry::Polygon(p) => polygon(p, f),
+        Geometry::MultiPolygon(mp) => mp.0.iter_mut().try_for_each(|p| polygon(p, f)),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn short(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    s.split(" at line ").next().unwrap_or(&s).to_string()
+}
+
+pub(super) fn keep_raw(raw: Option<&RawValue>) -> RawProperties {
+    raw.map(|r| r.to_owned())
+}
