@@ -122,15 +122,49 @@ pub fn bbox_of(g: &Geometry<f64>) -> [f64; 4] {
     }
 }
 
+/// A fast non-cryptographic hash (FxHash's multiply-rotate) for id sets: ids
+/// come from our own validated layers, so hash flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fx>;
+
 /// Serialises features in parallel. Ids: the natural ids when every feature has
 /// one and they are unique, else the 1-based position (a number).
 pub fn to_stored(features: Vec<FeatureOut<'_>>) -> Vec<StoredFeature> {
     let natural = {
-        let ids: Option<Vec<&str>> = features.iter().map(|f| f.id.as_deref()).collect();
-        ids.is_some_and(|mut ids| {
-            ids.par_sort_unstable();
-            ids.windows(2).all(|w| w[0] != w[1])
-        })
+        let mut seen: std::collections::HashSet<&str, FastHash> =
+            std::collections::HashSet::with_capacity_and_hasher(
+                features.len(),
+                FastHash::default(),
+            );
+        features
+            .iter()
+            .all(|f| f.id.as_deref().is_some_and(|id| seen.insert(id)))
     };
     features
         .into_par_iter()
