@@ -76,15 +76,17 @@ fn write_grids(dir: &std::path::Path) -> usize {
     for i in 0..SIDE {
         for j in 0..SIDE {
             let code = format!("341102{:03}{:03}{:03}", i / 10, i, j);
-            let props = json!({
-                "code": code, "parent_code": format!("341102{:03}{:03}", i / 10, i),
-                "households": 300 + (i * 7 + j * 13) % 200, "persons": 1000 + (i * j) % 1400,
-                "area_m2": 160000.0, "compactness": 0.78, "barrier_length_m": 0.0,
-                "within_rules": true, "issues": [],
-            });
-            let serde_json::Value::Object(properties) = props else {
-                unreachable!()
-            };
+            let properties = vec![
+                ("code", json!(code)),
+                ("parent_code", json!(format!("341102{:03}{:03}", i / 10, i))),
+                ("households", json!(300 + (i * 7 + j * 13) % 200)),
+                ("persons", json!(1000 + (i * j) % 1400)),
+                ("area_m2", json!(160000.0)),
+                ("compactness", json!(0.78)),
+                ("barrier_length_m", json!(0.0)),
+                ("within_rules", json!(true)),
+                ("issues", json!([])),
+            ];
             feats.push(FeatureOut {
                 id: Some(code),
                 geometry: Geometry::Polygon(grid_polygon(i, j)),

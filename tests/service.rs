@@ -894,6 +894,22 @@ async fn queued_jobs_cancel_at_once() {
     let (s, _, _) = call!(app, test::TestRequest::delete().uri(&first));
     assert_eq!(s, StatusCode::ACCEPTED);
     wait_job!(app, &first, ["cancelled"]);
+
+    // Deleting a dataset stops its jobs, so they cannot write results back.
+    let (_, _, b) = call!(app, post());
+    let third = json_of(&b)["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://localhost:8080")
+        .to_string();
+    let (s, _, _) = call!(app, test::TestRequest::delete().uri("/api/v1/datasets/q"));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    wait_job!(app, &third, ["cancelled"]);
+    let (s, h, b) = call!(
+        app,
+        test::TestRequest::get().uri("/collections/q.grids/items")
+    );
+    assert_problem(s, &h, &b, 404);
 }
 
 #[actix_web::test]

@@ -59,7 +59,7 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
     )
     .unwrap();
     assert_eq!(service::load_dir(&state, demo(), "demo").unwrap(), 7);
-    // A second load is a no-op: the dataset is stored already.
+    // A second load is a no-op: the dataset is stored and its jobs are pending.
     assert_eq!(service::load_dir(&state, demo(), "demo").unwrap(), 0);
     let app = test::init_service(service::app(state.clone())).await;
 
@@ -83,6 +83,11 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
         );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // With the results stored, a restart with --load starts no new job.
+    assert_eq!(service::load_dir(&state, demo(), "demo").unwrap(), 0);
+    let (_, j) = get!(app, "/api/v1/jobs?dataset=demo", "p");
+    assert_eq!(j["jobs"].as_array().unwrap().len(), 2);
 
     // The served grids are the CLI's grids, feature for feature.
     let cli = dir.join("grids.geojson");

@@ -189,3 +189,108 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     server.kill9();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wangge serve --load data/demo` killed while computing the demo's grids and
+/// coverage: the next start keeps every loaded layer, reports the interrupted
+/// jobs as failed, and computes the missing results again.
+#[test]
+fn sigkill_during_demo_jobs_then_load_recomputes() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    if !demo.join("areas.geojson").exists() {
+        eprintln!("SKIPPED: data/demo is missing");
+        return;
+    }
+    let dir = common::temp_dir("restart-demo");
+    let start = |dir: &std::path::Path| {
+        let addr = format!("127.0.0.1:{}", common::free_port());
+        let child = Command::new(common::binary())
+            .args(["serve", "--listen", &addr, "--load"])
+            .arg(&demo)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            addr: addr.clone(),
+        };
+        let t0 = Instant::now();
+        while http(&addr, "GET", "/health", None).map(|r| r.status).ok() != Some(200) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    };
+    let server = start(&dir);
+    let addr = server.addr.clone();
+    // Kill as soon as a job runs (or at the latest when both are done).
+    let t0 = Instant::now();
+    loop {
+        let j = http(&addr, "GET", "/api/v1/jobs", None).unwrap().json();
+        let states: Vec<String> = j["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["state"].as_str().unwrap().to_string())
+            .collect();
+        if states.iter().any(|s| s == "running") || states.iter().all(|s| s == "succeeded") {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill9();
+
+    let server = start(&dir);
+    let addr = server.addr.clone();
+    for layer in [
+        "areas",
+        "households",
+        "cameras",
+        "buildings",
+        "barriers",
+        "sites",
+        "candidates",
+    ] {
+        let text = std::fs::read_to_string(demo.join(format!("{layer}.geojson"))).unwrap();
+        let want = serde_json::from_str::<serde_json::Value>(&text).unwrap()["features"]
+            .as_array()
+            .unwrap()
+            .len() as u64;
+        assert_eq!(
+            matched(&addr, &format!("demo.{layer}")),
+            Some(want),
+            "{layer}"
+        );
+    }
+    let t0 = Instant::now();
+    loop {
+        let j = http(&addr, "GET", "/api/v1/jobs", None).unwrap().json();
+        let jobs = j["jobs"].as_array().unwrap().clone();
+        for x in &jobs {
+            if x["state"] == "failed" {
+                assert!(x["reason"].as_str().unwrap().contains("stopped"), "{x}");
+            }
+        }
+        if matched(&addr, "demo.grids").is_some()
+            && matched(&addr, "demo.coverage").is_some()
+            && !jobs
+                .iter()
+                .any(|x| x["state"] == "queued" || x["state"] == "running")
+        {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "results never computed: {jobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(matched(&addr, "demo.grids").unwrap() > 0);
+    server.kill9();
+    let _ = std::fs::remove_dir_all(&dir);
+}

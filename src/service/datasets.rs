@@ -143,7 +143,12 @@ pub async fn delete(
     let dataset = path.into_inner();
     let st = state.clone();
     let ds = dataset.clone();
-    let n = blocking(move || Ok(st.store.delete_dataset(&ds)?)).await?;
+    let n = blocking(move || {
+        // Jobs of the dataset would write their results back: stop them first.
+        let cancelled = st.jobs.cancel_dataset(&ds)?;
+        Ok(st.store.delete_dataset(&ds)? + cancelled)
+    })
+    .await?;
     state.cache.forget(&dataset, None);
     if n == 0 {
         return Err(ServiceError::NotFound(format!("no dataset {dataset:?}")));

@@ -14,7 +14,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::layers::write::geometry_json;
 use crate::layers::AnyLayer;
@@ -28,7 +28,7 @@ pub struct FeatureOut<'a> {
     /// The input feature's properties (a JSON object), carried back verbatim.
     pub input: Option<&'a RawValue>,
     /// Properties set on top of the input ones (replacing those of the same name).
-    pub properties: Map<String, Value>,
+    pub properties: Vec<(&'static str, Value)>,
 }
 
 /// An object's members as borrowed raw values: carrying input properties back
@@ -85,13 +85,13 @@ fn push_value(v: &Value, out: &mut String) {
 }
 
 /// The properties object: input members not overridden, then the overrides.
-fn write_properties(input: Option<&RawValue>, extra: &Map<String, Value>, out: &mut String) {
+fn write_properties(input: Option<&RawValue>, extra: &[(&'static str, Value)], out: &mut String) {
     out.push('{');
     let mut first = true;
     if let Some(raw) = input {
         if let Ok(members) = serde_json::from_str::<RawMembers<'_>>(raw.get()) {
             for (k, v) in members.0 {
-                if extra.contains_key(k.as_ref()) {
+                if extra.iter().any(|(e, _)| *e == k.as_ref()) {
                     continue;
                 }
                 if !first {
@@ -122,14 +122,49 @@ pub fn bbox_of(g: &Geometry<f64>) -> [f64; 4] {
     }
 }
 
+/// A fast non-cryptographic hash (FxHash's multiply-rotate) for id sets: ids
+/// come from our own validated layers, so hash flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fx>;
+
 /// Serialises features in parallel. Ids: the natural ids when every feature has
 /// one and they are unique, else the 1-based position (a number).
 pub fn to_stored(features: Vec<FeatureOut<'_>>) -> Vec<StoredFeature> {
     let natural = {
-        let mut seen = std::collections::HashSet::with_capacity(features.len());
+        let mut seen: std::collections::HashSet<&str, FastHash> =
+            std::collections::HashSet::with_capacity_and_hasher(
+                features.len(),
+                FastHash::default(),
+            );
         features
             .iter()
-            .all(|f| f.id.as_ref().is_some_and(|id| seen.insert(id.as_str())))
+            .all(|f| f.id.as_deref().is_some_and(|id| seen.insert(id)))
     };
     features
         .into_par_iter()
@@ -247,13 +282,6 @@ pub fn stored_from_output(
         .collect())
 }
 
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 /// A validated layer as features: WGS84, the contract's property names set on
 /// top of the input properties (the same normalisation `wangge convert` does).
 pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
@@ -264,7 +292,11 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: Some(a.code.clone()),
                 geometry: Geometry::MultiPolygon(a.geometry.clone()),
                 input: a.properties.as_deref(),
-                properties: obj(json!({"code": a.code, "name": a.name, "kind": a.kind})),
+                properties: vec![
+                    ("code", a.code.clone().into()),
+                    ("name", a.name.clone().into()),
+                    ("kind", json!(a.kind)),
+                ],
             })
             .collect(),
         AnyLayer::Households(v) => v
@@ -273,7 +305,10 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: h.id.clone(),
                 geometry: Geometry::Point(h.location),
                 input: h.properties.as_deref(),
-                properties: obj(json!({"households": h.households, "persons": h.persons})),
+                properties: vec![
+                    ("households", h.households.into()),
+                    ("persons", h.persons.into()),
+                ],
             })
             .collect(),
         AnyLayer::Cameras(v) => v
@@ -282,11 +317,15 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: Some(c.id.clone()),
                 geometry: Geometry::Point(c.location),
                 input: c.properties.as_deref(),
-                properties: obj(
-                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
-                        "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online,
-                        "height_m": c.height_m}),
-                ),
+                properties: vec![
+                    ("id", c.id.clone().into()),
+                    ("type", json!(c.camera_type)),
+                    ("azimuth_deg", c.azimuth_deg.into()),
+                    ("fov_deg", c.fov_deg.into()),
+                    ("range_m", c.range_m.into()),
+                    ("online", c.online.into()),
+                    ("height_m", c.height_m.into()),
+                ],
             })
             .collect(),
         AnyLayer::Buildings(v) => v
@@ -295,7 +334,7 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: None,
                 geometry: Geometry::MultiPolygon(b.geometry.clone()),
                 input: None,
-                properties: obj(json!({"feature": b.feature})),
+                properties: vec![("feature", b.feature.into())],
             })
             .collect(),
         AnyLayer::Barriers(v) => v
@@ -304,7 +343,7 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: None,
                 geometry: Geometry::MultiLineString(b.geometry.clone()),
                 input: None,
-                properties: obj(json!({"kind": b.kind})),
+                properties: vec![("kind", b.kind.clone().into())],
             })
             .collect(),
         AnyLayer::Sites(v) => v
@@ -313,7 +352,10 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: None,
                 geometry: Geometry::Point(s.location),
                 input: s.properties.as_deref(),
-                properties: obj(json!({"kind": s.kind, "name": s.name})),
+                properties: vec![
+                    ("kind", s.kind.clone().into()),
+                    ("name", s.name.clone().into()),
+                ],
             })
             .collect(),
         AnyLayer::Candidates(v) => v
@@ -322,7 +364,7 @@ pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
                 id: None,
                 geometry: Geometry::Point(c.location),
                 input: c.properties.as_deref(),
-                properties: Map::new(),
+                properties: Vec::new(),
             })
             .collect(),
     }

@@ -378,6 +378,22 @@ impl Jobs {
         Ok(CancelOutcome::Cancelling(l.snapshot()))
     }
 
+    /// Cancels every queued or running job of a dataset (it is being deleted).
+    pub fn cancel_dataset(&self, dataset: &str) -> Result<usize, StoreError> {
+        let ids: Vec<String> = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, j)| j.snapshot().dataset == dataset)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            self.cancel(id)?;
+        }
+        Ok(ids.len())
+    }
+
     fn forget(&self, id: &str) {
         self.live
             .lock()

@@ -356,59 +356,71 @@ pub fn app(
 }
 
 /// Loads `DIR/<layer>.geojson` for every layer kind present into `dataset`,
-/// unless the dataset already has layers; then starts its jobs. Returns the
-/// number of layers loaded.
+/// unless the dataset already has layers; then starts the partition and
+/// coverage jobs whose results the dataset lacks (so a server killed while
+/// computing them computes them again on its next start). Returns the number of
+/// layers loaded.
 pub fn load_dir(state: &AppState, dir: &Path, dataset: &str) -> Result<usize, String> {
     datasets::check_dataset_name(dataset).map_err(|e| e.to_string())?;
-    if !state
+    let err = |e: crate::store::StoreError| e.to_string();
+    let mut loaded = 0;
+    if !state.store.layers(Some(dataset)).map_err(err)?.is_empty() {
+        tracing::info!(%dataset, "dataset already stored; not loading {}", dir.display());
+    } else {
+        if !dir.is_dir() {
+            return Err(format!("--load {}: not a directory", dir.display()));
+        }
+        for kind in LayerKind::ALL {
+            let path = dir.join(format!("{}.geojson", kind.as_str()));
+            if !path.exists() {
+                continue;
+            }
+            let text = crate::layers::read_text(&path).map_err(|e| e.to_string())?;
+            let (layer, report) = crate::layers::read_layer(kind, &text, &Default::default())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let feats = features::to_stored(features::layer_features(&layer));
+            let report_json = serde_json::to_value(&report).unwrap_or_default();
+            let meta = state
+                .store
+                .put_layer(
+                    dataset,
+                    kind.as_str(),
+                    kind.as_str(),
+                    crate::store::LayerSource::Upload,
+                    &report_json,
+                    &feats,
+                )
+                .map_err(err)?;
+            state.cache.put(features::FeatureSet::new(meta, feats));
+            tracing::info!(%dataset, layer = kind.as_str(), "{}", report.summary());
+            loaded += 1;
+        }
+    }
+    let names: Vec<String> = state
         .store
         .layers(Some(dataset))
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
-        tracing::info!(%dataset, "dataset already stored; not loading {}", dir.display());
-        return Ok(0);
-    }
-    if !dir.is_dir() {
-        return Err(format!("--load {}: not a directory", dir.display()));
-    }
-    let mut loaded = 0;
-    for kind in LayerKind::ALL {
-        let path = dir.join(format!("{}.geojson", kind.as_str()));
-        if !path.exists() {
-            continue;
-        }
-        let text = crate::layers::read_text(&path).map_err(|e| e.to_string())?;
-        let (layer, report) = crate::layers::read_layer(kind, &text, &Default::default())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let feats = features::to_stored(features::layer_features(&layer));
-        let report_json = serde_json::to_value(&report).unwrap_or_default();
-        let meta = state
-            .store
-            .put_layer(
-                dataset,
-                kind.as_str(),
-                kind.as_str(),
-                crate::store::LayerSource::Upload,
-                &report_json,
-                &feats,
-            )
-            .map_err(|e| e.to_string())?;
-        state.cache.put(features::FeatureSet::new(meta, feats));
-        tracing::info!(%dataset, layer = kind.as_str(), "{}", report.summary());
-        loaded += 1;
-    }
-    let have = |k: LayerKind| dir.join(format!("{}.geojson", k.as_str())).exists();
-    for job in [JobKind::Partition, JobKind::Coverage] {
-        if job.required_layers().iter().all(|k| have(*k)) {
+        .map_err(err)?
+        .into_iter()
+        .map(|m| m.layer)
+        .collect();
+    let jobs = state.jobs.list(Some(dataset)).map_err(err)?;
+    for (job, result) in [
+        (JobKind::Partition, "grids"),
+        (JobKind::Coverage, "coverage_households"),
+    ] {
+        let inputs = job
+            .required_layers()
+            .iter()
+            .all(|k| names.iter().any(|n| n == k.as_str()));
+        let pending = jobs
+            .iter()
+            .any(|j| j.kind == job.as_str() && !j.state.is_final());
+        if inputs && !pending && !names.iter().any(|n| n == result) {
             let params = match job {
                 JobKind::Coverage => json!({}),
                 _ => serde_json::Value::Null,
             };
-            state
-                .jobs
-                .submit(dataset, job, params)
-                .map_err(|e| e.to_string())?;
+            state.jobs.submit(dataset, job, params).map_err(err)?;
         }
     }
     Ok(loaded)

@@ -33,8 +33,8 @@ fn with(mut a: Value, b: Value) -> Value {
     a
 }
 
-/// The document, for a given server base URL.
-pub fn document(base: &str) -> Value {
+/// The document, for a given server base URL and items page maximum.
+pub fn document(base: &str, max_items: usize) -> Value {
     let p = |n: &str| json!({"$ref": format!("#/components/parameters/{n}")});
     let obj = json!({"type": "object"});
     let geo = "application/geo+json";
@@ -87,7 +87,7 @@ pub fn document(base: &str) -> Value {
                 "f": {"name": "f", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "geojson"]}},
                 "collectionId": {"name": "collectionId", "in": "path", "required": true, "description": "`{dataset}.{layer}`", "schema": {"type": "string"}},
                 "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
-                "limit": {"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}},
+                "limit": {"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "values above the maximum get the maximum", "schema": {"type": "integer", "minimum": 1, "maximum": max_items, "default": 10}},
                 "offset": {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}},
                 "bbox": {"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
                 "bbox-crs": {"name": "bbox-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]}},
@@ -133,5 +133,5 @@ pub async fn api(
     let base = base_url(&req, &state);
     Ok(HttpResponse::Ok()
         .content_type("application/vnd.oai.openapi+json;version=3.0")
-        .body(document(&base).to_string()))
+        .body(document(&base, state.config.max_items).to_string()))
 }
