@@ -181,11 +181,20 @@ fn churn(
             }
         }
     }
-    // Cells: a 30 m lattice over the areas.
+    // Cells: a lattice over the areas, 30 m apart or coarser for big areas
+    // (about 200k points in all).
+    let box_m2: f64 = areas
+        .iter()
+        .map(|a| {
+            let r = a.geometry.bounding_rect().unwrap();
+            (r.width() / m_lon(LAT)) * (r.height() / M_LAT)
+        })
+        .sum();
+    let step = (box_m2 / 2e5).sqrt().max(30.0);
     let (mut kept, mut total) = (0usize, 0usize);
     for a in areas {
         let r = a.geometry.bounding_rect().unwrap();
-        let (dx, dy) = (30.0 * m_lon(LAT), 30.0 * M_LAT);
+        let (dx, dy) = (step * m_lon(LAT), step * M_LAT);
         let mut y = r.min().y + dy / 2.0;
         while y < r.max().y {
             let mut x = r.min().x + dx / 2.0;
@@ -241,7 +250,7 @@ fn best_match(hh: &[Household], prev: &[Grid], new: &[Grid]) -> Vec<Option<Strin
 }
 
 /// Moves 2 % of households, removes 2 % and adds 2 % (a third scattered, two
-/// thirds as two new estates), so some grids break the rules.
+/// thirds as new estates), so some grids break the rules.
 fn census_update(rng: &mut Rng, areas: &[Area], hh: &mut Vec<Household>) {
     let n = hh.len();
     let k = n / 50;
@@ -260,15 +269,37 @@ fn census_update(rng: &mut Rng, areas: &[Area], hh: &mut Vec<Household>) {
         let a = &areas[(rng.next_u64() % areas.len() as u64) as usize];
         uniform_in(rng, &a.geometry, 1, hh);
     }
-    // Two new estates of k/3 households each, 80 m across.
-    for (a, fx, fy) in [(0usize, 0.3, 0.6), (1usize, 0.7, 0.3)] {
+    // New estates, 80 m across, of at most 200 households each (two thirds
+    // of the additions): the first two at fixed spots, the rest at random.
+    let size = (k / 3).clamp(1, 200);
+    for e in 0..(2 * k / 3) / size {
+        let (a, fx, fy) = match e {
+            0 => (0usize, 0.3, 0.6),
+            1 => (1 % areas.len(), 0.7, 0.3),
+            _ => (
+                (rng.next_u64() % areas.len() as u64) as usize,
+                rng.range(0.1, 0.9),
+                rng.range(0.1, 0.9),
+            ),
+        };
         let r = areas[a].geometry.bounding_rect().unwrap();
-        let c = Coord {
+        let mut c = Coord {
             x: r.min().x + fx * r.width(),
             y: r.min().y + fy * r.height(),
         };
+        if !areas[a].geometry.contains(&c) {
+            let mut one = Vec::new();
+            uniform_in(rng, &areas[a].geometry, 1, &mut one);
+            c = one[0].location.0;
+        }
         let estate = MultiPolygon(vec![rect_m(c.x, c.y, 80.0, 80.0)]);
-        uniform_in(rng, &estate, k / 3, hh);
+        let mut inside = Vec::new();
+        uniform_in(rng, &estate, size, &mut inside);
+        hh.extend(
+            inside
+                .into_iter()
+                .filter(|h| areas[a].geometry.contains(&h.location.0)),
+        );
     }
 }
 
@@ -501,4 +532,73 @@ fn demolition_and_a_big_estate_retire_and_create_grids() {
     let layer =
         String::from_utf8(write_changes(Vec::new(), "changes", &u, &prev).unwrap()).unwrap();
     assert!(layer.contains("\"change\":\"new\"") && layer.contains("\"change\":\"retired\""));
+}
+
+/// Real boundaries (the eight Chuzhou districts and counties, thousands of
+/// vertices each, so many clipped boundary cells), seeded village-like
+/// households as in the partition tests, and the same census update.
+#[test]
+fn chuzhou_census_update() {
+    let dir = "/work/shared/data/real/chuzhou-admin";
+    let villages = std::fs::read_to_string(format!("{dir}/chuzhou_villages_nbs2023.csv")).unwrap();
+    let mut areas = Vec::new();
+    let mut hh = Vec::new();
+    let mut rng = Rng::new(2023);
+    for (g, p) in read_features(&format!("{dir}/chuzhou_districts_datav_gcj02.geojson")) {
+        let code = p["adcode"].as_i64().unwrap().to_string();
+        let n_villages = villages
+            .lines()
+            .filter(|l| l.ends_with(&format!(",{code}")))
+            .count()
+            .max(10);
+        let mp = to_multi(g).unwrap();
+        clustered_in(&mut rng, &mp, n_villages * 120, n_villages, 150.0, &mut hh);
+        areas.push(area(&code, AreaKind::Rural, mp));
+    }
+    let (_p, prev) = adopt(&areas, &hh);
+    census_update(&mut rng, &areas, &mut hh);
+    let t0 = std::time::Instant::now();
+    let u = run_update(&areas, &hh, &prev);
+    let dt = t0.elapsed();
+    let c = check(&areas, &hh, &u.partition, None);
+    let t = &u.changes.totals;
+    eprintln!(
+        "chuzhou update: {} households, {} → {} grids: {} unchanged, {} adjusted, {} new, {} retired; {} households moved; {:.2} s",
+        hh.len(), t.grids_before, t.grids_after, t.unchanged, t.adjusted, t.new, t.retired, t.households_moved, dt.as_secs_f64()
+    );
+    assert_eq!(
+        c.within,
+        c.grids,
+        "{:?}",
+        u.partition
+            .grids
+            .iter()
+            .filter(|g| !g.within_rules)
+            .map(|g| (&g.code, g.households, &g.issues))
+            .collect::<Vec<_>>()
+    );
+    let new = &u.partition.grids;
+    let (cu, pairs) = churn(&areas, &hh, &prev, new, &|g| Some(new[g].code.clone()));
+    assert_eq!(cu.households_moved, t.households_moved);
+    let reported: HashMap<(String, String), u64> = u
+        .changes
+        .moves
+        .iter()
+        .map(|m| ((m.from.clone(), m.to.clone()), m.households))
+        .collect();
+    assert_eq!(reported, pairs);
+    let kept_grids = t.unchanged as f64 / t.grids_before as f64;
+    assert!(cu.cells_kept >= 0.95, "cells kept {}", cu.cells_kept);
+    assert!(kept_grids >= 0.90, "grids kept {kept_grids}");
+    let s = partition(&areas, &hh, &[], &PartitionOptions::default(), &NoProgress).unwrap();
+    let m = best_match(&hh, &prev, &s.grids);
+    let (cs, _) = churn(&areas, &hh, &prev, &s.grids, &|g| m[g].clone());
+    eprintln!(
+        "chuzhou churn: update moves {} households ({:.2} % of cells change grid); from scratch {} ({:.2} %)",
+        cu.households_moved,
+        100.0 * (1.0 - cu.cells_kept),
+        cs.households_moved,
+        100.0 * (1.0 - cs.cells_kept)
+    );
+    assert!(cu.households_moved < cs.households_moved);
 }
