@@ -20,7 +20,7 @@ use support::{area, m_lon, rect_m, Rng, M_LAT};
 use wangge::layers::outputs::write_grids;
 use wangge::layers::previous::read_previous_grids;
 use wangge::model::{Area, AreaKind, Household};
-use wangge::partition::{partition, update, PartitionOptions};
+use wangge::partition::{partition, update, PartitionOptions, UpdateOptions};
 use wangge::NoProgress;
 
 const LON: f64 = 118.20;
@@ -163,7 +163,15 @@ fn main() {
     census(&mut hh);
 
     let t = Instant::now();
-    let u = update(&areas, &hh, &[], &previous, &opts, &NoProgress).expect("update");
+    let u = update(
+        &areas,
+        &hh,
+        &[],
+        &previous,
+        &UpdateOptions::from(opts.clone()),
+        &NoProgress,
+    )
+    .expect("update");
     let t_update = t.elapsed().as_secs_f64();
     let c = &u.changes.totals;
     let within = u.partition.grids.iter().filter(|g| g.within_rules).count();

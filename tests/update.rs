@@ -15,7 +15,8 @@ use wangge::layers::outputs::write_grids;
 use wangge::layers::previous::{read_previous_grids, write_changes};
 use wangge::model::{Area, AreaKind, Grid, Household};
 use wangge::partition::{
-    partition, update, AreaUpdateMode, GridChange, Partition, PartitionOptions, Update,
+    partition, update, AreaUpdateMode, GridChange, Partition, PartitionOptions, RetiredCode,
+    Update, UpdateOptions,
 };
 use wangge::NoProgress;
 
@@ -36,15 +37,7 @@ fn adopt(areas: &[Area], hh: &[Household]) -> (Partition, Vec<Grid>) {
 }
 
 fn run_update(areas: &[Area], hh: &[Household], prev: &[Grid]) -> Update {
-    update(
-        areas,
-        hh,
-        &[],
-        prev,
-        &PartitionOptions::default(),
-        &NoProgress,
-    )
-    .unwrap()
+    update(areas, hh, &[], prev, &UpdateOptions::default(), &NoProgress).unwrap()
 }
 
 /// The grid (index) whose closed polygon holds p: first in order, as the
@@ -393,8 +386,12 @@ fn census_update_moves_few_households_and_keeps_codes() {
     );
     assert!(cu.households_moved < cs.households_moved);
 
-    // Deterministic.
-    let again = run_update(&areas, &hh, &prev);
+    // Deterministic, whatever the number of threads.
+    let again = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| run_update(&areas, &hh, &prev));
     assert_eq!(grids_bytes(&again.partition.grids), grids_bytes(new));
 }
 
@@ -460,7 +457,7 @@ fn bad_previous_grids_are_rejected_with_a_reason() {
         &hh,
         &[],
         &prev,
-        &PartitionOptions::default(),
+        &UpdateOptions::default(),
         &NoProgress,
     )
     .unwrap_err()
@@ -495,7 +492,30 @@ fn demolition_and_a_big_estate_retire_and_create_grids() {
         150.0,
     )]);
     uniform_in(&mut rng, &estate, 900, &mut hh);
-    let u = run_update(&areas, &hh, &prev);
+    // An earlier update retired 341102002099: never handed out again.
+    let earlier = vec![RetiredCode {
+        parent_code: "341102002".into(),
+        code: "341102002099".into(),
+    }];
+    let opts = UpdateOptions {
+        retired_codes: earlier.clone(),
+        ..Default::default()
+    };
+    let u = update(&areas, &hh, &[], &prev, &opts, &NoProgress).unwrap();
+    for g in u
+        .partition
+        .grids
+        .iter()
+        .filter(|g| g.parent_code == "341102002")
+    {
+        assert!(
+            prev.iter().any(|p| p.code == g.code) || g.code.as_str() > "341102002099",
+            "new code {} reuses a retired number",
+            g.code
+        );
+    }
+    let retired_now = u.changes.retired_codes(&earlier);
+    assert_eq!(retired_now.len(), 1 + u.changes.totals.retired);
     let c = check(&areas, &hh, &u.partition, None);
     let t = &u.changes.totals;
     eprintln!(

@@ -51,7 +51,7 @@ use crate::progress::Progress;
 pub use metrics::polsby_popper;
 pub use update::{
     update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,
-    HouseholdMove, Update, UpdateError,
+    HouseholdMove, RetiredCode, Update, UpdateError, UpdateOptions,
 };
 
 /// How to partition. `Default` uses the per-kind presets and automatic resolution.

@@ -98,6 +98,33 @@ pub enum AreaUpdateMode {
     Removed,
 }
 
+/// How to update: the partition options (rules, resolution, barrier cost …)
+/// plus the codes earlier updates retired.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    pub partition: PartitionOptions,
+    /// Codes retired by earlier updates. The previous grids only hold the codes
+    /// in use, so without this list a code retired two updates ago whose number
+    /// is above every code in use could be handed out again.
+    pub retired_codes: Vec<RetiredCode>,
+}
+
+impl From<PartitionOptions> for UpdateOptions {
+    fn from(partition: PartitionOptions) -> Self {
+        UpdateOptions {
+            partition,
+            retired_codes: Vec::new(),
+        }
+    }
+}
+
+/// A grid code that is no longer used and must never be handed out again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub struct RetiredCode {
+    pub parent_code: String,
+    pub code: String,
+}
+
 /// One line of the change report per grid (new and previous).
 #[derive(Debug, Clone, Serialize)]
 pub struct GridChangeRecord {
@@ -175,6 +202,26 @@ pub struct ChangeReport {
     pub totals: ChangeTotals,
 }
 
+impl ChangeReport {
+    /// The codes this update retired, added to `earlier` (deduplicated, sorted):
+    /// what to keep for [`UpdateOptions::retired_codes`] next time.
+    pub fn retired_codes(&self, earlier: &[RetiredCode]) -> Vec<RetiredCode> {
+        let mut v: Vec<RetiredCode> = earlier.to_vec();
+        v.extend(
+            self.grids
+                .iter()
+                .filter(|r| r.change == GridChange::Retired)
+                .map(|r| RetiredCode {
+                    parent_code: r.parent_code.clone(),
+                    code: r.code.clone(),
+                }),
+        );
+        v.sort_by(|a, b| a.parent_code.cmp(&b.parent_code).then(a.code.cmp(&b.code)));
+        v.dedup();
+        v
+    }
+}
+
 /// The result of [`update`]: the new grids (in the same shape as a fresh
 /// [`Partition`], so writers and checks are shared) and the change report.
 #[derive(Debug, Clone)]
@@ -210,9 +257,11 @@ pub fn update(
     households: &[Household],
     barriers: &[Barrier],
     previous: &[Grid],
-    options: &PartitionOptions,
+    options: &UpdateOptions,
     progress: &dyn Progress,
 ) -> Result<Update, UpdateError> {
+    let retired_codes = &options.retired_codes;
+    let options = &options.partition;
     validate_inputs(areas, households, options)?;
     validate_previous(previous)?;
     progress.report("locate households in the previous grids", 0.0);
@@ -262,6 +311,7 @@ pub fn update(
         household_previous: &household_previous,
         barriers: &barrier_index,
         options,
+        retired_codes,
         progress,
     };
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -547,6 +597,7 @@ struct Ctx<'a> {
     household_previous: &'a [Option<u32>],
     barriers: &'a BarrierIndex,
     options: &'a PartitionOptions,
+    retired_codes: &'a [RetiredCode],
     progress: &'a dyn Progress,
 }
 
@@ -581,10 +632,14 @@ struct CodeSource {
 }
 
 impl CodeSource {
-    fn new(area_code: &str, old_codes: &[&str]) -> Self {
+    fn new(area_code: &str, old_codes: &[&str], retired: &[RetiredCode]) -> Self {
         let mut max = 0u64;
         let mut width = 3usize;
-        for c in old_codes {
+        let earlier = retired
+            .iter()
+            .filter(|r| r.parent_code == area_code)
+            .map(|r| r.code.as_str());
+        for c in old_codes.iter().copied().chain(earlier) {
             if let Some((n, w)) = sequence_of(c, area_code) {
                 max = max.max(n);
                 width = width.max(w);
@@ -948,7 +1003,7 @@ fn fresh_area(
         .iter()
         .map(|&p| ctx.previous[p].code.as_str())
         .collect();
-    let mut source = CodeSource::new(&area.code, &old_codes);
+    let mut source = CodeSource::new(&area.code, &old_codes, ctx.retired_codes);
     let why = match mode {
         AreaUpdateMode::New => "a new area",
         _ => "the area was partitioned again",
@@ -1582,7 +1637,7 @@ fn repair(
     let barrier_len =
         super::graph::barrier_length_per_region(&tess, &g, &part, next_id as usize, ctx.barriers);
     let old_codes: Vec<&str> = old_grids.iter().map(|g| g.code.as_str()).collect();
-    let mut source = CodeSource::new(&area.code, &old_codes);
+    let mut source = CodeSource::new(&area.code, &old_codes, ctx.retired_codes);
     let mut out: Vec<OutGrid> = Vec::with_capacity(m + k_new);
     // Local index of each output grid: old j for kept grids, m + r for regions.
     let mut slot = vec![u32::MAX; m + k_new];
