@@ -35,6 +35,7 @@ mod pip;
 mod regions;
 mod snap;
 mod tessellate;
+mod update;
 
 use std::collections::HashMap;
 
@@ -48,6 +49,10 @@ use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
 pub use metrics::polsby_popper;
+pub use update::{
+    update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,
+    HouseholdMove, RetiredCode, Update, UpdateError, UpdateOptions,
+};
 
 /// How to partition. `Default` uses the per-kind presets and automatic resolution.
 #[derive(Debug, Clone)]
@@ -273,7 +278,7 @@ pub fn partition(
     })
 }
 
-fn validate_area(a: &Area) -> Result<(), PartitionError> {
+pub(crate) fn validate_area(a: &Area) -> Result<(), PartitionError> {
     let bad = |reason: &str| PartitionError::InvalidArea {
         code: a.code.clone(),
         reason: reason.to_string(),
@@ -303,14 +308,14 @@ fn validate_area(a: &Area) -> Result<(), PartitionError> {
     Ok(())
 }
 
-struct AreaResult {
-    grids: Vec<Grid>,
+pub(crate) struct AreaResult {
+    pub(crate) grids: Vec<Grid>,
     /// (household index, grid index within this area)
-    assignment: Vec<(u32, u32)>,
-    report: AreaReport,
+    pub(crate) assignment: Vec<(u32, u32)>,
+    pub(crate) report: AreaReport,
 }
 
-fn partition_area(
+pub(crate) fn partition_area(
     area: &Area,
     households: &[Household],
     hh: &[u32],
