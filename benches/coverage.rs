@@ -3,7 +3,9 @@
 //!
 //! `cargo bench --bench coverage` (release). Environment:
 //! - `WANGGE_BENCH_SIZES`: comma list of `10k`, `100k`, `1m` (default all three:
-//!   10k households × 1k cameras, 100k × 10k, 1M × 100k).
+//!   10k households × 1k cameras, 100k × 10k, 1M × 100k), or of
+//!   `HOUSEHOLDS:CAMERAS` pairs such as `1m:10k` for the rest of the 3 × 3 matrix
+//!   (the generator keeps the household layout whatever the camera count).
 //! - `WANGGE_BENCH_DATA`: where generated data goes (default
 //!   `/tmp/wangge-cov-bench`; never inside the repository).
 //! - `WANGGE_BENCH_PEERS=0`: skip the Python peers.
@@ -346,7 +348,20 @@ fn ensure_data(
     }
     let (python, pdir) = match peers {
         Some(p) => (p.python.clone(), p.dir.clone()),
-        None => (PathBuf::from("python3"), repo.join("../shared/peers")),
+        None => {
+            // Peers skipped: still prefer their venv's Python (it has numpy).
+            let venv = PathBuf::from(
+                std::env::var("WANGGE_PEERS_VENV")
+                    .unwrap_or_else(|_| "/work/.peers-coverage".into()),
+            )
+            .join("bin/python");
+            let python = if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            };
+            (python, repo.join("../shared/peers"))
+        }
     };
     println!("generating {} …", dir.display());
     let ok = Command::new(&python)
@@ -404,6 +419,16 @@ fn ensure_propose_data(dir: &Path) -> bool {
     })
 }
 
+fn fmt_count(n: usize) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
 fn f(v: &serde_json::Value, k: &str) -> f64 {
     v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN)
 }
@@ -436,11 +461,33 @@ fn main() {
     let cli_bin = private_cli();
     let mut rows = Vec::new();
     let mut prop_row = None;
-    for (name, hh, cams, folder) in SIZES {
-        if !wanted.iter().any(|w| w == name) {
-            continue;
+    let count = |t: &str| -> Option<usize> {
+        let t = t.trim();
+        let (n, mul) = match t.chars().last()? {
+            'k' => (&t[..t.len() - 1], 1_000),
+            'm' => (&t[..t.len() - 1], 1_000_000),
+            _ => (t, 1),
+        };
+        n.parse::<usize>().ok().map(|v| v * mul)
+    };
+    let mut cases: Vec<(String, usize, usize, String)> = Vec::new();
+    for w in &wanted {
+        if let Some((name, hh, cams, folder)) = SIZES.iter().find(|s| s.0 == w) {
+            cases.push((name.to_string(), *hh, *cams, folder.to_string()));
+        } else if let Some((h, c)) = w.split_once(':') {
+            match (count(h), count(c)) {
+                (Some(hh), Some(cams)) => {
+                    cases.push((h.to_string(), hh, cams, format!("h{h}_c{c}")))
+                }
+                _ => println!("ignoring size {w:?}"),
+            }
+        } else {
+            println!("ignoring size {w:?}");
         }
-        let Some(dir) = ensure_data(peers.as_ref(), &repo, &data, folder, hh, cams) else {
+    }
+    for (name, hh, cams, folder) in cases {
+        let name = name.as_str();
+        let Some(dir) = ensure_data(peers.as_ref(), &repo, &data, &folder, hh, cams) else {
             continue;
         };
         for mode in ["plain", "full"] {
@@ -467,9 +514,9 @@ fn main() {
                 }
                 run_json(&mut cmd)
             });
-            rows.push((format!("{name} × {}k {mode}", cams / 1000), c, w, pr));
+            rows.push((format!("{name} × {} {mode}", fmt_count(cams)), c, w, pr));
         }
-        if name == "100k" && ensure_propose_data(&dir) {
+        if folder == "h100k_c10k" && ensure_propose_data(&dir) {
             println!("proposals 10k × 5k, k = 100: wangge …");
             let w = wangge("propose", &dir);
             let pr = peers.as_ref().and_then(|p| {

@@ -9,7 +9,15 @@
 //!   it; per area, household and ground (H3) coverage, cameras, online rate and
 //!   sites; the blind spots as polygons; and totals.
 //! - [`propose`]: new camera sites chosen from candidates by lazy greedy maximum
-//!   coverage (CELF), by count or until a coverage target is reached.
+//!   coverage (CELF), by count or until a coverage target is reached;
+//!   [`propose_oriented`] also chooses which way a narrow camera faces.
+//!
+//! Modules, one idea each: `sector` (the exact range/bearing/field-of-view
+//! test), `index` (uniform grids of camera discs and of points), `occlusion`
+//! (building-edge grid and the sight-line test), `seer` (visibility of many
+//! points in parallel), `households` and `sites` (totals), `areas` (membership
+//! and the hierarchical H3 area coverage), `gaps` (blind cells dissolved into
+//! polygons), `propose` (CELF).
 //!
 //! # The rule
 //!

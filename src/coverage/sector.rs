@@ -205,7 +205,7 @@ impl Sector {
     /// False only when no point of the disc of radius `rho` metres around `c` can
     /// be in the sector (conservative: used to skip whole blocks of H3 cells).
     pub(crate) fn may_meet_disc(&self, c: Coord<f64>, rho: f64) -> bool {
-        let (dx, dy, _) = self.metric.offset(c);
+        let (dx, dy, dlon) = self.metric.offset(c);
         let d = dx.hypot(dy);
         if d > self.range + rho {
             return false;
@@ -214,8 +214,12 @@ impl Sector {
             return true;
         }
         // The disc subtends ±asin(rho/d) as seen from the camera; widen the field
-        // of view by that (and a hair for the convergence correction).
-        let half = self.cos_half.clamp(-1.0, 1.0).acos() + (rho / d).asin() + 1e-6;
+        // of view by that, and by the largest meridian-convergence correction
+        // (γ = Δλ·sin φ / 2) any point of the disc can get in `contains`.
+        let (kx, _) = self.metric.scale();
+        let dlon_max = dlon.abs() + 1.01 * rho / kx.max(1e-9);
+        let gamma_max = 0.5 * dlon_max.to_radians();
+        let half = self.cos_half.clamp(-1.0, 1.0).acos() + (rho / d).asin() + gamma_max + 1e-9;
         if half >= std::f64::consts::PI {
             return true;
         }
