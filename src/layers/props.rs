@@ -13,7 +13,12 @@ use serde_json::Value;
 #[derive(Debug, Default)]
 pub(crate) struct Props<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
-impl Props<'_> {
+impl<'a> Props<'a> {
+    /// Every property, in input order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
+        self.0.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+
     /// The named property, parsed; `None` when absent.
     pub fn get(&self, name: &str) -> Option<Value> {
         self.0

@@ -58,12 +58,37 @@ impl<W: Write> FeatureWriter<W> {
         input: Option<&RawValue>,
         extra: Map<String, Value>,
     ) -> io::Result<()> {
-        let mut props: Map<String, Value> = match input {
-            Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
-            None => Map::new(),
+        self.begin_feature(id, geometry)?;
+        // Input properties are copied as they are (no parse into values), minus
+        // those `extra` replaces; then the extra ones.
+        let mut first = true;
+        let mut sep = |out: &mut W| -> io::Result<()> {
+            let s: &[u8] = if first { b"{" } else { b"," };
+            first = false;
+            out.write_all(s)
         };
-        props.extend(extra);
-        self.write(id, geometry, &props)
+        if let Some(raw) = input {
+            let props: super::props::Props<'_> =
+                serde_json::from_str(raw.get()).unwrap_or_default();
+            for (k, v) in props.entries() {
+                if !extra.contains_key(k) {
+                    sep(&mut self.out)?;
+                    serde_json::to_writer(&mut self.out, k)?;
+                    self.out.write_all(b":")?;
+                    self.out.write_all(v.get().as_bytes())?;
+                }
+            }
+        }
+        for (k, v) in &extra {
+            sep(&mut self.out)?;
+            serde_json::to_writer(&mut self.out, k)?;
+            self.out.write_all(b":")?;
+            serde_json::to_writer(&mut self.out, v)?;
+        }
+        if first {
+            self.out.write_all(b"{")?;
+        }
+        self.out.write_all(b"}}")
     }
 
     fn begin_feature(&mut self, id: Option<&str>, geometry: &Geometry<f64>) -> io::Result<()> {
