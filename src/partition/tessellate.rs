@@ -406,7 +406,9 @@ impl Tessellation {
                 }
             }
         }
-        let clipped_pieces: Vec<Vec<(u32, Vec<Polygon<f64>>, bool)>> = groups
+        // Per group: (cell, pieces, came back whole).
+        type Clipped = (u32, Vec<Polygon<f64>>, bool);
+        let clipped_pieces: Vec<Vec<Clipped>> = groups
             .par_iter()
             .map(|(_, group)| {
                 let hexes: Vec<Polygon<f64>> = group.iter().map(|&c| tess.hex_polygon(c)).collect();
