@@ -74,6 +74,32 @@ impl BandedRings {
         }
     }
 
+    /// Does any edge's bounding box meet the box [min, max]?
+    pub(crate) fn meets_box(&self, min: Coord<f64>, max: Coord<f64>) -> bool {
+        let b0 = ((min.y - self.y0) * self.inv_h).floor().max(0.0);
+        let b1 = ((max.y - self.y0) * self.inv_h)
+            .floor()
+            .min(self.bands as f64 - 1.0);
+        if b1 < 0.0 || b0 > self.bands as f64 - 1.0 || b0 > b1 {
+            return false;
+        }
+        for band in b0 as usize..=b1 as usize {
+            let s = self.start[band] as usize;
+            let e = self.start[band + 1] as usize;
+            for &(a, b) in &self.edges[s..e] {
+                if a.x.max(b.x) >= min.x
+                    && a.x.min(b.x) <= max.x
+                    && a.y.max(b.y) >= min.y
+                    && a.y.min(b.y) <= max.y
+                    && segment_meets_box(a, b, min, max)
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Closed containment: inside, or exactly on an edge.
     pub(crate) fn covers(&self, p: Coord<f64>) -> bool {
         let b = ((p.y - self.y0) * self.inv_h).floor();
@@ -116,6 +142,32 @@ impl BandedRings {
         }
         inside
     }
+}
+
+/// Liang–Barsky: does segment a–b meet the box [min, max] (closed)?
+fn segment_meets_box(a: Coord<f64>, b: Coord<f64>, min: Coord<f64>, max: Coord<f64>) -> bool {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.x - min.x),
+        (dx, max.x - a.x),
+        (-dy, a.y - min.y),
+        (dy, max.y - a.y),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    t0 <= t1
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;

@@ -1306,9 +1306,9 @@ impl State {
             return false;
         }
         let mut changed = false;
-        for _round in 0..3 {
+        for _round in 0..5 {
             let est = self.pp_estimates(g, tess, part);
-            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.45).collect();
+            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.5).collect();
             worst.sort_by(|&a, &b| est[a].total_cmp(&est[b]).then(a.cmp(&b)));
             worst.truncate(64);
             if worst.is_empty() {
