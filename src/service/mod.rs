@@ -70,6 +70,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Test aid: every job waits this long (cancellably) before computing.
     pub job_delay: Duration,
+    /// Memory for collections served from memory, bytes (least recently used
+    /// ones are dropped beyond it and reloaded from the store on demand).
+    pub cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             job_workers: 1,
             cors_origins: Vec::new(),
             job_delay: Duration::ZERO,
+            cache_bytes: 4 << 30,
         }
     }
 }
@@ -107,7 +111,7 @@ pub fn state_with(
     store: Arc<dyn Store>,
     engine: Arc<dyn Engine>,
 ) -> Result<web::Data<AppState>, ServiceError> {
-    let cache = Arc::new(Cache::default());
+    let cache = Arc::new(Cache::with_budget(config.cache_bytes));
     let jobs = Jobs::start(
         store.clone(),
         cache.clone(),
