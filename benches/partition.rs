@@ -21,10 +21,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use geo::{BoundingRect, Contains};
-use geo_types::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
-use serde::Deserialize;
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use support::{m_lon, Rng, M_LAT};
-use wangge::model::{Area, AreaKind, Barrier, Grid, Household};
+use wangge::model::Grid;
 use wangge::partition::{partition, PartitionOptions};
 use wangge::NoProgress;
 
@@ -32,126 +31,6 @@ const PEER_DIR: &str = "/work/shared/peers";
 const VENV: &str = "/work/.peers-partition";
 
 // ---------------------------------------------------------------- GeoJSON I/O
-
-#[derive(Deserialize)]
-struct Fc<P> {
-    features: Vec<Feat<P>>,
-}
-#[derive(Deserialize)]
-struct Feat<P> {
-    geometry: Geom,
-    #[serde(default = "Option::default")]
-    properties: Option<P>,
-}
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-enum Geom {
-    Point {
-        coordinates: [f64; 2],
-    },
-    Polygon {
-        coordinates: Vec<Vec<[f64; 2]>>,
-    },
-    MultiPolygon {
-        coordinates: Vec<Vec<Vec<[f64; 2]>>>,
-    },
-    LineString {
-        coordinates: Vec<[f64; 2]>,
-    },
-}
-#[derive(Deserialize, Default)]
-struct AreaProps {
-    code: Option<serde_json::Value>,
-    kind: Option<String>,
-}
-#[derive(Deserialize, Default)]
-struct HhProps {
-    households: Option<u32>,
-    persons: Option<u32>,
-}
-
-fn ring(v: &[[f64; 2]]) -> LineString<f64> {
-    LineString(v.iter().map(|c| Coord { x: c[0], y: c[1] }).collect())
-}
-fn poly(v: &[Vec<[f64; 2]>]) -> Polygon<f64> {
-    Polygon::new(ring(&v[0]), v[1..].iter().map(|r| ring(r)).collect())
-}
-
-fn read_areas(path: &Path) -> Vec<Area> {
-    let fc: Fc<AreaProps> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    fc.features
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let geometry = match f.geometry {
-                Geom::Polygon { coordinates } => MultiPolygon(vec![poly(&coordinates)]),
-                Geom::MultiPolygon { coordinates } => {
-                    MultiPolygon(coordinates.iter().map(|p| poly(p)).collect())
-                }
-                _ => panic!("area {i} is not a polygon"),
-            };
-            let p = f.properties.unwrap_or_default();
-            let code = match p.code {
-                Some(serde_json::Value::String(s)) => s,
-                Some(v) => v.to_string(),
-                None => format!("{i}"),
-            };
-            let kind = if p.kind.as_deref() == Some("rural") {
-                AreaKind::Rural
-            } else {
-                AreaKind::Urban
-            };
-            Area {
-                code,
-                name: None,
-                kind,
-                geometry,
-                properties: None,
-            }
-        })
-        .collect()
-}
-
-fn read_households(path: &Path) -> Vec<Household> {
-    let fc: Fc<HhProps> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    fc.features
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let Geom::Point { coordinates: c } = f.geometry else {
-                panic!("household {i} is not a point")
-            };
-            let p = f.properties.unwrap_or_default();
-            Household {
-                location: Point::new(c[0], c[1]),
-                households: p.households.unwrap_or(1),
-                persons: p.persons,
-                id: None,
-                feature: i,
-                properties: None,
-            }
-        })
-        .collect()
-}
-
-fn read_barriers(path: &Path) -> Vec<Barrier> {
-    if !path.exists() {
-        return Vec::new();
-    }
-    let fc: Fc<serde_json::Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    fc.features
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, f)| match f.geometry {
-            Geom::LineString { coordinates } => Some(Barrier {
-                geometry: MultiLineString(vec![ring(&coordinates)]),
-                kind: None,
-                feature: i,
-            }),
-            _ => None,
-        })
-        .collect()
-}
 
 fn coords_json(out: &mut String, r: &LineString<f64>) {
     out.push('[');
@@ -172,45 +51,6 @@ fn polygon_json(out: &mut String, p: &Polygon<f64>) {
         coords_json(out, h);
     }
     out.push(']');
-}
-
-fn write_grids(path: &Path, grids: &[Grid]) {
-    let mut s = String::with_capacity(grids.len() * 4000);
-    s.push_str("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    for (i, g) in grids.iter().enumerate() {
-        if i > 0 {
-            s.push_str(",\n");
-        }
-        s.push_str("{\"type\":\"Feature\",\"geometry\":");
-        if g.geometry.0.len() == 1 {
-            s.push_str("{\"type\":\"Polygon\",\"coordinates\":");
-            polygon_json(&mut s, &g.geometry.0[0]);
-        } else {
-            s.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
-            for (j, p) in g.geometry.0.iter().enumerate() {
-                if j > 0 {
-                    s.push(',');
-                }
-                polygon_json(&mut s, p);
-            }
-            s.push(']');
-        }
-        let _ = write!(
-            s,
-            "}},\"properties\":{{\"code\":\"{}\",\"parent_code\":\"{}\",\"households\":{},\"persons\":{},\"area_m2\":{:.1},\"compactness\":{:.4},\"barrier_length_m\":{:.1},\"within_rules\":{},\"issues\":{}}}}}",
-            g.code,
-            g.parent_code,
-            g.households,
-            g.persons,
-            g.area_m2,
-            g.compactness,
-            g.barrier_length_m,
-            g.within_rules,
-            serde_json::to_string(&g.issues).unwrap()
-        );
-    }
-    s.push_str("\n]}\n");
-    std::fs::write(path, s).unwrap();
 }
 
 fn fc_write(path: &Path, features: impl Iterator<Item = String>) {
@@ -550,6 +390,22 @@ fn gen_region(
 
 // ---------------------------------------------------------------- measuring
 
+/// CPU seconds (user + system) of this process so far: steadier than wall
+/// time on a shared machine.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            let (u, st) = (
+                f.get(11)?.parse::<f64>().ok()?,
+                f.get(12)?.parse::<f64>().ok()?,
+            );
+            Some((u + st) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn vm_hwm_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -566,10 +422,20 @@ fn vm_hwm_mb() -> f64 {
 
 /// Child mode: one scenario end to end, one JSON line on stdout.
 fn child(dir: &Path) {
+    // The product's own reader and writer (wangge::layers), as the CLI uses.
     let t0 = Instant::now();
-    let areas = read_areas(&dir.join("areas.geojson"));
-    let households = read_households(&dir.join("households.geojson"));
-    let barriers = read_barriers(&dir.join("barriers.geojson"));
+    let opts = wangge::layers::ReadOptions::default();
+    let text = |f: &str| wangge::layers::read_text(&dir.join(f)).expect("read");
+    let (areas, _) = wangge::layers::read_areas(&text("areas.geojson"), &opts).expect("areas");
+    let (households, _) =
+        wangge::layers::read_households(&text("households.geojson"), &opts).expect("households");
+    let barriers = if dir.join("barriers.geojson").exists() {
+        wangge::layers::read_barriers(&text("barriers.geojson"), &opts)
+            .expect("barriers")
+            .0
+    } else {
+        Vec::new()
+    };
     let t_read = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let p = partition(
@@ -582,7 +448,11 @@ fn child(dir: &Path) {
     .expect("partition");
     let t_part = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
-    write_grids(&dir.join("grids.geojson"), &p.grids);
+    let out = std::io::BufWriter::new(std::fs::File::create(dir.join("grids.geojson")).unwrap());
+    wangge::layers::outputs::write_grids(out, "grids", &p.grids)
+        .unwrap()
+        .flush()
+        .unwrap();
     let t_write = t2.elapsed().as_secs_f64();
     let total = t0.elapsed().as_secs_f64();
     let n = p.grids.len().max(1) as f64;
@@ -609,13 +479,30 @@ fn child(dir: &Path) {
         g.iter().filter(|g| g.within_rules).count() as f64 / g.len().max(1) as f64 * 100.0
     };
     let nodes: usize = p.areas.iter().map(|a| a.nodes).sum();
+    // CV within areas (grid-weighted mean over areas with ≥ 2 grids): the
+    // balance the engine controls; the overall CV also mixes areas whose mean
+    // grid differs (k is an integer per area, rural and urban presets differ).
+    let (mut cv_sum, mut cv_w) = (0.0, 0.0);
+    for a in &p.areas {
+        let g: Vec<Grid> = p
+            .grids
+            .iter()
+            .filter(|g| g.parent_code == a.code)
+            .cloned()
+            .collect();
+        if g.len() >= 2 {
+            cv_sum += support::cv(&g) * g.len() as f64;
+            cv_w += g.len() as f64;
+        }
+    }
+    let cv_within = if cv_w > 0.0 { cv_sum / cv_w } else { 0.0 };
     println!(
         "{}",
         serde_json::json!({
             "areas": areas.len(), "households": households.iter().map(|h| h.households as u64).sum::<u64>(),
             "nodes": nodes, "grids": p.grids.len(), "read_s": t_read, "partition_s": t_part, "write_s": t_write,
-            "total_s": total, "vmhwm_mb": vm_hwm_mb(), "within_pct": within, "within_feasible_pct": within_feasible,
-            "feasible_areas": feasible_areas, "cv": support::cv(&p.grids), "pp_mean": pp_mean, "pp_min": pp_min,
+            "total_s": total, "cpu_s": cpu_s(), "vmhwm_mb": vm_hwm_mb(), "within_pct": within, "within_feasible_pct": within_feasible,
+            "feasible_areas": feasible_areas, "cv": support::cv(&p.grids), "cv_within": cv_within, "pp_mean": pp_mean, "pp_min": pp_min,
             "outside": p.outside.households,
         })
     );
@@ -662,7 +549,9 @@ fn run_peers(py: &Path, dir: &Path, methods: &[&str], timeout: u64) -> Vec<serde
     let boundary = dir.join("boundary.geojson");
     if !boundary.exists() {
         // The peers take one boundary: the union of the areas.
-        let areas = read_areas(&dir.join("areas.geojson"));
+        let text = wangge::layers::read_text(&dir.join("areas.geojson")).expect("read");
+        let (areas, _) = wangge::layers::read_areas(&text, &wangge::layers::ReadOptions::default())
+            .expect("areas");
         let mut s = String::from("{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[");
         let mut first = true;
         for a in &areas {
@@ -775,9 +664,9 @@ fn main() {
         };
         let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
         rows.push(format!(
-            "| {name} | wangge | {} areas, {} hh, {} nodes | {:.2} s ({:.2} read, {:.2} partition, {:.2} write) | {:.0} MB | {} | {:.1} % ({:.1} % in feasible areas) | {:.3} | {:.3} | {:.3} | |",
-            v["areas"], v["households"], v["nodes"], f("total_s"), f("read_s"), f("partition_s"), f("write_s"), f("vmhwm_mb"), v["grids"],
-            f("within_pct"), f("within_feasible_pct"), f("cv"), f("pp_mean"), f("pp_min")
+            "| {name} | wangge | {} areas, {} hh, {} nodes | {:.2} s ({:.2} read, {:.2} partition, {:.2} write), {:.2} CPU-s | {:.0} MB | {} | {:.1} % ({:.1} % in feasible areas) | {:.3} ({:.3} within areas) | {:.3} | {:.3} | |",
+            v["areas"], v["households"], v["nodes"], f("total_s"), f("read_s"), f("partition_s"), f("write_s"), f("cpu_s"), f("vmhwm_mb"), v["grids"],
+            f("within_pct"), f("within_feasible_pct"), f("cv"), f("cv_within"), f("pp_mean"), f("pp_min")
         ));
         eprintln!("{}", rows.last().unwrap());
         if let Some(py) = &peer_py {
@@ -794,8 +683,9 @@ fn main() {
                 let cpu = r["cpu_s"].as_f64().unwrap_or(f64::NAN);
                 let status = r["status"].as_str().unwrap_or("?");
                 let ratio = t / f("total_s");
+                let cpu_ratio = cpu / f("cpu_s");
                 rows.push(format!(
-                    "| {name} | {m} ({status}) | {} units{} | {:.2} s partition step, {:.2} CPU-s | | {} | {} | {} | {} | {} | {:.1}× wangge end to end |",
+                    "| {name} | {m} ({status}) | {} units{} | {:.2} s partition step, {:.2} CPU-s | | {} | {} | {} | {} | {} | {:.1}× wall, {:.1}× CPU (wangge end to end) |",
                     r["units"],
                     if name == "10k" { "" } else { ", whole region as one boundary (no area borders)" },
                     t,
@@ -805,7 +695,8 @@ fn main() {
                     r["cv"],
                     r["pp_mean"],
                     r["pp_min"],
-                    ratio
+                    ratio,
+                    cpu_ratio
                 ));
                 eprintln!("{}", rows.last().unwrap());
             }

@@ -351,11 +351,6 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     if let Some(r) = &rules {
         r.validate().map_err(|e| format!("rules: {e}"))?;
     }
-    if a.previous.is_some() {
-        return Err(
-            "--previous (updating adopted grids) is not available in this build yet".into(),
-        );
-    }
     let mut inputs = Inputs::new(&a.read, &status)?;
     let areas = inputs.read(&a.areas, layers::read_areas)?;
     let households = inputs.read(&a.households, layers::read_households)?;
@@ -364,15 +359,54 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         rules,
         ..Default::default()
     };
-    let result = partition::partition(&areas, &households, &barriers, &options, &status)
-        .map_err(|e| e.to_string())?;
-    status.stage(&format!("writing {}", a.out.display()));
     let name = a
         .out
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("grids")
         .to_string();
+    let (result, update) = match &a.previous {
+        None => {
+            let result = partition::partition(&areas, &households, &barriers, &options, &status)
+                .map_err(|e| e.to_string())?;
+            (result, None)
+        }
+        Some(path) => {
+            let text = read_file(path, &status)?;
+            let previous = layers::previous::read_previous_grids(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let update = partition::update(
+                &areas,
+                &households,
+                &barriers,
+                &previous,
+                &options.into(),
+                &status,
+            )
+            .map_err(|e| e.to_string())?;
+            // The change report beside the grids: JSON, and the changed grids as a layer.
+            let json_path = a.out.with_file_name(format!("{name}.changes.json"));
+            let layer_path = a.out.with_file_name(format!("{name}.changes.geojson"));
+            let mut f = create(&json_path)?;
+            serde_json::to_writer_pretty(&mut f, &update.changes).map_err(|e| e.to_string())?;
+            f.flush()
+                .map_err(|e| format!("writing {}: {e}", json_path.display()))?;
+            layers::previous::write_changes(
+                create(&layer_path)?,
+                &format!("{name}.changes"),
+                &update,
+                &previous,
+            )
+            .map_err(|e| format!("writing {}: {e}", layer_path.display()))?;
+            let t = &update.changes.totals;
+            let summary = format!(
+                "update: {} unchanged, {} adjusted, {} new, {} retired grids; {} households moved between grids; report in {} and {}",
+                t.unchanged, t.adjusted, t.new, t.retired, t.households_moved, json_path.display(), layer_path.display()
+            );
+            (update.partition, Some(summary))
+        }
+    };
+    status.stage(&format!("writing {}", a.out.display()));
     layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
         .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
@@ -392,6 +426,9 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
             g.households,
             g.issues.join("; ")
         );
+    }
+    if let Some(summary) = update {
+        println!("{summary}");
     }
     Ok(())
 }

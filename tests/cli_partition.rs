@@ -183,3 +183,39 @@ fn to_multi(g: Geometry<f64>) -> MultiPolygon<f64> {
 fn contains_or_on(g: &Geometry<f64>, p: Point<f64>) -> bool {
     g.intersects(&p)
 }
+
+#[test]
+fn updating_with_unchanged_households_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("wangge-cli-update-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("before")).unwrap();
+    std::fs::create_dir_all(dir.join("after")).unwrap();
+    let before = dir.join("before/grids.geojson");
+    let after = dir.join("after/grids.geojson");
+    run(&before);
+    let o = Command::new(env!("CARGO_BIN_EXE_wangge"))
+        .args(["partition", "--areas"])
+        .arg(demo("areas.geojson"))
+        .arg("--households")
+        .arg(demo("households.geojson"))
+        .arg("--barriers")
+        .arg(demo("barriers.geojson"))
+        .arg("--previous")
+        .arg(&before)
+        .arg("--out")
+        .arg(&after)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read(&before).unwrap() == std::fs::read(&after).unwrap(),
+        "an update with nothing to fix moved something"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("after/grids.changes.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["totals"]["households_moved"], 0);
+    assert_eq!(report["totals"]["adjusted"], 0);
+    assert_eq!(report["totals"]["new"], 0);
+    assert_eq!(report["totals"]["retired"], 0);
+}

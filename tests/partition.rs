@@ -549,3 +549,42 @@ fn chuzhou_county_boundaries() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A cancelled job stops with `PartitionError::Cancelled`; progress reaches 1.
+#[test]
+fn progress_and_cancellation() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    struct P {
+        cancel: AtomicBool,
+        last: AtomicU64,
+    }
+    impl wangge::Progress for P {
+        fn report(&self, _stage: &str, fraction: f64) {
+            assert!((0.0..=1.0).contains(&fraction));
+            self.last.store(fraction.to_bits(), Ordering::Relaxed);
+        }
+        fn cancelled(&self) -> bool {
+            self.cancel.load(Ordering::Relaxed)
+        }
+    }
+    let mut rng = Rng::new(12);
+    let a = area(
+        "4",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, 800.0, 800.0)]),
+    );
+    let mut hh = Vec::new();
+    uniform_in(&mut rng, &a.geometry, 1200, &mut hh);
+    let areas = vec![a];
+    let p = P {
+        cancel: AtomicBool::new(false),
+        last: AtomicU64::new(0),
+    };
+    partition(&areas, &hh, &[], &PartitionOptions::default(), &p).unwrap();
+    assert_eq!(f64::from_bits(p.last.load(Ordering::Relaxed)), 1.0);
+    p.cancel.store(true, Ordering::Relaxed);
+    assert!(matches!(
+        partition(&areas, &hh, &[], &PartitionOptions::default(), &p),
+        Err(wangge::partition::PartitionError::Cancelled)
+    ));
+}

@@ -18,7 +18,6 @@ use super::{AreaStats, CoverageError, CoverageInput, CoverageOptions, KindStats,
 use crate::progress::Progress;
 use geo::InteriorPoint;
 use geo_types::{Coord, MultiPolygon};
-use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{CellIndex, LatLng};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -217,8 +216,8 @@ const ROOT_LEVELS: u8 = 3;
 /// Why not h3o's `Tiler` at the target resolution followed by a test of every
 /// cell: that grows the interior cell by cell through hash sets and then asks
 /// the cameras about every centre, which dominated the whole pipeline. Instead
-/// the area is covered by root cells three levels coarser (plus one ring, since
-/// fine cells may stick out of their ancestor), and each root is refined
+/// the area is covered by root cells three levels coarser (found by sampling
+/// its bounding box, plus one ring), and each root is refined
 /// recursively through its children (bit arithmetic). A block whose disc of
 /// descendant centres (radius 1.3 × its circumradius; measured worst case
 /// 1.007) is clear of the area's boundary is entirely inside or outside; one
@@ -236,31 +235,53 @@ pub(crate) fn area_cells(
     let target = u8::from(res);
     let root_res =
         h3o::Resolution::try_from(target.saturating_sub(ROOT_LEVELS)).map_err(|e| e.to_string())?;
-    let mut tiler = TilerBuilder::new(root_res)
-        .containment_mode(ContainmentMode::Covers)
-        .disable_transmeridian_heuristic()
-        .build();
-    for p in &geometry.0 {
-        tiler.add(p.clone()).map_err(|e| e.to_string())?;
+    // Roots: the root cells of a grid of sample points over the bounding box,
+    // plus their neighbours. Samples are spaced at 0.6 × the cell's inradius, so
+    // a fine cell centre q in the area has a sample p within 0.43 R (R: the root
+    // circumradius), q's root ancestor has its centre within 1.01 R of q
+    // (measured worst case 1.007), so within 2.44 R of p's root's centre; cells
+    // that far apart are neighbours (the next ring starts at 3 R). This is a few
+    // lookups per area, where h3o's polygon tiler spent most of its time
+    // tracing the outline.
+    let bbox = prep.bbox;
+    let mid = LatLng::new(0.5 * (bbox[1] + bbox[3]), 0.5 * (bbox[0] + bbox[2]))
+        .map_err(|e| e.to_string())?;
+    let probe = mid.to_cell(root_res);
+    let pc = LatLng::from(probe);
+    let circ = probe
+        .boundary()
+        .iter()
+        .map(|v| pc.distance_m(*v))
+        .fold(0.0, f64::max);
+    // Cells vary in size by well under 10 % across an area; keep a margin.
+    let spacing = 0.6 * 0.866 * circ * 0.9;
+    let lat = 0.5 * (bbox[1] + bbox[3]);
+    let (kx, ky) = super::sector::metres_per_degree(lat);
+    let (kx_far, _) = super::sector::metres_per_degree(bbox[1].abs().max(bbox[3].abs()).min(89.0));
+    let (sx, sy) = (spacing / kx_far.max(1.0), spacing / ky);
+    let nx = ((bbox[2] - bbox[0]) / sx).ceil() as usize + 1;
+    let ny = ((bbox[3] - bbox[1]) / sy).ceil() as usize + 1;
+    let mut seeds: Vec<CellIndex> = Vec::with_capacity(nx * ny);
+    for j in 0..ny {
+        let y = (bbox[1] + j as f64 * sy).min(bbox[3]);
+        for i in 0..nx {
+            let x = (bbox[0] + i as f64 * sx).min(bbox[2]);
+            if let Ok(ll) = LatLng::new(y, x) {
+                seeds.push(ll.to_cell(root_res));
+            }
+        }
     }
-    let mut roots: Vec<CellIndex> = Vec::new();
-    for c in tiler.into_coverage() {
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut roots: Vec<CellIndex> = Vec::with_capacity(seeds.len() * 4);
+    for c in seeds {
         roots.extend(c.grid_disk::<Vec<_>>(1));
     }
     roots.sort_unstable();
     roots.dedup();
-    let Some(first) = roots.first() else {
+    if roots.is_empty() {
         return Ok(AreaCells::default());
-    };
-    // Local size of a root cell (sizes vary little across an area).
-    let ll = LatLng::from(*first);
-    let circ = first
-        .boundary()
-        .iter()
-        .map(|v| ll.distance_m(*v))
-        .fold(0.0, f64::max);
-    let lat = 0.5 * (prep.bbox[1] + prep.bbox[3]);
-    let (kx, ky) = super::sector::metres_per_degree(lat);
+    }
     let walker = Walker {
         prep,
         seer,

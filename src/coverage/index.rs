@@ -195,6 +195,58 @@ impl BoxGrid {
         }
     }
 
+    /// Like [`BoxGrid::from_fn`], counting and filling in parallel. The order of
+    /// items within a cell then depends on scheduling, so this is only for
+    /// callers whose answers do not depend on it (any-hit queries).
+    pub fn from_fn_par(
+        spec: GridSpec,
+        n_items: usize,
+        bbox: impl Fn(usize) -> Option<[f64; 4]> + Sync,
+    ) -> Self {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        let n = spec.cells();
+        let count: Vec<AtomicU32> = (0..n + 1).map(|_| AtomicU32::new(0)).collect();
+        let visit = |i: usize, f: &dyn Fn(usize)| {
+            if let Some(b) = bbox(i) {
+                let (c0, c1, r0, r1) = spec.span(b);
+                for r in r0..=r1 {
+                    for c in c0..=c1 {
+                        f(r * spec.nx + c);
+                    }
+                }
+            }
+        };
+        (0..n_items)
+            .into_par_iter()
+            .with_min_len(65_536)
+            .for_each(|i| {
+                visit(i, &|k| {
+                    count[k + 1].fetch_add(1, Relaxed);
+                })
+            });
+        let mut start: Vec<u32> = count.into_iter().map(AtomicU32::into_inner).collect();
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let fill: Vec<AtomicU32> = start[..n].iter().map(|&s| AtomicU32::new(s)).collect();
+        let items: Vec<AtomicU32> = (0..start[n]).map(|_| AtomicU32::new(0)).collect();
+        (0..n_items)
+            .into_par_iter()
+            .with_min_len(65_536)
+            .for_each(|i| {
+                visit(i, &|k| {
+                    let at = fill[k].fetch_add(1, Relaxed);
+                    items[at as usize].store(i as u32, Relaxed);
+                })
+            });
+        BoxGrid {
+            spec,
+            start,
+            items: items.into_iter().map(AtomicU32::into_inner).collect(),
+        }
+    }
+
     /// Items whose box may contain the point (a superset; empty outside the grid).
     #[inline]
     pub fn at(&self, x: f64, y: f64) -> &[u32] {

@@ -64,7 +64,9 @@ mod seer;
 mod sites;
 
 pub use gaps::Gap;
-pub use propose::{propose, Goal, Proposal, ProposeInput, ProposeOptions, ProposeResult};
+pub use propose::{
+    propose, propose_oriented, Goal, Proposal, ProposeInput, ProposeOptions, ProposeResult,
+};
 pub use sector::Sector;
 
 use crate::model::{Area, Building, Camera, Household, Site};

@@ -35,6 +35,7 @@ use geo::dimensions::Dimensions;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::Relate;
 use geo_types::{Coord, Line};
+use rayon::prelude::*;
 
 /// Building edges indexed for sight-line tests.
 pub(crate) struct Occluders<'a> {
@@ -155,66 +156,104 @@ fn walk(spec: &GridSpec, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(usize) 
 }
 
 impl<'a> Occluders<'a> {
-    /// Indexes the edges of every footprint.
+    /// Indexes the edges of every footprint (in parallel: a million footprints
+    /// are five million edges).
     pub(crate) fn new(buildings: &'a [Building]) -> Self {
-        let mut verts = Vec::new();
-        let mut edge_building = Vec::new();
+        const CHUNK: usize = 16_384;
+        struct Part {
+            verts: Vec<Coord<f64>>,
+            edge_building: Vec<u32>,
+            bbox: [f64; 4],
+            /// Sums of footprint widths and heights (degrees), and their count.
+            w: f64,
+            h: f64,
+            n: usize,
+        }
+        let parts: Vec<Part> = buildings
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(ci, chunk)| {
+                let mut p = Part {
+                    verts: Vec::with_capacity(chunk.len() * 6),
+                    edge_building: Vec::with_capacity(chunk.len() * 6),
+                    bbox: EMPTY_BBOX,
+                    w: 0.0,
+                    h: 0.0,
+                    n: 0,
+                };
+                for (k, b) in chunk.iter().enumerate() {
+                    let bi = (ci * CHUNK + k) as u32;
+                    for poly in &b.geometry.0 {
+                        let mut bb = EMPTY_BBOX;
+                        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                            let cs = &ring.0;
+                            if cs.len() < 2 {
+                                continue;
+                            }
+                            for (j, c) in cs.iter().enumerate() {
+                                p.verts.push(*c);
+                                p.edge_building
+                                    .push(if j + 1 < cs.len() { bi } else { u32::MAX });
+                                bb = [
+                                    bb[0].min(c.x),
+                                    bb[1].min(c.y),
+                                    bb[2].max(c.x),
+                                    bb[3].max(c.y),
+                                ];
+                            }
+                            // geo rings are closed; if one is not, close it.
+                            if cs.first() != cs.last() {
+                                let n = p.verts.len();
+                                p.edge_building[n - 1] = bi;
+                                p.verts.push(cs[0]);
+                                p.edge_building.push(u32::MAX);
+                            }
+                        }
+                        if bb[0] <= bb[2] {
+                            p.w += bb[2] - bb[0];
+                            p.h += bb[3] - bb[1];
+                            p.n += 1;
+                            p.bbox = super::index::union_bbox(p.bbox, bb);
+                        }
+                    }
+                }
+                p
+            })
+            .collect();
+        let total: usize = parts.iter().map(|p| p.verts.len()).sum();
+        let mut verts = Vec::with_capacity(total);
+        let mut edge_building = Vec::with_capacity(total);
         let mut bbox = EMPTY_BBOX;
-        let mut size_sum = 0.0;
-        let mut size_n = 0usize;
-        for (bi, b) in buildings.iter().enumerate() {
-            for poly in &b.geometry.0 {
-                let mut bb = EMPTY_BBOX;
-                for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                    let cs = &ring.0;
-                    if cs.len() < 2 {
-                        continue;
-                    }
-                    for (j, c) in cs.iter().enumerate() {
-                        verts.push(*c);
-                        edge_building.push(if j + 1 < cs.len() {
-                            bi as u32
-                        } else {
-                            u32::MAX
-                        });
-                        bb = [
-                            bb[0].min(c.x),
-                            bb[1].min(c.y),
-                            bb[2].max(c.x),
-                            bb[3].max(c.y),
-                        ];
-                    }
-                    // geo rings are closed; if one is not, close it.
-                    if cs.first() != cs.last() {
-                        let n = verts.len();
-                        edge_building[n - 1] = bi as u32;
-                        verts.push(cs[0]);
-                        edge_building.push(u32::MAX);
-                    }
-                }
-                if bb[0] <= bb[2] {
-                    size_sum += (bb[2] - bb[0]).max(bb[3] - bb[1]);
-                    size_n += 1;
-                    bbox = super::index::union_bbox(bbox, bb);
-                }
-            }
+        let (mut w, mut h, mut n) = (0.0, 0.0, 0usize);
+        for p in parts {
+            verts.extend_from_slice(&p.verts);
+            edge_building.extend_from_slice(&p.edge_building);
+            bbox = super::index::union_bbox(bbox, p.bbox);
+            w += p.w;
+            h += p.h;
+            n += p.n;
         }
         if bbox[0] > bbox[2] {
             bbox = [0.0, 0.0, 0.0, 0.0];
         }
-        // Cells about twice the typical footprint: an edge falls in 1–4 cells and
-        // a cell holds the edges of a few footprints.
-        let cell = if size_n > 0 {
-            2.0 * size_sum / size_n as f64
-        } else {
-            1.0
-        };
-        let cell = cell.max(1e-6);
-        let n_edges = edge_building.iter().filter(|&&b| b != u32::MAX).count();
+        // Square cells about twice the typical footprint: an edge falls in 1–4
+        // cells and a cell holds the edges of a few footprints.
         let lat = 0.5 * (bbox[1] + bbox[3]);
-        let cw = cell / lat.to_radians().cos().max(0.01);
-        let spec = GridSpec::new(bbox, cw.max(cell), cell, (n_edges * 4).max(1 << 16));
-        let grid = BoxGrid::from_fn(spec, verts.len(), |i| {
+        let (kx, ky) = super::sector::metres_per_degree(lat.clamp(-89.0, 89.0));
+        let size_m = if n > 0 {
+            (w / n as f64 * kx).max(h / n as f64 * ky)
+        } else {
+            10.0
+        };
+        let cell_m = (2.0 * size_m).max(0.5);
+        let n_edges = edge_building.iter().filter(|&&b| b != u32::MAX).count();
+        let spec = GridSpec::new(
+            bbox,
+            cell_m / kx.max(1e-3),
+            cell_m / ky,
+            (n_edges * 4).max(1 << 16),
+        );
+        let grid = BoxGrid::from_fn_par(spec, verts.len(), |i| {
             if edge_building[i] == u32::MAX {
                 return None;
             }

@@ -4,8 +4,10 @@
 //! household location weighs its `households` count, and, optionally, each
 //! unwatched key site weighs `site_weight`. Every candidate gets the sparse list
 //! of demand points a camera of the given model placed there would see (the same
-//! exact sector and occlusion rule as [`coverage`](super::coverage)). Greedy then
-//! repeatedly takes the candidate with the largest remaining gain.
+//! exact sector and occlusion rule as [`coverage`](super::coverage)). A camera
+//! narrower than 360° can be tried facing several evenly spaced axes
+//! ([`propose_oriented`]); each (candidate, axis) is one option.
+//! Greedy then repeatedly takes the option with the largest remaining gain.
 //!
 //! Why lazy greedy: coverage is submodular, so a candidate's gain can only shrink
 //! as others are chosen; its last computed gain is an upper bound. CELF keeps the
@@ -54,7 +56,8 @@ pub struct ProposeOptions {
     pub range_m: f64,
     /// 360 for a dome or PTZ camera.
     pub fov_deg: f64,
-    /// View axis of a camera narrower than 360°, compass degrees.
+    /// View axis of a camera narrower than 360°, compass degrees (with
+    /// [`propose_oriented`], the first of the axes tried).
     pub azimuth_deg: f64,
     pub goal: Goal,
     /// Weight of an unwatched key site, in households (0: sites do not count).
@@ -80,6 +83,8 @@ pub struct Proposal {
     pub rank: usize,
     /// Index of the candidate in the input.
     pub candidate: usize,
+    /// View axis of the proposed camera (compass degrees, [0, 360)).
+    pub azimuth_deg: f64,
     /// Households newly seen thanks to this site.
     pub households_gained: u64,
     /// Key sites newly watched (counted only with a nonzero `site_weight`).
@@ -174,10 +179,26 @@ pub(crate) fn celf(
     Ok(picks)
 }
 
-/// Chooses new camera sites among the candidates.
+/// Chooses new camera sites among the candidates, each camera facing
+/// `options.azimuth_deg`.
 pub fn propose(
     input: &ProposeInput<'_>,
     options: &ProposeOptions,
+    progress: &dyn Progress,
+) -> Result<ProposeResult, CoverageError> {
+    propose_oriented(input, options, 1, progress)
+}
+
+/// Like [`propose`], and for a camera narrower than 360° also chooses which way
+/// it faces: `orientations` evenly spaced view axes are tried at each candidate
+/// (`azimuth_deg + k·360°/orientations`). Each (candidate, axis) pair is one
+/// option of the greedy choice, so a pole may get more than one camera, facing
+/// different ways, when that adds the most; each pick reports its axis.
+/// `orientations` ≤ 1 keeps the axis fixed; 360° cameras ignore it.
+pub fn propose_oriented(
+    input: &ProposeInput<'_>,
+    options: &ProposeOptions,
+    orientations: u32,
     progress: &dyn Progress,
 ) -> Result<ProposeResult, CoverageError> {
     for (i, c) in input.cameras.iter().enumerate() {
@@ -204,9 +225,16 @@ pub fn propose(
                     "target coverage must be in [0, 1]".into(),
                 ));
             }
-            input.candidates.len()
+            usize::MAX
         }
     };
+    let n_orient = if options.fov_deg >= 360.0 {
+        1
+    } else {
+        orientations.max(1) as usize
+    };
+    let azimuth_of =
+        |k: usize| (options.azimuth_deg + k as f64 * 360.0 / n_orient as f64).rem_euclid(360.0);
     progress.report("index", 0.0);
     let occ = occluders(input.buildings);
     let existing = Seer::from_cameras(input.cameras, occ.as_ref());
@@ -256,13 +284,14 @@ pub fn propose(
     }
     progress.report("incidence", 0.2);
     let grid = PointGrid::build(&pts, 8.0);
-    let lists: Vec<Vec<u32>> = input
-        .candidates
-        .par_iter()
-        .map(|cand| {
+    // Option o is candidate o / n_orient facing azimuth_of(o % n_orient).
+    let lists: Vec<Vec<u32>> = (0..input.candidates.len() * n_orient)
+        .into_par_iter()
+        .map(|o| {
+            let cand = &input.candidates[o / n_orient];
             let sec = Sector::new(
                 cand.location.0,
-                options.azimuth_deg,
+                azimuth_of(o % n_orient),
                 options.fov_deg,
                 options.range_m,
             );
@@ -356,7 +385,12 @@ pub fn propose(
         running += gained;
         out.push(Proposal {
             rank: rank + 1,
-            candidate: c,
+            candidate: c / n_orient,
+            azimuth_deg: if options.fov_deg >= 360.0 {
+                options.azimuth_deg.rem_euclid(360.0)
+            } else {
+                azimuth_of(c % n_orient)
+            },
             households_gained: gained,
             sites_gained,
             cumulative_covered: running,

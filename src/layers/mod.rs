@@ -15,6 +15,7 @@ mod fields;
 mod geometry;
 mod kinds;
 pub mod outputs;
+pub mod previous;
 mod props;
 mod read;
 mod report;

@@ -35,6 +35,7 @@ mod pip;
 mod regions;
 mod snap;
 mod tessellate;
+mod update;
 
 use std::collections::HashMap;
 
@@ -48,6 +49,10 @@ use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
 pub use metrics::polsby_popper;
+pub use update::{
+    update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,
+    HouseholdMove, RetiredCode, Update, UpdateError, UpdateOptions,
+};
 
 /// How to partition. `Default` uses the per-kind presets and automatic resolution.
 #[derive(Debug, Clone)]
@@ -273,7 +278,7 @@ pub fn partition(
     })
 }
 
-fn validate_area(a: &Area) -> Result<(), PartitionError> {
+pub(crate) fn validate_area(a: &Area) -> Result<(), PartitionError> {
     let bad = |reason: &str| PartitionError::InvalidArea {
         code: a.code.clone(),
         reason: reason.to_string(),
@@ -303,14 +308,14 @@ fn validate_area(a: &Area) -> Result<(), PartitionError> {
     Ok(())
 }
 
-struct AreaResult {
-    grids: Vec<Grid>,
+pub(crate) struct AreaResult {
+    pub(crate) grids: Vec<Grid>,
     /// (household index, grid index within this area)
-    assignment: Vec<(u32, u32)>,
-    report: AreaReport,
+    pub(crate) assignment: Vec<(u32, u32)>,
+    pub(crate) report: AreaReport,
 }
 
-fn partition_area(
+pub(crate) fn partition_area(
     area: &Area,
     households: &[Household],
     hh: &[u32],
@@ -423,12 +428,6 @@ fn partition_area(
             .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
         if let Some(q) = found {
             let h = &households[i as usize];
-            if std::env::var_os("WANGGE_DEBUG").is_some() {
-                eprintln!(
-                    "recheck: {} households at {:?} move from region {r} to {q}",
-                    h.households, pt
-                );
-            }
             part.households[r as usize] -= u64::from(h.households);
             part.households[q as usize] += u64::from(h.households);
             part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));
@@ -526,9 +525,9 @@ fn partition_area(
 
 /// Phase timings summed over areas (nanoseconds), printed to stderr at the end
 /// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
-pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 12] =
-    [const { std::sync::atomic::AtomicU64::new(0) }; 12];
-const PHASE_NAMES: [&str; 12] = [
+pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 13] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 13];
+const PHASE_NAMES: [&str; 13] = [
     "resolution",
     "tessellate",
     "locate",
@@ -541,6 +540,7 @@ const PHASE_NAMES: [&str; 12] = [
     "  vertices",
     "  neighbours",
     "  clip",
+    "  vertex ids",
 ];
 
 pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {

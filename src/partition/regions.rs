@@ -8,14 +8,18 @@
 //!    `[min_households, max_households]` (and persons / area caps) needs
 //!    `ceil(T/max) ≤ k ≤ floor(T/min)`; inside that range k = round(T/target).
 //!    When the range is empty the area is reported infeasible and k is the count
-//!    whose mean grid is closest to the bounds.
+//!    whose mean grid is closest to the bounds. A node heavier than the maximum
+//!    on its own (a tower block) gets a pinned grid of its own.
 //! 3. **Initial regions by recursive bisection.** Each split grows one side from
 //!    the extreme end of the part's long axis, taking frontier nodes in axis
-//!    order until it holds its share of households (a sweep line that stays
-//!    connected); pockets the sweep cut off from the other side are returned to
-//!    the grown side, so both sides stay connected. The share of grids each side
-//!    gets is re-decided from the households it actually holds, so granularity
-//!    errors do not accumulate.
+//!    order (a sweep line that stays connected), runs a little past its share
+//!    of households and cuts where the frontier is cheapest within ±4 % of the
+//!    share: along a barrier, or where the outline is shortest. Pockets the
+//!    sweep cut off from the other side are returned to the grown side, so both
+//!    sides stay connected. The share of grids each side gets is re-decided
+//!    from the households it actually holds, so granularity errors do not
+//!    accumulate. Areas of at most 8 grids try four orientations of the first
+//!    cut and keep the best outcome.
 //! 4. **Local moves.** Boundary nodes move to a neighbouring region when the
 //!    source region stays connected (an O(1) test on the ring of six neighbours
 //!    for interior cells, a bounded search otherwise): first to bring every
@@ -23,6 +27,13 @@
 //!    surplus across regions), then, within a balance band, to shorten cut
 //!    edges (barrier edges are cheap to cut) and to reduce each region's moment
 //!    of inertia, which makes shapes round rather than snake-like.
+//! 5. **Repairs.** Coarse units (a census block of 250 households, a big
+//!    building) can leave a region outside the rules with no single move that
+//!    helps. Such a region is merged with a neighbour and the pair split anew
+//!    by a balanced bisection in several directions (the ReCom idea), or units
+//!    are passed along a chain of regions. The least compact regions are
+//!    likewise re-split with a neighbour when both halves come out more compact
+//!    and still balanced.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -304,69 +315,105 @@ pub(crate) fn partition_graph(
         ));
     }
 
-    // 3. Initial regions.
-    let mut part = vec![NONE; n];
-    let mut means: Vec<f64> = Vec::new();
+    // 3–4. Initial regions by bisection, then local moves and repairs. Small
+    // areas (a few grids, where one awkward grid is a large share) try four
+    // orientations of the first cut and keep the best result: fewest rule
+    // breaches, then the most compact worst grid, then the most compact mean.
+    let total_k: usize = ks.iter().sum();
+    let turns: &[f64] = if total_k <= 8 && total_k > 1 {
+        &[
+            0.0,
+            std::f64::consts::FRAC_PI_2,
+            std::f64::consts::FRAC_PI_4,
+            3.0 * std::f64::consts::FRAC_PI_4,
+        ]
+    } else {
+        &[0.0]
+    };
     let mut scratch = Scratch::new(n);
-    for (i, &c) in mains.iter().enumerate() {
-        let total: f64 = main_w[i] as f64;
-        let use_area = total <= 0.0;
-        let mut regions: Vec<Vec<u32>> = Vec::new();
-        // Heavy nodes count as one grid's worth in the bisection.
-        let cap = if light_means[i] > 0.0 {
-            light_means[i]
-        } else {
-            rules.target() as f64
-        };
-        bisect(
-            g,
-            tess,
-            &comps[c],
-            ks[i],
-            &w,
-            cap,
-            use_area,
-            &mut scratch,
-            &mut regions,
-        );
-        let kk = regions.len();
-        let light_regions = regions
-            .iter()
-            .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
-            .count();
-        let heavy_w: f64 = comps[c]
-            .iter()
-            .filter(|&&v| heavy[v as usize])
-            .map(|&v| w[v as usize] as f64)
-            .sum();
-        for reg in regions {
-            let id = means.len() as u32;
-            let hw: f64 = reg
+    // (score: breaches, -worst PP, -mean PP), assignment, region count.
+    type Candidate = ((usize, f64, f64), Vec<u32>, usize);
+    let mut best: Option<Candidate> = None;
+    for &turn in turns {
+        let mut part = vec![NONE; n];
+        let mut means: Vec<f64> = Vec::new();
+        for (i, &c) in mains.iter().enumerate() {
+            let total: f64 = main_w[i] as f64;
+            let use_area = total <= 0.0;
+            let mut regions: Vec<Vec<u32>> = Vec::new();
+            // Heavy nodes count as one grid's worth in the bisection.
+            let cap = if light_means[i] > 0.0 {
+                light_means[i]
+            } else {
+                rules.target() as f64
+            };
+            bisect_at(
+                g,
+                tess,
+                &comps[c],
+                ks[i],
+                &w,
+                cap,
+                use_area,
+                turn,
+                &mut scratch,
+                &mut regions,
+            );
+            let kk = regions.len();
+            let light_regions = regions
+                .iter()
+                .filter(|r| !r.iter().any(|&v| heavy[v as usize]))
+                .count();
+            let heavy_w: f64 = comps[c]
                 .iter()
                 .filter(|&&v| heavy[v as usize])
                 .map(|&v| w[v as usize] as f64)
                 .sum();
-            for v in reg {
-                part[v as usize] = id;
+            for reg in regions {
+                let id = means.len() as u32;
+                let hw: f64 = reg
+                    .iter()
+                    .filter(|&&v| heavy[v as usize])
+                    .map(|&v| w[v as usize] as f64)
+                    .sum();
+                for v in reg {
+                    part[v as usize] = id;
+                }
+                means.push(if hw > 0.0 {
+                    hw
+                } else if light_regions > 0 {
+                    (total - heavy_w) / light_regions as f64
+                } else {
+                    total / kk as f64
+                });
             }
-            means.push(if hw > 0.0 {
-                hw
-            } else if light_regions > 0 {
-                (total - heavy_w) / light_regions as f64
-            } else {
-                total / kk as f64
-            });
+        }
+        let k = means.len();
+        let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
+        st.pinned = heavy.clone();
+        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+        if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
+            st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
+        }
+        let breaches = (0..k)
+            .filter(|&r| st.violates(r) && st.mean[r] <= st.max)
+            .count();
+        let est = st.pp_estimates(g, tess, &part);
+        let min_pp = est.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean_pp = est.iter().sum::<f64>() / k.max(1) as f64;
+        let score = (breaches, -min_pp, -mean_pp);
+        let better = best.as_ref().map_or(true, |(b, _, _)| {
+            score.0 < b.0 || (score.0 == b.0 && (score.1, score.2) < (b.1, b.2))
+        });
+        if better {
+            best = Some((score, part, k));
+        }
+        // Good enough: no breach and no awkward grid; skip the other turns.
+        if breaches == 0 && min_pp >= 0.5 {
+            break;
         }
     }
-    let k = means.len();
-
-    // 4. Local moves.
-    let mut st = State::new(g, tess, &part, &w, &pp, &means, plan);
-    st.pinned = heavy;
-    st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
-    if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
-        st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
-    }
+    let (_, mut part, k) = best.expect("at least one orientation");
 
     // Satellites follow their anchors.
     let mut has_satellite = vec![false; k];
@@ -546,16 +593,45 @@ fn bisect_at(
     heap.push(Reverse((F(proj(start)), start)));
     let queued = grown; // reuse stamp: marked when queued
     s.mark[start as usize] = queued;
+    // Sweep on past the target to `target + window`, then cut where the
+    // frontier is cheapest within ±window: the sweep line stops along a
+    // barrier or where the outline is shortest, not just at the first node
+    // that reaches the target.
+    let window = total / k as f64 * 0.04;
+    let ina = s.next();
+    let in_set = |m: u32| m == inset || m == queued || m == ina;
     let mut in_a: Vec<u32> = Vec::new();
     let mut acc = 0.0;
+    let mut cut = 0.0f64;
+    let mut best_in_window: Option<(f64, usize)> = None;
+    let mut best_closest: (f64, usize) = (f64::INFINITY, 0);
     while let Some(Reverse((_, v))) = heap.pop() {
         let wv = meas(v);
-        if acc + wv > target && acc > 0.0 && (acc + wv - target) > (target - acc) {
+        if acc > 0.0 && acc + wv > target + window && acc >= target - window {
             break;
         }
         in_a.push(v);
+        s.mark[v as usize] = ina;
         acc += wv;
-        if acc >= target {
+        for (&u, &c) in g.neighbours(v).iter().zip(g.costs(v)) {
+            let m = s.mark[u as usize];
+            if m == ina {
+                cut -= c as f64;
+            } else if in_set(m) {
+                cut += c as f64;
+            }
+        }
+        let dev = (acc - target).abs();
+        if dev < best_closest.0 {
+            best_closest = (dev, in_a.len());
+        }
+        if dev <= window {
+            let score = cut + 0.01 * dev / window.max(1e-9);
+            if best_in_window.map_or(true, |(b, _)| score < b) {
+                best_in_window = Some((score, in_a.len()));
+            }
+        }
+        if acc >= target + window {
             break;
         }
         for &u in g.neighbours(v) {
@@ -565,6 +641,8 @@ fn bisect_at(
             }
         }
     }
+    let keep = best_in_window.map(|b| b.1).unwrap_or(best_closest.1).max(1);
+    in_a.truncate(keep);
     // Mark A.
     let a_stamp = s.next();
     for &v in &in_a {
@@ -1021,16 +1099,6 @@ impl State {
                             }
                         }
                     }
-                }
-                if std::env::var_os("WANGGE_DEBUG").is_some() {
-                    eprintln!(
-                        "repair: region {a} w {} p {} mean {:.0} over {over}, {} chain ends, neighbours {:?}",
-                        self.w[a],
-                        self.p[a],
-                        self.mean[a],
-                        ends.len(),
-                        radj[a].iter().map(|&q| (q, self.w[q as usize])).collect::<Vec<_>>()
-                    );
                 }
                 for &end in ends.iter().take(24) {
                     let mut path = vec![end as usize];

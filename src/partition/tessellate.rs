@@ -81,10 +81,10 @@ pub(crate) fn choose_resolution(
     let k = (total as f64 / target).max(1.0);
     let area_per_grid = area_m2 / k;
     let max_w = (target / 16.0).max(4.0);
-    // Deterministic sample of at most 4096 locations; the number of occupied
+    // Deterministic sample of at most 2048 locations; the number of occupied
     // cells of the full set is estimated with the Good–Turing coverage 1 − f1/n
     // (f1 = cells seen once in the sample).
-    let step = hh.len().div_ceil(4096).max(1);
+    let step = hh.len().div_ceil(2048).max(1);
     let fine: Vec<CellIndex> = hh
         .iter()
         .step_by(step)
@@ -218,6 +218,7 @@ impl Tessellation {
             },
         ));
         let snapped_area = snap.multipolygon(&area.geometry);
+        super::lap(12, &mut t);
         let vcoord: Vec<Coord<f64>> = vlist
             .par_iter()
             .map(|&v| {

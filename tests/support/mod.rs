@@ -318,6 +318,11 @@ pub fn check(
                 a.code
             );
             sum += geom.unsigned_area();
+            assert!(
+                geo::Validation::is_valid(geom),
+                "grid {} is not a valid (multi)polygon",
+                p.grids[g].code
+            );
             union = union.union(geom);
             if parts == 1 && geom.0.len() > 1 {
                 // Only where the area's own boundary pinches (real boundaries
