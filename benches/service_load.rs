@@ -300,13 +300,13 @@ fn households(n: usize) -> String {
     s
 }
 
-fn upload(addr: &str, body: &[u8]) -> (u16, f64) {
+fn upload(addr: &str, dataset: &str, body: &[u8]) -> (u16, f64) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
     let t = Instant::now();
     write!(
         s,
-        "PUT /api/v1/datasets/upload/layers/households HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "PUT /api/v1/datasets/{dataset}/layers/households HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -318,6 +318,13 @@ fn upload(addr: &str, body: &[u8]) -> (u16, f64) {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
+    let loadavg = || {
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| "?".into())
+    };
+    let load_before = loadavg();
     let secs = env_num("WANGGE_BENCH_SECS", 10);
     let conns = env_num("WANGGE_BENCH_CONNS", 32) as usize;
     let points = env_num("WANGGE_BENCH_POINTS", 1_000_000) as usize;
@@ -346,11 +353,26 @@ fn main() {
     );
 
     let body = households(points);
-    let (status, up_s) = upload(&addr, body.as_bytes());
-    println!(
-        "upload of {points} household points ({:.0} MB): HTTP {status} after {up_s:.2} s",
-        body.len() as f64 / 1e6
-    );
+    let mut ups = Vec::new();
+    let mut status = 0;
+    for k in 0..3 {
+        // Let the previous upload's background indexing finish first.
+        std::thread::sleep(Duration::from_secs(if k == 0 { 0 } else { 3 }));
+        let (st, up_s) = upload(&addr, &format!("upload{k}"), body.as_bytes());
+        println!(
+            "upload of {points} household points ({:.0} MB): HTTP {st} after {up_s:.2} s",
+            body.len() as f64 / 1e6
+        );
+        status = status.max(st);
+        ups.push(up_s);
+    }
+    ups.sort_by(f64::total_cmp);
+    let up_s = ups[1];
+    let ups_text = ups
+        .iter()
+        .map(|u| format!("{u:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     drop(server);
 
     // The same load with an access-log line per request (successful reads log
@@ -364,6 +386,7 @@ fn main() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 
+    let load_after = loadavg();
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -380,7 +403,8 @@ server and client).\n\n\
 | throughput | **{rps:.0} req/s** ({mb_s:.0} MB/s of GeoJSON) |\n\
 | latency | p50 {p50:.2} ms, p90 {p90:.2} ms, **p99 {p99:.2} ms**, max {max:.2} ms |\n\
 | errors | {} |\n\
-| upload | {points} household points ({:.0} MB GeoJSON) acknowledged (HTTP {status}: validated, stored, fsynced) in **{up_s:.2} s** |\n\
+| upload | {points} household points ({:.0} MB GeoJSON) acknowledged (HTTP {status}: validated, stored, fsynced) in **{up_s:.2} s** (median of 3, 3 s apart: {ups_text} s) |\n\
+| machine load | load average {load_before} before, {load_after} after (other builds share the machine) |\n\
 | with a log line per request | `RUST_LOG=wangge=debug` (logs to /dev/null), {} s: {rps_i:.0} req/s, p99 {p99_i:.2} ms |\n",
         st.errors,
         body.len() as f64 / 1e6,

@@ -213,6 +213,10 @@ struct ServeArgs {
     /// Allowed CORS origins (repeatable; `*` for any).
     #[arg(long = "cors-origin")]
     cors_origins: Vec<String>,
+    /// Memory for collections served from memory, MiB; the least recently used
+    /// are dropped beyond it and reloaded from the store when asked for.
+    #[arg(long, default_value_t = 4096)]
+    cache_mb: usize,
 }
 
 fn main() -> ExitCode {
@@ -629,6 +633,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         job_workers: a.job_workers.max(1),
         cors_origins: a.cors_origins,
         job_delay,
+        cache_bytes: a.cache_mb.saturating_mul(1 << 20),
     };
     wangge::service::run(config).map_err(|e| e.to_string())
 }

@@ -151,6 +151,52 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
     let p = &page["features"][0]["properties"];
     assert!(p["covered"].is_boolean() && p["cameras"].is_array(), "{p}");
 
+    // Adopted grids can be uploaded (here: the CLI's), and a census update
+    // recomputes them with the smallest change: nothing changed, so every grid
+    // stays as it is.
+    let req = test::TestRequest::put()
+        .uri("/api/v1/datasets/demo/layers/grids")
+        .insert_header(("authorization", "Bearer p"))
+        .insert_header(("content-type", "application/geo+json"))
+        .set_payload(std::fs::read(&cli).unwrap())
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let req = test::TestRequest::post()
+        .uri("/api/v1/datasets/demo/partition?update=true")
+        .insert_header(("authorization", "Bearer p"))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let started: Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
+    let path = started["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://localhost:8080")
+        .to_string();
+    let t0 = Instant::now();
+    let job = loop {
+        let (_, j) = get!(app, &path, "v");
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            break j;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120));
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let totals = &job["summary"]["changes"]["totals"];
+    assert_eq!(
+        totals["unchanged"].as_u64().unwrap() as usize,
+        n,
+        "{totals}"
+    );
+    assert_eq!(totals["households_moved"], 0, "{totals}");
+    let (s, page) = get!(app, "/collections/demo.grid_changes/items", "v");
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page["numberMatched"], 0);
+    let (_, served) = get!(app, "/api/v1/datasets/demo/layers/grids", "v");
+    assert_eq!(served["features"], written["features"]);
+
     // Proposals as a job.
     let req = test::TestRequest::post()
         .uri("/api/v1/datasets/demo/propose")

@@ -307,14 +307,20 @@ pub async fn put_layer(
     caller.require_planner()?;
     let (dataset, layer) = path.into_inner();
     check_dataset_name(&dataset)?;
-    let kind: LayerKind = layer.parse().map_err(|_| {
-        ServiceError::BadRequest(format!(
-            "cannot upload a layer named {layer:?}: layers are areas, households, cameras, buildings, barriers, sites or candidates"
-        ))
-    })?;
+    let kind: Option<LayerKind> = layer.parse().ok();
+    if kind.is_none() && layer != "grids" {
+        return Err(ServiceError::BadRequest(format!(
+            "cannot upload a layer named {layer:?}: layers are areas, households, cameras, buildings, barriers, sites, candidates, or grids (adopted grids, for updates)"
+        )));
+    }
     check_json_content_type(&req)?;
     check_content_encoding(&req)?;
     let opts = read_options(&req)?;
+    if kind.is_none() && !query_pairs(&req)?.is_empty() {
+        return Err(ServiceError::BadRequest(
+            "adopted grids take no parameters: send RFC 7946 (WGS84) grids as written by wangge partition".into(),
+        ));
+    }
     let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
     let base = base_url(&req, &state);
     let st = state.clone();
@@ -327,6 +333,29 @@ pub async fn put_layer(
             })
         })?;
         let t_read = std::time::Instant::now();
+        let Some(kind) = kind else {
+            // Adopted grids.
+            let (features, report_json) =
+                engines::read_grids_upload(text).map_err(ServiceError::BadRequest)?;
+            let existed = st.store.layer(&ds, "grids")?.is_some();
+            let meta = st.store.put_layer(
+                &ds,
+                "grids",
+                "grids",
+                LayerSource::Upload,
+                &report_json,
+                &features,
+            )?;
+            st.cache.put(FeatureSet::new(meta.clone(), features));
+            let report = layers::LayerReport {
+                layer: "grids".into(),
+                crs: "CRS84".into(),
+                features: meta.features as usize,
+                accepted: meta.features as usize,
+                ..Default::default()
+            };
+            return Ok((meta, report, !existed));
+        };
         let (parsed, report) = layers::read_layer(kind, text, &opts)?;
         let read_s = t_read.elapsed().as_secs_f64();
         let features = to_stored(layer_features(&parsed));
@@ -402,15 +431,29 @@ pub async fn submit(
     caller.require_planner()?;
     let dataset = path.into_inner();
     check_dataset_name(&dataset)?;
-    if let Some((k, _)) = query_pairs(&req)?.into_iter().next() {
-        return Err(ServiceError::UnknownParameter(k));
+    let mut update = false;
+    for (k, v) in query_pairs(&req)? {
+        match (kind, k.as_str()) {
+            (JobKind::Partition, "update") => {
+                update = match v.as_str() {
+                    "" | "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(ServiceError::BadRequest(
+                            "update must be true or false".into(),
+                        ))
+                    }
+                }
+            }
+            _ => return Err(ServiceError::UnknownParameter(k)),
+        }
     }
     let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
     if !body.iter().all(u8::is_ascii_whitespace) {
         check_json_content_type(&req)?;
     }
     let params = match kind {
-        JobKind::Partition => engines::partition_params(&body),
+        JobKind::Partition => engines::partition_params(&body, update),
         JobKind::Coverage => engines::coverage_params(&body),
         JobKind::Propose => engines::propose_params(&body),
     }
@@ -423,12 +466,15 @@ pub async fn submit(
         if layers.is_empty() {
             return Err(ServiceError::NotFound(format!("no dataset {ds:?}")));
         }
-        let missing: Vec<&str> = kind
+        let mut missing: Vec<&str> = kind
             .required_layers()
             .iter()
             .map(|k| k.as_str())
             .filter(|k| !layers.iter().any(|m| m.layer == *k))
             .collect();
+        if update && !layers.iter().any(|m| m.layer == "grids") {
+            missing.push("grids");
+        }
         if !missing.is_empty() {
             return Err(ServiceError::Conflict(format!(
                 "a {} job needs the {} layer(s): upload them first",

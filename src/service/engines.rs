@@ -11,22 +11,35 @@ use crate::coverage::{
 };
 use crate::layers::{outputs, AnyLayer, LayerKind};
 use crate::model::{Grid, Rules};
-use crate::partition::{self, PartitionError, PartitionOptions};
+use crate::partition::{self, PartitionError, PartitionOptions, UpdateError};
 use crate::progress::Progress;
 use crate::store::StoredFeature;
 
-/// Parameters of a partition job: the rules document, or nothing for the
-/// per-area presets.
-pub fn partition_params(body: &[u8]) -> Result<Value, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    let rules: Rules =
-        serde_json::from_slice(body).map_err(|e| format!("the rules document is invalid: {e}"))?;
-    rules
-        .validate()
-        .map_err(|e| format!("the rules are inconsistent: {e}"))?;
-    serde_json::to_value(rules).map_err(|e| e.to_string())
+/// Parameters of a partition job: the rules document (or nothing for the
+/// per-area presets), and whether to update the dataset's current grids with
+/// the smallest change (census update) instead of drawing them afresh.
+pub fn partition_params(body: &[u8], update: bool) -> Result<Value, String> {
+    let rules = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        let rules: Rules = serde_json::from_slice(body)
+            .map_err(|e| format!("the rules document is invalid: {e}"))?;
+        rules
+            .validate()
+            .map_err(|e| format!("the rules are inconsistent: {e}"))?;
+        serde_json::to_value(rules).map_err(|e| e.to_string())?
+    };
+    Ok(json!({"rules": rules, "update": update}))
+}
+
+/// Adopted grids uploaded as the `grids` layer: read as `--previous` reads
+/// them, stored as `wangge partition` writes grids.
+pub fn read_grids_upload(text: &str) -> Result<(Vec<StoredFeature>, Value), String> {
+    let grids = crate::layers::previous::read_previous_grids(text).map_err(|e| e.to_string())?;
+    let layer = grids_layer(&grids).map_err(|e| e.to_string())?;
+    let report = json!({"layer": "grids", "features": grids.len(), "accepted": grids.len(),
+                        "rejected": 0, "rejections": [], "crs": "CRS84"});
+    Ok((layer.features, report))
 }
 
 /// Options of a coverage job.
@@ -172,14 +185,16 @@ impl Builtin {
         inputs: &Inputs<'_>,
         progress: &dyn Progress,
     ) -> Result<JobOutput, JobError> {
-        let rules: Option<Rules> = if params.is_null() {
+        let rules_value = params.get("rules").cloned().unwrap_or(Value::Null);
+        let rules: Option<Rules> = if rules_value.is_null() {
             None
         } else {
             Some(
-                serde_json::from_value(params.clone())
+                serde_json::from_value(rules_value)
                     .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
             )
         };
+        let update = params.get("update").and_then(Value::as_bool) == Some(true);
         let areas = take!(inputs, Areas, Areas, required);
         let households = take!(inputs, Households, Households, required);
         let barriers = take!(inputs, Barriers, Barriers);
@@ -187,11 +202,49 @@ impl Builtin {
             rules,
             ..Default::default()
         };
-        let result = partition::partition(&areas, &households, &barriers, &options, progress)
+        let part_err = |e: PartitionError| match e {
+            PartitionError::Cancelled => JobError::Cancelled,
+            other => JobError::Invalid(other.to_string()),
+        };
+        let mut extra_layers = Vec::new();
+        let mut changes = Value::Null;
+        let result = if update {
+            let Some((_, stored)) = inputs.store.features(inputs.dataset, "grids")? else {
+                return Err(JobError::Invalid(
+                    "an update needs the dataset's current grids layer".into(),
+                ));
+            };
+            let text = collection_text(&stored);
+            drop(stored);
+            let previous = crate::layers::previous::read_previous_grids(&text)
+                .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
+            let up = partition::update(
+                &areas,
+                &households,
+                &barriers,
+                &previous,
+                &options.into(),
+                progress,
+            )
             .map_err(|e| match e {
-                PartitionError::Cancelled => JobError::Cancelled,
+                UpdateError::Partition(p) => part_err(p),
                 other => JobError::Invalid(other.to_string()),
             })?;
+            let bytes = write(|w| {
+                crate::layers::previous::write_changes(w, "grid_changes", &up, &previous)
+            })?;
+            let feats = stored_from_output(&bytes, changed_boxes(&bytes)?.into_iter())?;
+            changes = serde_json::to_value(&up.changes).unwrap_or(Value::Null);
+            extra_layers.push(layer(
+                "grid_changes",
+                changes.get("totals").cloned().unwrap_or(Value::Null),
+                feats,
+            ));
+            up.partition
+        } else {
+            partition::partition(&areas, &households, &barriers, &options, progress)
+                .map_err(part_err)?
+        };
         progress.report("writing results", 0.99);
         let grids = grids_layer(&result.grids)?;
         let notes: Vec<Value> = result
@@ -207,11 +260,12 @@ impl Builtin {
             "households_outside_areas": result.outside.households,
             "household_locations_outside_areas": result.outside.locations.len(),
             "area_notes": notes,
+            "update": update,
+            "changes": changes,
         });
-        Ok(JobOutput {
-            layers: vec![grids],
-            summary,
-        })
+        let mut layers = vec![grids];
+        layers.extend(extra_layers);
+        Ok(JobOutput { layers, summary })
     }
 
     fn coverage(
@@ -354,6 +408,44 @@ impl Builtin {
             summary,
         })
     }
+}
+
+/// Stored features as one FeatureCollection text.
+fn collection_text(features: &[StoredFeature]) -> String {
+    let mut text =
+        String::with_capacity(features.iter().map(|f| f.json.len() + 1).sum::<usize>() + 64);
+    text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&f.json);
+    }
+    text.push_str("]}");
+    text
+}
+
+/// Boxes of the features of a written collection, from their geometries.
+fn changed_boxes(bytes: &[u8]) -> Result<Vec<[f64; 4]>, JobError> {
+    #[derive(serde::Deserialize)]
+    struct F {
+        geometry: Option<geojson::Geometry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Fc {
+        features: Vec<F>,
+    }
+    let fc: Fc = serde_json::from_slice(bytes)
+        .map_err(|e| JobError::Invalid(format!("reading back the changes: {e}")))?;
+    Ok(fc
+        .features
+        .into_iter()
+        .map(|f| {
+            f.geometry
+                .and_then(|g| Geometry::<f64>::try_from(g).ok())
+                .map_or([f64::NAN; 4], |g| bbox_of(&g))
+        })
+        .collect())
 }
 
 fn cov_err(e: CoverageError) -> JobError {

@@ -43,6 +43,9 @@ pub enum ServiceError {
     /// A bug or an environment fault (thread pool gone, I/O).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The server cannot start as configured (never an HTTP answer).
+    #[error("{0}")]
+    Startup(String),
 }
 
 impl ServiceError {
@@ -60,7 +63,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::MethodNotAllowed(_) => "method-not-allowed",
             ServiceError::Store(_) => "storage",
-            ServiceError::Internal(_) => "internal",
+            ServiceError::Internal(_) | ServiceError::Startup(_) => "internal",
         }
     }
 }
@@ -102,7 +105,9 @@ impl ResponseError for ServiceError {
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Startup(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

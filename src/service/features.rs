@@ -379,6 +379,10 @@ pub struct FeatureSet {
     /// Id → position, built on the first single-feature request.
     ids: OnceLock<HashMap<Box<str>, u32>>,
     tree: RTree<Entry>,
+    /// Approximate memory held, bytes.
+    bytes: usize,
+    /// When the set was last used ([`Cache`] ticks), for eviction.
+    last_used: AtomicU64,
 }
 
 impl FeatureSet {
@@ -394,9 +398,15 @@ impl FeatureSet {
                 )
             })
             .collect();
+        let bytes = features
+            .iter()
+            .map(|f| f.json.len() + f.id.len() + 2 * std::mem::size_of::<StoredFeature>() + 64)
+            .sum();
         FeatureSet {
             meta,
             features,
+            bytes,
+            last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
             tree: RTree::bulk_load(entries),
         }
@@ -434,18 +444,68 @@ impl FeatureSet {
 }
 
 /// Collections in memory, keyed by (dataset, layer), loaded from the store on
-/// first use and replaced whenever a layer is written.
-#[derive(Default)]
+/// first use and replaced whenever a layer is written. When they hold more than
+/// the budget, the least recently used ones are dropped (and reloaded from the
+/// store when asked for again).
 pub struct Cache {
     sets: RwLock<HashMap<(String, String), Arc<FeatureSet>>>,
     /// Bumped by every write, so a load that raced with a write is not cached.
     generation: AtomicU64,
+    /// Use counter standing in for time.
+    tick: AtomicU64,
+    budget: usize,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::with_budget(usize::MAX)
+    }
 }
 
 impl Cache {
+    /// A cache that keeps about `budget` bytes of collections.
+    pub fn with_budget(budget: usize) -> Cache {
+        Cache {
+            sets: RwLock::default(),
+            generation: AtomicU64::new(0),
+            tick: AtomicU64::new(0),
+            budget,
+        }
+    }
+
     pub fn peek(&self, dataset: &str, layer: &str) -> Option<Arc<FeatureSet>> {
         let sets = self.sets.read().unwrap_or_else(|p| p.into_inner());
-        sets.get(&(dataset.to_string(), layer.to_string())).cloned()
+        let set = sets
+            .get(&(dataset.to_string(), layer.to_string()))
+            .cloned()?;
+        set.last_used
+            .store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        Some(set)
+    }
+
+    /// Inserts under the write lock, then evicts the least recently used other
+    /// sets while over budget.
+    fn insert(
+        &self,
+        sets: &mut HashMap<(String, String), Arc<FeatureSet>>,
+        key: (String, String),
+        set: Arc<FeatureSet>,
+    ) {
+        set.last_used
+            .store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        sets.insert(key.clone(), set);
+        let mut total: usize = sets.values().map(|s| s.bytes).sum();
+        while total > self.budget {
+            let victim = sets
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, s)| s.last_used.load(Ordering::Relaxed))
+                .map(|(k, s)| (k.clone(), s.bytes));
+            let Some((k, bytes)) = victim else { break };
+            tracing::debug!(dataset = %k.0, layer = %k.1, bytes, "collection evicted from memory");
+            sets.remove(&k);
+            total -= bytes;
+        }
     }
 
     /// The collection, from memory or (blocking) from the store.
@@ -465,7 +525,11 @@ impl Cache {
         let set = Arc::new(FeatureSet::new(meta, features));
         let mut sets = self.sets.write().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::SeqCst) == gen {
-            sets.insert((dataset.to_string(), layer.to_string()), set.clone());
+            self.insert(
+                &mut sets,
+                (dataset.to_string(), layer.to_string()),
+                set.clone(),
+            );
         }
         Ok(Some(set))
     }
@@ -480,7 +544,7 @@ impl Cache {
             .get(&key)
             .map_or(true, |old| old.meta.version <= set.meta.version);
         if newer {
-            sets.insert(key, set.clone());
+            self.insert(&mut sets, key, set.clone());
         }
         set
     }
@@ -498,7 +562,8 @@ impl Cache {
                 let set = Arc::new(FeatureSet::new(meta, features));
                 let mut sets = cache.sets.write().unwrap_or_else(|p| p.into_inner());
                 if cache.generation.load(Ordering::SeqCst) == gen {
-                    sets.insert((set.meta.dataset.clone(), set.meta.layer.clone()), set);
+                    let key = (set.meta.dataset.clone(), set.meta.layer.clone());
+                    cache.insert(&mut sets, key, set);
                 }
             });
         if let Err(e) = spawned {
@@ -511,5 +576,69 @@ impl Cache {
         let mut sets = self.sets.write().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::SeqCst);
         sets.retain(|(d, l), _| !(d == dataset && layer.map_or(true, |x| x == l)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::LayerSource;
+
+    fn set(layer: &str, n: usize, version: i64) -> FeatureSet {
+        let features: Vec<StoredFeature> = (0..n)
+            .map(|i| StoredFeature {
+                id: i.to_string().into(),
+                bbox: [i as f64, 0.0, i as f64 + 0.5, 0.5],
+                json: format!("{{\"type\":\"Feature\",\"id\":{i}}}").into(),
+            })
+            .collect();
+        let meta = LayerMeta {
+            dataset: "d".into(),
+            layer: layer.into(),
+            kind: layer.into(),
+            source: LayerSource::Upload,
+            features: n as u64,
+            extent: None,
+            report: Value::Null,
+            job: None,
+            updated: String::new(),
+            version,
+        };
+        FeatureSet::new(meta, features)
+    }
+
+    #[test]
+    fn bbox_queries_ids_and_eviction() {
+        let s = set("a", 100, 1);
+        assert_eq!(s.matching(&[[10.2, 0.1, 12.1, 0.2]]), vec![10, 11, 12]);
+        assert_eq!(s.get("42").map(|f| f.bbox[0]), Some(42.0));
+        assert!(s.get("x").is_none());
+        let one = s.bytes;
+
+        let cache = Cache::with_budget(one * 2 + one / 2);
+        cache.put(set("a", 100, 1));
+        cache.put(set("b", 100, 2));
+        assert!(cache.peek("d", "a").is_some()); // a is now the most recent
+        cache.put(set("c", 100, 3));
+        assert!(cache.peek("d", "a").is_some());
+        assert!(
+            cache.peek("d", "b").is_none(),
+            "the least recently used goes"
+        );
+        assert!(cache.peek("d", "c").is_some());
+        // An older version never replaces a newer one.
+        cache.put(set("c", 5, 1));
+        assert_eq!(cache.peek("d", "c").unwrap().features.len(), 100);
+        cache.forget("d", None);
+        assert!(cache.peek("d", "a").is_none());
+    }
+
+    #[test]
+    fn output_properties_override_input_ones() {
+        let raw = RawValue::from_string(r#"{"a":1,"households":"x","b\"q":[1,2]}"#.into()).unwrap();
+        let mut out = String::new();
+        write_properties(Some(&raw), &[("households", 3.into())], &mut out);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v, json!({"a": 1, "b\"q": [1, 2], "households": 3}));
     }
 }

@@ -245,7 +245,7 @@ impl Jobs {
                     let Some(jobs) = weak.upgrade() else { break };
                     jobs.execute(&job);
                 })
-                .map_err(|e| StoreError::Corrupt(format!("cannot start job workers: {e}")))?;
+                .map_err(|e| StoreError::Corrupt(format!("no thread for a job worker: {e}")))?;
         }
         Ok(jobs)
     }
@@ -403,16 +403,22 @@ impl Jobs {
 
     /// Runs one job on the current (worker) thread.
     fn execute(&self, job: &Arc<LiveJob>) {
-        let snap = job.snapshot();
-        if snap.state != JobState::Queued {
+        // Queued → running in one step under the record's lock, so a cancel
+        // that lands at the same moment either wins or sees the job running.
+        let mut start = false;
+        let running = job.update(|r| {
+            if r.state == JobState::Queued {
+                r.state = JobState::Running;
+                r.stage = "starting".into();
+                r.started = Some(now_rfc3339());
+                start = true;
+            }
+        });
+        if !start {
             return; // cancelled while queued
         }
+        let snap = running.clone();
         *job.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        let running = job.update(|r| {
-            r.state = JobState::Running;
-            r.stage = "starting".into();
-            r.started = Some(now_rfc3339());
-        });
         if let Err(e) = self.store.put_job(&running) {
             tracing::error!(job = %running.id, error = %e, "cannot record the job as running");
         }
@@ -439,15 +445,15 @@ impl Jobs {
             Err(JobError::Cancelled) => self.mark_cancelled(job, &finished),
             _ if cancelled => self.mark_cancelled(job, &finished),
             Ok(out) => {
-                let names: Vec<String> = out.layers.iter().map(|l| l.layer.clone()).collect();
-                let record = job.update(|r| {
-                    r.state = JobState::Succeeded;
-                    r.progress = 1.0;
-                    r.stage = "done".into();
-                    r.finished = Some(finished.clone());
-                    r.results = names;
-                    r.summary = out.summary.clone();
-                });
+                // The final record reaches clients only once the results are
+                // committed and cached: "succeeded" means they can be read.
+                let mut record = job.snapshot();
+                record.state = JobState::Succeeded;
+                record.progress = 1.0;
+                record.stage = "done".into();
+                record.finished = Some(finished.clone());
+                record.results = out.layers.iter().map(|l| l.layer.clone()).collect();
+                record.summary = out.summary.clone();
                 let new: Vec<NewLayer> = out
                     .layers
                     .into_iter()
@@ -463,44 +469,49 @@ impl Jobs {
                         for (meta, layer) in metas.into_iter().zip(new) {
                             self.cache.put(FeatureSet::new(meta, layer.features));
                         }
+                        job.update(|r| *r = record.clone());
                         tracing::info!(job = %record.id, seconds = t0.elapsed().as_secs_f64(), "job succeeded");
                     }
                     Err(e) => {
                         tracing::error!(job = %record.id, error = %e, "cannot store the job's results");
-                        let r = job.update(|r| {
+                        self.finalize(job, |r| {
                             r.state = JobState::Failed;
                             r.reason = Some(format!("storing the results failed: {e}"));
-                            r.results.clear();
+                            r.finished = Some(finished.clone());
                         });
-                        let _ = self.store.put_job(&r);
                     }
                 }
             }
             Err(e) => {
-                let r = job.update(|r| {
+                let r = self.finalize(job, |r| {
                     r.state = JobState::Failed;
                     r.reason = Some(e.to_string());
                     r.finished = Some(finished.clone());
                 });
-                if let Err(e) = self.store.put_job(&r) {
-                    tracing::error!(job = %r.id, error = %e, "cannot record the failure");
-                }
                 tracing::warn!(job = %r.id, reason = %e, "job failed");
             }
         }
         self.forget(&snap.id);
     }
 
+    /// Records a final state durably, then shows it to clients.
+    fn finalize(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord)) -> JobRecord {
+        let mut r = job.snapshot();
+        f(&mut r);
+        if let Err(e) = self.store.put_job(&r) {
+            tracing::error!(job = %r.id, error = %e, "cannot record the job's final state");
+        }
+        job.update(|live| *live = r.clone());
+        r
+    }
+
     fn mark_cancelled(&self, job: &LiveJob, finished: &str) {
-        let r = job.update(|r| {
+        let r = self.finalize(job, |r| {
             r.state = JobState::Cancelled;
             r.stage = "cancelled".into();
             r.reason = Some("cancelled by a client".into());
             r.finished = Some(finished.to_string());
         });
-        if let Err(e) = self.store.put_job(&r) {
-            tracing::error!(job = %r.id, error = %e, "cannot record the cancellation");
-        }
         tracing::info!(job = %r.id, "job cancelled");
     }
 

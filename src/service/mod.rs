@@ -70,6 +70,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Test aid: every job waits this long (cancellably) before computing.
     pub job_delay: Duration,
+    /// Memory for collections served from memory, bytes (least recently used
+    /// ones are dropped beyond it and reloaded from the store on demand).
+    pub cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             job_workers: 1,
             cors_origins: Vec::new(),
             job_delay: Duration::ZERO,
+            cache_bytes: 4 << 30,
         }
     }
 }
@@ -107,14 +111,15 @@ pub fn state_with(
     store: Arc<dyn Store>,
     engine: Arc<dyn Engine>,
 ) -> Result<web::Data<AppState>, ServiceError> {
-    let cache = Arc::new(Cache::default());
+    let cache = Arc::new(Cache::with_budget(config.cache_bytes));
     let jobs = Jobs::start(
         store.clone(),
         cache.clone(),
         engine,
         config.job_workers,
         config.job_delay,
-    )?;
+    )
+    .map_err(|e| ServiceError::Startup(format!("cannot start the job workers: {e}")))?;
     Ok(web::Data::new(AppState {
         store,
         cache,
@@ -442,7 +447,7 @@ pub fn init_logging() {
 pub fn run(config: Config) -> Result<(), ServiceError> {
     init_logging();
     if config.tokens.is_empty() && !auth::is_loopback(&config.listen) {
-        return Err(ServiceError::BadRequest(format!(
+        return Err(ServiceError::Startup(format!(
             "no tokens are configured, so the server only listens on loopback (127.0.0.1 or [::1]), not {}; configure tokens with --tokens FILE or WANGGE_TOKENS",
             config.listen
         )));
@@ -454,7 +459,7 @@ pub fn run(config: Config) -> Result<(), ServiceError> {
     let data_dir = config.data_dir.clone();
     let state = state(config)?;
     if let Some(dir) = load {
-        let n = load_dir(&state, &dir, &load_dataset).map_err(ServiceError::BadRequest)?;
+        let n = load_dir(&state, &dir, &load_dataset).map_err(ServiceError::Startup)?;
         if n > 0 {
             tracing::info!(dataset = %load_dataset, layers = n, "loaded {}", dir.display());
         }
@@ -469,6 +474,6 @@ pub fn run(config: Config) -> Result<(), ServiceError> {
             }
             server.bind(&addr)?.run().await
         })
-        .map_err(|e| ServiceError::Internal(format!("cannot serve on {listen}: {e}")))?;
+        .map_err(|e| ServiceError::Startup(format!("cannot serve on {listen}: {e}")))?;
     Ok(())
 }
