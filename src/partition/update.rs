@@ -1565,17 +1565,44 @@ fn repair(
         if geo::Area::unsigned_area(&piece) <= min_piece {
             continue;
         }
-        let Some(ip) = piece.interior_point() else {
-            continue;
-        };
-        let best = geoms
-            .iter()
-            .enumerate()
-            .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        if let Some((_, r)) = best {
-            geoms[r] = snap_union(snap, &geoms[r], &MultiPolygon(vec![piece]));
+        if !attach(snap, &mut geoms, &piece, None) {
+            // Nothing it shares an edge with: the nearest grid still takes it,
+            // so the zone stays tiled.
+            if let Some(ip) = piece.interior_point() {
+                let best = geoms
+                    .iter()
+                    .enumerate()
+                    .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if let Some((_, r)) = best {
+                    geoms[r] = snap_union(snap, &geoms[r], &MultiPolygon(vec![piece]));
+                }
+            }
         }
+    }
+    // Crumbs: a part smaller than a cell that the clip to the zone cut off a
+    // grid (a cell corner beyond a neighbour's corner) joins the grid it shares
+    // an edge with, so every grid stays one polygon.
+    let cell_deg2 = {
+        // One cell's area in degrees² (degrees per metre from the local frame).
+        let a = frame.to_degrees(Coord { x: 0.0, y: 0.0 });
+        let b = frame.to_degrees(Coord { x: 1.0, y: 1.0 });
+        res.area_m2() * ((b.x - a.x) * (b.y - a.y)).abs()
+    };
+    for r in 0..geoms.len() {
+        if geoms[r].0.len() < 2 {
+            continue;
+        }
+        let mut parts = std::mem::take(&mut geoms[r].0);
+        parts.sort_by(|a, b| geo::Area::unsigned_area(b).total_cmp(&geo::Area::unsigned_area(a)));
+        let mut keep = vec![parts.remove(0)];
+        for p in parts {
+            if geo::Area::unsigned_area(&p) < cell_deg2 && attach(snap, &mut geoms, &p, Some(r)) {
+                continue;
+            }
+            keep.push(p);
+        }
+        geoms[r] = MultiPolygon(keep);
     }
     let geoms: Vec<MultiPolygon<f64>> = geoms
         .into_iter()
@@ -1730,6 +1757,36 @@ fn repair(
         res: u8::from(res),
         nodes: n,
     }))
+}
+
+/// Gives `piece` to the grid (other than `not`) it shares an edge with: the
+/// nearest grids are tried in order and the first whose union with the piece
+/// is no more parts than before takes it. False when none does.
+fn attach(
+    snap: &Snap,
+    geoms: &mut [MultiPolygon<f64>],
+    piece: &Polygon<f64>,
+    not: Option<usize>,
+) -> bool {
+    let Some(ip) = piece.interior_point() else {
+        return false;
+    };
+    let mut cands: Vec<(f64, usize)> = geoms
+        .iter()
+        .enumerate()
+        .filter(|(r, gm)| Some(*r) != not && !gm.0.is_empty())
+        .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
+        .collect();
+    cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let pm = MultiPolygon(vec![piece.clone()]);
+    for &(_, r) in cands.iter().take(4) {
+        let u = snap_union(snap, &geoms[r], &pm);
+        if u.0.len() <= geoms[r].0.len() {
+            geoms[r] = u;
+            return true;
+        }
+    }
+    false
 }
 
 /// Feasible range of grid counts for totals (lo > hi when none is).
