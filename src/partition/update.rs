@@ -1482,9 +1482,6 @@ fn repair(
         if nodes.is_empty() {
             continue;
         }
-        let (sub, sg) = sub_problem(&tess, &g, &nodes);
-        let sub_hh: Vec<u64> = nodes.iter().map(|&v| node_hh[v as usize]).collect();
-        let sub_pp: Vec<u64> = nodes.iter().map(|&v| node_pp[v as usize]).collect();
         let (h, p, a) = totals(&comp, cnt_h, cnt_p, &area_of);
         let (k, _) = zone_feasible(rules, has_persons, h, p, a);
         // Keep the number of grids when the rules allow it: fewer codes change.
@@ -1494,14 +1491,53 @@ fn repair(
         } else {
             k
         };
-        let plan = regions::Plan {
-            rules: *rules,
-            has_persons,
-            grid_count: Some(want),
-            balance_tolerance: ctx.options.balance_tolerance,
+        // First choice: move boundary cells between the zone's grids, starting
+        // from their previous shapes (moves only about the excess). When that
+        // gets stuck, or the zone needs another number of grids, re-partition
+        // the zone with the engine's region step.
+        let moved = if want == comp.len() {
+            transfer(
+                &g,
+                &tess,
+                &nodes,
+                &node_old,
+                &comp,
+                &node_hh,
+                &node_pp,
+                rules,
+                has_persons,
+            )
+        } else {
+            None
         };
-        let rr = regions::partition_graph(&sg, &sub, &sub_hh, &sub_pp, &plan);
-        notes.extend(rr.notes.iter().cloned());
+        let (rk, assignment, households_of) = match moved {
+            Some(asg) => {
+                let mut hs = vec![0u64; comp.len()];
+                for (i, &v) in nodes.iter().enumerate() {
+                    hs[asg[i] as usize] += node_hh[v as usize];
+                }
+                (comp.len(), asg, hs)
+            }
+            None => {
+                let (sub, sg) = sub_problem(&tess, &g, &nodes);
+                let sub_hh: Vec<u64> = nodes.iter().map(|&v| node_hh[v as usize]).collect();
+                let sub_pp: Vec<u64> = nodes.iter().map(|&v| node_pp[v as usize]).collect();
+                let plan = regions::Plan {
+                    rules: *rules,
+                    has_persons,
+                    grid_count: Some(want),
+                    balance_tolerance: ctx.options.balance_tolerance,
+                };
+                let rr = regions::partition_graph(&sg, &sub, &sub_hh, &sub_pp, &plan);
+                notes.extend(rr.notes.iter().cloned());
+                (rr.k, rr.assignment, rr.households)
+            }
+        };
+        let rr = Regions {
+            k: rk,
+            assignment,
+            households: households_of,
+        };
         let mut per_region: Vec<Vec<u32>> = vec![Vec::new(); rr.k];
         for (i, &v) in nodes.iter().enumerate() {
             per_region[rr.assignment[i] as usize].push(v);
@@ -1757,6 +1793,180 @@ fn repair(
         res: u8::from(res),
         nodes: n,
     }))
+}
+
+/// Regions of one zone part: count, region per zone node, households per region.
+struct Regions {
+    k: usize,
+    assignment: Vec<u32>,
+    households: Vec<u64>,
+}
+
+/// Rule violation of one grid, normalised so measures can be added: 0 when
+/// the grid is within the rules.
+fn violation(rules: &Rules, has_persons: bool, h: u64, p: u64, a: f64) -> f64 {
+    let mut v = 0.0;
+    if h > rules.max_households {
+        v += (h - rules.max_households) as f64 / rules.max_households.max(1) as f64;
+    }
+    if h < rules.min_households {
+        v += (rules.min_households - h) as f64 / rules.min_households.max(1) as f64;
+    }
+    if has_persons {
+        if let Some(mp) = rules.max_persons {
+            if p > mp {
+                v += (p - mp) as f64 / mp.max(1) as f64;
+            }
+        }
+    }
+    if let Some(ma) = rules.max_area_m2 {
+        if a > ma {
+            v += (a - ma) / ma;
+        }
+    }
+    v
+}
+
+/// Minimal repair: starting from the previous grids of a zone part, moves one
+/// boundary cell at a time from the grid breaking the rules most to a
+/// neighbouring zone grid (or, for a grid below the minimum, pulls one in),
+/// taking the cell nearest the receiving grid's centre so shapes stay compact.
+/// Every move strictly reduces the violating grid's breach and keeps the
+/// other grid within the rules and both connected, so it terminates. Returns
+/// the region (index into `comp`) of each zone node, or `None` when it gets
+/// stuck (the caller then re-partitions the zone).
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    node_old: &[u32],
+    comp: &[usize],
+    w: &[u64],
+    pp: &[u64],
+    rules: &Rules,
+    has_persons: bool,
+) -> Option<Vec<u32>> {
+    let k = comp.len();
+    let mut reg = vec![NONE; tess.nodes.len()];
+    let mut h = vec![0u64; k];
+    let mut p = vec![0u64; k];
+    let mut a = vec![0.0f64; k];
+    let mut cnt = vec![0usize; k];
+    let (mut sx, mut sy) = (vec![0.0f64; k], vec![0.0f64; k]);
+    for &v in nodes {
+        let r = comp.binary_search(&(node_old[v as usize] as usize)).ok()? as u32;
+        reg[v as usize] = r;
+        let (vi, ri) = (v as usize, r as usize);
+        let nd = &tess.nodes[vi];
+        h[ri] += w[vi];
+        p[ri] += pp[vi];
+        a[ri] += nd.area;
+        cnt[ri] += 1;
+        sx[ri] += nd.centroid.x * nd.area;
+        sy[ri] += nd.centroid.y * nd.area;
+    }
+    let viol = |h: u64, p: u64, a: f64| violation(rules, has_persons, h, p, a);
+    let mut seen = vec![0u32; tess.nodes.len()];
+    let mut stamp = 0u32;
+    // Would region r stay connected without v? (BFS inside r, skipping v.)
+    let mut stays = |reg: &[u32], r: u32, v: u32, cnt: usize| -> bool {
+        if cnt <= 1 {
+            return false;
+        }
+        let Some(&start) = g.neighbours(v).iter().find(|&&u| reg[u as usize] == r) else {
+            return false;
+        };
+        stamp += 1;
+        seen[v as usize] = stamp;
+        seen[start as usize] = stamp;
+        let mut stack = vec![start];
+        let mut reached = 1usize;
+        while let Some(x) = stack.pop() {
+            for &u in g.neighbours(x) {
+                if reg[u as usize] == r && seen[u as usize] != stamp {
+                    seen[u as usize] = stamp;
+                    reached += 1;
+                    stack.push(u);
+                }
+            }
+        }
+        reached == cnt - 1
+    };
+    for _ in 0..nodes.len() * 4 + 16 {
+        let worst = (0..k)
+            .map(|r| (viol(h[r], p[r], a[r]), r))
+            .filter(|x| x.0 > 0.0)
+            .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)));
+        let Some((before, ra)) = worst else {
+            return Some(nodes.iter().map(|&v| reg[v as usize]).collect());
+        };
+        // Candidate moves (score, node, from, to).
+        let mut cands: Vec<(f64, u32, usize, usize)> = Vec::new();
+        let under = h[ra] < rules.min_households;
+        for &v in nodes {
+            let vi = v as usize;
+            let rv = reg[vi] as usize;
+            let c = tess.nodes[vi].centroid;
+            for &u in g.neighbours(v) {
+                let ru = reg[u as usize];
+                if ru == NONE || ru as usize == rv {
+                    continue;
+                }
+                let ru = ru as usize;
+                let (from, to) = if !under && rv == ra {
+                    (ra, ru)
+                } else if under && ru == ra {
+                    (rv, ra)
+                } else {
+                    continue;
+                };
+                let nd = &tess.nodes[vi];
+                let after_from = viol(h[from] - w[vi], p[from] - pp[vi], a[from] - nd.area);
+                let after_to = viol(h[to] + w[vi], p[to] + pp[vi], a[to] + nd.area);
+                let ok = if from == ra {
+                    after_from < before && after_to == 0.0
+                } else {
+                    after_to < before && after_from == 0.0
+                };
+                if !ok {
+                    continue;
+                }
+                let (cx, cy) = (sx[to] / a[to].max(1e-9), sy[to] / a[to].max(1e-9));
+                let d = (c.x - cx).powi(2) + (c.y - cy).powi(2);
+                cands.push((d, v, from, to));
+            }
+        }
+        cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.3.cmp(&y.3)));
+        cands.dedup_by(|x, y| x.1 == y.1 && x.3 == y.3);
+        let mut done = false;
+        for &(_, v, from, to) in cands.iter().take(32) {
+            if !stays(&reg, from as u32, v, cnt[from]) {
+                continue;
+            }
+            let vi = v as usize;
+            let nd = &tess.nodes[vi];
+            reg[vi] = to as u32;
+            h[from] -= w[vi];
+            h[to] += w[vi];
+            p[from] -= pp[vi];
+            p[to] += pp[vi];
+            a[from] -= nd.area;
+            a[to] += nd.area;
+            cnt[from] -= 1;
+            cnt[to] += 1;
+            sx[from] -= nd.centroid.x * nd.area;
+            sy[from] -= nd.centroid.y * nd.area;
+            sx[to] += nd.centroid.x * nd.area;
+            sy[to] += nd.centroid.y * nd.area;
+            done = true;
+            break;
+        }
+        if !done {
+            return None;
+        }
+    }
+    None
 }
 
 /// Gives `piece` to the grid (other than `not`) it shares an edge with: the
