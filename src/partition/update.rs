@@ -1458,6 +1458,33 @@ fn repair(
         node_pp[v as usize] += u64::from(h.persons.unwrap_or(0));
         hh_node.push((h.location.0, v));
     }
+    // Zone weights count exactly the households the zone's polygons hold (the
+    // previous grids decided by point-in-polygon), not every household of a
+    // zone cell: a cell corner may belong to an unchanged neighbour, and a
+    // corner of the zone may lie in a cell outside it (its households go to a
+    // neighbouring zone cell, whose grid will take that corner).
+    let zone_node = |v: u32| {
+        let o = node_old[v as usize];
+        o != NONE && in_zone[o as usize]
+    };
+    let mut zone_hh = vec![0u64; n];
+    let mut zone_pp = vec![0u64; n];
+    for ((&i, &j), &(_, v)) in hh.iter().zip(hh_old).zip(&hh_node) {
+        if !in_zone[j as usize] {
+            continue;
+        }
+        let target = if zone_node(v) {
+            Some(v)
+        } else {
+            g.neighbours(v).iter().copied().find(|&u| zone_node(u))
+        };
+        if let Some(t) = target {
+            let h = &ctx.households[i as usize];
+            zone_hh[t as usize] += u64::from(h.households);
+            zone_pp[t as usize] += u64::from(h.persons.unwrap_or(0));
+        }
+    }
+    let (node_hh, node_pp) = (zone_hh, zone_pp);
 
     // Re-partition each connected part of the zone with the engine's region step.
     let mut part: Vec<u32> = node_old.clone();
@@ -1495,18 +1522,32 @@ fn repair(
         // from their previous shapes (moves only about the excess). When that
         // gets stuck, or the zone needs another number of grids, re-partition
         // the zone with the engine's region step.
+        // Aim a little inside the bounds first (1 % of the maximum), so the
+        // rounding of outlines cannot push a grid back over; then exactly.
+        let margin = (rules.max_households / 100).max(1);
+        let tight = Rules {
+            min_households: (rules.min_households + margin).min(rules.max_households),
+            max_households: rules
+                .max_households
+                .saturating_sub(margin)
+                .max(rules.min_households + margin)
+                .max(1),
+            ..*rules
+        };
         let moved = if want == comp.len() {
-            transfer(
-                &g,
-                &tess,
-                &nodes,
-                &node_old,
-                &comp,
-                &node_hh,
-                &node_pp,
-                rules,
-                has_persons,
-            )
+            [tight, *rules].iter().find_map(|r| {
+                transfer(
+                    &g,
+                    &tess,
+                    &nodes,
+                    &node_old,
+                    &comp,
+                    &node_hh,
+                    &node_pp,
+                    r,
+                    has_persons,
+                )
+            })
         } else {
             None
         };
