@@ -699,19 +699,32 @@ fn rule_issues(
 /// (so unchanged data gives byte-identical output).
 fn keep_grid(old: &Grid, households: u64, persons: u64, rules: &Rules, has_persons: bool) -> Grid {
     let mut g = old.clone();
-    if households != old.households || persons != old.persons {
-        g.households = households;
-        g.persons = persons;
-        let mut issues = rule_issues(rules, has_persons, households, persons, old.area_m2);
-        issues.extend(
-            old.issues
-                .iter()
-                .filter(|s| s.starts_with("grid is in"))
-                .cloned(),
-        );
-        g.within_rules = issues.iter().all(|s| s.starts_with("grid is in"));
-        g.issues = issues;
+    g.households = households;
+    g.persons = persons;
+    let mut issues = rule_issues(rules, has_persons, households, persons, old.area_m2);
+    // The previous wording is kept when it says the same (the engine's
+    // messages extend these with the reason); otherwise, e.g. when the rules
+    // or the counts changed, the issues are recomputed.
+    let old_rule: Vec<&String> = old
+        .issues
+        .iter()
+        .filter(|s| !s.starts_with("grid is in"))
+        .collect();
+    let same = old_rule.len() == issues.len()
+        && issues
+            .iter()
+            .all(|n| old_rule.iter().any(|o| o.starts_with(n.as_str())));
+    if same {
+        return g;
     }
+    issues.extend(
+        old.issues
+            .iter()
+            .filter(|s| s.starts_with("grid is in"))
+            .cloned(),
+    );
+    g.within_rules = issues.iter().all(|s| s.starts_with("grid is in"));
+    g.issues = issues;
     g
 }
 
@@ -1735,7 +1748,6 @@ fn repair(
             n,
         ));
     }
-    let _ = region_hh;
 
     // Output grids.
     let barrier_len =
