@@ -20,7 +20,7 @@ use support::{area, m_lon, rect_m, Rng, M_LAT};
 use wangge::layers::outputs::write_grids;
 use wangge::layers::previous::read_previous_grids;
 use wangge::model::{Area, AreaKind, Household};
-use wangge::partition::{partition, update, PartitionOptions, UpdateOptions};
+use wangge::partition::{partition, update, GridChange, PartitionOptions, UpdateOptions};
 use wangge::NoProgress;
 
 const LON: f64 = 118.20;
@@ -175,6 +175,41 @@ fn main() {
     let t_update = t.elapsed().as_secs_f64();
     let c = &u.changes.totals;
     let within = u.partition.grids.iter().filter(|g| g.within_rules).count();
+    let multi = u
+        .partition
+        .grids
+        .iter()
+        .filter(|g| g.geometry.0.len() > 1)
+        .count();
+    let changed: Vec<f64> = u
+        .changes
+        .grids
+        .iter()
+        .filter(|r| matches!(r.change, GridChange::Adjusted | GridChange::New))
+        .filter_map(|r| r.grid)
+        .map(|g| u.partition.grids[g].compactness)
+        .collect();
+    for (i, g) in u.partition.grids.iter().enumerate() {
+        if g.geometry.0.len() > 1 {
+            let parts: Vec<f64> = g
+                .geometry
+                .0
+                .iter()
+                .map(|p| geo::Area::unsigned_area(p) / (m_lon(LAT) * M_LAT))
+                .collect();
+            let rec = u.changes.grids.iter().find(|r| r.grid == Some(i)).unwrap();
+            println!(
+                "grid {} ({:?}) is in {} parts of {:?} m²: {:?}",
+                g.code,
+                rec.change,
+                parts.len(),
+                parts,
+                g.issues
+            );
+        }
+    }
+    let pp_mean = changed.iter().sum::<f64>() / changed.len().max(1) as f64;
+    let pp_min = changed.iter().copied().fold(f64::INFINITY, f64::min);
 
     let t = Instant::now();
     let s = partition(&areas, &hh, &[], &opts, &NoProgress).expect("scratch");
@@ -246,4 +281,7 @@ fn main() {
     modes.sort();
     println!();
     println!("areas by update mode: {modes:?}");
+    println!(
+        "adjusted and new grids: Polsby–Popper mean {pp_mean:.3}, min {pp_min:.3}; grids in several parts: {multi}"
+    );
 }

@@ -622,3 +622,64 @@ fn chuzhou_census_update() {
     );
     assert!(cu.households_moved < cs.households_moved);
 }
+
+/// An area whose total is below the minimum cannot be fixed: it is left alone
+/// (no churn), and its grid still says why.
+#[test]
+fn infeasible_area_is_left_alone_and_new_rules_are_applied() {
+    let mut rng = Rng::new(17);
+    let mut areas = three_areas();
+    areas.push(area(
+        "341103010",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON + 0.06, LAT, 500.0, 400.0)]),
+    ));
+    let mut hh = base_households(&mut rng, &areas);
+    uniform_in(&mut rng, &areas[3].geometry, 120, &mut hh);
+    let (p, prev) = adopt(&areas, &hh);
+    let u = run_update(&areas, &hh, &prev);
+    assert_eq!(grids_bytes(&u.partition.grids), grids_bytes(&p.grids));
+    let small = u
+        .partition
+        .grids
+        .iter()
+        .find(|g| g.parent_code == "341103010")
+        .unwrap();
+    assert!(!small.within_rules && small.issues[0].contains("below the minimum"));
+    assert!(u.changes.areas[3]
+        .notes
+        .iter()
+        .any(|n| n.contains("kept as they are")));
+
+    // Stricter rules at the next update: grids above the new maximum are
+    // re-balanced (or, where they cannot be, say so); none claims to be within
+    // rules it breaks.
+    let rules = wangge::model::Rules {
+        min_households: 300,
+        max_households: 420,
+        target_households: None,
+        max_persons: None,
+        max_area_m2: None,
+    };
+    let opts = UpdateOptions {
+        partition: PartitionOptions {
+            rules: Some(rules),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let u = update(&areas, &hh, &[], &prev, &opts, &NoProgress).unwrap();
+    let c = check(&areas, &hh, &u.partition, Some(rules));
+    let t = &u.changes.totals;
+    eprintln!(
+        "stricter rules: {} → {} grids, {} within rules, {} unchanged, {} adjusted, {} new, {} retired",
+        t.grids_before, t.grids_after, c.within, t.unchanged, t.adjusted, t.new, t.retired
+    );
+    assert!(t.adjusted + t.new > 0);
+    // Every area whose total allows it ends within the new rules.
+    assert_eq!(
+        c.within + 1,
+        c.grids,
+        "only the small area's grid breaks the rules"
+    );
+}

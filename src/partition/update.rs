@@ -699,19 +699,32 @@ fn rule_issues(
 /// (so unchanged data gives byte-identical output).
 fn keep_grid(old: &Grid, households: u64, persons: u64, rules: &Rules, has_persons: bool) -> Grid {
     let mut g = old.clone();
-    if households != old.households || persons != old.persons {
-        g.households = households;
-        g.persons = persons;
-        let mut issues = rule_issues(rules, has_persons, households, persons, old.area_m2);
-        issues.extend(
-            old.issues
-                .iter()
-                .filter(|s| s.starts_with("grid is in"))
-                .cloned(),
-        );
-        g.within_rules = issues.iter().all(|s| s.starts_with("grid is in"));
-        g.issues = issues;
+    g.households = households;
+    g.persons = persons;
+    let mut issues = rule_issues(rules, has_persons, households, persons, old.area_m2);
+    // The previous wording is kept when it says the same (the engine's
+    // messages extend these with the reason); otherwise, e.g. when the rules
+    // or the counts changed, the issues are recomputed.
+    let old_rule: Vec<&String> = old
+        .issues
+        .iter()
+        .filter(|s| !s.starts_with("grid is in"))
+        .collect();
+    let same = old_rule.len() == issues.len()
+        && issues
+            .iter()
+            .all(|n| old_rule.iter().any(|o| o.starts_with(n.as_str())));
+    if same {
+        return g;
     }
+    issues.extend(
+        old.issues
+            .iter()
+            .filter(|s| s.starts_with("grid is in"))
+            .cloned(),
+    );
+    g.within_rules = issues.iter().all(|s| s.starts_with("grid is in"));
+    g.issues = issues;
     g
 }
 
@@ -1458,6 +1471,33 @@ fn repair(
         node_pp[v as usize] += u64::from(h.persons.unwrap_or(0));
         hh_node.push((h.location.0, v));
     }
+    // Zone weights count exactly the households the zone's polygons hold (the
+    // previous grids decided by point-in-polygon), not every household of a
+    // zone cell: a cell corner may belong to an unchanged neighbour, and a
+    // corner of the zone may lie in a cell outside it (its households go to a
+    // neighbouring zone cell, whose grid will take that corner).
+    let zone_node = |v: u32| {
+        let o = node_old[v as usize];
+        o != NONE && in_zone[o as usize]
+    };
+    let mut zone_hh = vec![0u64; n];
+    let mut zone_pp = vec![0u64; n];
+    for ((&i, &j), &(_, v)) in hh.iter().zip(hh_old).zip(&hh_node) {
+        if !in_zone[j as usize] {
+            continue;
+        }
+        let target = if zone_node(v) {
+            Some(v)
+        } else {
+            g.neighbours(v).iter().copied().find(|&u| zone_node(u))
+        };
+        if let Some(t) = target {
+            let h = &ctx.households[i as usize];
+            zone_hh[t as usize] += u64::from(h.households);
+            zone_pp[t as usize] += u64::from(h.persons.unwrap_or(0));
+        }
+    }
+    let (node_hh, node_pp) = (zone_hh, zone_pp);
 
     // Re-partition each connected part of the zone with the engine's region step.
     let mut part: Vec<u32> = node_old.clone();
@@ -1482,9 +1522,6 @@ fn repair(
         if nodes.is_empty() {
             continue;
         }
-        let (sub, sg) = sub_problem(&tess, &g, &nodes);
-        let sub_hh: Vec<u64> = nodes.iter().map(|&v| node_hh[v as usize]).collect();
-        let sub_pp: Vec<u64> = nodes.iter().map(|&v| node_pp[v as usize]).collect();
         let (h, p, a) = totals(&comp, cnt_h, cnt_p, &area_of);
         let (k, _) = zone_feasible(rules, has_persons, h, p, a);
         // Keep the number of grids when the rules allow it: fewer codes change.
@@ -1494,14 +1531,67 @@ fn repair(
         } else {
             k
         };
-        let plan = regions::Plan {
-            rules: *rules,
-            has_persons,
-            grid_count: Some(want),
-            balance_tolerance: ctx.options.balance_tolerance,
+        // First choice: move boundary cells between the zone's grids, starting
+        // from their previous shapes (moves only about the excess). When that
+        // gets stuck, or the zone needs another number of grids, re-partition
+        // the zone with the engine's region step.
+        // Aim a little inside the bounds first (1 % of the maximum), so the
+        // rounding of outlines cannot push a grid back over; then exactly.
+        let margin = (rules.max_households / 100).max(1);
+        let tight = Rules {
+            min_households: (rules.min_households + margin).min(rules.max_households),
+            max_households: rules
+                .max_households
+                .saturating_sub(margin)
+                .max(rules.min_households + margin)
+                .max(1),
+            ..*rules
         };
-        let rr = regions::partition_graph(&sg, &sub, &sub_hh, &sub_pp, &plan);
-        notes.extend(rr.notes.iter().cloned());
+        let moved = if want == comp.len() {
+            [tight, *rules].iter().find_map(|r| {
+                transfer(
+                    &g,
+                    &tess,
+                    &nodes,
+                    &node_old,
+                    &comp,
+                    &node_hh,
+                    &node_pp,
+                    r,
+                    has_persons,
+                )
+            })
+        } else {
+            None
+        };
+        let (rk, assignment, households_of) = match moved {
+            Some(asg) => {
+                let mut hs = vec![0u64; comp.len()];
+                for (i, &v) in nodes.iter().enumerate() {
+                    hs[asg[i] as usize] += node_hh[v as usize];
+                }
+                (comp.len(), asg, hs)
+            }
+            None => {
+                let (sub, sg) = sub_problem(&tess, &g, &nodes);
+                let sub_hh: Vec<u64> = nodes.iter().map(|&v| node_hh[v as usize]).collect();
+                let sub_pp: Vec<u64> = nodes.iter().map(|&v| node_pp[v as usize]).collect();
+                let plan = regions::Plan {
+                    rules: *rules,
+                    has_persons,
+                    grid_count: Some(want),
+                    balance_tolerance: ctx.options.balance_tolerance,
+                };
+                let rr = regions::partition_graph(&sg, &sub, &sub_hh, &sub_pp, &plan);
+                notes.extend(rr.notes.iter().cloned());
+                (rr.k, rr.assignment, rr.households)
+            }
+        };
+        let rr = Regions {
+            k: rk,
+            assignment,
+            households: households_of,
+        };
         let mut per_region: Vec<Vec<u32>> = vec![Vec::new(); rr.k];
         for (i, &v) in nodes.iter().enumerate() {
             per_region[rr.assignment[i] as usize].push(v);
@@ -1565,17 +1655,44 @@ fn repair(
         if geo::Area::unsigned_area(&piece) <= min_piece {
             continue;
         }
-        let Some(ip) = piece.interior_point() else {
-            continue;
-        };
-        let best = geoms
-            .iter()
-            .enumerate()
-            .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        if let Some((_, r)) = best {
-            geoms[r] = snap_union(snap, &geoms[r], &MultiPolygon(vec![piece]));
+        if !attach(snap, &mut geoms, &piece, None) {
+            // Nothing it shares an edge with: the nearest grid still takes it,
+            // so the zone stays tiled.
+            if let Some(ip) = piece.interior_point() {
+                let best = geoms
+                    .iter()
+                    .enumerate()
+                    .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
+                    .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if let Some((_, r)) = best {
+                    geoms[r] = snap_union(snap, &geoms[r], &MultiPolygon(vec![piece]));
+                }
+            }
         }
+    }
+    // Crumbs: a part smaller than a cell that the clip to the zone cut off a
+    // grid (a cell corner beyond a neighbour's corner) joins the grid it shares
+    // an edge with, so every grid stays one polygon.
+    let cell_deg2 = {
+        // One cell's area in degrees² (degrees per metre from the local frame).
+        let a = frame.to_degrees(Coord { x: 0.0, y: 0.0 });
+        let b = frame.to_degrees(Coord { x: 1.0, y: 1.0 });
+        res.area_m2() * ((b.x - a.x) * (b.y - a.y)).abs()
+    };
+    for r in 0..geoms.len() {
+        if geoms[r].0.len() < 2 {
+            continue;
+        }
+        let mut parts = std::mem::take(&mut geoms[r].0);
+        parts.sort_by(|a, b| geo::Area::unsigned_area(b).total_cmp(&geo::Area::unsigned_area(a)));
+        let mut keep = vec![parts.remove(0)];
+        for p in parts {
+            if geo::Area::unsigned_area(&p) < cell_deg2 && attach(snap, &mut geoms, &p, Some(r)) {
+                continue;
+            }
+            keep.push(p);
+        }
+        geoms[r] = MultiPolygon(keep);
     }
     let geoms: Vec<MultiPolygon<f64>> = geoms
         .into_iter()
@@ -1631,7 +1748,6 @@ fn repair(
             n,
         ));
     }
-    let _ = region_hh;
 
     // Output grids.
     let barrier_len =
@@ -1730,6 +1846,210 @@ fn repair(
         res: u8::from(res),
         nodes: n,
     }))
+}
+
+/// Regions of one zone part: count, region per zone node, households per region.
+struct Regions {
+    k: usize,
+    assignment: Vec<u32>,
+    households: Vec<u64>,
+}
+
+/// Rule violation of one grid, normalised so measures can be added: 0 when
+/// the grid is within the rules.
+fn violation(rules: &Rules, has_persons: bool, h: u64, p: u64, a: f64) -> f64 {
+    let mut v = 0.0;
+    if h > rules.max_households {
+        v += (h - rules.max_households) as f64 / rules.max_households.max(1) as f64;
+    }
+    if h < rules.min_households {
+        v += (rules.min_households - h) as f64 / rules.min_households.max(1) as f64;
+    }
+    if has_persons {
+        if let Some(mp) = rules.max_persons {
+            if p > mp {
+                v += (p - mp) as f64 / mp.max(1) as f64;
+            }
+        }
+    }
+    if let Some(ma) = rules.max_area_m2 {
+        if a > ma {
+            v += (a - ma) / ma;
+        }
+    }
+    v
+}
+
+/// Minimal repair: starting from the previous grids of a zone part, moves one
+/// boundary cell at a time from the grid breaking the rules most to a
+/// neighbouring zone grid (or, for a grid below the minimum, pulls one in),
+/// taking the cell nearest the receiving grid's centre so shapes stay compact.
+/// Every move strictly reduces the violating grid's breach and keeps the
+/// other grid within the rules and both connected, so it terminates. Returns
+/// the region (index into `comp`) of each zone node, or `None` when it gets
+/// stuck (the caller then re-partitions the zone).
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    g: &Graph,
+    tess: &Tessellation,
+    nodes: &[u32],
+    node_old: &[u32],
+    comp: &[usize],
+    w: &[u64],
+    pp: &[u64],
+    rules: &Rules,
+    has_persons: bool,
+) -> Option<Vec<u32>> {
+    let k = comp.len();
+    let mut reg = vec![NONE; tess.nodes.len()];
+    let mut h = vec![0u64; k];
+    let mut p = vec![0u64; k];
+    let mut a = vec![0.0f64; k];
+    let mut cnt = vec![0usize; k];
+    let (mut sx, mut sy) = (vec![0.0f64; k], vec![0.0f64; k]);
+    for &v in nodes {
+        let r = comp.binary_search(&(node_old[v as usize] as usize)).ok()? as u32;
+        reg[v as usize] = r;
+        let (vi, ri) = (v as usize, r as usize);
+        let nd = &tess.nodes[vi];
+        h[ri] += w[vi];
+        p[ri] += pp[vi];
+        a[ri] += nd.area;
+        cnt[ri] += 1;
+        sx[ri] += nd.centroid.x * nd.area;
+        sy[ri] += nd.centroid.y * nd.area;
+    }
+    let viol = |h: u64, p: u64, a: f64| violation(rules, has_persons, h, p, a);
+    let mut seen = vec![0u32; tess.nodes.len()];
+    let mut stamp = 0u32;
+    // Would region r stay connected without v? (BFS inside r, skipping v.)
+    let mut stays = |reg: &[u32], r: u32, v: u32, cnt: usize| -> bool {
+        if cnt <= 1 {
+            return false;
+        }
+        let Some(&start) = g.neighbours(v).iter().find(|&&u| reg[u as usize] == r) else {
+            return false;
+        };
+        stamp += 1;
+        seen[v as usize] = stamp;
+        seen[start as usize] = stamp;
+        let mut stack = vec![start];
+        let mut reached = 1usize;
+        while let Some(x) = stack.pop() {
+            for &u in g.neighbours(x) {
+                if reg[u as usize] == r && seen[u as usize] != stamp {
+                    seen[u as usize] = stamp;
+                    reached += 1;
+                    stack.push(u);
+                }
+            }
+        }
+        reached == cnt - 1
+    };
+    for _ in 0..nodes.len() * 4 + 16 {
+        let worst = (0..k)
+            .map(|r| (viol(h[r], p[r], a[r]), r))
+            .filter(|x| x.0 > 0.0)
+            .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)));
+        let Some((before, ra)) = worst else {
+            return Some(nodes.iter().map(|&v| reg[v as usize]).collect());
+        };
+        // Candidate moves (score, node, from, to).
+        let mut cands: Vec<(f64, u32, usize, usize)> = Vec::new();
+        let under = h[ra] < rules.min_households;
+        for &v in nodes {
+            let vi = v as usize;
+            let rv = reg[vi] as usize;
+            let c = tess.nodes[vi].centroid;
+            for &u in g.neighbours(v) {
+                let ru = reg[u as usize];
+                if ru == NONE || ru as usize == rv {
+                    continue;
+                }
+                let ru = ru as usize;
+                let (from, to) = if !under && rv == ra {
+                    (ra, ru)
+                } else if under && ru == ra {
+                    (rv, ra)
+                } else {
+                    continue;
+                };
+                let nd = &tess.nodes[vi];
+                let after_from = viol(h[from] - w[vi], p[from] - pp[vi], a[from] - nd.area);
+                let after_to = viol(h[to] + w[vi], p[to] + pp[vi], a[to] + nd.area);
+                let ok = if from == ra {
+                    after_from < before && after_to == 0.0
+                } else {
+                    after_to < before && after_from == 0.0
+                };
+                if !ok {
+                    continue;
+                }
+                let (cx, cy) = (sx[to] / a[to].max(1e-9), sy[to] / a[to].max(1e-9));
+                let d = (c.x - cx).powi(2) + (c.y - cy).powi(2);
+                cands.push((d, v, from, to));
+            }
+        }
+        cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.3.cmp(&y.3)));
+        cands.dedup_by(|x, y| x.1 == y.1 && x.3 == y.3);
+        let mut done = false;
+        for &(_, v, from, to) in cands.iter().take(32) {
+            if !stays(&reg, from as u32, v, cnt[from]) {
+                continue;
+            }
+            let vi = v as usize;
+            let nd = &tess.nodes[vi];
+            reg[vi] = to as u32;
+            h[from] -= w[vi];
+            h[to] += w[vi];
+            p[from] -= pp[vi];
+            p[to] += pp[vi];
+            a[from] -= nd.area;
+            a[to] += nd.area;
+            cnt[from] -= 1;
+            cnt[to] += 1;
+            sx[from] -= nd.centroid.x * nd.area;
+            sy[from] -= nd.centroid.y * nd.area;
+            sx[to] += nd.centroid.x * nd.area;
+            sy[to] += nd.centroid.y * nd.area;
+            done = true;
+            break;
+        }
+        if !done {
+            return None;
+        }
+    }
+    None
+}
+
+/// Gives `piece` to the grid (other than `not`) it shares an edge with: the
+/// nearest grids are tried in order and the first whose union with the piece
+/// is no more parts than before takes it. False when none does.
+fn attach(
+    snap: &Snap,
+    geoms: &mut [MultiPolygon<f64>],
+    piece: &Polygon<f64>,
+    not: Option<usize>,
+) -> bool {
+    let Some(ip) = piece.interior_point() else {
+        return false;
+    };
+    let mut cands: Vec<(f64, usize)> = geoms
+        .iter()
+        .enumerate()
+        .filter(|(r, gm)| Some(*r) != not && !gm.0.is_empty())
+        .map(|(r, gm)| (Euclidean.distance(gm, &ip), r))
+        .collect();
+    cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let pm = MultiPolygon(vec![piece.clone()]);
+    for &(_, r) in cands.iter().take(4) {
+        let u = snap_union(snap, &geoms[r], &pm);
+        if u.0.len() <= geoms[r].0.len() {
+            geoms[r] = u;
+            return true;
+        }
+    }
+    false
 }
 
 /// Feasible range of grid counts for totals (lo > hi when none is).
