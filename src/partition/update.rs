@@ -1995,7 +1995,16 @@ fn transfer(
                 }
                 let (cx, cy) = (sx[to] / a[to].max(1e-9), sy[to] / a[to].max(1e-9));
                 let d = (c.x - cx).powi(2) + (c.y - cy).powi(2);
-                cands.push((d, v, from, to));
+                // Prefer cells wrapped by the receiving grid (the outline
+                // gets shorter) over cells that stick out of it.
+                let nb = g.neighbours(v);
+                let n_to = nb.iter().filter(|&&x| reg[x as usize] == to as u32).count();
+                let n_from = nb
+                    .iter()
+                    .filter(|&&x| reg[x as usize] == from as u32)
+                    .count();
+                let score = d * (1 + n_from) as f64 / ((1 + n_to) * (1 + n_to)) as f64;
+                cands.push((score, v, from, to));
             }
         }
         cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.3.cmp(&y.3)));
