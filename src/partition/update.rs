@@ -27,15 +27,21 @@
 //!    grids of 300–500, 520 + a neighbour's 380 can). The area is tessellated
 //!    at the resolution the previous grids were built from (inferred from their
 //!    vertices, which are canonical H3 vertices or edge midpoints), so zone
-//!    cells are exactly the engine's cells, and only the zone's cells are
-//!    re-partitioned with the engine's region step. Adjusted grids keep the
-//!    code of the old grid they overlap most; extra grids get new sequence
-//!    numbers above the highest the area ever had, so retired codes are never
-//!    reused.
+//!    cells are exactly the engine's cells. When the zone can keep its number
+//!    of grids, boundary cells move one at a time from the grid breaking the
+//!    rules to a neighbouring zone grid (or into a grid below the minimum),
+//!    starting from the previous shapes, so only about the excess moves (see
+//!    [`transfer`]). When that gets stuck, or the zone needs more or fewer
+//!    grids, the zone's cells alone are re-partitioned with the engine's
+//!    region step. Adjusted grids keep the code of the old grid they overlap
+//!    most; extra grids get new sequence numbers above the highest the area
+//!    ever had (including [`UpdateOptions::retired_codes`]), so retired codes
+//!    are never reused.
 //! 5. **Exact tiling.** Adjusted outlines are clipped to the zone (the union of
 //!    the old zone grids) and whatever the cell outlines leave of the zone
 //!    (corner triangles the engine's smoothing gave to a neighbour) joins the
-//!    nearest adjusted grid. All overlays run on the area's precision grid
+//!    adjusted grid it shares an edge with; crumbs the clip cut off a grid
+//!    rejoin a neighbour, so every grid stays one polygon. All overlays run on the area's precision grid
 //!    ([`super::snap`]), so the shared edges with unchanged neighbours stay bit
 //!    for bit the edges those neighbours already have.
 //! 6. **Accept only improvements.** A repair is kept only when it leaves fewer
@@ -1233,8 +1239,10 @@ fn snap_difference(snap: &Snap, a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) ->
 }
 
 /// The subgraph induced by `nodes` and a tessellation view holding just those
-/// nodes, which is all the region step reads, so the engine's own
-/// [`regions::partition_graph`] can re-partition a repair zone.
+/// nodes, which is all the region step reads (nodes, pieces, resolution), so
+/// the engine's own [`regions::partition_graph`] can re-partition a repair
+/// zone. The cell-level fields are left empty on purpose: if the region step
+/// ever reads them, this view must fill them too.
 fn sub_problem(tess: &Tessellation, g: &Graph, nodes: &[u32]) -> (Tessellation, Graph) {
     let mut map = vec![NONE; tess.nodes.len()];
     for (i, &v) in nodes.iter().enumerate() {
@@ -1987,7 +1995,16 @@ fn transfer(
                 }
                 let (cx, cy) = (sx[to] / a[to].max(1e-9), sy[to] / a[to].max(1e-9));
                 let d = (c.x - cx).powi(2) + (c.y - cy).powi(2);
-                cands.push((d, v, from, to));
+                // Prefer cells wrapped by the receiving grid (the outline
+                // gets shorter) over cells that stick out of it.
+                let nb = g.neighbours(v);
+                let n_to = nb.iter().filter(|&&x| reg[x as usize] == to as u32).count();
+                let n_from = nb
+                    .iter()
+                    .filter(|&&x| reg[x as usize] == from as u32)
+                    .count();
+                let score = d * (1 + n_from) as f64 / ((1 + n_to) * (1 + n_to)) as f64;
+                cands.push((score, v, from, to));
             }
         }
         cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.3.cmp(&y.3)));
