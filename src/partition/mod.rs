@@ -158,35 +158,7 @@ pub fn partition(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<Partition, PartitionError> {
-    if let Some(r) = &options.rules {
-        r.validate()?;
-    }
-    if let Some(res) = options.resolution {
-        let r = u8::from(res);
-        if !(6..=14).contains(&r) {
-            return Err(PartitionError::Resolution(r));
-        }
-    }
-    let mut seen = HashMap::new();
-    for a in areas {
-        if seen.insert(a.code.as_str(), ()).is_some() {
-            return Err(PartitionError::DuplicateCode(a.code.clone()));
-        }
-        validate_area(a)?;
-    }
-    for (i, h) in households.iter().enumerate() {
-        let (x, y) = (h.location.x(), h.location.y());
-        if !(x.is_finite()
-            && y.is_finite()
-            && (-180.0..=180.0).contains(&x)
-            && (-90.0..=90.0).contains(&y))
-        {
-            return Err(PartitionError::InvalidHousehold {
-                index: i,
-                reason: "coordinates are not a valid longitude/latitude".into(),
-            });
-        }
-    }
+    validate_inputs(areas, households, options)?;
     progress.report("assign households to areas", 0.0);
 
     // Households → areas (first area in input order wins on shared borders).
@@ -555,4 +527,43 @@ pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
 /// Bounding rectangle helper shared by the submodules.
 pub(crate) fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rect<f64>> {
     mp.bounding_rect()
+}
+
+/// Checks the inputs every partition or update starts from: rules, resolution,
+/// unique and valid areas, households at valid longitudes/latitudes.
+pub(crate) fn validate_inputs(
+    areas: &[Area],
+    households: &[Household],
+    options: &PartitionOptions,
+) -> Result<(), PartitionError> {
+    if let Some(r) = &options.rules {
+        r.validate()?;
+    }
+    if let Some(res) = options.resolution {
+        let r = u8::from(res);
+        if !(6..=14).contains(&r) {
+            return Err(PartitionError::Resolution(r));
+        }
+    }
+    let mut seen = HashMap::new();
+    for a in areas {
+        if seen.insert(a.code.as_str(), ()).is_some() {
+            return Err(PartitionError::DuplicateCode(a.code.clone()));
+        }
+        validate_area(a)?;
+    }
+    for (i, h) in households.iter().enumerate() {
+        let (x, y) = (h.location.x(), h.location.y());
+        if !(x.is_finite()
+            && y.is_finite()
+            && (-180.0..=180.0).contains(&x)
+            && (-90.0..=90.0).contains(&y))
+        {
+            return Err(PartitionError::InvalidHousehold {
+                index: i,
+                reason: "coordinates are not a valid longitude/latitude".into(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -67,7 +67,7 @@ use super::pip::{AreaLocator, BandedRings};
 use super::snap::Snap;
 use super::tessellate::{Tessellation, NONE};
 use super::{
-    codes, dissolve, metrics, partition_area, regions, tessellate, validate_area, AreaReport,
+    codes, dissolve, metrics, partition_area, regions, tessellate, validate_inputs, AreaReport,
     OutsideReport, Partition, PartitionError, PartitionOptions,
 };
 use crate::geodesy::LocalFrame;
@@ -476,44 +476,6 @@ pub fn update(
         changes,
         household_previous,
     })
-}
-
-/// The same input checks as [`super::partition`].
-fn validate_inputs(
-    areas: &[Area],
-    households: &[Household],
-    options: &PartitionOptions,
-) -> Result<(), PartitionError> {
-    if let Some(r) = &options.rules {
-        r.validate()?;
-    }
-    if let Some(res) = options.resolution {
-        let r = u8::from(res);
-        if !(6..=14).contains(&r) {
-            return Err(PartitionError::Resolution(r));
-        }
-    }
-    let mut seen = HashMap::new();
-    for a in areas {
-        if seen.insert(a.code.as_str(), ()).is_some() {
-            return Err(PartitionError::DuplicateCode(a.code.clone()));
-        }
-        validate_area(a)?;
-    }
-    for (i, h) in households.iter().enumerate() {
-        let (x, y) = (h.location.x(), h.location.y());
-        if !(x.is_finite()
-            && y.is_finite()
-            && (-180.0..=180.0).contains(&x)
-            && (-90.0..=90.0).contains(&y))
-        {
-            return Err(PartitionError::InvalidHousehold {
-                index: i,
-                reason: "coordinates are not a valid longitude/latitude".into(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Previous grids must have unique codes that begin with their area's code and
