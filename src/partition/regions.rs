@@ -44,6 +44,15 @@ use super::graph::Graph;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Rules;
 
+/// Turns (radians) of the cut a split tries: the two axes and the two
+/// diagonals; the best result wins.
+const ORIENTATIONS: [f64; 4] = [
+    0.0,
+    std::f64::consts::FRAC_PI_2,
+    std::f64::consts::FRAC_PI_4,
+    3.0 * std::f64::consts::FRAC_PI_4,
+];
+
 /// What the region step needs to know besides the graph.
 pub(crate) struct Plan {
     pub rules: Rules,
@@ -321,12 +330,7 @@ pub(crate) fn partition_graph(
     // breaches, then the most compact worst grid, then the most compact mean.
     let total_k: usize = ks.iter().sum();
     let turns: &[f64] = if total_k <= 8 && total_k > 1 {
-        &[
-            0.0,
-            std::f64::consts::FRAC_PI_2,
-            std::f64::consts::FRAC_PI_4,
-            3.0 * std::f64::consts::FRAC_PI_4,
-        ]
+        &ORIENTATIONS
     } else {
         &[0.0]
     };
@@ -1194,12 +1198,7 @@ impl State {
         }
         let before = self.pen(a, self.w[a], self.p[a]) + self.pen(b, self.w[b], self.p[b]);
         let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
-        for turn in [
-            0.0,
-            std::f64::consts::FRAC_PI_2,
-            std::f64::consts::FRAC_PI_4,
-            3.0 * std::f64::consts::FRAC_PI_4,
-        ] {
+        for turn in ORIENTATIONS {
             let mut out = Vec::new();
             bisect_at(
                 g,
@@ -1379,12 +1378,7 @@ impl State {
         let mark = s.next();
         let stamp_a = mark;
         let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
-        for turn in [
-            0.0,
-            std::f64::consts::FRAC_PI_2,
-            std::f64::consts::FRAC_PI_4,
-            3.0 * std::f64::consts::FRAC_PI_4,
-        ] {
+        for turn in ORIENTATIONS {
             let mut out = Vec::new();
             bisect_at(
                 g,
