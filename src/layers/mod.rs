@@ -11,6 +11,7 @@
 //! right-hand rings, full double precision.
 
 mod collection;
+mod direct;
 mod fields;
 mod geometry;
 mod kinds;

@@ -35,7 +35,7 @@ struct GridProperties<'a> {
 /// Writes grids as a FeatureCollection, one Feature per grid, `id` = code.
 pub fn write_grids<W: Write>(out: W, name: &str, grids: &[Grid]) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some(name))?;
-    for g in grids {
+    w.write_all(grids, |g, text| {
         let props = GridProperties {
             code: &g.code,
             parent_code: &g.parent_code,
@@ -47,8 +47,8 @@ pub fn write_grids<W: Write>(out: W, name: &str, grids: &[Grid]) -> io::Result<W
             within_rules: g.within_rules,
             issues: &g.issues,
         };
-        w.write(Some(&g.code), &polygonal(&g.geometry), &props)?;
-    }
+        text.feature(Some(&g.code), &polygonal(&g.geometry), &props);
+    })?;
     w.finish()
 }
 
@@ -58,11 +58,16 @@ fn round(v: f64, decimals: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// Ids of the cameras at the given indices.
-fn camera_ids(cameras: &[crate::model::Camera], idx: &[u32]) -> Vec<String> {
-    idx.iter()
-        .map(|&i| cameras[i as usize].id.clone())
-        .collect()
+/// The ids of the cameras at the given indices, as a JSON array.
+struct CameraIds<'a> {
+    cameras: &'a [crate::model::Camera],
+    indices: &'a [u32],
+}
+
+impl Serialize for CameraIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.indices.iter().map(|&i| &self.cameras[i as usize].id))
+    }
 }
 
 /// `households.geojson`: every household location with `covered` and the ids of
@@ -74,21 +79,25 @@ pub fn write_covered_households<W: Write>(
     seen: &crate::coverage::SeenBy,
 ) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some("households"))?;
-    for (i, h) in households.iter().enumerate() {
-        let mut extra = serde_json::Map::new();
-        extra.insert("households".into(), h.households.into());
-        extra.insert("covered".into(), seen.covered(i).into());
-        extra.insert(
-            "cameras".into(),
-            camera_ids(cameras, seen.cameras(i)).into(),
-        );
-        w.write_with_input(
+    let numbered: Vec<(usize, &crate::model::Household)> = households.iter().enumerate().collect();
+    w.write_all(&numbered, |&(i, h), text| {
+        text.feature_with_input(
             h.id.as_deref(),
             &Geometry::Point(h.location),
             h.properties.as_deref(),
-            extra,
-        )?;
-    }
+            |p| {
+                p.set("households", &h.households);
+                p.set("covered", &seen.covered(i));
+                p.set(
+                    "cameras",
+                    &CameraIds {
+                        cameras,
+                        indices: seen.cameras(i),
+                    },
+                );
+            },
+        )
+    })?;
     w.finish()
 }
 
@@ -100,22 +109,26 @@ pub fn write_covered_sites<W: Write>(
     seen: &crate::coverage::SeenBy,
 ) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some("sites"))?;
-    for (i, s) in sites.iter().enumerate() {
-        let mut extra = serde_json::Map::new();
-        extra.insert("kind".into(), s.kind.clone().into());
-        extra.insert("name".into(), s.name.clone().into());
-        extra.insert("covered".into(), seen.covered(i).into());
-        extra.insert(
-            "cameras".into(),
-            camera_ids(cameras, seen.cameras(i)).into(),
-        );
-        w.write_with_input(
+    let numbered: Vec<(usize, &crate::model::Site)> = sites.iter().enumerate().collect();
+    w.write_all(&numbered, |&(i, s), text| {
+        text.feature_with_input(
             None,
             &Geometry::Point(s.location),
             s.properties.as_deref(),
-            extra,
-        )?;
-    }
+            |p| {
+                p.set("kind", &s.kind);
+                p.set("name", &s.name);
+                p.set("covered", &seen.covered(i));
+                p.set(
+                    "cameras",
+                    &CameraIds {
+                        cameras,
+                        indices: seen.cameras(i),
+                    },
+                );
+            },
+        )
+    })?;
     w.finish()
 }
 
@@ -134,15 +147,16 @@ pub fn write_area_coverage<W: Write>(
         stats: &'a crate::coverage::AreaStats,
     }
     let mut w = FeatureWriter::new(out, Some("areas"))?;
-    for (a, s) in areas.iter().zip(stats) {
+    let pairs: Vec<_> = areas.iter().zip(stats).collect();
+    w.write_all(&pairs, |&(a, s), text| {
         let props = Props {
             code: &a.code,
             name: a.name.as_deref(),
             kind: a.kind,
             stats: s,
         };
-        w.write(Some(&a.code), &polygonal(&a.geometry), &props)?;
-    }
+        text.feature(Some(&a.code), &polygonal(&a.geometry), &props);
+    })?;
     w.finish()
 }
 
@@ -161,7 +175,8 @@ pub fn write_gaps<W: Write>(
         households_uncovered: u64,
     }
     let mut w = FeatureWriter::new(out, Some("gaps"))?;
-    for (i, g) in gaps.iter().enumerate() {
+    let numbered: Vec<_> = gaps.iter().enumerate().collect();
+    w.write_all(&numbered, |&(i, g), text| {
         let props = Props {
             area_code: &areas[g.area].code,
             area_m2: round(g.area_m2, 1),
@@ -169,8 +184,8 @@ pub fn write_gaps<W: Write>(
             households_uncovered: g.households_uncovered,
         };
         let id = format!("{}-gap-{}", areas[g.area].code, i + 1);
-        w.write(Some(&id), &Geometry::Polygon(g.geometry.clone()), &props)?;
-    }
+        text.feature(Some(&id), &Geometry::Polygon(g.geometry.clone()), &props);
+    })?;
     w.finish()
 }
 
@@ -188,18 +203,19 @@ pub fn write_camera_use<W: Write>(
         }
     }
     let mut w = FeatureWriter::new(out, Some("cameras"))?;
-    for (c, n) in cameras.iter().zip(sees) {
-        let mut extra = serde_json::Map::new();
-        extra.insert("id".into(), c.id.clone().into());
-        extra.insert("online".into(), c.online.into());
-        extra.insert("household_locations_seen".into(), n.into());
-        w.write_with_input(
+    let pairs: Vec<_> = cameras.iter().zip(sees).collect();
+    w.write_all(&pairs, |&(c, n), text| {
+        text.feature_with_input(
             Some(&c.id),
             &Geometry::Point(c.location),
             c.properties.as_deref(),
-            extra,
-        )?;
-    }
+            |p| {
+                p.set("id", &c.id);
+                p.set("online", &c.online);
+                p.set("household_locations_seen", &n);
+            },
+        )
+    })?;
     w.finish()
 }
 
@@ -212,21 +228,18 @@ pub fn write_proposals<W: Write>(
     let mut w = FeatureWriter::new(out, Some("proposals"))?;
     for p in &result.picks {
         let c = &candidates[p.candidate];
-        let mut extra = serde_json::Map::new();
-        extra.insert("rank".into(), p.rank.into());
-        extra.insert("candidate".into(), c.feature.into());
-        extra.insert("households_gained".into(), p.households_gained.into());
-        extra.insert("sites_gained".into(), p.sites_gained.into());
-        extra.insert("cumulative_covered".into(), p.cumulative_covered.into());
-        extra.insert(
-            "cumulative_coverage".into(),
-            round(p.cumulative_coverage, 6).into(),
-        );
         w.write_with_input(
             Some(&p.rank.to_string()),
             &Geometry::Point(c.location),
             c.properties.as_deref(),
-            extra,
+            |e| {
+                e.set("rank", &p.rank);
+                e.set("candidate", &c.feature);
+                e.set("households_gained", &p.households_gained);
+                e.set("sites_gained", &p.sites_gained);
+                e.set("cumulative_covered", &p.cumulative_covered);
+                e.set("cumulative_coverage", &round(p.cumulative_coverage, 6));
+            },
         )?;
     }
     w.finish()
@@ -234,87 +247,78 @@ pub fn write_proposals<W: Write>(
 
 /// Writes a layer back out, normalised: WGS84, the contract's property names.
 pub fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> io::Result<()> {
-    use serde_json::{json, Map, Value};
-    let obj = |v: Value| match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
     match layer {
-        AnyLayer::Areas(v) => {
-            for a in v {
-                let extra = obj(json!({"code": a.code, "name": a.name, "kind": a.kind}));
-                w.write_with_input(
-                    Some(&a.code),
-                    &Geometry::MultiPolygon(a.geometry.clone()),
-                    a.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Households(v) => {
-            for h in v {
-                let extra = obj(json!({"households": h.households, "persons": h.persons}));
-                w.write_with_input(
-                    h.id.as_deref(),
-                    &Geometry::Point(h.location),
-                    h.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Cameras(v) => {
-            for c in v {
-                let extra = obj(
-                    json!({"id": c.id, "type": c.camera_type, "azimuth_deg": c.azimuth_deg,
-                    "fov_deg": c.fov_deg, "range_m": c.range_m, "online": c.online, "height_m": c.height_m}),
-                );
-                w.write_with_input(
-                    Some(&c.id),
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Buildings(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiPolygon(b.geometry.clone()),
-                    &json!({"feature": b.feature}),
-                )?;
-            }
-        }
-        AnyLayer::Barriers(v) => {
-            for b in v {
-                w.write(
-                    None,
-                    &Geometry::MultiLineString(b.geometry.clone()),
-                    &json!({"kind": b.kind}),
-                )?;
-            }
-        }
-        AnyLayer::Sites(v) => {
-            for s in v {
-                let extra = obj(json!({"kind": s.kind, "name": s.name}));
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(s.location),
-                    s.properties.as_deref(),
-                    extra,
-                )?;
-            }
-        }
-        AnyLayer::Candidates(v) => {
-            for c in v {
-                w.write_with_input(
-                    None,
-                    &Geometry::Point(c.location),
-                    c.properties.as_deref(),
-                    Map::new(),
-                )?;
-            }
-        }
+        AnyLayer::Areas(v) => w.write_all(v, |a, text| {
+            text.feature_with_input(
+                Some(&a.code),
+                &Geometry::MultiPolygon(a.geometry.clone()),
+                a.properties.as_deref(),
+                |p| {
+                    p.set("code", &a.code);
+                    p.set("name", &a.name);
+                    p.set("kind", &a.kind);
+                },
+            )
+        }),
+        AnyLayer::Households(v) => w.write_all(v, |h, text| {
+            text.feature_with_input(
+                h.id.as_deref(),
+                &Geometry::Point(h.location),
+                h.properties.as_deref(),
+                |p| {
+                    p.set("households", &h.households);
+                    p.set("persons", &h.persons);
+                },
+            )
+        }),
+        AnyLayer::Cameras(v) => w.write_all(v, |c, text| {
+            text.feature_with_input(
+                Some(&c.id),
+                &Geometry::Point(c.location),
+                c.properties.as_deref(),
+                |p| {
+                    p.set("id", &c.id);
+                    p.set("type", &c.camera_type);
+                    p.set("azimuth_deg", &c.azimuth_deg);
+                    p.set("fov_deg", &c.fov_deg);
+                    p.set("range_m", &c.range_m);
+                    p.set("online", &c.online);
+                    p.set("height_m", &c.height_m);
+                },
+            )
+        }),
+        AnyLayer::Buildings(v) => w.write_all(v, |b, text| {
+            text.feature(
+                None,
+                &Geometry::MultiPolygon(b.geometry.clone()),
+                &serde_json::json!({"feature": b.feature}),
+            )
+        }),
+        AnyLayer::Barriers(v) => w.write_all(v, |b, text| {
+            text.feature(
+                None,
+                &Geometry::MultiLineString(b.geometry.clone()),
+                &serde_json::json!({"kind": b.kind}),
+            )
+        }),
+        AnyLayer::Sites(v) => w.write_all(v, |s, text| {
+            text.feature_with_input(
+                None,
+                &Geometry::Point(s.location),
+                s.properties.as_deref(),
+                |p| {
+                    p.set("kind", &s.kind);
+                    p.set("name", &s.name);
+                },
+            )
+        }),
+        AnyLayer::Candidates(v) => w.write_all(v, |c, text| {
+            text.feature_with_input(
+                None,
+                &Geometry::Point(c.location),
+                c.properties.as_deref(),
+                |_| {},
+            )
+        }),
     }
-    Ok(())
 }

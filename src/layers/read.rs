@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use super::collection::{parse_collection, FeatureParts};
+use super::direct;
 use super::geometry::{check_range, parse_geometry, GeometryError};
 use super::kinds::{LayerKind, ReadOptions};
 use super::props::{id_text, Props};
@@ -57,14 +58,18 @@ where
     let transform = crs.to_wgs84()?;
 
     // Each feature on its own, in parallel: parse, reproject, check, build.
-    let id_field = opts.fields.id.as_str();
-    let code_field = opts.fields.code.as_str();
+    // Features without an `id` member take it from this property.
+    let id_key = if kind == LayerKind::Areas {
+        opts.fields.code.as_str()
+    } else {
+        opts.fields.id.as_str()
+    };
     let built: Vec<Result<Built<T>, Rejection>> = collection
         .features
         .par_iter()
         .enumerate()
         .map(|(index, f)| {
-            let mut p = parse_feature(index, f.raw, kind, id_field, code_field)?;
+            let mut p = parse_feature(index, f.raw, id_key)?;
             let id = p.id.clone();
             let reject = |reason: String| Rejection {
                 index,
@@ -137,41 +142,50 @@ pub(super) fn finish<T>(
 pub(super) fn parse_feature<'a>(
     index: usize,
     raw: &'a RawValue,
-    kind: LayerKind,
-    id_field: &str,
-    code_field: &str,
+    id_key: &str,
 ) -> Result<Parsed<'a>, Rejection> {
+    let id_from = |id: Option<&serde_json::Value>, props: &Props<'_>| {
+        id.and_then(id_text)
+            .or_else(|| props.get(id_key).as_ref().and_then(id_text))
+    };
+    // Well-formed features take the one-pass route; the rest are parsed again
+    // below, where every problem gets its name.
+    if let Some(f) = direct::read_feature(raw.get()) {
+        let raw_props = f.properties.filter(|r| r.get() != "null");
+        if let Ok(props) = raw_props.map_or(Ok(Props::default()), |r| {
+            serde_json::from_str::<Props<'a>>(r.get())
+        }) {
+            return Ok(Parsed {
+                index,
+                id: id_from(f.id.as_ref(), &props),
+                geometry: f.geometry.0,
+                props,
+                raw_props,
+            });
+        }
+    }
     let reject = |id: Option<String>, reason: String| Rejection { index, id, reason };
     let parts: FeatureParts<'a> = serde_json::from_str(raw.get())
         .map_err(|e| reject(None, format!("not a GeoJSON Feature object: {}", short(&e))))?;
-    let mut id = parts.id.as_ref().and_then(id_text);
     if parts.kind.as_deref() != Some("Feature") {
         let found = parts.kind.as_deref().unwrap_or("nothing");
         return Err(reject(
-            id,
+            parts.id.as_ref().and_then(id_text),
             format!("\"type\" is {found:?}, expected \"Feature\""),
         ));
     }
-    let props = match parts.properties {
+    let raw_props = parts.properties.filter(|r| r.get() != "null");
+    let props = match raw_props {
         None => Props::default(),
-        Some(r) if r.get() == "null" => Props::default(),
         Some(r) => serde_json::from_str::<Props<'a>>(r.get()).map_err(|e| {
             reject(
-                id.clone(),
+                parts.id.as_ref().and_then(id_text),
                 format!("\"properties\" is not an object: {}", short(&e)),
             )
         })?,
     };
-    if id.is_none() {
-        let key = if kind == LayerKind::Areas {
-            code_field
-        } else {
-            id_field
-        };
-        id = props.get(key).as_ref().and_then(id_text);
-    }
+    let id = id_from(parts.id.as_ref(), &props);
     let geometry = parse_geometry(parts.geometry).map_err(|e| reject(id.clone(), e.to_string()))?;
-    let raw_props = parts.properties.filter(|r| r.get() != "null");
     Ok(Parsed {
         index,
         geometry,

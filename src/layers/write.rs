@@ -8,15 +8,22 @@ use std::io::{self, Write};
 
 use geo::orient::{Direction, Orient};
 use geo_types::{Coord, Geometry, LineString, Polygon};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+
+/// Features per parallel serialization task: big enough to amortize the task,
+/// small enough to spread over the cores.
+const CHUNK: usize = 2048;
+/// Chunks serialized before they are written out, which bounds the memory the
+/// text of a big layer takes while it is being written.
+const CHUNKS_IN_FLIGHT: usize = 64;
 
 /// Writes one FeatureCollection.
 pub struct FeatureWriter<W: Write> {
     out: W,
     count: usize,
-    buf: String,
+    text: FeatureText,
 }
 
 impl<W: Write> FeatureWriter<W> {
@@ -33,7 +40,7 @@ impl<W: Write> FeatureWriter<W> {
         Ok(FeatureWriter {
             out,
             count: 0,
-            buf: String::with_capacity(4096),
+            text: FeatureText::default(),
         })
     }
 
@@ -44,70 +51,61 @@ impl<W: Write> FeatureWriter<W> {
         geometry: &Geometry<f64>,
         properties: &P,
     ) -> io::Result<()> {
-        self.begin_feature(id, geometry)?;
-        serde_json::to_writer(&mut self.out, properties)?;
-        self.out.write_all(b"}")
+        self.text.feature(id, geometry, properties);
+        self.flush_text()
     }
 
-    /// Writes a feature that carries its input properties back, with `extra`
-    /// properties set on top (replacing input properties of the same name).
+    /// Writes a feature that carries its input properties back, with the
+    /// properties `extra` sets on top (replacing input properties of the same name).
     pub fn write_with_input(
         &mut self,
         id: Option<&str>,
         geometry: &Geometry<f64>,
         input: Option<&RawValue>,
-        extra: Map<String, Value>,
+        extra: impl FnOnce(&mut ExtraProperties),
     ) -> io::Result<()> {
-        self.begin_feature(id, geometry)?;
-        // Input properties are copied as they are (no parse into values), minus
-        // those `extra` replaces; then the extra ones.
-        let mut first = true;
-        let mut sep = |out: &mut W| -> io::Result<()> {
-            let s: &[u8] = if first { b"{" } else { b"," };
-            first = false;
-            out.write_all(s)
-        };
-        if let Some(raw) = input {
-            let props: super::props::Props<'_> =
-                serde_json::from_str(raw.get()).unwrap_or_default();
-            for (k, v) in props.entries() {
-                if !extra.contains_key(k) {
-                    sep(&mut self.out)?;
-                    serde_json::to_writer(&mut self.out, k)?;
-                    self.out.write_all(b":")?;
-                    self.out.write_all(v.get().as_bytes())?;
-                }
-            }
-        }
-        for (k, v) in &extra {
-            sep(&mut self.out)?;
-            serde_json::to_writer(&mut self.out, k)?;
-            self.out.write_all(b":")?;
-            serde_json::to_writer(&mut self.out, v)?;
-        }
-        if first {
-            self.out.write_all(b"{")?;
-        }
-        self.out.write_all(b"}}")
+        self.text.feature_with_input(id, geometry, input, extra);
+        self.flush_text()
     }
 
-    fn begin_feature(&mut self, id: Option<&str>, geometry: &Geometry<f64>) -> io::Result<()> {
+    /// Writes one feature per item, in order, serializing on every core:
+    /// `feature` appends the item's feature (or none) to the text it is given.
+    pub fn write_all<T, F>(&mut self, items: &[T], feature: F) -> io::Result<()>
+    where
+        T: Sync,
+        F: Fn(&T, &mut FeatureText) + Sync,
+    {
+        for batch in items.chunks(CHUNK * CHUNKS_IN_FLIGHT) {
+            let texts: Vec<FeatureText> = batch
+                .par_chunks(CHUNK)
+                .map(|chunk| {
+                    let mut text = FeatureText::default();
+                    for item in chunk {
+                        feature(item, &mut text);
+                    }
+                    text
+                })
+                .collect();
+            for mut text in texts {
+                std::mem::swap(&mut self.text, &mut text);
+                self.flush_text()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the features in `self.text` to the output.
+    fn flush_text(&mut self) -> io::Result<()> {
+        if self.text.count == 0 {
+            return Ok(());
+        }
         if self.count > 0 {
             self.out.write_all(b",\n")?;
         }
-        self.count += 1;
-        self.buf.clear();
-        self.buf.push_str("{\"type\":\"Feature\",");
-        if let Some(id) = id {
-            self.buf.push_str("\"id\":");
-            self.buf
-                .push_str(&serde_json::to_string(id).unwrap_or_default());
-            self.buf.push(',');
-        }
-        self.buf.push_str("\"geometry\":");
-        geometry_json(geometry, &mut self.buf);
-        self.buf.push_str(",\"properties\":");
-        self.out.write_all(self.buf.as_bytes())
+        self.count += self.text.count;
+        self.out.write_all(&self.text.buf)?;
+        self.text.clear();
+        Ok(())
     }
 
     /// Features written so far.
@@ -123,31 +121,157 @@ impl<W: Write> FeatureWriter<W> {
     }
 }
 
+/// The text of a run of features, comma-separated, ready to be written.
+#[derive(Default)]
+pub struct FeatureText {
+    buf: Vec<u8>,
+    count: usize,
+    /// Reused for every feature's extra properties.
+    extra: ExtraProperties,
+}
+
+impl FeatureText {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.count = 0;
+    }
+
+    /// Appends a feature whose properties are a serializable value.
+    pub fn feature<P: Serialize>(
+        &mut self,
+        id: Option<&str>,
+        geometry: &Geometry<f64>,
+        properties: &P,
+    ) {
+        self.begin(id, geometry);
+        // Writing JSON into memory cannot fail but for a Serialize impl's own
+        // error, which the model types never raise.
+        let _ = serde_json::to_writer(&mut self.buf, properties);
+        self.buf.push(b'}');
+    }
+
+    /// Appends a feature that carries its input properties back, as they are
+    /// (no parse into values), with the properties `extra` sets on top.
+    pub fn feature_with_input(
+        &mut self,
+        id: Option<&str>,
+        geometry: &Geometry<f64>,
+        input: Option<&RawValue>,
+        extra: impl FnOnce(&mut ExtraProperties),
+    ) {
+        self.begin(id, geometry);
+        let mut set = std::mem::take(&mut self.extra);
+        set.keys.clear();
+        set.text.clear();
+        extra(&mut set);
+        let mut first = true;
+        let mut sep = |buf: &mut Vec<u8>| {
+            buf.push(if first { b'{' } else { b',' });
+            first = false;
+        };
+        if let Some(raw) = input {
+            let props: super::props::Props<'_> =
+                serde_json::from_str(raw.get()).unwrap_or_default();
+            for (k, v) in props.entries() {
+                if !set.keys.contains(&k) {
+                    sep(&mut self.buf);
+                    let _ = serde_json::to_writer(&mut self.buf, k);
+                    self.buf.push(b':');
+                    self.buf.extend_from_slice(v.get().as_bytes());
+                }
+            }
+        }
+        if !set.text.is_empty() {
+            sep(&mut self.buf);
+            self.buf.extend_from_slice(&set.text);
+        }
+        if first {
+            self.buf.push(b'{');
+        }
+        self.buf.extend_from_slice(b"}}");
+        self.extra = set;
+    }
+
+    fn begin(&mut self, id: Option<&str>, geometry: &Geometry<f64>) {
+        if self.count > 0 {
+            self.buf.extend_from_slice(b",\n");
+        }
+        self.count += 1;
+        self.buf.extend_from_slice(b"{\"type\":\"Feature\",");
+        if let Some(id) = id {
+            self.buf.extend_from_slice(b"\"id\":");
+            let _ = serde_json::to_writer(&mut self.buf, id);
+            self.buf.push(b',');
+        }
+        self.buf.extend_from_slice(b"\"geometry\":");
+        geometry_json(geometry, &mut self.buf);
+        self.buf.extend_from_slice(b",\"properties\":");
+    }
+}
+
+/// Properties a writer sets on top of a feature's input properties.
+#[derive(Default)]
+pub struct ExtraProperties {
+    keys: Vec<&'static str>,
+    /// `"key":value` pairs, comma-separated.
+    text: Vec<u8>,
+}
+
+impl ExtraProperties {
+    /// Sets `key` to `value`.
+    pub fn set<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) {
+        if !self.text.is_empty() {
+            self.text.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut self.text, key);
+        self.text.push(b':');
+        let _ = serde_json::to_writer(&mut self.text, value);
+        self.keys.push(key);
+    }
+}
+
+/// Text that JSON is appended to: a String, or bytes bound for a file.
+pub trait JsonText {
+    fn put(&mut self, s: &str);
+}
+
+impl JsonText for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl JsonText for Vec<u8> {
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
 /// A geometry as RFC 7946 JSON text, appended to `out`.
-pub fn geometry_json(g: &Geometry<f64>, out: &mut String) {
+pub fn geometry_json(g: &Geometry<f64>, out: &mut impl JsonText) {
     match g {
         Geometry::Point(p) => {
-            out.push_str("{\"type\":\"Point\",\"coordinates\":");
+            out.put("{\"type\":\"Point\",\"coordinates\":");
             coord(p.0, out);
         }
         Geometry::MultiPoint(mp) => {
-            out.push_str("{\"type\":\"MultiPoint\",\"coordinates\":");
+            out.put("{\"type\":\"MultiPoint\",\"coordinates\":");
             list(mp.0.iter(), out, |p, o| coord(p.0, o));
         }
         Geometry::LineString(l) => {
-            out.push_str("{\"type\":\"LineString\",\"coordinates\":");
+            out.put("{\"type\":\"LineString\",\"coordinates\":");
             line(l, out);
         }
         Geometry::MultiLineString(ml) => {
-            out.push_str("{\"type\":\"MultiLineString\",\"coordinates\":");
+            out.put("{\"type\":\"MultiLineString\",\"coordinates\":");
             list(ml.0.iter(), out, line);
         }
         Geometry::Polygon(p) => {
-            out.push_str("{\"type\":\"Polygon\",\"coordinates\":");
+            out.put("{\"type\":\"Polygon\",\"coordinates\":");
             polygon(p, out);
         }
         Geometry::MultiPolygon(mp) => {
-            out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":");
+            out.put("{\"type\":\"MultiPolygon\",\"coordinates\":");
             list(mp.0.iter(), out, polygon);
         }
         Geometry::Line(l) => {
@@ -156,58 +280,61 @@ pub fn geometry_json(g: &Geometry<f64>, out: &mut String) {
         Geometry::Rect(r) => return geometry_json(&Geometry::Polygon(r.to_polygon()), out),
         Geometry::Triangle(t) => return geometry_json(&Geometry::Polygon(t.to_polygon()), out),
         Geometry::GeometryCollection(gc) => {
-            out.push_str("{\"type\":\"GeometryCollection\",\"geometries\":");
+            out.put("{\"type\":\"GeometryCollection\",\"geometries\":");
             list(gc.0.iter(), out, geometry_json);
-            out.push('}');
+            out.put("}");
             return;
         }
     }
-    out.push('}');
+    out.put("}");
 }
 
-fn list<T>(items: impl Iterator<Item = T>, out: &mut String, mut each: impl FnMut(T, &mut String)) {
-    out.push('[');
+fn list<T, O: JsonText>(
+    items: impl Iterator<Item = T>,
+    out: &mut O,
+    mut each: impl FnMut(T, &mut O),
+) {
+    out.put("[");
     for (i, it) in items.enumerate() {
         if i > 0 {
-            out.push(',');
+            out.put(",");
         }
         each(it, out);
     }
-    out.push(']');
+    out.put("]");
 }
 
-fn coord(c: Coord<f64>, out: &mut String) {
-    out.push('[');
+fn coord(c: Coord<f64>, out: &mut impl JsonText) {
+    out.put("[");
     number(c.x, out);
-    out.push(',');
+    out.put(",");
     number(c.y, out);
-    out.push(']');
+    out.put("]");
 }
 
 /// Shortest round-trip decimal form; JSON has no NaN, so non-finite becomes null.
-fn number(v: f64, out: &mut String) {
-    use std::fmt::Write as _;
+fn number(v: f64, out: &mut impl JsonText) {
     if v.is_finite() {
-        let _ = write!(out, "{v}");
+        out.put(ryu::Buffer::new().format_finite(v));
     } else {
-        out.push_str("null");
+        out.put("null");
     }
 }
 
-fn line(l: &LineString<f64>, out: &mut String) {
+fn line(l: &LineString<f64>, out: &mut impl JsonText) {
     list(l.0.iter(), out, |c, o| coord(*c, o));
 }
 
-fn polygon(p: &Polygon<f64>, out: &mut String) {
+fn polygon(p: &Polygon<f64>, out: &mut impl JsonText) {
     // RFC 7946 §3.1.6: exterior rings counter-clockwise, holes clockwise.
     let p = p.orient(Direction::Default);
-    out.push('[');
+    out.put("[");
     line(p.exterior(), out);
     for r in p.interiors() {
-        out.push(',');
+        out.put(",");
         line(r, out);
     }
-    out.push(']');
+    out.put("]");
 }
 
 #[cfg(test)]
