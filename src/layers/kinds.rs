@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::geometry::{clean_polygons, type_name, GeometryError};
 use super::props::{count_field, integral, number_field, text_field};
-use super::read::{finish, keep_raw, read_with, Built, Note};
+use super::read::{finish, keep_raw, read_with, Built, Items, Note};
 use super::{FieldNames, LayerError, LayerReport, Rejection};
 use crate::crs::Crs;
 use crate::model::{
@@ -212,7 +212,7 @@ pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerRep
         };
         let geometry = polygons(p.geometry, &mut notes)?;
         Ok(Built {
-            items: vec![(
+            items: Items::One((
                 p.index,
                 Area {
                     code,
@@ -221,7 +221,7 @@ pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerRep
                     geometry,
                     properties: keep_raw(p.raw_props),
                 },
-            )],
+            )),
             notes,
         })
     })?;
@@ -266,23 +266,24 @@ pub fn read_households(
             }
         };
         let persons = count_field(&p.props, &f.persons)?;
-        let points = match p.geometry {
-            Geometry::Point(pt) => vec![pt],
-            Geometry::MultiPoint(mp) => mp.0,
+        let household = |location, id, properties| Household {
+            location,
+            households,
+            persons,
+            id,
+            feature: p.index,
+            properties,
+        };
+        let properties = keep_raw(p.raw_props);
+        let items = match p.geometry {
+            Geometry::Point(pt) => Items::One(household(pt, p.id, properties)),
+            Geometry::MultiPoint(mp) => Items::Many(
+                mp.0.into_iter()
+                    .map(|pt| household(pt, p.id.clone(), properties.clone()))
+                    .collect(),
+            ),
             other => return Err(wrong_type(&other, "Point or MultiPoint")),
         };
-        let raw = keep_raw(p.raw_props);
-        let items = points
-            .into_iter()
-            .map(|location| Household {
-                location,
-                households,
-                persons,
-                id: p.id.clone(),
-                feature: p.index,
-                properties: raw.clone(),
-            })
-            .collect();
         Ok(Built { items, notes })
     })
 }
@@ -390,7 +391,7 @@ pub fn read_cameras(
             properties: keep_raw(p.raw_props),
         };
         Ok(Built {
-            items: vec![camera],
+            items: Items::One(camera),
             notes,
         })
     })
@@ -413,10 +414,10 @@ pub fn read_buildings(
         let mut notes = Vec::new();
         let geometry = polygons(p.geometry, &mut notes)?;
         Ok(Built {
-            items: vec![Building {
+            items: Items::One(Building {
                 geometry,
                 feature: p.index,
-            }],
+            }),
             notes,
         })
     })
@@ -435,11 +436,11 @@ pub fn read_barriers(
         };
         let kind = text_field(&p.props, "kind")?;
         Ok(Built {
-            items: vec![Barrier {
+            items: Items::One(Barrier {
                 geometry,
                 kind,
                 feature: p.index,
-            }],
+            }),
             notes: vec![],
         })
     })
@@ -452,13 +453,13 @@ pub fn read_sites(text: &str, opts: &ReadOptions) -> Result<(Vec<Site>, LayerRep
         let kind = text_field(&p.props, "kind")?;
         let name = text_field(&p.props, &opts.fields.name)?;
         Ok(Built {
-            items: vec![Site {
+            items: Items::One(Site {
                 location,
                 kind,
                 name,
                 feature: p.index,
                 properties: keep_raw(p.raw_props),
-            }],
+            }),
             notes: vec![],
         })
     })
@@ -472,11 +473,11 @@ pub fn read_candidates(
     read_with(LayerKind::Candidates, text, opts, |p| {
         let location = point(p.geometry)?;
         Ok(Built {
-            items: vec![Candidate {
+            items: Items::One(Candidate {
                 location,
                 feature: p.index,
                 properties: keep_raw(p.raw_props),
-            }],
+            }),
             notes: vec![],
         })
     })

@@ -33,7 +33,7 @@ struct GridProperties<'a> {
 }
 
 /// Writes grids as a FeatureCollection, one Feature per grid, `id` = code.
-pub fn write_grids<W: Write>(out: W, name: &str, grids: &[Grid]) -> io::Result<W> {
+pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some(name))?;
     w.write_all(grids, |g, text| {
         let props = GridProperties {
@@ -72,7 +72,7 @@ impl Serialize for CameraIds<'_> {
 
 /// `households.geojson`: every household location with `covered` and the ids of
 /// the online cameras that see it, its input properties kept.
-pub fn write_covered_households<W: Write>(
+pub fn write_covered_households<W: Write + Send>(
     out: W,
     households: &[crate::model::Household],
     cameras: &[crate::model::Camera],
@@ -102,7 +102,7 @@ pub fn write_covered_households<W: Write>(
 }
 
 /// `sites.geojson`: every key site with `covered` and the cameras that see it.
-pub fn write_covered_sites<W: Write>(
+pub fn write_covered_sites<W: Write + Send>(
     out: W,
     sites: &[crate::model::Site],
     cameras: &[crate::model::Camera],
@@ -133,7 +133,7 @@ pub fn write_covered_sites<W: Write>(
 }
 
 /// `areas.geojson`: every area with its coverage statistics.
-pub fn write_area_coverage<W: Write>(
+pub fn write_area_coverage<W: Write + Send>(
     out: W,
     areas: &[crate::model::Area],
     stats: &[crate::coverage::AreaStats],
@@ -162,7 +162,7 @@ pub fn write_area_coverage<W: Write>(
 
 /// `gaps.geojson`: the ground no online camera sees, largest first, with the
 /// households in it.
-pub fn write_gaps<W: Write>(
+pub fn write_gaps<W: Write + Send>(
     out: W,
     areas: &[crate::model::Area],
     gaps: &[crate::coverage::Gap],
@@ -191,7 +191,7 @@ pub fn write_gaps<W: Write>(
 
 /// `cameras.geojson`: every camera with `online` and how many household
 /// locations it sees, so offline and idle cameras stand out on the map.
-pub fn write_camera_use<W: Write>(
+pub fn write_camera_use<W: Write + Send>(
     out: W,
     cameras: &[crate::model::Camera],
     seen: &crate::coverage::SeenBy,
@@ -220,7 +220,7 @@ pub fn write_camera_use<W: Write>(
 }
 
 /// Proposals: the chosen candidate sites in order, with their gains.
-pub fn write_proposals<W: Write>(
+pub fn write_proposals<W: Write + Send>(
     out: W,
     candidates: &[crate::model::Candidate],
     result: &crate::coverage::ProposeResult,
@@ -246,7 +246,7 @@ pub fn write_proposals<W: Write>(
 }
 
 /// Writes a layer back out, normalised: WGS84, the contract's property names.
-pub fn write_layer<W: Write>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> io::Result<()> {
+pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> io::Result<()> {
     match layer {
         AnyLayer::Areas(v) => w.write_all(v, |a, text| {
             text.feature_with_input(

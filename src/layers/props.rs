@@ -19,6 +19,22 @@ impl<'a> Props<'a> {
         self.0.iter().map(|(k, v)| (k.as_ref(), *v))
     }
 
+    /// The named property as an id: text, or a number written as text.
+    pub fn id(&self, name: &str) -> Option<String> {
+        let (_, raw) = self.0.iter().find(|(k, _)| k == name)?;
+        if raw.get().starts_with('"') {
+            // The common case, without building a `Value` first.
+            serde_json::from_str::<Cow<'_, str>>(raw.get())
+                .ok()
+                .map(Cow::into_owned)
+        } else {
+            serde_json::from_str(raw.get())
+                .ok()
+                .as_ref()
+                .and_then(id_text)
+        }
+    }
+
     /// The named property, parsed; `None` when absent.
     pub fn get(&self, name: &str) -> Option<Value> {
         self.0

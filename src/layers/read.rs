@@ -26,8 +26,14 @@ pub(super) struct Parsed<'a> {
 /// What a builder says about a feature: the items it yields, plus the defaults
 /// and repairs it applied.
 pub(super) struct Built<T> {
-    pub(super) items: Vec<T>,
+    pub(super) items: Items<T>,
     pub(super) notes: Vec<Note>,
+}
+
+/// Most features yield one item; a multi-part one may yield several.
+pub(super) enum Items<T> {
+    One(T),
+    Many(Vec<T>),
 }
 
 pub(super) enum Note {
@@ -107,7 +113,10 @@ where
                         Note::Repair(r) => *report.repairs.entry(r.to_string()).or_insert(0) += 1,
                     }
                 }
-                items.extend(b.items);
+                match b.items {
+                    Items::One(item) => items.push(item),
+                    Items::Many(more) => items.extend(more),
+                }
             }
             Err(r) => report.rejections.push(r),
         }
@@ -145,8 +154,7 @@ pub(super) fn parse_feature<'a>(
     id_key: &str,
 ) -> Result<Parsed<'a>, Rejection> {
     let id_from = |id: Option<&serde_json::Value>, props: &Props<'_>| {
-        id.and_then(id_text)
-            .or_else(|| props.get(id_key).as_ref().and_then(id_text))
+        id.and_then(id_text).or_else(|| props.id(id_key))
     };
     // Well-formed features take the one-pass route; the rest are parsed again
     // below, where every problem gets its name.

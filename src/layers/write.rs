@@ -70,13 +70,15 @@ impl<W: Write> FeatureWriter<W> {
 
     /// Writes one feature per item, in order, serializing on every core:
     /// `feature` appends the item's feature (or none) to the text it is given.
+    /// One batch is written out while the next is being serialized.
     pub fn write_all<T, F>(&mut self, items: &[T], feature: F) -> io::Result<()>
     where
+        W: Send,
         T: Sync,
         F: Fn(&T, &mut FeatureText) + Sync,
     {
-        for batch in items.chunks(CHUNK * CHUNKS_IN_FLIGHT) {
-            let texts: Vec<FeatureText> = batch
+        let serialize = |batch: &[T]| -> Vec<FeatureText> {
+            batch
                 .par_chunks(CHUNK)
                 .map(|chunk| {
                     let mut text = FeatureText::default();
@@ -85,11 +87,21 @@ impl<W: Write> FeatureWriter<W> {
                     }
                     text
                 })
-                .collect();
-            for mut text in texts {
-                std::mem::swap(&mut self.text, &mut text);
-                self.flush_text()?;
-            }
+                .collect()
+        };
+        let mut ready: Vec<FeatureText> = Vec::new();
+        for batch in items.chunks(CHUNK * CHUNKS_IN_FLIGHT) {
+            let (next, written) = rayon::join(|| serialize(batch), || self.write_texts(ready));
+            written?;
+            ready = next;
+        }
+        self.write_texts(ready)
+    }
+
+    fn write_texts(&mut self, texts: Vec<FeatureText>) -> io::Result<()> {
+        for mut text in texts {
+            std::mem::swap(&mut self.text, &mut text);
+            self.flush_text()?;
         }
         Ok(())
     }
