@@ -588,7 +588,10 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
         ));
     }
     if !a.azimuth_deg.is_finite() {
-        return Err(format!("--azimuth-deg must be finite, got {}", a.azimuth_deg));
+        return Err(format!(
+            "--azimuth-deg must be finite, got {}",
+            a.azimuth_deg
+        ));
     }
     if !(1..=360).contains(&a.orientations) {
         return Err(format!(
