@@ -173,6 +173,16 @@ struct ProposeArgs {
     /// Field of view of a new camera, degrees (360 for a dome).
     #[arg(long, default_value_t = 360.0)]
     fov_deg: f64,
+    /// View axis of a new camera narrower than 360°, compass degrees clockwise
+    /// from north (with --orientations, the first of the axes tried).
+    #[arg(long, default_value_t = 0.0)]
+    azimuth_deg: f64,
+    /// Also choose which way each new camera faces: try this many evenly spaced
+    /// view axes at every candidate (azimuth + k·360°/N) and pick the best
+    /// (site, axis) pairs; a site may get two cameras facing different ways.
+    /// 1 keeps every camera on --azimuth-deg; ignored for 360° cameras.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    orientations: u32,
     #[arg(long)]
     buildings: Option<PathBuf>,
     #[arg(long)]
@@ -582,6 +592,18 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
             a.range_m
         ));
     }
+    if !a.azimuth_deg.is_finite() {
+        return Err(format!(
+            "--azimuth-deg must be finite, got {}",
+            a.azimuth_deg
+        ));
+    }
+    if !(1..=360).contains(&a.orientations) {
+        return Err(format!(
+            "--orientations must be between 1 and 360, got {}",
+            a.orientations
+        ));
+    }
     let status = Status::new();
     let mut inputs = Inputs::new(&a.read, &status)?;
     let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
@@ -598,16 +620,23 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     let options = ProposeOptions {
         range_m: a.range_m,
         fov_deg: a.fov_deg,
+        azimuth_deg: a.azimuth_deg,
         goal,
         ..Default::default()
     };
-    let result = coverage::propose(&input, &options, &status).map_err(|e| e.to_string())?;
+    let result = coverage::propose_oriented(&input, &options, a.orientations, &status)
+        .map_err(|e| e.to_string())?;
     layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
         .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
     status.done();
     inputs.print_reports();
+    let axes = if a.orientations > 1 && a.fov_deg < 360.0 {
+        format!(" (each facing the best of {} axes)", a.orientations)
+    } else {
+        String::new()
+    };
     println!(
-        "proposals: {} sites raise covered households from {} to {} of {}",
+        "proposals: {} sites{axes} raise covered households from {} to {} of {}",
         result.picks.len(),
         result.covered_before,
         result.covered_after,

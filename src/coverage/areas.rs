@@ -184,27 +184,32 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// The H3 cells (at the target resolution) whose centre lies inside an area:
-/// how many, how many are seen, and the blind ones as blocks.
+/// how many, how many are seen, where the blind ones are, and (for the gaps)
+/// which cells are seen.
 #[derive(Debug, Default)]
 pub(crate) struct AreaCells {
     pub total: u64,
     pub covered: u64,
-    /// Blind blocks: cells at the target resolution or coarser ones whose every
-    /// descendant at the target resolution is inside the area and blind.
-    pub blind: Vec<CellIndex>,
-    /// Centre of each block (the centre of its central fine cell).
+    /// Centre of each blind block (the centre of its central fine cell): a fine
+    /// cell, or a coarser cell whose every descendant at the target resolution
+    /// is inside the area and blind.
     pub blind_centres: Vec<Coord<f64>>,
-    /// Number of target-resolution cells in each block.
+    /// Number of target-resolution cells in each blind block.
     pub blind_cells: Vec<u64>,
+    /// Seen cells at the target resolution that may meet the area: those whose
+    /// centre is inside, and (when gaps are wanted) those whose centre is
+    /// outside but within a cell's reach of the boundary. The gaps are the area
+    /// minus these cells.
+    pub seen: Vec<CellIndex>,
 }
 
 impl AreaCells {
     fn append(&mut self, o: AreaCells) {
         self.total += o.total;
         self.covered += o.covered;
-        self.blind.extend(o.blind);
         self.blind_centres.extend(o.blind_centres);
         self.blind_cells.extend(o.blind_cells);
+        self.seen.extend(o.seen);
     }
 }
 
@@ -222,15 +227,18 @@ const ROOT_LEVELS: u8 = 3;
 /// descendant centres (radius 1.3 × its circumradius; measured worst case
 /// 1.007) is clear of the area's boundary is entirely inside or outside; one
 /// that is inside and that no camera's sector can reach is blind as a whole and
-/// is kept as one coarse cell, which the gap dissolver takes as is. Only cells
-/// near the boundary or near a camera are resolved to the target resolution and
-/// tested exactly (centre in polygon, then the full visibility rule). The result
-/// is exactly the set the centre-containment rule defines.
+/// is counted as a whole without visiting its cells. Only cells near the
+/// boundary or near a camera are resolved to the target resolution and tested
+/// exactly (centre in polygon, then the full visibility rule). The result is
+/// exactly the set the centre-containment rule defines. With `seen_outside`,
+/// cells whose centre is just outside the area are tested too, so that the
+/// gaps (the area minus its seen cells) do not claim the seen cells' slivers.
 pub(crate) fn area_cells(
     geometry: &MultiPolygon<f64>,
     prep: &PreparedArea,
     seer: &Seer<'_>,
     res: h3o::Resolution,
+    seen_outside: bool,
 ) -> Result<AreaCells, String> {
     let target = u8::from(res);
     let root_res =
@@ -288,6 +296,8 @@ pub(crate) fn area_cells(
         target: res,
         root_res: u8::from(root_res),
         root_rho: 1.3 * circ,
+        fine_rho: 1.3 * circ / 7f64.sqrt().powi(i32::from(ROOT_LEVELS)),
+        seen_outside,
         kx,
         ky,
     };
@@ -327,8 +337,10 @@ pub(crate) fn area_cells(
                 out.total = 1;
                 if seer.sees(c) {
                     out.covered = 1;
+                    if !out.seen.contains(&cell) {
+                        out.seen.push(cell);
+                    }
                 } else {
-                    out.blind.push(cell);
                     out.blind_centres.push(c);
                     out.blind_cells.push(1);
                 }
@@ -345,6 +357,10 @@ struct Walker<'a> {
     root_res: u8,
     /// Radius around a root cell's centre holding all its descendants' centres.
     root_rho: f64,
+    /// The same for a cell at the target resolution: its circumradius, with margin.
+    fine_rho: f64,
+    /// Also test cells whose centre is outside but near the boundary.
+    seen_outside: bool,
     kx: f64,
     ky: f64,
 }
@@ -362,11 +378,16 @@ impl Walker<'_> {
                 out.total += 1;
                 if self.seer.sees(c) {
                     out.covered += 1;
+                    out.seen.push(cell);
                 } else {
-                    out.blind.push(cell);
                     out.blind_centres.push(c);
                     out.blind_cells.push(1);
                 }
+            } else if self.seen_outside
+                && self.prep.edge_within(c, self.fine_rho, self.kx, self.ky)
+                && self.seer.sees(c)
+            {
+                out.seen.push(cell);
             }
             return;
         }
@@ -384,7 +405,6 @@ impl Walker<'_> {
         if inside && !cell.is_pentagon() && !self.seer.may_see_disc(c, rho) {
             let n = cell.children_count(self.target);
             out.total += n;
-            out.blind.push(cell);
             // The block's centre is its central fine cell's centre.
             out.blind_centres.push(c);
             out.blind_cells.push(n);
@@ -495,16 +515,22 @@ fn one_area(
     if !ctx.options.area_coverage {
         return Ok((st, Vec::new()));
     }
-    let cells = area_cells(geometry, &prep, ctx.seer, ctx.options.h3_resolution)
-        .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
+    let cells = area_cells(
+        geometry,
+        &prep,
+        ctx.seer,
+        ctx.options.h3_resolution,
+        ctx.options.gaps,
+    )
+    .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
     st.cells = cells.total;
     st.cells_covered = cells.covered;
     st.area_coverage = ratio(st.cells_covered, st.cells);
 
-    if !ctx.options.gaps || st.cells_covered == st.cells {
+    if !ctx.options.gaps {
         return Ok((st, Vec::new()));
     }
-    let g = gaps::gaps_of_area(ai, cells, &uncovered)
+    let g = gaps::gaps_of_area(ai, geometry, cells, &uncovered)
         .map_err(|reason| CoverageError::InvalidArea { index: ai, reason })?;
     st.gaps = g.len() as u32;
     Ok((st, g))

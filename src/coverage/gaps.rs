@@ -1,20 +1,30 @@
-//! Blind spots: the uncovered H3 cells of an area dissolved into polygons, each
-//! with the uncovered households it holds.
+//! Blind spots: the ground of an area that no online camera sees, as polygons,
+//! each with the uncovered households it holds.
 //!
-//! Each polygon is one edge-connected group of blind cells (h3o's `Solvent`), so
-//! its ground is exactly the union of those cells. A gap's
-//! `households_uncovered` counts the uncovered households located inside its
-//! polygon. An uncovered household standing in a cell whose centre is seen
-//! belongs to no gap: gaps are ground, at cell grain.
+//! At cell grain: an H3 cell (area-coverage resolution) is seen when its centre
+//! is, and a gap is a connected piece of the area minus its seen cells, so gaps
+//! follow the area's own edge and never spill over it. Cells whose centre lies
+//! just outside the area count too: the part of such a cell inside the area is
+//! blind ground exactly when the cell is blind.
+//!
+//! Why subtract the seen cells instead of dissolving the blind ones: blind
+//! ground is usually most of an area, so tracing it cell by cell (and then
+//! clipping the cells that cross the edge) costs far more than tracing the
+//! seen cells; an area no camera sees needs no H3 geometry at all.
+//!
+//! A gap's `cells` counts the blind cells whose centre is inside the area and
+//! inside the gap (a gap that is only slivers of outside cells has none), and
+//! its `households_uncovered` counts the uncovered households located inside
+//! it. An uncovered household standing in a seen cell belongs to no gap.
 //!
 //! Output is normalised (rings start at their smallest vertex, holes sorted), so
-//! results do not depend on the hash order inside the dissolver.
+//! results do not depend on hash order inside the dissolver.
 
 use super::areas::{AreaCells, PreparedArea};
 use crate::geodesy::LocalFrame;
+use geo::BooleanOps;
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use h3o::geom::SolventBuilder;
-use h3o::{CellIndex, Resolution};
 
 /// One blind spot.
 #[derive(Debug, Clone)]
@@ -25,7 +35,8 @@ pub struct Gap {
     pub geometry: Polygon<f64>,
     /// Ground area in square metres.
     pub area_m2: f64,
-    /// Number of H3 cells (at the area-coverage resolution) it is made of.
+    /// Blind H3 cells (at the area-coverage resolution) whose centre is inside
+    /// the area and inside this gap.
     pub cells: u32,
     /// Households (the `households` counts) not seen by any camera inside it.
     pub households_uncovered: u64,
@@ -89,55 +100,41 @@ fn polygon_area_m2(p: &Polygon<f64>) -> f64 {
     a.max(0.0)
 }
 
-/// Dissolves the blind blocks of area `area` into gaps and counts the uncovered
+/// The gaps of area `area` (index `area`, outline `geometry`): the area minus
+/// its seen cells, split into polygons, with the blind cells and the uncovered
 /// households (location, count) inside each.
-///
-/// Blind blocks come partly compacted already (coarse cells whose every fine
-/// cell is blind, see `areas::area_cells`); the fine ones are compacted where
-/// all seven siblings are blind, and everything is dissolved in h3o's
-/// heterogeneous mode, which traces only outlines: blind spots are usually
-/// most of a village, so this does a fraction of the work of dissolving every
-/// fine cell.
 pub(crate) fn gaps_of_area(
     area: usize,
+    geometry: &MultiPolygon<f64>,
     cells: AreaCells,
     uncovered: &[(Coord<f64>, u64)],
 ) -> Result<Vec<Gap>, String> {
-    if cells.blind.is_empty() {
+    let mp: MultiPolygon<f64> = if cells.seen.is_empty() {
+        geometry.clone()
+    } else {
+        let mut seen = cells.seen;
+        seen.sort_unstable();
+        seen.dedup();
+        let seen_mp: MultiPolygon<f64> = SolventBuilder::new()
+            .build()
+            .dissolve(seen)
+            .map_err(|e| e.to_string())?;
+        geometry.difference(&seen_mp)
+    };
+    let polys: Vec<Polygon<f64>> =
+        mp.0.iter()
+            .filter(|p| p.exterior().0.len() >= 4)
+            .map(normalise)
+            .collect();
+    if polys.is_empty() {
         return Ok(Vec::new());
     }
-    let res = cells
-        .blind
-        .iter()
-        .map(|c| c.resolution())
-        .max()
-        .unwrap_or(Resolution::Twelve);
-    let mut fine: Vec<CellIndex> = cells
-        .blind
-        .iter()
-        .copied()
-        .filter(|c| c.resolution() == res)
-        .collect();
-    let coarse = cells
-        .blind
-        .iter()
-        .copied()
-        .filter(|c| c.resolution() != res);
-    fine.sort_unstable();
-    CellIndex::compact(&mut fine).map_err(|e| e.to_string())?;
-    let solvent = SolventBuilder::new()
-        .enable_heterogeneous_support(res)
-        .build();
-    let mp: MultiPolygon<f64> = solvent
-        .dissolve(fine.into_iter().chain(coarse))
-        .map_err(|e| e.to_string())?;
-    let polys: Vec<Polygon<f64>> = mp.0.iter().map(normalise).collect();
     let prepared: Vec<PreparedArea> = polys
         .iter()
         .map(|p| PreparedArea::new(&MultiPolygon(vec![p.clone()])))
         .collect();
-    // Which gap holds a point. Block centres are well inside their block, so the
-    // answer does not depend on how the dissolved edges are drawn.
+    // Which gap holds a point. Blind block centres are centres of blind cells,
+    // well inside ground that no seen cell covers.
     let gap_of = |p: Coord<f64>| -> Option<usize> {
         if prepared.len() == 1 {
             return prepared[0].contains(p).then_some(0);

@@ -16,8 +16,8 @@
 //! test), `index` (uniform grids of camera discs and of points), `occlusion`
 //! (building-edge grid and the sight-line test), `seer` (visibility of many
 //! points in parallel), `households` and `sites` (totals), `areas` (membership
-//! and the hierarchical H3 area coverage), `gaps` (blind cells dissolved into
-//! polygons), `propose` (CELF).
+//! and the hierarchical H3 area coverage), `gaps` (each area minus its seen
+//! cells, as polygons), `propose` (CELF).
 //!
 //! # The rule
 //!

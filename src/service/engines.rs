@@ -72,6 +72,13 @@ pub struct ProposeParams {
     pub azimuth_deg: f64,
     #[serde(default)]
     pub site_weight: u32,
+    /// View axes tried per candidate (`propose_oriented`); 1 keeps `azimuth_deg`.
+    #[serde(default = "default_orientations")]
+    pub orientations: u32,
+}
+
+fn default_orientations() -> u32 {
+    1
 }
 
 fn default_range() -> f64 {
@@ -121,6 +128,9 @@ pub fn propose_params(body: &[u8]) -> Result<Value, String> {
     }
     if !p.azimuth_deg.is_finite() {
         return Err("azimuth_deg must be finite".into());
+    }
+    if !(1..=360).contains(&p.orientations) {
+        return Err("orientations must be between 1 and 360".into());
     }
     serde_json::to_value(p).map_err(|e| e.to_string())
 }
@@ -390,7 +400,8 @@ impl Builtin {
             goal,
             site_weight: p.site_weight,
         };
-        let result = coverage::propose(&input, &options, progress).map_err(cov_err)?;
+        let result = coverage::propose_oriented(&input, &options, p.orientations, progress)
+            .map_err(cov_err)?;
         progress.report("writing results", 0.99);
         let bytes = write(|w| outputs::write_proposals(w, &candidates, &result))?;
         let boxes = result
