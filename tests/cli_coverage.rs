@@ -244,14 +244,28 @@ fn oriented_proposals_choose_the_view_axis() {
             .iter()
             .map(|f| f["properties"]["households_gained"].as_u64().unwrap())
             .collect();
+        let azimuths: Vec<f64> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["azimuth_deg"].as_f64().unwrap())
+            .collect();
         let last = v["features"].as_array().unwrap().last().unwrap()["properties"]
             ["cumulative_covered"]
             .as_u64()
             .unwrap();
-        (stdout, gains, last)
+        (stdout, gains, last, azimuths)
     };
-    let (out1, fixed, _) = run("1");
-    let (out8, oriented, last) = run("8");
+    let (out1, fixed, _, fixed_axes) = run("1");
+    let (out8, oriented, last, axes) = run("8");
+    // Each pick says which way its camera faces: the given axis, or one of the
+    // eight axes 45° apart starting from it.
+    assert!(fixed_axes.iter().all(|&a| a == 30.0), "{fixed_axes:?}");
+    assert!(
+        axes.iter()
+            .all(|&a| ((a - 30.0) / 45.0).fract().abs() < 1e-9 && (0.0..360.0).contains(&a)),
+        "{axes:?}"
+    );
     assert!(!out1.contains("axes"), "{out1}");
     assert!(out8.contains("best of 8 axes"), "{out8}");
     assert_eq!(oriented.len(), 6);

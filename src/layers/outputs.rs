@@ -235,6 +235,7 @@ pub fn write_proposals<W: Write + Send>(
             |e| {
                 e.set("rank", &p.rank);
                 e.set("candidate", &c.feature);
+                e.set("azimuth_deg", &round(p.azimuth_deg, 3));
                 e.set("households_gained", &p.households_gained);
                 e.set("sites_gained", &p.sites_gained);
                 e.set("cumulative_covered", &p.cumulative_covered);
