@@ -366,10 +366,17 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     if let Some(r) = &rules {
         r.validate().map_err(|e| format!("rules: {e}"))?;
     }
-    let mut inputs = Inputs::new(&a.read, &status)?;
-    let areas = inputs.read(&a.areas, layers::read_areas)?;
-    let households = inputs.read(&a.households, layers::read_households)?;
-    let barriers = inputs.maybe(&a.barriers, layers::read_barriers)?;
+    let inputs = Inputs::new(&a.read, &status)?;
+    let ((areas, households), barriers) = both(
+        || {
+            both(
+                || inputs.read(&a.areas, layers::read_areas),
+                || inputs.read(&a.households, layers::read_households),
+            )
+        },
+        || inputs.maybe(&a.barriers, layers::read_barriers),
+    );
+    let (areas, households, barriers) = (areas?, households?, barriers?);
     let options = PartitionOptions {
         rules,
         ..Default::default()
@@ -453,11 +460,13 @@ type ReadFn<T> =
     fn(&str, &ReadOptions) -> Result<(Vec<T>, layers::LayerReport), layers::LayerError>;
 
 /// Reads a command's input layers with one set of options, keeping every
-/// layer's report for the summary.
+/// layer's report for the summary. Layers may be read at the same time (see
+/// [`both`]), so one layer's sequential steps (reading the file, finding its
+/// features) overlap another's parallel parsing.
 struct Inputs<'s> {
     opts: ReadOptions,
     status: &'s Status,
-    reports: Vec<layers::LayerReport>,
+    reports: std::sync::Mutex<Vec<layers::LayerReport>>,
 }
 
 impl<'s> Inputs<'s> {
@@ -465,40 +474,75 @@ impl<'s> Inputs<'s> {
         Ok(Inputs {
             opts: args.options()?,
             status,
-            reports: Vec::new(),
+            reports: Default::default(),
         })
     }
 
-    fn read<T>(&mut self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
+    fn read<T>(&self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
         let text = read_file(path, self.status)?;
         self.status.stage(&format!("validating {}", path.display()));
         let (items, report) =
             read(&text, &self.opts).map_err(|e| format!("{}: {e}", path.display()))?;
-        self.reports.push(report);
+        self.reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(report);
         Ok(items)
     }
 
     /// An optional layer: empty when the option was not given.
-    fn maybe<T>(&mut self, path: &Option<PathBuf>, read: ReadFn<T>) -> Result<Vec<T>, String> {
+    fn maybe<T>(&self, path: &Option<PathBuf>, read: ReadFn<T>) -> Result<Vec<T>, String> {
         path.as_ref().map_or(Ok(Vec::new()), |p| self.read(p, read))
     }
 
+    /// The layers' reports, in the contract's order of layer kinds.
+    fn reports(&self) -> Vec<layers::LayerReport> {
+        let mut reports = self
+            .reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        reports.sort_by_key(|r| LayerKind::ALL.iter().position(|k| k.as_str() == r.layer));
+        reports
+    }
+
     fn print_reports(&self) {
-        for r in &self.reports {
+        for r in self.reports() {
             println!("{}", r.summary());
         }
     }
 }
 
+/// Runs two reads at the same time.
+fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    rayon::join(a, b)
+}
+
 fn coverage(a: CoverageArgs) -> Result<(), String> {
     use wangge::coverage::{self, CoverageInput, CoverageOptions};
     let status = Status::new();
-    let mut inputs = Inputs::new(&a.read, &status)?;
-    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
-    let households = inputs.read(&a.households, layers::read_households)?;
-    let areas = inputs.maybe(&a.areas, layers::read_areas)?;
-    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
-    let sites = inputs.maybe(&a.sites, layers::read_sites)?;
+    let inputs = Inputs::new(&a.read, &status)?;
+    let ((cameras, households), ((areas, buildings), sites)) = both(
+        || {
+            both(
+                || inputs.read(&a.cameras, layers::read_cameras),
+                || inputs.read(&a.households, layers::read_households),
+            )
+        },
+        || {
+            both(
+                || {
+                    both(
+                        || inputs.maybe(&a.areas, layers::read_areas),
+                        || inputs.maybe(&a.buildings, layers::read_buildings),
+                    )
+                },
+                || inputs.maybe(&a.sites, layers::read_sites),
+            )
+        },
+    );
+    let (cameras, households, areas, buildings, sites) =
+        (cameras?, households?, areas?, buildings?, sites?);
     let input = CoverageInput {
         cameras: &cameras,
         households: &households,
@@ -546,7 +590,7 @@ fn coverage(a: CoverageArgs) -> Result<(), String> {
         )
         .map_err(|e| fail("sites.geojson", e))?;
     }
-    let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports });
+    let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports() });
     let mut f = create(&file("summary.json"))?;
     serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
     f.flush().map_err(|e| fail("summary.json", e))?;
@@ -605,11 +649,23 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
         ));
     }
     let status = Status::new();
-    let mut inputs = Inputs::new(&a.read, &status)?;
-    let cameras = inputs.read(&a.cameras, layers::read_cameras)?;
-    let households = inputs.read(&a.households, layers::read_households)?;
-    let candidates = inputs.read(&a.candidates, layers::read_candidates)?;
-    let buildings = inputs.maybe(&a.buildings, layers::read_buildings)?;
+    let inputs = Inputs::new(&a.read, &status)?;
+    let ((cameras, households), (candidates, buildings)) = both(
+        || {
+            both(
+                || inputs.read(&a.cameras, layers::read_cameras),
+                || inputs.read(&a.households, layers::read_households),
+            )
+        },
+        || {
+            both(
+                || inputs.read(&a.candidates, layers::read_candidates),
+                || inputs.maybe(&a.buildings, layers::read_buildings),
+            )
+        },
+    );
+    let (cameras, households, candidates, buildings) =
+        (cameras?, households?, candidates?, buildings?);
     let input = ProposeInput {
         cameras: &cameras,
         households: &households,
