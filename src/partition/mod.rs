@@ -28,6 +28,7 @@
 //! types out.
 
 mod codes;
+mod compact;
 mod dissolve;
 mod graph;
 mod metrics;

@@ -40,6 +40,7 @@ use std::collections::BinaryHeap;
 
 use geo_types::Coord;
 
+use super::compact;
 use super::graph::Graph;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Rules;
@@ -399,6 +400,9 @@ pub(crate) fn partition_graph(
         if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
             st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
         }
+        compact::polish(g, tess, &mut part, k, |part, v, a, b| {
+            st.shape_move(g, tess, part, &w, &pp, v, a, b, &mut scratch)
+        });
         let breaches = (0..k)
             .filter(|&r| st.violates(r) && st.mean[r] <= st.max)
             .count();
@@ -1009,6 +1013,41 @@ impl State {
                 break;
             }
         }
+    }
+
+    /// Moves v from a to b (and returns true) when both stay within the
+    /// balance band, or get no further from it, and a stays connected.
+    #[allow(clippy::too_many_arguments)]
+    fn shape_move(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        pp: &[u64],
+        v: u32,
+        a: usize,
+        b: usize,
+        s: &mut Scratch,
+    ) -> bool {
+        if self.pinned[v as usize] {
+            return false;
+        }
+        let (wv, pv) = (w[v as usize] as f64, pp[v as usize] as f64);
+        if wv > 0.0 || pv > 0.0 {
+            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv)
+                || self.pen(a, self.w[a] - wv, self.p[a] - pv) <= self.pen(a, self.w[a], self.p[a]);
+            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv)
+                || self.pen(b, self.w[b] + wv, self.p[b] + pv) <= self.pen(b, self.w[b], self.p[b]);
+            if !(a_ok && b_ok) {
+                return false;
+            }
+        }
+        if !self.can_remove(g, part, v, a, s) {
+            return false;
+        }
+        self.apply(tess, v as usize, a, b, wv, pv);
+        true
     }
 
     fn violates(&self, r: usize) -> bool {
