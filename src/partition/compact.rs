@@ -15,6 +15,7 @@
 //! good one, so it lifts the minimum without trading it for the mean.
 
 use super::graph::Graph;
+use super::regions::Scratch;
 use super::tessellate::{Tessellation, NONE};
 
 /// Regions at or above this compactness no longer count in the objective.
@@ -60,6 +61,25 @@ impl Shapes {
         );
         (self.perim[a] - pv + 2.0 * sa, self.perim[b] + pv - 2.0 * sb)
     }
+}
+
+/// Polsby–Popper of the union of a set of distinct nodes.
+pub(crate) fn set_pp(g: &Graph, tess: &Tessellation, nodes: &[u32], s: &mut Scratch) -> f64 {
+    let stamp = s.next();
+    for &v in nodes {
+        s.mark[v as usize] = stamp;
+    }
+    let (mut area, mut perim) = (0.0, 0.0);
+    for &v in nodes {
+        area += tess.nodes[v as usize].area;
+        perim += g.perim[v as usize];
+        for (&u, &l) in g.neighbours(v).iter().zip(g.shared(v)) {
+            if s.mark[u as usize] == stamp {
+                perim -= l as f64;
+            }
+        }
+    }
+    pp(area, perim)
 }
 
 fn pp(area: f64, perim: f64) -> f64 {
