@@ -265,11 +265,18 @@ impl Graph {
                 .iter()
                 .map(|n| tess.frame.to_degrees(n.centroid))
                 .collect();
+            // Each undirected edge once; the reverse entry is found by binary
+            // search in u's sorted neighbour list.
             for v in 0..n_nodes {
                 for e in xadj[v] as usize..xadj[v + 1] as usize {
                     let u = adj[e] as usize;
-                    if barriers.crosses(deg_c[v], deg_c[u]) {
+                    if u > v && barriers.crosses(deg_c[v], deg_c[u]) {
                         cost[e] = barrier_cost as f32;
+                        let row = xadj[u] as usize..xadj[u + 1] as usize;
+                        let back = adj[row.clone()]
+                            .binary_search(&(v as u32))
+                            .expect("adjacency is symmetric");
+                        cost[row.start + back] = barrier_cost as f32;
                     }
                 }
             }

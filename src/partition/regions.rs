@@ -33,7 +33,12 @@
 //!    by a balanced bisection in several directions (the ReCom idea), or units
 //!    are passed along a chain of regions. The least compact regions are
 //!    likewise re-split with a neighbour when both halves come out more compact
-//!    and still balanced.
+//!    and still balanced (judged on exact Polsby–Popper, see `compact`).
+//! 6. **Compactness moves** (`compact`): boundary nodes move to lift the
+//!    least compact regions, on exact areas and perimeters, within the same
+//!    balance band; then the worst regions are re-split once more and moved
+//!    again, since a strip along the boundary or a region wrapped round a
+//!    village needs a new cut, not a polish.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
