@@ -12,7 +12,9 @@
 //!
 //! The objective is Σ max(0, T − PP)² over regions: it only cares about regions
 //! below T and weighs a gain on a poor region far more than a small loss on a
-//! good one, so it lifts the minimum without trading it for the mean.
+//! good one, so it lifts the minimum without trading it for the mean. A move
+//! that would take a grid edge off a barrier line (road, river) is not made:
+//! following the ground matters more than a smoother outline.
 
 use super::graph::Graph;
 use super::regions::Scratch;
@@ -105,7 +107,18 @@ fn shared_with(g: &Graph, part: &[u32], v: u32, r: u32) -> f64 {
         .sum()
 }
 
-/// Moves boundary nodes while the objective drops. `try_move(part, v, a, b)`
+/// Edges from v into region r that cross a barrier (cheap to cut): moving v
+/// into r would stop cutting them.
+fn barrier_edges(g: &Graph, part: &[u32], v: u32, r: u32) -> usize {
+    g.neighbours(v)
+        .iter()
+        .zip(g.costs(v))
+        .filter(|(&u, &c)| c < 1.0 && part[u as usize] == r)
+        .count()
+}
+
+/// Moves boundary nodes while the objective drops, never moving a grid edge
+/// off a barrier line (fewer barrier edges cut). `try_move(part, v, a, b)`
 /// decides whether the rules, the balance band and connectivity allow moving
 /// v from a to b, and if so records the move in the caller's totals and
 /// returns true (this module then updates `part`).
@@ -143,11 +156,14 @@ pub(crate) fn polish(
             let before_a = cost(sh.pp(a));
             let mut best: Option<(f64, usize, f64, f64)> = None;
             for &b in &nb {
-                let b = b as usize;
-                let before = before_a + cost(sh.pp(b));
+                let before = before_a + cost(sh.pp(b as usize));
                 if before == 0.0 {
                     continue; // the objective cannot drop below zero
                 }
+                if barrier_edges(g, part, v, b) > barrier_edges(g, part, v, a as u32) {
+                    continue; // the grid edge would leave a road or river
+                }
+                let b = b as usize;
                 let (pa, pb) = sh.moved(g, part, v, a, b);
                 let after = cost(pp(sh.area[a] - av, pa)) + cost(pp(sh.area[b] + av, pb));
                 let d = after - before;
