@@ -144,6 +144,55 @@ fn thin_neck_keeps_grids_in_one_piece() {
     }
 }
 
+/// Villages of very different sizes in mostly empty country, inside an area
+/// whose outline is a staircase of H3 cells (like the bench's 10k case):
+/// before the compactness moves and the final re-split, cases like this left
+/// a strip along the boundary with PP about 0.25. Every grid must be compact,
+/// not just the average one.
+#[test]
+fn clustered_villages_give_no_awkward_grid() {
+    let mut rng = Rng::new(11);
+    let centre = h3o::LatLng::new(LAT, LON)
+        .unwrap()
+        .to_cell(h3o::Resolution::Ten);
+    let cells = centre.grid_disk::<Vec<_>>(58);
+    let outline = h3o::geom::SolventBuilder::new()
+        .build()
+        .dissolve(cells.iter().copied())
+        .unwrap();
+    let a = area("341181", AreaKind::Urban, outline);
+    let mut hh = Vec::new();
+    for _ in 0..85 {
+        let size = (0.7 * rng.normal()).exp();
+        let n = (700.0 * size) as usize;
+        let (r, t) = (
+            6500.0 * rng.range(0.0, 0.85).sqrt(),
+            rng.range(0.0, std::f64::consts::TAU),
+        );
+        let sd = 60.0 + 140.0 * size.sqrt();
+        for _ in 0..n {
+            let (x, y) = (
+                r * t.cos() + rng.normal() * sd,
+                r * t.sin() + rng.normal() * sd,
+            );
+            hh.push(hh_at(LON + x * m_lon(LAT), LAT + y * M_LAT, 1));
+        }
+    }
+    uniform_in(&mut rng, &a.geometry, 6000, &mut hh);
+    let areas = vec![a];
+    let p = run(&areas, &hh, &PartitionOptions::default());
+    let c = check(&areas, &hh, &p, None);
+    summary("villages", &c);
+    assert_eq!(c.within, c.grids);
+    assert!(c.cv < 0.08, "CV {}", c.cv);
+    assert!(
+        c.pp_mean >= 0.55 && c.pp_min >= 0.35,
+        "compactness mean {} min {}",
+        c.pp_mean,
+        c.pp_min
+    );
+}
+
 #[test]
 fn dense_and_sparse_areas_in_one_call() {
     let mut rng = Rng::new(5);

@@ -140,6 +140,12 @@ pub(crate) struct Graph {
     pub adj: Vec<u32>,
     /// Cost of cutting each adjacency (1, or the barrier cost).
     pub cost: Vec<f32>,
+    /// Length in metres of the outline two adjacent nodes share (parallel to
+    /// `adj`), so region perimeters, hence Polsby–Popper, can be kept exactly
+    /// as nodes move.
+    pub shared: Vec<f32>,
+    /// Perimeter in metres of each node's polygon (holes included).
+    pub perim: Vec<f64>,
     /// For whole cells whose six neighbours are whole cells: the neighbour nodes
     /// in cyclic order (enables an O(1) "stays connected" test). `[NONE; 6]`
     /// otherwise.
@@ -153,6 +159,11 @@ impl Graph {
 
     pub(crate) fn costs(&self, v: u32) -> &[f32] {
         &self.cost[self.xadj[v as usize] as usize..self.xadj[v as usize + 1] as usize]
+    }
+
+    /// Shared outline lengths (metres), parallel to [`Graph::neighbours`].
+    pub(crate) fn shared(&self, v: u32) -> &[f32] {
+        &self.shared[self.xadj[v as usize] as usize..self.xadj[v as usize + 1] as usize]
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -175,7 +186,13 @@ impl Graph {
                 iv.replace(piece_intervals(tess, tess.nodes[v].cell, p));
             }
         }
-        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(n_nodes * 3);
+        let mut pairs: Vec<(u32, u32, f32)> = Vec::with_capacity(n_nodes * 3);
+        let local = |id: u32| tess.frame.to_local(tess.vcoord[id as usize]);
+        let edge_m = |c: usize, i: usize| {
+            let k = tess.nv[c] as usize;
+            let (a, b) = (local(tess.verts[c][i]), local(tess.verts[c][(i + 1) % k]));
+            ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt()
+        };
         for c in 0..n_cells {
             let k = tess.nv[c] as usize;
             for i in 0..k {
@@ -193,15 +210,16 @@ impl Graph {
                     for b in tess.nodes_of(d) {
                         let ia = edge_intervals(&intervals[a as usize], i);
                         let ib = edge_intervals(&intervals[b as usize], j);
-                        if overlaps(&ia, &ib) {
-                            pairs.push((a, b));
+                        let common = overlap(&ia, &ib);
+                        if common > 1e-7 {
+                            pairs.push((a, b, (common * edge_m(c, i)) as f32));
                         }
                     }
                 }
             }
         }
         let mut deg = vec![0u32; n_nodes + 1];
-        for &(a, b) in &pairs {
+        for &(a, b, _) in &pairs {
             deg[a as usize] += 1;
             deg[b as usize] += 1;
         }
@@ -210,16 +228,36 @@ impl Graph {
             xadj[v + 1] = xadj[v] + deg[v];
         }
         let mut fill = xadj.clone();
-        let mut adj = vec![0u32; xadj[n_nodes] as usize];
-        for &(a, b) in &pairs {
-            adj[fill[a as usize] as usize] = b;
+        let mut adj_len = vec![(0u32, 0f32); xadj[n_nodes] as usize];
+        for &(a, b, l) in &pairs {
+            adj_len[fill[a as usize] as usize] = (b, l);
             fill[a as usize] += 1;
-            adj[fill[b as usize] as usize] = a;
+            adj_len[fill[b as usize] as usize] = (a, l);
             fill[b as usize] += 1;
         }
         for v in 0..n_nodes {
-            adj[xadj[v] as usize..xadj[v + 1] as usize].sort_unstable();
+            adj_len[xadj[v] as usize..xadj[v + 1] as usize].sort_unstable_by_key(|e| e.0);
         }
+        let (adj, shared): (Vec<u32>, Vec<f32>) = adj_len.into_iter().unzip();
+        let perim: Vec<f64> = (0..n_nodes)
+            .map(|v| match &tess.pieces[v] {
+                Some(p) => std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| {
+                        r.0.windows(2)
+                            .map(|w| {
+                                let (a, b) = (tess.frame.to_local(w[0]), tess.frame.to_local(w[1]));
+                                ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt()
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum(),
+                None => {
+                    let c = tess.nodes[v].cell as usize;
+                    (0..tess.nv[c] as usize).map(|i| edge_m(c, i)).sum()
+                }
+            })
+            .collect();
         let mut cost = vec![1.0f32; adj.len()];
         if !barriers.is_empty() {
             let deg_c: Vec<Coord<f64>> = tess
@@ -227,11 +265,18 @@ impl Graph {
                 .iter()
                 .map(|n| tess.frame.to_degrees(n.centroid))
                 .collect();
+            // Each undirected edge once; the reverse entry is found by binary
+            // search in u's sorted neighbour list.
             for v in 0..n_nodes {
                 for e in xadj[v] as usize..xadj[v + 1] as usize {
                     let u = adj[e] as usize;
-                    if barriers.crosses(deg_c[v], deg_c[u]) {
+                    if u > v && barriers.crosses(deg_c[v], deg_c[u]) {
                         cost[e] = barrier_cost as f32;
+                        let row = xadj[u] as usize..xadj[u + 1] as usize;
+                        let back = adj[row.clone()]
+                            .binary_search(&(v as u32))
+                            .expect("adjacency is symmetric");
+                        cost[row.start + back] = barrier_cost as f32;
                     }
                 }
             }
@@ -258,6 +303,8 @@ impl Graph {
             xadj,
             adj,
             cost,
+            shared,
+            perim,
             ring,
         }
     }
@@ -270,9 +317,13 @@ fn edge_intervals(iv: &Option<EdgeIntervals>, edge: usize) -> Vec<(f64, f64)> {
     }
 }
 
-fn overlaps(a: &[(f64, f64)], b: &[(f64, f64)]) -> bool {
+/// Total length (as a fraction of the edge) two interval lists share;
+/// overlaps of 1e-7 or less (a touch at a point) count as none.
+fn overlap(a: &[(f64, f64)], b: &[(f64, f64)]) -> f64 {
     a.iter()
-        .any(|&(a0, a1)| b.iter().any(|&(b0, b1)| a1.min(b1) - a0.max(b0) > 1e-7))
+        .flat_map(|&(a0, a1)| b.iter().map(move |&(b0, b1)| a1.min(b1) - a0.max(b0)))
+        .filter(|&d| d > 1e-7)
+        .sum()
 }
 
 /// For each edge of the cell, the parameter intervals (0 = lower vertex id,

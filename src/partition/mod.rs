@@ -14,7 +14,9 @@
 //! 3. `regions`: the number of grids from the rules, an initial partition by
 //!    recursive balanced bisection, then local moves of boundary nodes that keep
 //!    every region connected while fixing the size rules, balancing, and making
-//!    the regions compact and aligned with barriers.
+//!    the regions compact and aligned with barriers; `compact` then moves
+//!    nodes on exact region areas and perimeters to lift the least compact
+//!    grids' Polsby–Popper.
 //! 4. `dissolve`: each region's cells are merged by walking the canonical cell
 //!    edges (exact), and regions touching the area boundary are clipped to it.
 //! 5. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
@@ -28,6 +30,7 @@
 //! types out.
 
 mod codes;
+mod compact;
 mod dissolve;
 mod graph;
 mod metrics;

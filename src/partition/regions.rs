@@ -33,13 +33,19 @@
 //!    by a balanced bisection in several directions (the ReCom idea), or units
 //!    are passed along a chain of regions. The least compact regions are
 //!    likewise re-split with a neighbour when both halves come out more compact
-//!    and still balanced.
+//!    and still balanced (judged on exact Polsby–Popper, see `compact`).
+//! 6. **Compactness moves** (`compact`): boundary nodes move to lift the
+//!    least compact regions, on exact areas and perimeters, within the same
+//!    balance band; then the worst regions are re-split once more and moved
+//!    again, since a strip along the boundary or a region wrapped round a
+//!    village needs a new cut, not a polish.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use geo_types::Coord;
 
+use super::compact;
 use super::graph::Graph;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Rules;
@@ -399,10 +405,23 @@ pub(crate) fn partition_graph(
         if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
             st.refine(g, tess, &mut part, &w, &pp, &mut scratch);
         }
+        let polish = |st: &mut State, part: &mut Vec<u32>, scratch: &mut Scratch| {
+            compact::polish(g, tess, part, k, |part, v, a, b| {
+                st.shape_move(g, tess, part, &w, &pp, v, a, b, scratch)
+            })
+        };
+        polish(&mut st, &mut part, &mut scratch);
+        // Shapes the moves cannot fix (a wide strip along the boundary, a
+        // region wrapped round a village) get one more re-split, judged on
+        // the polished outlines.
+        if st.reshape_worst(g, tess, &mut part, &w, &pp, &mut scratch) {
+            polish(&mut st, &mut part, &mut scratch);
+        }
         let breaches = (0..k)
             .filter(|&r| st.violates(r) && st.mean[r] <= st.max)
             .count();
-        let est = st.pp_estimates(g, tess, &part);
+        let shapes = compact::Shapes::new(g, tess, &part, k);
+        let est: Vec<f64> = (0..k).map(|r| shapes.pp(r)).collect();
         let min_pp = est.iter().copied().fold(f64::INFINITY, f64::min);
         let mean_pp = est.iter().sum::<f64>() / k.max(1) as f64;
         let score = (breaches, -min_pp, -mean_pp);
@@ -488,8 +507,8 @@ fn distribute(k: usize, weights: &[u64], sizes: &[usize]) -> Vec<usize> {
 }
 
 /// Reusable marks for graph searches.
-struct Scratch {
-    mark: Vec<u32>,
+pub(crate) struct Scratch {
+    pub(crate) mark: Vec<u32>,
     stamp: u32,
     stack: Vec<u32>,
 }
@@ -502,7 +521,7 @@ impl Scratch {
             stack: Vec::new(),
         }
     }
-    fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             self.mark.iter_mut().for_each(|m| *m = 0);
@@ -1011,6 +1030,41 @@ impl State {
         }
     }
 
+    /// Moves v from a to b (and returns true) when both stay within the
+    /// balance band, or get no further from it, and a stays connected.
+    #[allow(clippy::too_many_arguments)]
+    fn shape_move(
+        &mut self,
+        g: &Graph,
+        tess: &Tessellation,
+        part: &[u32],
+        w: &[u64],
+        pp: &[u64],
+        v: u32,
+        a: usize,
+        b: usize,
+        s: &mut Scratch,
+    ) -> bool {
+        if self.pinned[v as usize] {
+            return false;
+        }
+        let (wv, pv) = (w[v as usize] as f64, pp[v as usize] as f64);
+        if wv > 0.0 || pv > 0.0 {
+            let a_ok = self.in_band(a, self.w[a] - wv, self.p[a] - pv)
+                || self.pen(a, self.w[a] - wv, self.p[a] - pv) <= self.pen(a, self.w[a], self.p[a]);
+            let b_ok = self.in_band(b, self.w[b] + wv, self.p[b] + pv)
+                || self.pen(b, self.w[b] + wv, self.p[b] + pv) <= self.pen(b, self.w[b], self.p[b]);
+            if !(a_ok && b_ok) {
+                return false;
+            }
+        }
+        if !self.can_remove(g, part, v, a, s) {
+            return false;
+        }
+        self.apply(tess, v as usize, a, b, wv, pv);
+        true
+    }
+
     fn violates(&self, r: usize) -> bool {
         self.w[r] > self.max || self.w[r] < self.min || self.p[r] > self.max_p
     }
@@ -1252,39 +1306,6 @@ impl State {
         true
     }
 
-    /// Compactness estimate of each region from the graph: area over the
-    /// squared count of boundary edges (cut edges and edges on the area
-    /// boundary) times the cell edge length. Only used to rank and compare.
-    fn pp_estimates(&self, g: &Graph, tess: &Tessellation, part: &[u32]) -> Vec<f64> {
-        let k = self.mean.len();
-        let mut edges = vec![0.0f64; k];
-        for v in 0..g.len() as u32 {
-            let r = part[v as usize];
-            if r == NONE {
-                continue;
-            }
-            let nbrs = g.neighbours(v);
-            let cut = nbrs.iter().filter(|&&u| part[u as usize] != r).count() as f64;
-            let outside = if tess.pieces[v as usize].is_none() {
-                6usize.saturating_sub(nbrs.len()) as f64
-            } else {
-                1.0
-            };
-            edges[r as usize] += cut + outside;
-        }
-        let e = tess.res.edge_length_m();
-        (0..k)
-            .map(|r| {
-                let p = edges[r] * e;
-                if p > 0.0 {
-                    4.0 * std::f64::consts::PI * self.area[r] / (p * p)
-                } else {
-                    1.0
-                }
-            })
-            .collect()
-    }
-
     /// Re-splits the least compact regions together with a neighbour when a
     /// fresh bisection of the pair gives two more compact halves that still
     /// meet the rules and the balance band. Local moves only polish outlines;
@@ -1306,8 +1327,9 @@ impl State {
         }
         let mut changed = false;
         for _round in 0..5 {
-            let est = self.pp_estimates(g, tess, part);
-            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.5).collect();
+            let shapes = compact::Shapes::new(g, tess, part, k);
+            let est: Vec<f64> = (0..k).map(|r| shapes.pp(r)).collect();
+            let mut worst: Vec<usize> = (0..k).filter(|&r| est[r] < 0.45).collect();
             worst.sort_by(|&a, &b| est[a].total_cmp(&est[b]).then(a.cmp(&b)));
             worst.truncate(64);
             if worst.is_empty() {
@@ -1374,9 +1396,6 @@ impl State {
         if nodes.iter().any(|&v| self.pinned[v as usize]) {
             return false;
         }
-        let e = tess.res.edge_length_m();
-        let mark = s.next();
-        let stamp_a = mark;
         let mut best: Option<(f64, Vec<u32>, Vec<u32>)> = None;
         for turn in ORIENTATIONS {
             let mut out = Vec::new();
@@ -1407,46 +1426,15 @@ impl State {
             if !(ok(&out[0], a) && ok(&out[1], b)) {
                 continue;
             }
-            // Estimated compactness of each half.
-            let half_stamp = s.next();
-            for &v in &out[0] {
-                s.mark[v as usize] = half_stamp;
-            }
-            let mut pps = [0.0f64; 2];
-            for (h, members) in out.iter().enumerate() {
-                let (mut area, mut edges) = (0.0, 0.0);
-                for &v in members {
-                    area += tess.nodes[v as usize].area;
-                    let in_first = s.mark[v as usize] == half_stamp;
-                    let nbrs = g.neighbours(v);
-                    let cut = nbrs
-                        .iter()
-                        .filter(|&&u| {
-                            let ru = part[u as usize];
-                            let same_pair = ru == a as u32 || ru == b as u32;
-                            !same_pair || ((s.mark[u as usize] == half_stamp) != in_first)
-                        })
-                        .count() as f64;
-                    let outside = if tess.pieces[v as usize].is_none() {
-                        6usize.saturating_sub(nbrs.len()) as f64
-                    } else {
-                        1.0
-                    };
-                    edges += cut + outside;
-                }
-                let p = edges * e;
-                pps[h] = if p > 0.0 {
-                    4.0 * std::f64::consts::PI * area / (p * p)
-                } else {
-                    1.0
-                };
-            }
+            let pps = [
+                compact::set_pp(g, tess, &out[0], s),
+                compact::set_pp(g, tess, &out[1], s),
+            ];
             let score = pps[0].min(pps[1]);
             if score > current + 0.03 && best.as_ref().map_or(true, |bst| score > bst.0) {
                 best = Some((score, out[0].clone(), out[1].clone()));
             }
         }
-        let _ = stamp_a;
         let Some((_, x, y)) = best else { return false };
         for (r, members) in [(a, &x), (b, &y)] {
             for &v in members.iter() {

@@ -1213,12 +1213,14 @@ fn sub_problem(tess: &Tessellation, g: &Graph, nodes: &[u32]) -> (Tessellation, 
     let mut xadj = Vec::with_capacity(nodes.len() + 1);
     let mut adj = Vec::new();
     let mut cost = Vec::new();
+    let mut shared = Vec::new();
     xadj.push(0u32);
     for &v in nodes {
-        for (&u, &c) in g.neighbours(v).iter().zip(g.costs(v)) {
+        for ((&u, &c), &l) in g.neighbours(v).iter().zip(g.costs(v)).zip(g.shared(v)) {
             if map[u as usize] != NONE {
                 adj.push(map[u as usize]);
                 cost.push(c);
+                shared.push(l);
             }
         }
         xadj.push(adj.len() as u32);
@@ -1263,6 +1265,8 @@ fn sub_problem(tess: &Tessellation, g: &Graph, nodes: &[u32]) -> (Tessellation, 
             xadj,
             adj,
             cost,
+            shared,
+            perim: nodes.iter().map(|&v| g.perim[v as usize]).collect(),
             ring,
         },
     )
