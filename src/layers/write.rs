@@ -1,8 +1,9 @@
 //! Streaming RFC 7946 writer: WGS84 longitude/latitude, exterior rings
 //! counter-clockwise and holes clockwise, numbers at full double precision
 //! (shortest round-trip form, so never fewer than the 7 decimals the RFC asks).
-//! Features are written one at a time, so a million-point layer never sits in
-//! memory as JSON.
+//! Features are written in order, one at a time or in batches serialized on
+//! every core ([`FeatureWriter::write_all`]), so a million-point layer never sits
+//! in memory as JSON.
 
 use std::io::{self, Write};
 
