@@ -217,10 +217,18 @@ pub(crate) fn clean_polygons(
     mp: MultiPolygon<f64>,
     repairs: &mut Vec<&'static str>,
 ) -> Result<MultiPolygon<f64>, GeometryError> {
-    let cleaned = mp.remove_repeated_points();
-    if cleaned != mp {
+    let repeats = mp.0.iter().any(|p| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .any(|r| r.0.windows(2).any(|w| w[0] == w[1]))
+    });
+    // Most polygons have none, and are kept as they are without a copy.
+    let cleaned = if repeats {
         repairs.push("repeated positions removed");
-    }
+        mp.remove_repeated_points()
+    } else {
+        mp
+    };
     for (i, p) in cleaned.0.iter().enumerate() {
         for (r, ring) in std::iter::once(p.exterior())
             .chain(p.interiors())
