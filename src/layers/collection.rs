@@ -44,6 +44,11 @@ pub(crate) struct FeatureParts<'a> {
 /// Scans `text` as a FeatureCollection.
 pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
     let first = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if first.len() >= super::split::PARALLEL_FROM && rayon::current_num_threads() > 1 {
+        if let Some(c) = super::split::split_collection(first) {
+            return Ok(c);
+        }
+    }
     match first.chars().next() {
         None => return Err(LayerError::Json("the file is empty".into())),
         Some('{') => {}

@@ -20,6 +20,7 @@ pub mod previous;
 mod props;
 mod read;
 mod report;
+mod split;
 pub mod write;
 
 pub use collection::{parse_collection, Collection, RawFeature};
