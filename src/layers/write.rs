@@ -374,4 +374,56 @@ mod tests {
         assert!(p.exterior().is_ccw());
         assert_eq!(fc.features[0].property("k"), Some(&serde_json::json!(1)));
     }
+
+    #[test]
+    fn extra_properties_replace_input_ones() {
+        let raw = RawValue::from_string(r#"{"a":1,"households":"x","b\"q":[1,2]}"#.into()).unwrap();
+        let mut w = FeatureWriter::new(Vec::new(), None).unwrap();
+        w.write_with_input(None, &Geometry::Point((1.0, 2.0).into()), Some(&raw), |p| {
+            p.set("households", &3)
+        })
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&w.finish().unwrap()).unwrap();
+        assert_eq!(
+            v["features"][0]["properties"],
+            serde_json::json!({"a": 1, "b\"q": [1, 2], "households": 3})
+        );
+    }
+
+    /// Batches serialized on several cores come out whole and in order.
+    #[test]
+    fn parallel_batches_keep_the_order() {
+        let n = CHUNK * CHUNKS_IN_FLIGHT * 2 + 7;
+        let items: Vec<usize> = (0..n).collect();
+        let mut w = FeatureWriter::new(Vec::new(), Some("t")).unwrap();
+        w.write(
+            None,
+            &Geometry::Point((0.0, 0.0).into()),
+            &serde_json::json!({"i": -1}),
+        )
+        .unwrap();
+        w.write_all(&items, |&i, text| {
+            if i % 5 != 3 {
+                let id = i.to_string();
+                text.feature(
+                    Some(&id),
+                    &Geometry::Point((i as f64, 1.0).into()),
+                    &serde_json::json!({"i": i}),
+                );
+            }
+        })
+        .unwrap();
+        assert_eq!(w.count(), 1 + items.iter().filter(|&&i| i % 5 != 3).count());
+        let v: serde_json::Value = serde_json::from_slice(&w.finish().unwrap()).unwrap();
+        let got: Vec<i64> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["i"].as_i64().unwrap())
+            .collect();
+        let want: Vec<i64> = std::iter::once(-1)
+            .chain((0..n as i64).filter(|i| i % 5 != 3))
+            .collect();
+        assert_eq!(got, want);
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::engines;
 use super::error::{from_actix, ServiceError};
-use super::features::{layer_features, to_stored, FeatureSet};
+use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
 use super::{base_url, query_pairs, AppState};
 use crate::crs::Crs;
@@ -358,7 +358,8 @@ pub async fn put_layer(
         };
         let (parsed, report) = layers::read_layer(kind, text, &opts)?;
         let read_s = t_read.elapsed().as_secs_f64();
-        let features = to_stored(layer_features(&parsed));
+        let features =
+            layer_to_stored(&parsed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         drop(parsed);
         let convert_s = t_read.elapsed().as_secs_f64() - read_s;
         let mut stored_report = serde_json::to_value(&report).unwrap_or(Value::Null);

@@ -2,7 +2,6 @@
 //! features, and the in-memory collections (features in order plus an R-tree of
 //! their boxes) that OGC API items requests are answered from.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -12,111 +11,20 @@ use geo_types::Geometry;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::layers::write::geometry_json;
-use crate::layers::AnyLayer;
+use crate::layers::outputs::write_layer;
+use crate::layers::{AnyLayer, FeatureWriter};
 use crate::store::{LayerMeta, Store, StoreError, StoredFeature};
-
-/// One feature before serialisation.
-pub struct FeatureOut<'a> {
-    /// The feature's natural id (area code, camera id), if it has one.
-    pub id: Option<String>,
-    pub geometry: Geometry<f64>,
-    /// The input feature's properties (a JSON object), carried back verbatim.
-    pub input: Option<&'a RawValue>,
-    /// Properties set on top of the input ones (replacing those of the same name).
-    pub properties: Vec<(&'static str, Value)>,
-}
-
-/// An object's members as borrowed raw values: carrying input properties back
-/// costs no parsing of their values.
-struct RawMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for RawMembers<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawMembers<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut v = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    v.push((k, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(RawMembers(v))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// A JSON string literal, escaping only when needed.
-fn push_json_str(k: &str, out: &mut String) {
-    if k.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(k);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::to_string(k).unwrap_or_else(|_| "\"\"".into()));
-    }
-}
-
-fn push_key(k: &str, out: &mut String) {
-    push_json_str(k, out);
-    out.push(':');
-}
-
-fn push_value(v: &Value, out: &mut String) {
-    use std::fmt::Write as _;
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::String(s) => push_json_str(s, out),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// The properties object: input members not overridden, then the overrides.
-fn write_properties(input: Option<&RawValue>, extra: &[(&'static str, Value)], out: &mut String) {
-    out.push('{');
-    let mut first = true;
-    if let Some(raw) = input {
-        if let Ok(members) = serde_json::from_str::<RawMembers<'_>>(raw.get()) {
-            for (k, v) in members.0 {
-                if extra.iter().any(|(e, _)| *e == k.as_ref()) {
-                    continue;
-                }
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                push_key(&k, out);
-                out.push_str(v.get());
-            }
-        }
-    }
-    for (k, v) in extra {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        push_key(k, out);
-        push_value(v, out);
-    }
-    out.push('}');
-}
 
 /// The bounding box of a geometry, `[NaN; 4]` for an empty one.
 pub fn bbox_of(g: &Geometry<f64>) -> [f64; 4] {
-    match g.bounding_rect() {
+    rect_box(g.bounding_rect())
+}
+
+fn rect_box(r: Option<geo_types::Rect<f64>>) -> [f64; 4] {
+    match r {
         Some(r) => [r.min().x, r.min().y, r.max().x, r.max().y],
         None => [f64::NAN; 4],
     }
@@ -152,50 +60,6 @@ impl Fx {
 }
 
 type FastHash = std::hash::BuildHasherDefault<Fx>;
-
-/// Serialises features in parallel. Ids: the natural ids when every feature has
-/// one and they are unique, else the 1-based position (a number).
-pub fn to_stored(features: Vec<FeatureOut<'_>>) -> Vec<StoredFeature> {
-    let natural = {
-        let mut seen: std::collections::HashSet<&str, FastHash> =
-            std::collections::HashSet::with_capacity_and_hasher(
-                features.len(),
-                FastHash::default(),
-            );
-        features
-            .iter()
-            .all(|f| f.id.as_deref().is_some_and(|id| seen.insert(id)))
-    };
-    features
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let mut s = String::with_capacity(160);
-            s.push_str("{\"type\":\"Feature\",\"id\":");
-            let id = match (natural, f.id) {
-                (true, Some(id)) => {
-                    push_json_str(&id, &mut s);
-                    id
-                }
-                _ => {
-                    let n = (i + 1).to_string();
-                    s.push_str(&n);
-                    n
-                }
-            };
-            s.push_str(",\"geometry\":");
-            geometry_json(&f.geometry, &mut s);
-            s.push_str(",\"properties\":");
-            write_properties(f.input, &f.properties, &mut s);
-            s.push('}');
-            StoredFeature {
-                id: id.into(),
-                bbox: bbox_of(&f.geometry),
-                json: s.into(),
-            }
-        })
-        .collect()
-}
 
 /// The parts of a written feature that storing needs.
 #[derive(serde::Deserialize)]
@@ -240,7 +104,8 @@ pub fn stored_from_output(
         other => other.to_string(),
     };
     let natural = {
-        let mut seen = std::collections::HashSet::with_capacity(parts.len());
+        let mut seen: std::collections::HashSet<String, FastHash> =
+            std::collections::HashSet::with_capacity_and_hasher(parts.len(), FastHash::default());
         parts
             .iter()
             .all(|p| p.id.as_ref().is_some_and(|id| seen.insert(id_text(id))))
@@ -282,91 +147,33 @@ pub fn stored_from_output(
         .collect())
 }
 
-/// A validated layer as features: WGS84, the contract's property names set on
-/// top of the input properties (the same normalisation `wangge convert` does).
-pub fn layer_features(layer: &AnyLayer) -> Vec<FeatureOut<'_>> {
+/// A validated layer as stored features, normalised exactly as `wangge convert`
+/// writes it (`layers::outputs::write_layer`), so an upload serves the same
+/// features the command line would write.
+pub fn layer_to_stored(
+    layer: &AnyLayer,
+) -> Result<Vec<StoredFeature>, crate::service::jobs::JobError> {
+    let mut text = Vec::new();
+    let mut w = FeatureWriter::new(&mut text, None)
+        .map_err(|e| crate::service::jobs::JobError::Invalid(e.to_string()))?;
+    write_layer(&mut w, layer)
+        .and_then(|_| w.finish())
+        .map_err(|e| crate::service::jobs::JobError::Invalid(e.to_string()))?;
+    stored_from_output(&text, layer_boxes(layer).into_iter())
+}
+
+/// The bounding box of every feature of a layer, in order.
+fn layer_boxes(layer: &AnyLayer) -> Vec<[f64; 4]> {
+    let point = |p: &geo_types::Point<f64>| [p.x(), p.y(), p.x(), p.y()];
+    let rect = rect_box;
     match layer {
-        AnyLayer::Areas(v) => v
-            .par_iter()
-            .map(|a| FeatureOut {
-                id: Some(a.code.clone()),
-                geometry: Geometry::MultiPolygon(a.geometry.clone()),
-                input: a.properties.as_deref(),
-                properties: vec![
-                    ("code", a.code.clone().into()),
-                    ("name", a.name.clone().into()),
-                    ("kind", json!(a.kind)),
-                ],
-            })
-            .collect(),
-        AnyLayer::Households(v) => v
-            .par_iter()
-            .map(|h| FeatureOut {
-                id: h.id.clone(),
-                geometry: Geometry::Point(h.location),
-                input: h.properties.as_deref(),
-                properties: vec![
-                    ("households", h.households.into()),
-                    ("persons", h.persons.into()),
-                ],
-            })
-            .collect(),
-        AnyLayer::Cameras(v) => v
-            .par_iter()
-            .map(|c| FeatureOut {
-                id: Some(c.id.clone()),
-                geometry: Geometry::Point(c.location),
-                input: c.properties.as_deref(),
-                properties: vec![
-                    ("id", c.id.clone().into()),
-                    ("type", json!(c.camera_type)),
-                    ("azimuth_deg", c.azimuth_deg.into()),
-                    ("fov_deg", c.fov_deg.into()),
-                    ("range_m", c.range_m.into()),
-                    ("online", c.online.into()),
-                    ("height_m", c.height_m.into()),
-                ],
-            })
-            .collect(),
-        AnyLayer::Buildings(v) => v
-            .par_iter()
-            .map(|b| FeatureOut {
-                id: None,
-                geometry: Geometry::MultiPolygon(b.geometry.clone()),
-                input: None,
-                properties: vec![("feature", b.feature.into())],
-            })
-            .collect(),
-        AnyLayer::Barriers(v) => v
-            .par_iter()
-            .map(|b| FeatureOut {
-                id: None,
-                geometry: Geometry::MultiLineString(b.geometry.clone()),
-                input: None,
-                properties: vec![("kind", b.kind.clone().into())],
-            })
-            .collect(),
-        AnyLayer::Sites(v) => v
-            .par_iter()
-            .map(|s| FeatureOut {
-                id: None,
-                geometry: Geometry::Point(s.location),
-                input: s.properties.as_deref(),
-                properties: vec![
-                    ("kind", s.kind.clone().into()),
-                    ("name", s.name.clone().into()),
-                ],
-            })
-            .collect(),
-        AnyLayer::Candidates(v) => v
-            .par_iter()
-            .map(|c| FeatureOut {
-                id: None,
-                geometry: Geometry::Point(c.location),
-                input: c.properties.as_deref(),
-                properties: Vec::new(),
-            })
-            .collect(),
+        AnyLayer::Areas(v) => v.iter().map(|a| rect(a.geometry.bounding_rect())).collect(),
+        AnyLayer::Households(v) => v.iter().map(|h| point(&h.location)).collect(),
+        AnyLayer::Cameras(v) => v.iter().map(|c| point(&c.location)).collect(),
+        AnyLayer::Buildings(v) => v.iter().map(|b| rect(b.geometry.bounding_rect())).collect(),
+        AnyLayer::Barriers(v) => v.iter().map(|b| rect(b.geometry.bounding_rect())).collect(),
+        AnyLayer::Sites(v) => v.iter().map(|s| point(&s.location)).collect(),
+        AnyLayer::Candidates(v) => v.iter().map(|c| point(&c.location)).collect(),
     }
 }
 
@@ -631,14 +438,5 @@ mod tests {
         assert_eq!(cache.peek("d", "c").unwrap().features.len(), 100);
         cache.forget("d", None);
         assert!(cache.peek("d", "a").is_none());
-    }
-
-    #[test]
-    fn output_properties_override_input_ones() {
-        let raw = RawValue::from_string(r#"{"a":1,"households":"x","b\"q":[1,2]}"#.into()).unwrap();
-        let mut out = String::new();
-        write_properties(Some(&raw), &[("households", 3.into())], &mut out);
-        let v: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v, json!({"a": 1, "b\"q": [1, 2], "households": 3}));
     }
 }

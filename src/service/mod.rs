@@ -383,7 +383,7 @@ pub fn load_dir(state: &AppState, dir: &Path, dataset: &str) -> Result<usize, St
             let text = crate::layers::read_text(&path).map_err(|e| e.to_string())?;
             let (layer, report) = crate::layers::read_layer(kind, &text, &Default::default())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            let feats = features::to_stored(features::layer_features(&layer));
+            let feats = features::layer_to_stored(&layer).map_err(|e| e.to_string())?;
             let report_json = serde_json::to_value(&report).unwrap_or_default();
             let meta = state
                 .store
