@@ -20,9 +20,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use geo_types::{Coord, Geometry, LineString, Polygon};
+use geo::BoundingRect;
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::json;
-use wangge::service::features::{to_stored, FeatureOut};
+use wangge::layers::outputs::write_grids as write_grids_layer;
+use wangge::model::Grid;
+use wangge::service::features::stored_from_output;
 use wangge::store::{LayerSource, SqliteStore, Store};
 
 const ORIGIN: (f64, f64) = (118.20, 32.25);
@@ -72,30 +75,30 @@ fn grid_polygon(i: usize, j: usize) -> Polygon<f64> {
 
 fn write_grids(dir: &std::path::Path) -> usize {
     let store = SqliteStore::open(dir).expect("open store");
-    let mut feats = Vec::with_capacity(SIDE * SIDE);
+    let mut grids = Vec::with_capacity(SIDE * SIDE);
     for i in 0..SIDE {
         for j in 0..SIDE {
-            let code = format!("341102{:03}{:03}{:03}", i / 10, i, j);
-            let properties = vec![
-                ("code", json!(code)),
-                ("parent_code", json!(format!("341102{:03}{:03}", i / 10, i))),
-                ("households", json!(300 + (i * 7 + j * 13) % 200)),
-                ("persons", json!(1000 + (i * j) % 1400)),
-                ("area_m2", json!(160000.0)),
-                ("compactness", json!(0.78)),
-                ("barrier_length_m", json!(0.0)),
-                ("within_rules", json!(true)),
-                ("issues", json!([])),
-            ];
-            feats.push(FeatureOut {
-                id: Some(code),
-                geometry: Geometry::Polygon(grid_polygon(i, j)),
-                input: None,
-                properties,
+            grids.push(Grid {
+                code: format!("341102{:03}{:03}{:03}", i / 10, i, j),
+                parent_code: format!("341102{:03}{:03}", i / 10, i),
+                geometry: MultiPolygon(vec![grid_polygon(i, j)]),
+                households: (300 + (i * 7 + j * 13) % 200) as u64,
+                persons: (1000 + (i * j) % 1400) as u64,
+                area_m2: 160000.0,
+                compactness: 0.78,
+                barrier_length_m: 0.0,
+                within_rules: true,
+                issues: vec![],
             });
         }
     }
-    let stored = to_stored(feats);
+    // Stored the way a partition job stores its grids.
+    let bytes = write_grids_layer(Vec::new(), "grids", &grids).expect("write grids");
+    let boxes = grids.iter().map(|g| {
+        let r = g.geometry.bounding_rect().expect("box");
+        [r.min().x, r.min().y, r.max().x, r.max().y]
+    });
+    let stored = stored_from_output(&bytes, boxes).expect("stored grids");
     let avg = stored.iter().map(|f| f.json.len()).sum::<usize>() / stored.len();
     store
         .put_layer(
