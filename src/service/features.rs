@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::layers::outputs::write_layer;
 use crate::layers::{AnyLayer, FeatureWriter};
@@ -64,12 +63,23 @@ type FastHash = std::hash::BuildHasherDefault<Fx>;
 /// The parts of a written feature that storing needs.
 #[derive(serde::Deserialize)]
 struct WrittenParts<'a> {
-    #[serde(default)]
-    id: Option<Value>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     geometry: Option<&'a RawValue>,
     #[serde(borrow, default)]
     properties: Option<&'a RawValue>,
+}
+
+/// A written id as text: a string's contents (borrowed unless escaped), or a
+/// number as written.
+fn written_id(raw: &RawValue) -> std::borrow::Cow<'_, str> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        serde_json::from_str(text).unwrap_or(std::borrow::Cow::Borrowed(text))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Features from a FeatureCollection written by one of the `layers::outputs`
@@ -95,20 +105,17 @@ pub fn stored_from_output(
     })?;
     let parts: Vec<WrittenParts<'_>> = collection
         .features
-        .iter()
+        .par_iter()
         .map(|f| serde_json::from_str(f.raw.get()))
         .collect::<Result<_, _>>()
         .map_err(|e| JobError::Invalid(format!("reading back the results: {e}")))?;
-    let id_text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    let ids: Vec<Option<std::borrow::Cow<'_, str>>> =
+        parts.par_iter().map(|p| p.id.map(written_id)).collect();
     let natural = {
-        let mut seen: std::collections::HashSet<String, FastHash> =
-            std::collections::HashSet::with_capacity_and_hasher(parts.len(), FastHash::default());
-        parts
-            .iter()
-            .all(|p| p.id.as_ref().is_some_and(|id| seen.insert(id_text(id))))
+        let mut seen: std::collections::HashSet<&str, FastHash> =
+            std::collections::HashSet::with_capacity_and_hasher(ids.len(), FastHash::default());
+        ids.iter()
+            .all(|id| id.as_deref().is_some_and(|id| seen.insert(id)))
     };
     let boxes: Vec<[f64; 4]> = boxes.collect();
     if boxes.len() != parts.len() {
@@ -120,13 +127,14 @@ pub fn stored_from_output(
     }
     Ok(parts
         .into_par_iter()
+        .zip(ids.into_par_iter())
         .zip(collection.features.into_par_iter())
         .zip(boxes.into_par_iter())
         .enumerate()
-        .map(|(i, ((p, raw), bbox))| {
+        .map(|(i, (((p, id), raw), bbox))| {
             if natural {
                 StoredFeature {
-                    id: p.id.as_ref().map(id_text).unwrap_or_default().into(),
+                    id: id.unwrap_or_default().into(),
                     bbox,
                     json: raw.raw.get().into(),
                 }
