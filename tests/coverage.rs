@@ -1329,5 +1329,42 @@ fn area_cells_on_sector_edges_match_exact_centres() {
         let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
         assert_eq!(res.areas[0].cells, cells.len() as u64, "seed {seed}");
         assert_eq!(res.areas[0].cells_covered, exact, "seed {seed}");
+
+        // With buildings, some of them centred on cell centres or with a corner
+        // on one, against the oracle.
+        let buildings: Vec<Building> = (0..60)
+            .map(|i| {
+                let c = centre(cells[r.below(cells.len())]);
+                let (w, h) = (r.range(4.0, 30.0), r.range(4.0, 20.0));
+                let (x, y) = if i % 2 == 0 {
+                    (c.x, c.y)
+                } else {
+                    offset(c.x, c.y, w / 2.0, h / 2.0)
+                };
+                building(i, rect(x, y, w, h, 0.0))
+            })
+            .collect();
+        let inp = CoverageInput {
+            buildings: &buildings,
+            ..inp
+        };
+        let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
+        let (mut seen, mut ties) = (0u64, 0u64);
+        for &cell in &cells {
+            let vs: Vec<Verdict> = cameras
+                .iter()
+                .map(|c| oracle(c, centre(cell), &buildings))
+                .collect();
+            if vs.contains(&Verdict::Seen) {
+                seen += 1;
+            } else if vs.contains(&Verdict::Tie) {
+                ties += 1;
+            }
+        }
+        let got = res.areas[0].cells_covered;
+        assert!(
+            got >= seen && got <= seen + ties,
+            "seed {seed}: {got} vs oracle {seen} + {ties} ties"
+        );
     }
 }
