@@ -1221,3 +1221,150 @@ fn sparse_cameras_over_a_large_area_match_cell_by_cell() {
         assert!((gap_area - geod).abs() < 1e-3 * geod);
     }
 }
+
+// ---- fine cell centres predicted from the parent ---------------------------------
+
+/// Every fine centre the walk predicts (from its parent's exact centre and the
+/// root's measured offsets) is within the stated tolerance of h3o's, on random
+/// roots from pole to pole, including roots across icosahedron face edges.
+#[test]
+fn predicted_cell_centres_are_within_the_tolerance() {
+    use wangge::coverage::{ChildOffsets, CENTRE_TOLERANCE_M};
+    let mut r = Rng(4242);
+    let (mut trusted, mut worst) = (0usize, 0.0f64);
+    let mut roots: Vec<h3o::CellIndex> = (0..3000)
+        .filter_map(|_| {
+            LatLng::new(r.range(-85.0, 85.0), r.range(-180.0, 180.0))
+                .ok()
+                .map(|ll| ll.to_cell(Resolution::Nine))
+        })
+        .collect();
+    // Roots around every pentagon (where faces meet and the axes turn).
+    for p in h3o::CellIndex::base_cells().filter(|c| c.is_pentagon()) {
+        let c = p.center_child(Resolution::Nine).unwrap();
+        roots.extend(c.grid_disk::<Vec<_>>(3));
+    }
+    for root in roots {
+        let Some(o) = ChildOffsets::of_root(root, Resolution::Twelve) else {
+            continue;
+        };
+        trusted += 1;
+        for parent in root.children(Resolution::Eleven) {
+            let pc = LatLng::from(parent);
+            let (kx, ky) = m_per_deg(pc.lat());
+            for child in parent.children(Resolution::Twelve) {
+                let d = u8::from(child.direction_at(Resolution::Twelve).unwrap()) as usize;
+                let p = o.predict(
+                    Coord {
+                        x: pc.lng(),
+                        y: pc.lat(),
+                    },
+                    d,
+                );
+                let e = LatLng::from(child);
+                let err = ((p.x - e.lng()) * kx).hypot((p.y - e.lat()) * ky);
+                worst = worst.max(err);
+                assert!(err <= CENTRE_TOLERANCE_M, "{child}: {err} m");
+            }
+        }
+    }
+    println!("{trusted} roots trusted, worst prediction error {worst:.2e} m");
+    assert!(trusted > 2900);
+}
+
+/// Area coverage decided on predicted centres equals the count on h3o's exact
+/// centres, also for cameras whose range circle or field-of-view edge passes
+/// exactly through cell centres (where the walk must fall back to h3o).
+#[test]
+fn area_cells_on_sector_edges_match_exact_centres() {
+    for seed in 0..6u64 {
+        let mut r = Rng(77 + seed);
+        let (lon0, lat0) = (r.range(-150.0, 150.0), r.range(-60.0, 65.0));
+        let size = 600.0;
+        let areas = vec![area(
+            "a",
+            MultiPolygon(vec![rect(lon0, lat0, size, size * 0.8, r.range(0.0, 90.0))]),
+        )];
+        let mut tiler = TilerBuilder::new(Resolution::Twelve)
+            .containment_mode(ContainmentMode::ContainsCentroid)
+            .build();
+        tiler.add_batch(areas[0].geometry.0.clone()).unwrap();
+        let mut cells: Vec<_> = tiler.into_coverage().collect();
+        cells.sort();
+        cells.dedup();
+        let centre = |c: h3o::CellIndex| {
+            let ll = LatLng::from(c);
+            Coord {
+                x: ll.lng(),
+                y: ll.lat(),
+            }
+        };
+        // Each camera stands on a cell centre; its range reaches exactly another
+        // centre and one edge of its field of view runs exactly through a third.
+        let cameras: Vec<Camera> = (0..16)
+            .map(|i| {
+                let at = centre(cells[r.below(cells.len())]);
+                let probe = Sector::new(at, 0.0, 360.0, 1.0);
+                let reach = centre(cells[r.below(cells.len())]);
+                let edge = centre(cells[r.below(cells.len())]);
+                let fov = [360.0, 90.0, 200.0, 30.0][i % 4];
+                let range = probe
+                    .distance_m(reach)
+                    .max(probe.distance_m(edge))
+                    .max(20.0);
+                let az = probe.bearing_deg(edge) + if i % 2 == 0 { fov / 2.0 } else { -fov / 2.0 };
+                camera(i, at.x, at.y, az.rem_euclid(360.0), fov, range, true)
+            })
+            .collect();
+        let sectors: Vec<Sector> = cameras.iter().map(Sector::of_camera).collect();
+        let exact = cells
+            .iter()
+            .filter(|&&c| sectors.iter().any(|s| s.contains(centre(c))))
+            .count() as u64;
+        let inp = CoverageInput {
+            cameras: &cameras,
+            areas: &areas,
+            ..Default::default()
+        };
+        let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
+        assert_eq!(res.areas[0].cells, cells.len() as u64, "seed {seed}");
+        assert_eq!(res.areas[0].cells_covered, exact, "seed {seed}");
+
+        // With buildings, some of them centred on cell centres or with a corner
+        // on one, against the oracle.
+        let buildings: Vec<Building> = (0..60)
+            .map(|i| {
+                let c = centre(cells[r.below(cells.len())]);
+                let (w, h) = (r.range(4.0, 30.0), r.range(4.0, 20.0));
+                let (x, y) = if i % 2 == 0 {
+                    (c.x, c.y)
+                } else {
+                    offset(c.x, c.y, w / 2.0, h / 2.0)
+                };
+                building(i, rect(x, y, w, h, 0.0))
+            })
+            .collect();
+        let inp = CoverageInput {
+            buildings: &buildings,
+            ..inp
+        };
+        let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
+        let (mut seen, mut ties) = (0u64, 0u64);
+        for &cell in &cells {
+            let vs: Vec<Verdict> = cameras
+                .iter()
+                .map(|c| oracle(c, centre(cell), &buildings))
+                .collect();
+            if vs.contains(&Verdict::Seen) {
+                seen += 1;
+            } else if vs.contains(&Verdict::Tie) {
+                ties += 1;
+            }
+        }
+        let got = res.areas[0].cells_covered;
+        assert!(
+            got >= seen && got <= seen + ties,
+            "seed {seed}: {got} vs oracle {seen} + {ties} ties"
+        );
+    }
+}

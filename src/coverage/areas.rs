@@ -11,6 +11,7 @@
 //! camera (occlusion included). An area too small to hold a cell centre is
 //! represented by the single cell containing an interior point.
 
+use super::centres::{self, ChildOffsets};
 use super::gaps::{self, Gap};
 use super::index::PointGrid;
 use super::seer::Seer;
@@ -306,7 +307,7 @@ pub(crate) fn area_cells(
             .par_iter()
             .map(|&r| {
                 let mut out = AreaCells::default();
-                walker.visit(r, false, &mut out);
+                walker.visit(r, false, &mut RootOffsets::new(r), &mut out);
                 out
             })
             .collect()
@@ -315,7 +316,7 @@ pub(crate) fn area_cells(
             .iter()
             .map(|&r| {
                 let mut out = AreaCells::default();
-                walker.visit(r, false, &mut out);
+                walker.visit(r, false, &mut RootOffsets::new(r), &mut out);
                 out
             })
             .collect()
@@ -366,29 +367,19 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn visit(&self, cell: CellIndex, inside_all: bool, out: &mut AreaCells) {
-        let ll = LatLng::from(cell);
-        let c = Coord {
-            x: ll.lng(),
-            y: ll.lat(),
-        };
+    /// Walks the block `cell`; `offsets` are its root's child offsets, measured
+    /// on first use.
+    fn visit(
+        &self,
+        cell: CellIndex,
+        inside_all: bool,
+        offsets: &mut RootOffsets,
+        out: &mut AreaCells,
+    ) {
+        let c = centres::centre(cell);
         let r = u8::from(cell.resolution());
         if cell.resolution() == self.target {
-            if inside_all || self.prep.contains(c) {
-                out.total += 1;
-                if self.seer.sees(c) {
-                    out.covered += 1;
-                    out.seen.push(cell);
-                } else {
-                    out.blind_centres.push(c);
-                    out.blind_cells.push(1);
-                }
-            } else if self.seen_outside
-                && self.prep.edge_within(c, self.fine_rho, self.kx, self.ky)
-                && self.seer.sees(c)
-            {
-                out.seen.push(cell);
-            }
+            self.fine(cell, c, inside_all, out);
             return;
         }
         let rho = self.root_rho / 7f64.sqrt().powi(i32::from(r - self.root_res));
@@ -413,9 +404,101 @@ impl Walker<'_> {
         let Some(next) = cell.resolution().succ() else {
             return;
         };
-        for child in cell.children(next) {
-            self.visit(child, inside, out);
+        if next == self.target {
+            if let Some(o) = offsets.get(self.target) {
+                for child in cell.children(next) {
+                    let approx = o.predict(c, centres::digit(child));
+                    self.fine_near(child, approx, inside, out);
+                }
+                return;
+            }
         }
+        for child in cell.children(next) {
+            self.visit(child, inside, offsets, out);
+        }
+    }
+
+    /// A cell at the target resolution, centred at `c`.
+    fn fine(&self, cell: CellIndex, c: Coord<f64>, inside_all: bool, out: &mut AreaCells) {
+        if inside_all || self.prep.contains(c) {
+            out.total += 1;
+            if self.seer.sees(c) {
+                out.covered += 1;
+                out.seen.push(cell);
+            } else {
+                out.blind_centres.push(c);
+                out.blind_cells.push(1);
+            }
+        } else if self.seen_outside
+            && self.prep.edge_within(c, self.fine_rho, self.kx, self.ky)
+            && self.seer.sees(c)
+        {
+            out.seen.push(cell);
+        }
+    }
+
+    /// A cell at the target resolution whose centre is within
+    /// [`centres::TOLERANCE_M`] of `approx`: decided on `approx` where every
+    /// point that close gets the same answer, on h3o's exact centre otherwise.
+    fn fine_near(
+        &self,
+        cell: CellIndex,
+        approx: Coord<f64>,
+        inside_all: bool,
+        out: &mut AreaCells,
+    ) {
+        let tol = centres::TOLERANCE_M;
+        let inside = inside_all || {
+            if self.prep.edge_within(approx, tol, self.kx, self.ky) {
+                return self.fine(cell, centres::centre(cell), false, out);
+            }
+            self.prep.contains(approx)
+        };
+        // Outside: only cells near the boundary matter (see `fine`).
+        let near = |rho: f64| self.prep.edge_within(approx, rho, self.kx, self.ky);
+        if !(inside || self.seen_outside && near(self.fine_rho + tol)) {
+            return;
+        }
+        let seen = match self.seer.sees_near(approx, tol) {
+            Some(s) => s,
+            None => self.seer.sees(centres::centre(cell)),
+        };
+        if inside {
+            out.total += 1;
+            if seen {
+                out.covered += 1;
+                out.seen.push(cell);
+            } else {
+                // Well inside a blind cell: it lands in the same gap as the
+                // exact centre.
+                out.blind_centres.push(approx);
+                out.blind_cells.push(1);
+            }
+        } else if seen {
+            out.seen.push(cell);
+        }
+    }
+}
+
+/// A root's child offsets, measured when the walk first needs them.
+struct RootOffsets {
+    root: CellIndex,
+    measured: Option<Option<ChildOffsets>>,
+}
+
+impl RootOffsets {
+    fn new(root: CellIndex) -> Self {
+        RootOffsets {
+            root,
+            measured: None,
+        }
+    }
+
+    fn get(&mut self, fine: h3o::Resolution) -> Option<&ChildOffsets> {
+        let root = self.root;
+        self.measured
+            .get_or_insert_with(|| ChildOffsets::of_root(root, fine))
+            .as_ref()
     }
 }
 

@@ -16,7 +16,8 @@
 //! test), `index` (uniform grids of camera discs and of points), `occlusion`
 //! (building-edge grid and the sight-line test), `seer` (visibility of many
 //! points in parallel), `households` and `sites` (totals), `areas` (membership
-//! and the hierarchical H3 area coverage), `gaps` (each area minus its seen
+//! and the hierarchical H3 area coverage), `centres` (fine cell centres
+//! predicted from their parent's, with an error bound), `gaps` (each area minus its seen
 //! cells, as polygons), `propose` (CELF).
 //!
 //! # The rule
@@ -62,6 +63,7 @@
 //! normalised and sorted.
 
 mod areas;
+mod centres;
 mod gaps;
 mod households;
 mod index;
@@ -71,6 +73,7 @@ mod sector;
 mod seer;
 mod sites;
 
+pub use centres::{ChildOffsets, TOLERANCE_M as CENTRE_TOLERANCE_M};
 pub use gaps::Gap;
 pub use propose::{
     propose, propose_oriented, Goal, Proposal, ProposeInput, ProposeOptions, ProposeResult,

@@ -106,14 +106,21 @@ fn meet(a: Coord<f64>, b: Coord<f64>, e0: Coord<f64>, e1: Coord<f64>) -> Meet {
 
 /// Visits the grid cells a segment passes through (every cell whose closure the
 /// segment meets, with a small tolerance), stopping early when `f` returns true.
-fn walk(spec: &GridSpec, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(usize) -> bool) -> bool {
+/// `widen` adds that many cell widths of tolerance.
+fn walk(
+    spec: &GridSpec,
+    a: Coord<f64>,
+    b: Coord<f64>,
+    widen: f64,
+    mut f: impl FnMut(usize) -> bool,
+) -> bool {
     let ax = (a.x - spec.x0) / spec.cw;
     let ay = (a.y - spec.y0) / spec.ch;
     let bx = (b.x - spec.x0) / spec.cw;
     let by = (b.y - spec.y0) / spec.ch;
     let nx = spec.nx as i64;
     let ny = spec.ny as i64;
-    const EPS: f64 = 1e-7;
+    let eps = 1e-7 + widen;
     let x_major = (bx - ax).abs() >= (by - ay).abs();
     // Parametrise along the major axis; for each unit column (or row) along it,
     // visit the range of minor cells the segment spans there.
@@ -129,8 +136,8 @@ fn walk(spec: &GridSpec, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(usize) 
     };
     let du = u1 - u0;
     let slope = if du > 0.0 { (v1 - v0) / du } else { 0.0 };
-    let c_lo = ((u0 - EPS).floor() as i64).max(0);
-    let c_hi = ((u1 + EPS).floor() as i64).min(nu - 1);
+    let c_lo = ((u0 - eps).floor() as i64).max(0);
+    let c_hi = ((u1 + eps).floor() as i64).min(nu - 1);
     let mut c = c_lo;
     while c <= c_hi {
         let s0 = (c as f64).max(u0);
@@ -140,8 +147,8 @@ fn walk(spec: &GridSpec, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(usize) 
         } else {
             (v0, v1)
         };
-        let r_lo = ((va.min(vb) - EPS).floor() as i64).max(0);
-        let r_hi = ((va.max(vb) + EPS).floor() as i64).min(nv - 1);
+        let r_lo = ((va.min(vb) - eps).floor() as i64).max(0);
+        let r_hi = ((va.max(vb) + eps).floor() as i64).min(nv - 1);
         let mut r = r_lo;
         while r <= r_hi {
             let k = if x_major { r * nx + c } else { c * nx + r };
@@ -289,6 +296,134 @@ impl<'a> Occluders<'a> {
         self.buildings[b as usize].geometry.coordinate_position(&p) == CoordPos::Inside
     }
 
+    /// The verdict of [`Occluders::blocked`] for the segments from `c` to every
+    /// point within `tol` metres of `p` when they all agree, `None` when it
+    /// depends on where in that disc the point is. `kx`, `ky`: metres per
+    /// degree at `c`.
+    ///
+    /// Edges are compared in that local metric (an affine map, so sides are
+    /// the same as in degrees): an edge whose ends stay on one side of the
+    /// sight line, or whose line keeps both ends of the sight line on one side,
+    /// however the far end moves, cannot meet it; one that crosses it properly
+    /// with room to spare blocks, unless its building holds `c` or holds the
+    /// whole disc. Anything closer (touches included) is left to the exact test.
+    pub(crate) fn blocked_near(
+        &self,
+        c: Coord<f64>,
+        p: Coord<f64>,
+        tol: f64,
+        (kx, ky): (f64, f64),
+    ) -> Option<bool> {
+        let t = 1.01 * tol;
+        let (vx, vy) = ((p.x - c.x) * kx, (p.y - c.y) * ky);
+        let len = (vx * vx + vy * vy).sqrt();
+        if len <= 2.0 * t {
+            return None;
+        }
+        let spec = &self.grid.spec;
+        let widen = (t / kx / spec.cw).max(t / ky / spec.ch);
+        let local = |q: Coord<f64>| ((q.x - c.x) * kx, (q.y - c.y) * ky);
+        // Moving p by t turns the sight line by at most asin(t / len) about c.
+        let turn = t / len;
+        let mut unsure = false;
+        let mut blocked = false;
+        walk(spec, c, p, widen, |k| {
+            for &e in self.grid.cell(k) {
+                let e = e as usize;
+                let (a0, a1) = (local(self.verts[e]), local(self.verts[e + 1]));
+                // Boxes apart by more than t first (most edges).
+                if a0.0.max(a1.0) < vx.min(0.0) - t
+                    || a0.0.min(a1.0) > vx.max(0.0) + t
+                    || a0.1.max(a1.1) < vy.min(0.0) - t
+                    || a0.1.min(a1.1) > vy.max(0.0) + t
+                {
+                    continue;
+                }
+                // Sides of the edge's ends from the sight line, in metres.
+                let s0 = (vx * a0.1 - vy * a0.0) / len;
+                let s1 = (vx * a1.1 - vy * a1.0) / len;
+                let m0 = turn * (a0.0 * a0.0 + a0.1 * a0.1).sqrt() + 1e-9;
+                let m1 = turn * (a1.0 * a1.0 + a1.1 * a1.1).sqrt() + 1e-9;
+                if (s0 > m0 && s1 > m1) || (s0 < -m0 && s1 < -m1) {
+                    continue;
+                }
+                // Sides of c and p from the edge's line.
+                let (ux, uy) = (a1.0 - a0.0, a1.1 - a0.1);
+                let el = (ux * ux + uy * uy).sqrt();
+                if el == 0.0 {
+                    unsure = true;
+                    continue;
+                }
+                let dc = (ux * -a0.1 - uy * -a0.0) / el;
+                let dp = (ux * (vy - a0.1) - uy * (vx - a0.0)) / el;
+                if dc.abs() < 1e-6 || dp.abs() <= t {
+                    unsure = true;
+                    continue;
+                }
+                if (dc > 0.0) == (dp > 0.0) {
+                    continue;
+                }
+                if (s0 > m0 && s1 < -m1) || (s0 < -m0 && s1 > m1) {
+                    let b = self.edge_building[e];
+                    match self.holds_disc(b, c, p, t, (kx, ky)) {
+                        Some(false) => {
+                            blocked = true;
+                            return true;
+                        }
+                        Some(true) => {}
+                        None => unsure = true,
+                    }
+                } else {
+                    unsure = true;
+                }
+            }
+            false
+        });
+        if blocked {
+            Some(true)
+        } else {
+            (!unsure).then_some(false)
+        }
+    }
+
+    /// Whether building `b` is excluded from blocking for the sight lines from
+    /// `c` to every point within `t` metres of `p` (it holds `c`, or holds the
+    /// whole disc, or holds none of it), `None` when its boundary passes through
+    /// the disc.
+    fn holds_disc(
+        &self,
+        b: u32,
+        c: Coord<f64>,
+        p: Coord<f64>,
+        t: f64,
+        (kx, ky): (f64, f64),
+    ) -> Option<bool> {
+        if self.strictly_inside(b, c) {
+            return Some(true);
+        }
+        let geometry = &self.buildings[b as usize].geometry;
+        for poly in &geometry.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (ax, ay) = ((w[0].x - p.x) * kx, (w[0].y - p.y) * ky);
+                    let (bx, by) = ((w[1].x - p.x) * kx, (w[1].y - p.y) * ky);
+                    let (ux, uy) = (bx - ax, by - ay);
+                    let l2 = ux * ux + uy * uy;
+                    let s = if l2 > 0.0 {
+                        (-(ax * ux + ay * uy) / l2).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    let (dx, dy) = (ax + s * ux, ay + s * uy);
+                    if dx * dx + dy * dy <= t * t {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(self.strictly_inside(b, p))
+    }
+
     /// True when the segment `c → p` crosses the interior of a building that
     /// contains (strictly) neither end.
     pub(crate) fn blocked(&self, c: Coord<f64>, p: Coord<f64>) -> bool {
@@ -315,7 +450,7 @@ impl<'a> Occluders<'a> {
             }
             ex
         };
-        let hit = walk(&self.grid.spec, c, p, |k| {
+        let hit = walk(&self.grid.spec, c, p, 0.0, |k| {
             for &e in self.grid.cell(k) {
                 let e = e as usize;
                 let b = self.edge_building[e];

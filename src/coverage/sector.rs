@@ -226,6 +226,47 @@ impl Sector {
         dx * self.ax + dy * self.ay >= d * half.cos()
     }
 
+    /// The verdict of [`Sector::contains`] for every point within `tol` metres
+    /// of `p` when they all agree, `None` when it depends on where in that disc
+    /// the point is (`tol` at most a thousandth of the range; larger is `None`).
+    #[inline]
+    pub(crate) fn contains_near(&self, p: Coord<f64>, tol: f64) -> Option<bool> {
+        if tol > 1e-3 * self.range {
+            return None;
+        }
+        // The box has at least 1 % of the range as margin around the disc.
+        if p.x < self.bbox[0] || p.x > self.bbox[2] || p.y < self.bbox[1] || p.y > self.bbox[3] {
+            return Some(false);
+        }
+        // Moving p by tol moves its offset by tol (to 1e-4: the scale factors
+        // hardly vary over a disc), so the distance by as much and the bearing
+        // function v·a − |v|·cos(fov/2) by at most twice that.
+        let t = 1.01 * tol;
+        let (dx, dy, dlon) = self.metric.offset(p);
+        let d = (dx * dx + dy * dy).sqrt();
+        if d > self.range + t {
+            return Some(false);
+        }
+        let in_range = d < self.range - t;
+        if self.full {
+            return in_range.then_some(true);
+        }
+        if d <= t {
+            return None;
+        }
+        let gamma = (0.5 * dlon * self.metric.sin_lat_mid(p.y)).to_radians();
+        let ax = self.ax + gamma * self.ay;
+        let ay = self.ay - gamma * self.ax;
+        let f = dx * ax + dy * ay - d * self.cos_half;
+        if f < -2.0 * t {
+            Some(false)
+        } else if f > 2.0 * t && in_range {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
     /// True when `p` is within range and within the field of view. Boundaries are
     /// inclusive (distance = range, bearing = azimuth ± fov/2 are seen), up to the
     /// rounding of the formulas (about 1e-12 relative). The camera's own position

@@ -90,6 +90,31 @@ impl<'a> Seer<'a> {
         })
     }
 
+    /// Whether some camera sees every point within `tol` metres of `p`
+    /// (`Some(true)`), none sees any (`Some(false)`), or it depends on where in
+    /// that disc the point is (`None`).
+    #[inline]
+    pub(crate) fn sees_near(&self, p: Coord<f64>, tol: f64) -> Option<bool> {
+        let mut unsure = false;
+        for &s in self.grid.at(p.x, p.y) {
+            let sec = &self.sectors[s as usize];
+            match sec.contains_near(p, tol) {
+                Some(false) => {}
+                Some(true) => {
+                    match self.occ.map_or(Some(false), |o| {
+                        o.blocked_near(sec.origin(), p, tol, sec.metric.scale())
+                    }) {
+                        Some(false) => return Some(true),
+                        Some(true) => {}
+                        None => unsure = true,
+                    }
+                }
+                None => unsure = true,
+            }
+        }
+        (!unsure).then_some(false)
+    }
+
     /// False only when no camera can see any point of the disc of radius `rho`
     /// metres around `c` (range and field of view only; occlusion can only hide
     /// more).
