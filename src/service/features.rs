@@ -414,7 +414,7 @@ mod tests {
             source: LayerSource::Upload,
             features: n as u64,
             extent: None,
-            report: Value::Null,
+            report: serde_json::Value::Null,
             job: None,
             updated: String::new(),
             version,
