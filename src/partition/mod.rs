@@ -377,16 +377,26 @@ pub(crate) fn partition_area(
         .into_par_iter()
         .map(|r| outline(r as u32, &splits))
         .collect();
-    // A region that cut cells leave in parts (or invalid) gets its cells back
-    // whole, and so do the regions that shared those cells.
+    // A region that cut cells leave in parts, invalid, or less compact (below
+    // `split::KEEP_PP`) gets its cells back whole, and so do the regions that
+    // shared those cells.
+    let pp = |gm: &MultiPolygon<f64>| {
+        let (a, p) = metrics::area_perimeter_m(gm, &frame);
+        polsby_popper(a, p)
+    };
     let mut check = splits.regions();
     loop {
         let bad: Vec<u32> = check
-            .iter()
+            .par_iter()
             .copied()
             .filter(|&r| {
                 let gm = &geoms[r as usize];
-                (gm.0.len() > 1 && !part.has_satellite[r as usize]) || !gm.is_valid()
+                if gm.0.len() > 1 && !part.has_satellite[r as usize] {
+                    return true;
+                }
+                let now = pp(gm);
+                (now < split::KEEP_PP && now < pp(&outline(r, &split::Splits::default())))
+                    || !gm.is_valid()
             })
             .collect();
         if bad.is_empty() {

@@ -15,7 +15,8 @@
 //! A cell stays whole when the line meets it degenerately (through a vertex or
 //! an endpoint on its outline, ending inside it, two chords crossing), when the
 //! move would take a grid out of its rules, and (after the outlines are built,
-//! [`Splits::revert`]) when a region would fall apart or be invalid. Faces
+//! [`Splits::revert`]) when a region would fall apart, be invalid, or lose
+//! compactness below [`KEEP_PP`]. Faces
 //! smaller than [`MIN_PIECE_M2`] stay with the cell's region.
 
 use std::collections::HashMap;
@@ -28,6 +29,10 @@ use super::graph::{BarrierIndex, Graph};
 use super::regions::RegionResult;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::{Household, Rules};
+
+/// Cut cells may make a grid less compact only while its Polsby–Popper stays
+/// at least this (a piece can reach along a road into a grid's corner).
+pub(crate) const KEEP_PP: f64 = 0.5;
 
 /// Faces smaller than this (m²) are slivers: they stay with the cell's region.
 const MIN_PIECE_M2: f64 = 0.5;
