@@ -17,9 +17,13 @@
 //!    the regions compact and aligned with barriers; `compact` then moves
 //!    nodes on exact region areas and perimeters to lift the least compact
 //!    grids' Polsby–Popper.
-//! 4. `dissolve`: each region's cells are merged by walking the canonical cell
+//! 4. `split`: where two regions meet along a barrier, the cells the line runs
+//!    through are cut along it and each piece goes to the region on its side,
+//!    so the grid edge is the road or river itself (kept whole where that
+//!    would break a rule, contiguity, validity or compactness).
+//! 5. `dissolve`: each region's cells are merged by walking the canonical cell
 //!    edges (exact), and regions touching the area boundary are clipped to it.
-//! 5. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
+//! 6. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
 //!    rule checks with reasons, and stable hierarchical codes.
 //!
 //! Every household is assigned to a node by point-in-polygon against the same
