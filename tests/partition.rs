@@ -407,6 +407,93 @@ fn barriers_become_grid_edges() {
     assert!(with.grids.iter().all(|g| g.within_rules));
 }
 
+/// Where two grids meet along a road, their shared edge is the road itself
+/// (not an H3 staircase within a cell of it), and no road length counts as
+/// inside a grid.
+#[test]
+fn grid_edge_follows_a_road_between_two_grids() {
+    use geo::{Distance, Euclidean};
+    use geo_types::{MultiLineString, Point};
+    let mut rng = Rng::new(12);
+    let (w, h) = (2000.0, 1200.0);
+    let r = rect_m(LON, LAT, w, h);
+    let a = area("6", AreaKind::Urban, MultiPolygon(vec![r]));
+    let mut hh = Vec::new();
+    uniform_in(&mut rng, &a.geometry, 800, &mut hh);
+    // A slanted straight road through the middle, beyond the area at both ends.
+    let mx = m_lon(LAT);
+    let at = |x: f64, y: f64| coord! {x: LON + x * mx, y: LAT + y * M_LAT};
+    let road = LineString(vec![
+        at(w / 2.0 - 150.0, -500.0),
+        at(w / 2.0 + 130.0, h + 500.0),
+    ]);
+    let barriers = vec![wangge::model::Barrier {
+        geometry: MultiLineString(vec![road.clone()]),
+        kind: Some("road".into()),
+        feature: 0,
+    }];
+    let areas = vec![a];
+    let p = partition(
+        &areas,
+        &hh,
+        &barriers,
+        &PartitionOptions {
+            grid_counts: [("6".to_string(), 2)].into_iter().collect(),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let c = check(&areas, &hh, &p, None);
+    summary("road between two grids", &c);
+    assert_eq!(p.grids.len(), 2);
+    assert!(p.grids.iter().all(|g| g.geometry.0.len() == 1));
+    // In metres around the area's corner.
+    let m = |c: geo_types::Coord<f64>| Point::new((c.x - LON) / mx, (c.y - LAT) / M_LAT);
+    let road_m = LineString(road.0.iter().map(|&c| m(c).0).collect());
+    let ring_m = |g: &wangge::model::Grid| {
+        LineString(
+            g.geometry.0[0]
+                .exterior()
+                .0
+                .iter()
+                .map(|&c| m(c).0)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (ra, rb) = (ring_m(&p.grids[0]), ring_m(&p.grids[1]));
+    // The shared edge: vertices of one outline that lie on the other.
+    let shared: Vec<Point<f64>> = ra
+        .points()
+        .filter(|q| Euclidean.distance(q, &rb) < 1e-3)
+        .collect();
+    assert!(shared.len() >= 2, "the grids share an edge");
+    let edge_to_road = shared
+        .iter()
+        .map(|q| Euclidean.distance(q, &road_m))
+        .fold(0.0f64, f64::max);
+    // And every point of the road inside the area lies on both outlines.
+    let mut road_to_edge = 0.0f64;
+    for i in 0..=400 {
+        let t = i as f64 / 400.0;
+        let q = road_m.0[0] + (road_m.0[1] - road_m.0[0]) * t;
+        if q.y < 0.0 || q.y > h {
+            continue;
+        }
+        let q = Point(q);
+        road_to_edge = road_to_edge
+            .max(Euclidean.distance(&q, &ra))
+            .max(Euclidean.distance(&q, &rb));
+    }
+    let inside: f64 = p.grids.iter().map(|g| g.barrier_length_m).sum();
+    eprintln!(
+        "shared edge to road {edge_to_road:.3} m, road to edges {road_to_edge:.3} m, barrier length inside grids {inside:.1} m"
+    );
+    assert!(edge_to_road <= 1.0 && road_to_edge <= 1.0);
+    assert!(inside < 1.0);
+    assert!(p.grids.iter().all(|g| g.within_rules));
+}
+
 #[test]
 fn deterministic_across_runs_and_thread_counts() {
     let mut rng = Rng::new(11);

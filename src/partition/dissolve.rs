@@ -2,10 +2,11 @@
 //!
 //! Whole cells are merged by walking the cell edges that border another region
 //! (or nothing). Because edges use canonical vertex ids, the walk is pure
-//! topology: the outline's coordinates are exactly the cells' coordinates, and
-//! two neighbouring regions share bit-identical boundaries. Only regions that
-//! reach the area boundary go through a polygon clip, and pieces of cells that
-//! the area boundary split in several parts are added by a polygon union.
+//! topology: the outline's coordinates are exactly the cells' coordinates (plus
+//! the barrier crossings of cut cells, see [`super::split`]), and two
+//! neighbouring regions share bit-identical boundaries. Only regions that reach
+//! the area boundary go through a polygon clip, and pieces of cells that the
+//! area boundary or a barrier split are added by a polygon union.
 
 use std::collections::HashMap;
 
@@ -13,13 +14,14 @@ use geo::orient::{Direction, Orient};
 use geo::Intersects;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
+use super::split::Splits;
 use super::tessellate::{Tessellation, NONE};
 
 /// Region of the whole cell c, or NONE when c is split into several pieces (or
 /// has none).
-fn hex_region(tess: &Tessellation, part: &[u32], c: u32) -> u32 {
+fn hex_region(tess: &Tessellation, part: &[u32], splits: &Splits, c: u32) -> u32 {
     let r = tess.nodes_of(c);
-    if r.len() == 1 {
+    if r.len() == 1 && !splits.is_split(c) {
         part[r.start as usize]
     } else {
         NONE
@@ -71,6 +73,7 @@ pub(crate) fn region_geometry(
     part: &[u32],
     r: u32,
     pts: &NodePoints,
+    splits: &Splits,
 ) -> MultiPolygon<f64> {
     if part.is_empty() {
         return tess.area.clone().orient(Direction::Default);
@@ -78,20 +81,31 @@ pub(crate) fn region_geometry(
     let mut edges: Vec<(u32, u32)> = Vec::new();
     let mut any_clipped = false;
     let mut split_pieces: Vec<Polygon<f64>> = Vec::new();
+    let mut barrier_pieces = false;
+    let mut area_pieces = false;
     let mut reference_sign = 0.0;
     for c in 0..tess.cells.len() as u32 {
+        if splits.is_split(c) {
+            for (p, _) in splits.pieces(c).iter().filter(|x| x.1 == r) {
+                split_pieces.push(p.clone());
+                barrier_pieces = true;
+                any_clipped |= tess.clipped[c as usize];
+            }
+            continue;
+        }
         let nodes = tess.nodes_of(c);
         if nodes.len() > 1 {
             for v in nodes {
                 if part[v as usize] == r {
                     if let Some(p) = &tess.pieces[v as usize] {
                         split_pieces.push(p.clone());
+                        area_pieces = true;
                     }
                 }
             }
             continue;
         }
-        if hex_region(tess, part, c) != r {
+        if hex_region(tess, part, splits, c) != r {
             continue;
         }
         let ci = c as usize;
@@ -108,7 +122,7 @@ pub(crate) fn region_geometry(
         }
         for i in 0..k {
             let d = tess.nbr[ci][i];
-            if d == NONE || hex_region(tess, part, d) != r {
+            if d == NONE || hex_region(tess, part, splits, d) != r {
                 edges.push((tess.verts[ci][i], tess.verts[ci][(i + 1) % k]));
             }
         }
@@ -134,7 +148,7 @@ pub(crate) fn region_geometry(
                     _ => break,
                 }
             }
-            let mut ring = smooth_ring(tess, part, pts, &ids);
+            let mut ring = smooth_ring(tess, part, pts, splits, &ids);
             ring.push(ring[0]);
             if ring.len() < 4 {
                 continue;
@@ -166,10 +180,12 @@ pub(crate) fn region_geometry(
         }
     }
     let mut mp = MultiPolygon(polys);
-    if any_clipped || !split_pieces.is_empty() {
+    mp.0.extend(split_pieces);
+    if any_clipped || area_pieces {
         // One overlay on the area's shared precision grid: (cells ∪ pieces) ∩ area.
-        mp.0.extend(split_pieces);
         mp = tess.snap.intersection(&mp, &tess.area);
+    } else if barrier_pieces {
+        mp = tess.snap.merge(&mp);
     }
     mp.orient(Direction::Default)
 }
@@ -181,6 +197,7 @@ fn cuttable(
     tess: &Tessellation,
     part: &[u32],
     pts: &NodePoints,
+    splits: &Splits,
     v: u32,
     prev: u32,
     next: u32,
@@ -191,7 +208,7 @@ fn cuttable(
     }
     let mut regions = [NONE; 3];
     for (i, &c) in cs.iter().enumerate() {
-        if tess.clipped[c as usize] {
+        if tess.clipped[c as usize] || splits.is_split(c) {
             return false;
         }
         let r = tess.nodes_of(c);
@@ -253,6 +270,7 @@ fn smooth_ring(
     tess: &Tessellation,
     part: &[u32],
     pts: &NodePoints,
+    splits: &Splits,
     ids: &[u32],
 ) -> Vec<Coord<f64>> {
     let n = ids.len();
@@ -267,11 +285,14 @@ fn smooth_ring(
         let v = ids[k];
         let prev = ids[(k + n - 1) % n];
         let next = ids[(k + 1) % n];
-        if n >= 6 && cuttable(tess, part, pts, v, prev, next) {
+        if n >= 6 && cuttable(tess, part, pts, splits, v, prev, next) {
             push(mid(prev, v), &mut out);
             push(mid(v, next), &mut out);
         } else {
             push(tess.vcoord[v as usize], &mut out);
+            for x in splits.edge_points(v, next) {
+                push(x, &mut out);
+            }
         }
     }
     if out.len() > 1 && out.first() == out.last() {

@@ -15,8 +15,10 @@ use geo_types::Coord;
 use rstar::primitives::{GeomWithData, Line};
 use rstar::{RTree, AABB};
 
+use super::split::Splits;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Barrier;
+use geo::Intersects;
 
 type Seg = GeomWithData<Line<[f64; 2]>, ()>;
 
@@ -373,17 +375,17 @@ fn piece_intervals(
     out
 }
 
-/// Barrier length (metres) inside each region, counting only nodes whose
-/// neighbours all belong to the same region and which are not on the area
-/// boundary: a barrier within one cell of a grid's edge *is* that edge (the
-/// grid outline follows cell edges, so it can only approximate a road to within
-/// a cell).
+/// Barrier length (metres) inside each region: barrier points farther than
+/// [`ON_EDGE_M`] from the region's outline. Points in clipped pieces at the
+/// area boundary are left out, as are the outline's smoothed corners (a few
+/// metres at most). A barrier the outline follows, cut cells included, counts
+/// as none.
 pub(crate) fn barrier_length_per_region(
     tess: &Tessellation,
-    g: &Graph,
     part: &[u32],
     k: usize,
     barriers: &BarrierIndex,
+    splits: &Splits,
 ) -> Vec<f64> {
     let mut out = vec![0.0; k];
     if barriers.is_empty() || tess.nodes.is_empty() {
@@ -405,13 +407,17 @@ pub(crate) fn barrier_length_per_region(
         max.x = max.x.max(v.x);
         max.y = max.y.max(v.y);
     }
+    let f = &tess.frame;
+    let near = |p: Coord<f64>, a: Coord<f64>, b: Coord<f64>| {
+        segment_distance(f.to_local(p), f.to_local(a), f.to_local(b)) <= ON_EDGE_M
+    };
     let step = tess.res.edge_length_m() / 3.0;
     for (a, b) in barriers.segments_in(min, max) {
         // Only the part inside the cells' box (roads can be tens of km long).
         let Some((a, b)) = clip_segment(a, b, min, max) else {
             continue;
         };
-        let (la, lb) = (tess.frame.to_local(a), tess.frame.to_local(b));
+        let (la, lb) = (f.to_local(a), f.to_local(b));
         let len = ((lb.x - la.x).powi(2) + (lb.y - la.y).powi(2)).sqrt();
         let n = (len / step).ceil().max(1.0) as usize;
         let piece = len / n as f64;
@@ -424,19 +430,65 @@ pub(crate) fn barrier_length_per_region(
             let Some(node) = tess.node_at(p) else {
                 continue;
             };
+            let c = tess.nodes[node as usize].cell;
+            if splits.is_split(c) {
+                // The regions of the pieces at (or within the margin of) p.
+                let mut at: Vec<u32> = splits
+                    .pieces(c)
+                    .iter()
+                    .filter(|(poly, _)| {
+                        poly.intersects(&p)
+                            || poly.exterior().0.windows(2).any(|w| near(p, w[0], w[1]))
+                    })
+                    .map(|x| x.1)
+                    .collect();
+                at.sort_unstable();
+                at.dedup();
+                if let [r] = at[..] {
+                    out[r as usize] += piece;
+                }
+                continue;
+            }
             if tess.pieces[node as usize].is_some() {
                 continue;
             }
             let r = part[node as usize];
-            if g.neighbours(node).iter().all(|&u| part[u as usize] == r)
-                && g.neighbours(node).len()
-                    == tess.nv[tess.nodes[node as usize].cell as usize] as usize
-            {
+            let ci = c as usize;
+            let kk = tess.nv[ci] as usize;
+            let foreign = |d: u32| {
+                d == NONE
+                    || tess.nodes_of(d).len() != 1
+                    || part[tess.first_node[d as usize] as usize] != r
+                    || splits.pieces(d).iter().any(|x| x.1 != r)
+            };
+            let on_edge = (0..kk).any(|i| {
+                foreign(tess.nbr[ci][i])
+                    && near(
+                        p,
+                        tess.vcoord[tess.verts[ci][i] as usize],
+                        tess.vcoord[tess.verts[ci][(i + 1) % kk] as usize],
+                    )
+            });
+            if !on_edge {
                 out[r as usize] += piece;
             }
         }
     }
     out
+}
+
+/// Distance (metres) within which a barrier point counts as on a grid edge.
+const ON_EDGE_M: f64 = 1.0;
+
+fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+    let (e, w) = (b - a, p - a);
+    let l2 = e.x * e.x + e.y * e.y;
+    let t = if l2 > 0.0 {
+        ((w.x * e.x + w.y * e.y) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (w.x - e.x * t).hypot(w.y - e.y * t)
 }
 
 /// Liang–Barsky clip of segment a–b to the box [min, max].

@@ -17,9 +17,13 @@
 //!    the regions compact and aligned with barriers; `compact` then moves
 //!    nodes on exact region areas and perimeters to lift the least compact
 //!    grids' Polsby–Popper.
-//! 4. `dissolve`: each region's cells are merged by walking the canonical cell
+//! 4. `split`: where two regions meet along a barrier, the cells the line runs
+//!    through are cut along it and each piece goes to the region on its side,
+//!    so the grid edge is the road or river itself (kept whole where that
+//!    would break a rule, contiguity, validity or compactness).
+//! 5. `dissolve`: each region's cells are merged by walking the canonical cell
 //!    edges (exact), and regions touching the area boundary are clipped to it.
-//! 5. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
+//! 6. `metrics` and `codes`: area, Polsby–Popper compactness, barrier length,
 //!    rule checks with reasons, and stable hierarchical codes.
 //!
 //! Every household is assigned to a node by point-in-polygon against the same
@@ -37,12 +41,13 @@ mod metrics;
 mod pip;
 mod regions;
 mod snap;
+mod split;
 mod tessellate;
 mod update;
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Intersects};
+use geo::{BoundingRect, Intersects, Validation};
 use geo_types::{Coord, MultiPolygon, Point, Rect};
 use h3o::Resolution;
 use rayon::prelude::*;
@@ -359,10 +364,58 @@ pub(crate) fn partition_area(
             .map(|&(i, n)| (households[i as usize].location.0, n))
             .collect::<Vec<_>>(),
     );
-    let geoms: Vec<MultiPolygon<f64>> = (0..k)
+    let mut splits = split::Splits::plan(
+        &tess,
+        &g,
+        &part,
+        barriers,
+        households,
+        &hh_node,
+        &rules,
+        has_persons,
+    );
+    let outline = |r: u32, splits: &split::Splits| {
+        dissolve::region_geometry(&tess, &part.assignment, r, &pts, splits)
+    };
+    let mut geoms: Vec<MultiPolygon<f64>> = (0..k)
         .into_par_iter()
-        .map(|r| dissolve::region_geometry(&tess, &part.assignment, r as u32, &pts))
+        .map(|r| outline(r as u32, &splits))
         .collect();
+    // A region that cut cells leave in parts, invalid, or less compact (below
+    // `split::KEEP_PP`) gets its cells back whole, and so do the regions that
+    // shared those cells.
+    let pp = |gm: &MultiPolygon<f64>| {
+        let (a, p) = metrics::area_perimeter_m(gm, &frame);
+        polsby_popper(a, p)
+    };
+    let mut check = splits.regions();
+    loop {
+        let bad: Vec<u32> = check
+            .par_iter()
+            .copied()
+            .filter(|&r| {
+                let gm = &geoms[r as usize];
+                if gm.0.len() > 1 && !part.has_satellite[r as usize] {
+                    return true;
+                }
+                let now = pp(gm);
+                (now < split::KEEP_PP && now < pp(&outline(r, &split::Splits::default())))
+                    || !gm.is_valid()
+            })
+            .collect();
+        if bad.is_empty() {
+            break;
+        }
+        let redo = splits.revert(&bad);
+        for &r in &redo {
+            geoms[r as usize] = outline(r, &splits);
+        }
+        let touched = splits.regions();
+        check = redo
+            .into_iter()
+            .filter(|r| touched.binary_search(r).is_ok())
+            .collect();
+    }
     drop(pts);
     lap(5, &mut t);
     // Outlines that went through a polygon clip are snapped by the overlay to
@@ -411,7 +464,8 @@ pub(crate) fn partition_area(
         }
     }
     lap(6, &mut t);
-    let barrier_len = graph::barrier_length_per_region(&tess, &g, &part.assignment, k, barriers);
+    let barrier_len =
+        graph::barrier_length_per_region(&tess, &part.assignment, k, barriers, &splits);
     let mut grids: Vec<Grid> = Vec::with_capacity(k);
     let mut centroids: Vec<Coord<f64>> = Vec::with_capacity(k);
     for (r, geom) in geoms.into_iter().enumerate() {

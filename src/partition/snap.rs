@@ -106,6 +106,24 @@ impl Snap {
         s.intersection(clip)
     }
 
+    /// The union of polygons that lie inside the area's box (which the frame
+    /// holds with a margin), on the area's grid.
+    pub(crate) fn merge(&self, mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+        let (lo, hi) = (self.rect.min(), self.rect.max());
+        let e = self.rect.width().max(self.rect.height()) * 2e-4;
+        let inner = Rect::new(
+            Coord {
+                x: lo.x + e,
+                y: lo.y + e,
+            },
+            Coord {
+                x: hi.x - e,
+                y: hi.y - e,
+            },
+        );
+        self.intersection(mp, &MultiPolygon(vec![inner.to_polygon()]))
+    }
+
     /// Size of one grid step, in degrees.
     pub(crate) fn unit(&self) -> f64 {
         self.inv

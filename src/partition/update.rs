@@ -65,6 +65,7 @@ use serde::Serialize;
 use super::graph::{BarrierIndex, Graph};
 use super::pip::{AreaLocator, BandedRings};
 use super::snap::Snap;
+use super::split::Splits;
 use super::tessellate::{Tessellation, NONE};
 use super::{
     codes, dissolve, metrics, partition_area, regions, tessellate, validate_inputs, AreaReport,
@@ -1615,7 +1616,7 @@ fn repair(
     let mut geoms: Vec<MultiPolygon<f64>> = region_ids
         .par_iter()
         .map(|&id| {
-            let raw = dissolve::region_geometry(&tess, &part, id, &pts);
+            let raw = dissolve::region_geometry(&tess, &part, id, &pts, &Splits::default());
             snap.intersection(&raw, &zone_poly)
         })
         .collect();
@@ -1724,8 +1725,13 @@ fn repair(
     }
 
     // Output grids.
-    let barrier_len =
-        super::graph::barrier_length_per_region(&tess, &g, &part, next_id as usize, ctx.barriers);
+    let barrier_len = super::graph::barrier_length_per_region(
+        &tess,
+        &part,
+        next_id as usize,
+        ctx.barriers,
+        &Splits::default(),
+    );
     let old_codes: Vec<&str> = old_grids.iter().map(|g| g.code.as_str()).collect();
     let mut source = CodeSource::new(&area.code, &old_codes, ctx.retired_codes);
     let mut out: Vec<OutGrid> = Vec::with_capacity(m + k_new);
