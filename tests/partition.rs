@@ -534,6 +534,70 @@ fn deterministic_across_runs_and_thread_counts() {
     }
 }
 
+/// Cutting cells along roads keeps the output independent of thread count.
+#[test]
+fn deterministic_with_roads() {
+    use geo_types::MultiLineString;
+    let mut rng = Rng::new(13);
+    let (w, h) = (3000.0, 2400.0);
+    let a = area(
+        "13",
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, w, h)]),
+    );
+    let mut hh = Vec::new();
+    clustered_in(&mut rng, &a.geometry, 9000, 6, 200.0, &mut hh);
+    let mx = m_lon(LAT);
+    let at = |x: f64, y: f64| coord! {x: LON + x * mx, y: LAT + y * M_LAT};
+    // A slanted road grid, some roads ending inside the area.
+    let mut roads = Vec::new();
+    for k in 0..4 {
+        let x = 400.0 + 700.0 * k as f64;
+        roads.push(LineString(vec![at(x, -100.0), at(x + 180.0, h + 100.0)]));
+        let y = 300.0 + 600.0 * k as f64;
+        roads.push(LineString(vec![at(-100.0, y), at(w * 0.8, y + 90.0)]));
+    }
+    let barriers = vec![wangge::model::Barrier {
+        geometry: MultiLineString(roads),
+        kind: Some("road".into()),
+        feature: 0,
+    }];
+    let areas = vec![a];
+    let fingerprint = || {
+        let p = partition(
+            &areas,
+            &hh,
+            &barriers,
+            &PartitionOptions::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        let c = check(&areas, &hh, &p, None);
+        summary("roads, determinism", &c);
+        p.grids
+            .iter()
+            .map(|g| {
+                format!(
+                    "{}|{}|{:?}|{}|{:?}",
+                    g.code, g.households, g.geometry, g.barrier_length_m, g.issues
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let base = fingerprint();
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        assert!(
+            base == pool.install(fingerprint),
+            "output differs with {threads} threads"
+        );
+    }
+}
+
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let a = area(
