@@ -558,38 +558,47 @@ fn coverage(a: CoverageArgs) -> Result<(), String> {
     let file = |name: &str| a.out.join(name);
     let fail = |name: &str, e: std::io::Error| format!("writing {}: {e}", file(name).display());
     status.stage(&format!("writing {}", a.out.display()));
-    layers::outputs::write_covered_households(
-        create(&file("households.geojson"))?,
-        &households,
-        &cameras,
-        &result.households,
-    )
-    .map_err(|e| fail("households.geojson", e))?;
-    layers::outputs::write_camera_use(
-        create(&file("cameras.geojson"))?,
-        &cameras,
-        &result.households,
-    )
-    .map_err(|e| fail("cameras.geojson", e))?;
-    if !areas.is_empty() {
-        layers::outputs::write_area_coverage(
-            create(&file("areas.geojson"))?,
-            &areas,
-            &result.areas,
-        )
-        .map_err(|e| fail("areas.geojson", e))?;
-        layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
-            .map_err(|e| fail("gaps.geojson", e))?;
-    }
-    if a.sites.is_some() {
-        layers::outputs::write_covered_sites(
-            create(&file("sites.geojson"))?,
-            &sites,
+    // The layers are written at the same time, like the inputs are read.
+    let households_and_cameras = || -> Result<(), String> {
+        layers::outputs::write_covered_households(
+            create(&file("households.geojson"))?,
+            &households,
             &cameras,
-            &result.sites,
+            &result.households,
         )
-        .map_err(|e| fail("sites.geojson", e))?;
-    }
+        .map_err(|e| fail("households.geojson", e))?;
+        layers::outputs::write_camera_use(
+            create(&file("cameras.geojson"))?,
+            &cameras,
+            &result.households,
+        )
+        .map_err(|e| fail("cameras.geojson", e))?;
+        Ok(())
+    };
+    let areas_gaps_and_sites = || -> Result<(), String> {
+        if !areas.is_empty() {
+            layers::outputs::write_area_coverage(
+                create(&file("areas.geojson"))?,
+                &areas,
+                &result.areas,
+            )
+            .map_err(|e| fail("areas.geojson", e))?;
+            layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
+                .map_err(|e| fail("gaps.geojson", e))?;
+        }
+        if a.sites.is_some() {
+            layers::outputs::write_covered_sites(
+                create(&file("sites.geojson"))?,
+                &sites,
+                &cameras,
+                &result.sites,
+            )
+            .map_err(|e| fail("sites.geojson", e))?;
+        }
+        Ok(())
+    };
+    let (first, second) = both(households_and_cameras, areas_gaps_and_sites);
+    first.and(second)?;
     let summary = serde_json::json!({ "summary": result.summary, "inputs": inputs.reports() });
     let mut f = create(&file("summary.json"))?;
     serde_json::to_writer_pretty(&mut f, &summary).map_err(|e| e.to_string())?;
