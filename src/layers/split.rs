@@ -10,12 +10,13 @@
 //! nested object, any syntax error, or anything unusual at the top level gives
 //! `None`, and the caller scans sequentially, which also names any error.
 
+use std::borrow::Cow;
+
+use rayon::prelude::*;
 use serde::de::{Deserialize, IgnoredAny};
 use serde_json::value::RawValue;
 
 use super::collection::{Collection, RawFeature};
-use rayon::prelude::*;
-use std::borrow::Cow;
 
 /// Layers smaller than this are scanned on one core.
 pub(super) const PARALLEL_FROM: usize = 8 << 20;
