@@ -513,7 +513,7 @@ impl<'s> Inputs<'s> {
     }
 }
 
-/// Runs two reads at the same time.
+/// Runs two steps (reads or writes of layers) at the same time.
 fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     rayon::join(a, b)
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use geo_types::{Geometry, MultiPolygon};
 use serde::Serialize;
 
+use super::write::ExtraProperties;
 use super::{AnyLayer, FeatureWriter};
 use crate::model::Grid;
 
@@ -35,7 +36,7 @@ struct GridProperties<'a> {
 /// Writes grids as a FeatureCollection, one Feature per grid, `id` = code.
 pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some(name))?;
-    w.write_all(grids, |g, text| {
+    w.write_features(grids, |_, g, text| {
         let props = GridProperties {
             code: &g.code,
             parent_code: &g.parent_code,
@@ -56,6 +57,23 @@ pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::R
 fn round(v: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (v * f).round() / f
+}
+
+/// `covered` and `cameras` (the ids of the online cameras that see location `i`).
+fn set_seen(
+    p: &mut ExtraProperties,
+    seen: &crate::coverage::SeenBy,
+    i: usize,
+    cameras: &[crate::model::Camera],
+) {
+    p.set("covered", &seen.covered(i));
+    p.set(
+        "cameras",
+        &CameraIds {
+            cameras,
+            indices: seen.cameras(i),
+        },
+    );
 }
 
 /// The ids of the cameras at the given indices, as a JSON array.
@@ -79,22 +97,14 @@ pub fn write_covered_households<W: Write + Send>(
     seen: &crate::coverage::SeenBy,
 ) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some("households"))?;
-    let numbered: Vec<(usize, &crate::model::Household)> = households.iter().enumerate().collect();
-    w.write_all(&numbered, |&(i, h), text| {
+    w.write_features(households, |i, h, text| {
         text.feature_with_input(
             h.id.as_deref(),
             &Geometry::Point(h.location),
             h.properties.as_deref(),
             |p| {
                 p.set("households", &h.households);
-                p.set("covered", &seen.covered(i));
-                p.set(
-                    "cameras",
-                    &CameraIds {
-                        cameras,
-                        indices: seen.cameras(i),
-                    },
-                );
+                set_seen(p, seen, i, cameras);
             },
         )
     })?;
@@ -109,8 +119,7 @@ pub fn write_covered_sites<W: Write + Send>(
     seen: &crate::coverage::SeenBy,
 ) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some("sites"))?;
-    let numbered: Vec<(usize, &crate::model::Site)> = sites.iter().enumerate().collect();
-    w.write_all(&numbered, |&(i, s), text| {
+    w.write_features(sites, |i, s, text| {
         text.feature_with_input(
             None,
             &Geometry::Point(s.location),
@@ -118,14 +127,7 @@ pub fn write_covered_sites<W: Write + Send>(
             |p| {
                 p.set("kind", &s.kind);
                 p.set("name", &s.name);
-                p.set("covered", &seen.covered(i));
-                p.set(
-                    "cameras",
-                    &CameraIds {
-                        cameras,
-                        indices: seen.cameras(i),
-                    },
-                );
+                set_seen(p, seen, i, cameras);
             },
         )
     })?;
@@ -147,13 +149,12 @@ pub fn write_area_coverage<W: Write + Send>(
         stats: &'a crate::coverage::AreaStats,
     }
     let mut w = FeatureWriter::new(out, Some("areas"))?;
-    let pairs: Vec<_> = areas.iter().zip(stats).collect();
-    w.write_all(&pairs, |&(a, s), text| {
+    w.write_features(areas, |i, a, text| {
         let props = Props {
             code: &a.code,
             name: a.name.as_deref(),
             kind: a.kind,
-            stats: s,
+            stats: &stats[i],
         };
         text.feature(Some(&a.code), &polygonal(&a.geometry), &props);
     })?;
@@ -175,8 +176,7 @@ pub fn write_gaps<W: Write + Send>(
         households_uncovered: u64,
     }
     let mut w = FeatureWriter::new(out, Some("gaps"))?;
-    let numbered: Vec<_> = gaps.iter().enumerate().collect();
-    w.write_all(&numbered, |&(i, g), text| {
+    w.write_features(gaps, |i, g, text| {
         let props = Props {
             area_code: &areas[g.area].code,
             area_m2: round(g.area_m2, 1),
@@ -203,8 +203,7 @@ pub fn write_camera_use<W: Write + Send>(
         }
     }
     let mut w = FeatureWriter::new(out, Some("cameras"))?;
-    let pairs: Vec<_> = cameras.iter().zip(sees).collect();
-    w.write_all(&pairs, |&(c, n), text| {
+    w.write_features(cameras, |i, c, text| {
         text.feature_with_input(
             Some(&c.id),
             &Geometry::Point(c.location),
@@ -212,7 +211,7 @@ pub fn write_camera_use<W: Write + Send>(
             |p| {
                 p.set("id", &c.id);
                 p.set("online", &c.online);
-                p.set("household_locations_seen", &n);
+                p.set("household_locations_seen", &sees[i]);
             },
         )
     })?;
@@ -249,7 +248,7 @@ pub fn write_proposals<W: Write + Send>(
 /// Writes a layer back out, normalised: WGS84, the contract's property names.
 pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) -> io::Result<()> {
     match layer {
-        AnyLayer::Areas(v) => w.write_all(v, |a, text| {
+        AnyLayer::Areas(v) => w.write_features(v, |_, a, text| {
             text.feature_with_input(
                 Some(&a.code),
                 &Geometry::MultiPolygon(a.geometry.clone()),
@@ -261,7 +260,7 @@ pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) 
                 },
             )
         }),
-        AnyLayer::Households(v) => w.write_all(v, |h, text| {
+        AnyLayer::Households(v) => w.write_features(v, |_, h, text| {
             text.feature_with_input(
                 h.id.as_deref(),
                 &Geometry::Point(h.location),
@@ -272,7 +271,7 @@ pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) 
                 },
             )
         }),
-        AnyLayer::Cameras(v) => w.write_all(v, |c, text| {
+        AnyLayer::Cameras(v) => w.write_features(v, |_, c, text| {
             text.feature_with_input(
                 Some(&c.id),
                 &Geometry::Point(c.location),
@@ -288,21 +287,21 @@ pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) 
                 },
             )
         }),
-        AnyLayer::Buildings(v) => w.write_all(v, |b, text| {
+        AnyLayer::Buildings(v) => w.write_features(v, |_, b, text| {
             text.feature(
                 None,
                 &Geometry::MultiPolygon(b.geometry.clone()),
                 &serde_json::json!({"feature": b.feature}),
             )
         }),
-        AnyLayer::Barriers(v) => w.write_all(v, |b, text| {
+        AnyLayer::Barriers(v) => w.write_features(v, |_, b, text| {
             text.feature(
                 None,
                 &Geometry::MultiLineString(b.geometry.clone()),
                 &serde_json::json!({"kind": b.kind}),
             )
         }),
-        AnyLayer::Sites(v) => w.write_all(v, |s, text| {
+        AnyLayer::Sites(v) => w.write_features(v, |_, s, text| {
             text.feature_with_input(
                 None,
                 &Geometry::Point(s.location),
@@ -313,7 +312,7 @@ pub fn write_layer<W: Write + Send>(w: &mut FeatureWriter<W>, layer: &AnyLayer) 
                 },
             )
         }),
-        AnyLayer::Candidates(v) => w.write_all(v, |c, text| {
+        AnyLayer::Candidates(v) => w.write_features(v, |_, c, text| {
             text.feature_with_input(
                 None,
                 &Geometry::Point(c.location),

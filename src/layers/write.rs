@@ -2,7 +2,7 @@
 //! counter-clockwise and holes clockwise, numbers at full double precision
 //! (shortest round-trip form, so never fewer than the 7 decimals the RFC asks).
 //! Features are written in order, one at a time or in batches serialized on
-//! every core ([`FeatureWriter::write_all`]), so a million-point layer never sits
+//! every core ([`FeatureWriter::write_features`]), so a million-point layer never sits
 //! in memory as JSON.
 
 use std::io::{self, Write};
@@ -70,29 +70,32 @@ impl<W: Write> FeatureWriter<W> {
     }
 
     /// Writes one feature per item, in order, serializing on every core:
-    /// `feature` appends the item's feature (or none) to the text it is given.
-    /// One batch is written out while the next is being serialized.
-    pub fn write_all<T, F>(&mut self, items: &[T], feature: F) -> io::Result<()>
+    /// `feature(i, item, text)` appends the feature of `items[i]` (or none) to
+    /// `text`. One batch is written out while the next is being serialized.
+    pub fn write_features<T, F>(&mut self, items: &[T], feature: F) -> io::Result<()>
     where
         W: Send,
         T: Sync,
-        F: Fn(&T, &mut FeatureText) + Sync,
+        F: Fn(usize, &T, &mut FeatureText) + Sync,
     {
-        let serialize = |batch: &[T]| -> Vec<FeatureText> {
+        let serialize = |first: usize, batch: &[T]| -> Vec<FeatureText> {
             batch
                 .par_chunks(CHUNK)
-                .map(|chunk| {
+                .enumerate()
+                .map(|(c, chunk)| {
                     let mut text = FeatureText::default();
-                    for item in chunk {
-                        feature(item, &mut text);
+                    for (k, item) in chunk.iter().enumerate() {
+                        feature(first + c * CHUNK + k, item, &mut text);
                     }
                     text
                 })
                 .collect()
         };
         let mut ready: Vec<FeatureText> = Vec::new();
-        for batch in items.chunks(CHUNK * CHUNKS_IN_FLIGHT) {
-            let (next, written) = rayon::join(|| serialize(batch), || self.write_texts(ready));
+        for (b, batch) in items.chunks(CHUNK * CHUNKS_IN_FLIGHT).enumerate() {
+            let first = b * CHUNK * CHUNKS_IN_FLIGHT;
+            let (next, written) =
+                rayon::join(|| serialize(first, batch), || self.write_texts(ready));
             written?;
             ready = next;
         }
@@ -402,7 +405,8 @@ mod tests {
             &serde_json::json!({"i": -1}),
         )
         .unwrap();
-        w.write_all(&items, |&i, text| {
+        w.write_features(&items, |at, &i, text| {
+            assert_eq!(at, i);
             if i % 5 != 3 {
                 let id = i.to_string();
                 text.feature(

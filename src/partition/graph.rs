@@ -491,8 +491,9 @@ fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
     (w.x - e.x * t).hypot(w.y - e.y * t)
 }
 
-/// Liang–Barsky clip of segment a–b to the box [min, max].
-fn clip_segment(
+/// Liang–Barsky clip of segment a–b to the box [min, max] (closed); `None`
+/// when they do not meet.
+pub(super) fn clip_segment(
     a: Coord<f64>,
     b: Coord<f64>,
     min: Coord<f64>,

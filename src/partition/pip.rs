@@ -91,7 +91,7 @@ impl BandedRings {
                     && a.x.min(b.x) <= max.x
                     && a.y.max(b.y) >= min.y
                     && a.y.min(b.y) <= max.y
-                    && segment_meets_box(a, b, min, max)
+                    && super::graph::clip_segment(a, b, min, max).is_some()
                 {
                     return true;
                 }
@@ -142,32 +142,6 @@ impl BandedRings {
         }
         inside
     }
-}
-
-/// Liang–Barsky: does segment a–b meet the box [min, max] (closed)?
-fn segment_meets_box(a: Coord<f64>, b: Coord<f64>, min: Coord<f64>, max: Coord<f64>) -> bool {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [
-        (-dx, a.x - min.x),
-        (dx, max.x - a.x),
-        (-dy, a.y - min.y),
-        (dy, max.y - a.y),
-    ] {
-        if p == 0.0 {
-            if q < 0.0 {
-                return false;
-            }
-        } else {
-            let r = q / p;
-            if p < 0.0 {
-                t0 = t0.max(r);
-            } else {
-                t1 = t1.min(r);
-            }
-        }
-    }
-    t0 <= t1
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;

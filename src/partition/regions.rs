@@ -854,6 +854,33 @@ impl State {
             && p <= self.max_p
     }
 
+    /// Gives each region of `halves` the cells listed with it (a re-split pair).
+    fn hand_over(
+        &mut self,
+        tess: &Tessellation,
+        part: &mut [u32],
+        w: &[u64],
+        pp: &[u64],
+        halves: [(usize, &[u32]); 2],
+    ) {
+        for (r, members) in halves {
+            for &v in members {
+                let from = part[v as usize] as usize;
+                if from != r {
+                    part[v as usize] = r as u32;
+                    self.apply(
+                        tess,
+                        v as usize,
+                        from,
+                        r,
+                        w[v as usize] as f64,
+                        pp[v as usize] as f64,
+                    );
+                }
+            }
+        }
+    }
+
     fn apply(&mut self, tess: &Tessellation, v: usize, a: usize, b: usize, wv: f64, pv: f64) {
         let nd = &tess.nodes[v];
         self.w[a] -= wv;
@@ -1287,22 +1314,7 @@ impl State {
             }
         }
         let Some((_, x, y)) = best else { return false };
-        for (r, members) in [(a, &x), (b, &y)] {
-            for &v in members.iter() {
-                let from = part[v as usize] as usize;
-                if from != r {
-                    part[v as usize] = r as u32;
-                    self.apply(
-                        tess,
-                        v as usize,
-                        from,
-                        r,
-                        w[v as usize] as f64,
-                        pp[v as usize] as f64,
-                    );
-                }
-            }
-        }
+        self.hand_over(tess, part, w, pp, [(a, &x), (b, &y)]);
         true
     }
 
@@ -1436,22 +1448,7 @@ impl State {
             }
         }
         let Some((_, x, y)) = best else { return false };
-        for (r, members) in [(a, &x), (b, &y)] {
-            for &v in members.iter() {
-                let from = part[v as usize] as usize;
-                if from != r {
-                    part[v as usize] = r as u32;
-                    self.apply(
-                        tess,
-                        v as usize,
-                        from,
-                        r,
-                        w[v as usize] as f64,
-                        pp[v as usize] as f64,
-                    );
-                }
-            }
-        }
+        self.hand_over(tess, part, w, pp, [(a, &x), (b, &y)]);
         true
     }
 

@@ -139,9 +139,7 @@ pub fn propose_params(body: &[u8]) -> Result<Value, String> {
 pub fn grids_layer(grids: &[Grid]) -> Result<OutputLayer, JobError> {
     let within = grids.iter().filter(|g| g.within_rules).count();
     let bytes = write(|w| outputs::write_grids(w, "grids", grids))?;
-    let boxes = grids
-        .iter()
-        .map(|g| bbox_of(&Geometry::MultiPolygon(g.geometry.clone())));
+    let boxes = grids.iter().map(|g| bbox_of(&g.geometry));
     Ok(OutputLayer {
         layer: "grids".into(),
         kind: "grids".into(),
@@ -329,24 +327,13 @@ impl Builtin {
             layers.push(layer(
                 "coverage",
                 json!({"areas": areas.len()}),
-                stored_from_output(
-                    &bytes,
-                    areas
-                        .iter()
-                        .map(|a| bbox_of(&Geometry::MultiPolygon(a.geometry.clone()))),
-                )?,
+                stored_from_output(&bytes, areas.iter().map(|a| bbox_of(&a.geometry)))?,
             ));
             let bytes = write(|w| outputs::write_gaps(w, &areas, &result.gaps))?;
             layers.push(layer(
                 "gaps",
                 json!({"gaps": result.gaps.len(), "households_in_gaps": s.households_in_gaps}),
-                stored_from_output(
-                    &bytes,
-                    result
-                        .gaps
-                        .iter()
-                        .map(|g| bbox_of(&Geometry::Polygon(g.geometry.clone()))),
-                )?,
+                stored_from_output(&bytes, result.gaps.iter().map(|g| bbox_of(&g.geometry)))?,
             ));
         }
         if !sites.is_empty() {

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use geo::BoundingRect;
-use geo_types::Geometry;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -18,12 +17,11 @@ use crate::layers::{AnyLayer, FeatureWriter};
 use crate::store::{LayerMeta, Store, StoreError, StoredFeature};
 
 /// The bounding box of a geometry, `[NaN; 4]` for an empty one.
-pub fn bbox_of(g: &Geometry<f64>) -> [f64; 4] {
-    rect_box(g.bounding_rect())
-}
-
-fn rect_box(r: Option<geo_types::Rect<f64>>) -> [f64; 4] {
-    match r {
+pub fn bbox_of<G>(g: &G) -> [f64; 4]
+where
+    G: BoundingRect<f64, Output = Option<geo_types::Rect<f64>>>,
+{
+    match g.bounding_rect() {
         Some(r) => [r.min().x, r.min().y, r.max().x, r.max().y],
         None => [f64::NAN; 4],
     }
@@ -173,13 +171,12 @@ pub fn layer_to_stored(
 /// The bounding box of every feature of a layer, in order.
 fn layer_boxes(layer: &AnyLayer) -> Vec<[f64; 4]> {
     let point = |p: &geo_types::Point<f64>| [p.x(), p.y(), p.x(), p.y()];
-    let rect = rect_box;
     match layer {
-        AnyLayer::Areas(v) => v.iter().map(|a| rect(a.geometry.bounding_rect())).collect(),
+        AnyLayer::Areas(v) => v.iter().map(|a| bbox_of(&a.geometry)).collect(),
         AnyLayer::Households(v) => v.iter().map(|h| point(&h.location)).collect(),
         AnyLayer::Cameras(v) => v.iter().map(|c| point(&c.location)).collect(),
-        AnyLayer::Buildings(v) => v.iter().map(|b| rect(b.geometry.bounding_rect())).collect(),
-        AnyLayer::Barriers(v) => v.iter().map(|b| rect(b.geometry.bounding_rect())).collect(),
+        AnyLayer::Buildings(v) => v.iter().map(|b| bbox_of(&b.geometry)).collect(),
+        AnyLayer::Barriers(v) => v.iter().map(|b| bbox_of(&b.geometry)).collect(),
         AnyLayer::Sites(v) => v.iter().map(|s| point(&s.location)).collect(),
         AnyLayer::Candidates(v) => v.iter().map(|c| point(&c.location)).collect(),
     }
