@@ -201,7 +201,7 @@ pub(crate) struct AreaCells {
     /// centre is inside, and (when gaps are wanted) those whose centre is
     /// outside but within a cell's reach of the boundary. The gaps are the area
     /// minus these cells.
-    pub seen: Vec<CellIndex>,
+    pub seen: Vec<(CellIndex, Coord<f64>)>,
 }
 
 impl AreaCells {
@@ -338,8 +338,8 @@ pub(crate) fn area_cells(
                 out.total = 1;
                 if seer.sees(c) {
                     out.covered = 1;
-                    if !out.seen.contains(&cell) {
-                        out.seen.push(cell);
+                    if !out.seen.iter().any(|&(s, _)| s == cell) {
+                        out.seen.push((cell, c));
                     }
                 } else {
                     out.blind_centres.push(c);
@@ -424,7 +424,7 @@ impl Walker<'_> {
             out.total += 1;
             if self.seer.sees(c) {
                 out.covered += 1;
-                out.seen.push(cell);
+                out.seen.push((cell, c));
             } else {
                 out.blind_centres.push(c);
                 out.blind_cells.push(1);
@@ -433,7 +433,7 @@ impl Walker<'_> {
             && self.prep.edge_within(c, self.fine_rho, self.kx, self.ky)
             && self.seer.sees(c)
         {
-            out.seen.push(cell);
+            out.seen.push((cell, c));
         }
     }
 
@@ -467,7 +467,7 @@ impl Walker<'_> {
             out.total += 1;
             if seen {
                 out.covered += 1;
-                out.seen.push(cell);
+                out.seen.push((cell, approx));
             } else {
                 // Well inside a blind cell: it lands in the same gap as the
                 // exact centre.
@@ -475,7 +475,7 @@ impl Walker<'_> {
                 out.blind_cells.push(1);
             }
         } else if seen {
-            out.seen.push(cell);
+            out.seen.push((cell, approx));
         }
     }
 }

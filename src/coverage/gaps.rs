@@ -17,10 +17,16 @@
 //! its `households_uncovered` counts the uncovered households located inside
 //! it. An uncovered household standing in a seen cell belongs to no gap.
 //!
+//! The seen cells' outline is traced on the lattice (`outline`), with vertices
+//! within a centimetre of h3o's, and by h3o's `Solvent` where the lattice
+//! trace does not apply: so a household within a centimetre of a seen cell's
+//! edge may be counted on either side of it.
+//!
 //! Output is normalised (rings start at their smallest vertex, holes sorted), so
 //! results do not depend on hash order inside the dissolver.
 
 use super::areas::{AreaCells, PreparedArea};
+use super::outline;
 use crate::geodesy::LocalFrame;
 use geo::BooleanOps;
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
@@ -113,12 +119,15 @@ pub(crate) fn gaps_of_area(
         geometry.clone()
     } else {
         let mut seen = cells.seen;
-        seen.sort_unstable();
-        seen.dedup();
-        let seen_mp: MultiPolygon<f64> = SolventBuilder::new()
-            .build()
-            .dissolve(seen)
-            .map_err(|e| e.to_string())?;
+        seen.sort_unstable_by_key(|&(cell, _)| cell);
+        seen.dedup_by_key(|&mut (cell, _)| cell);
+        let seen_mp = match outline::outline(&seen) {
+            Some(mp) => mp,
+            None => SolventBuilder::new()
+                .build()
+                .dissolve(seen.into_iter().map(|(cell, _)| cell))
+                .map_err(|e| e.to_string())?,
+        };
         geometry.difference(&seen_mp)
     };
     let polys: Vec<Polygon<f64>> =

@@ -17,8 +17,9 @@
 //! (building-edge grid and the sight-line test), `seer` (visibility of many
 //! points in parallel), `households` and `sites` (totals), `areas` (membership
 //! and the hierarchical H3 area coverage), `centres` (fine cell centres
-//! predicted from their parent's, with an error bound), `gaps` (each area minus its seen
-//! cells, as polygons), `propose` (CELF).
+//! predicted from their parent's, with an error bound), `outline` (the polygons of
+//! a set of cells, traced on the hexagonal lattice), `gaps` (each area minus its
+//! seen cells, as polygons), `propose` (CELF).
 //!
 //! # The rule
 //!
@@ -68,6 +69,7 @@ mod gaps;
 mod households;
 mod index;
 mod occlusion;
+mod outline;
 mod propose;
 mod sector;
 mod seer;
