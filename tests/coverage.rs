@@ -1301,17 +1301,31 @@ fn area_cells_on_sector_edges_match_exact_centres() {
         };
         // Each camera stands on a cell centre; its range reaches exactly another
         // centre and one edge of its field of view runs exactly through a third.
-        let cameras: Vec<Camera> = (0..16)
+        // Every third camera takes both from the two rings around it, so short
+        // ranges (19–38 m) are covered too.
+        let cameras: Vec<Camera> = (0..24)
             .map(|i| {
-                let at = centre(cells[r.below(cells.len())]);
+                let home = cells[r.below(cells.len())];
+                let at = centre(home);
                 let probe = Sector::new(at, 0.0, 360.0, 1.0);
-                let reach = centre(cells[r.below(cells.len())]);
-                let edge = centre(cells[r.below(cells.len())]);
+                let near: Vec<h3o::CellIndex> = home
+                    .grid_disk::<Vec<_>>(2)
+                    .into_iter()
+                    .filter(|&c| c != home)
+                    .collect();
+                let mut pick = || {
+                    if i % 3 == 0 {
+                        centre(near[r.below(near.len())])
+                    } else {
+                        centre(cells[r.below(cells.len())])
+                    }
+                };
+                let (reach, edge) = (pick(), pick());
                 let fov = [360.0, 90.0, 200.0, 30.0][i % 4];
                 let range = probe
                     .distance_m(reach)
                     .max(probe.distance_m(edge))
-                    .max(20.0);
+                    .max(if i % 3 == 0 { 10.0 } else { 20.0 });
                 let az = probe.bearing_deg(edge) + if i % 2 == 0 { fov / 2.0 } else { -fov / 2.0 };
                 camera(i, at.x, at.y, az.rem_euclid(360.0), fov, range, true)
             })

@@ -453,15 +453,15 @@ impl<'a> Occluders<'a> {
         let hit = walk(&self.grid.spec, c, p, 0.0, |k| {
             for &e in self.grid.cell(k) {
                 let e = e as usize;
-                let b = self.edge_building[e];
                 match meet(c, p, self.verts[e], self.verts[e + 1]) {
                     Meet::None => {}
                     Meet::Proper => {
-                        if !excluded(b, self) {
+                        if !excluded(self.edge_building[e], self) {
                             return true;
                         }
                     }
                     Meet::Touch => {
+                        let b = self.edge_building[e];
                         if !touched.contains(&b) {
                             touched.push(b);
                         }

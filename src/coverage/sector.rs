@@ -228,13 +228,16 @@ impl Sector {
 
     /// The verdict of [`Sector::contains`] for every point within `tol` metres
     /// of `p` when they all agree, `None` when it depends on where in that disc
-    /// the point is (`tol` at most a thousandth of the range; larger is `None`).
+    /// the point is (`tol` at most 1/200 of the range; larger is `None`).
     #[inline]
     pub(crate) fn contains_near(&self, p: Coord<f64>, tol: f64) -> Option<bool> {
-        if tol > 1e-3 * self.range {
+        if tol > 5e-3 * self.range {
             return None;
         }
-        // The box has at least 1 % of the range as margin around the disc.
+        // The box has at least 1 % of the range as margin around the disc, so
+        // a point outside it is more than `tol` from the disc; and a point
+        // found in range below is `tol` inside the disc, so nothing within
+        // `tol` of it is outside the box.
         if p.x < self.bbox[0] || p.x > self.bbox[2] || p.y < self.bbox[1] || p.y > self.bbox[3] {
             return Some(false);
         }
