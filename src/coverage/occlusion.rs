@@ -45,6 +45,10 @@ pub(crate) struct Occluders<'a> {
     /// For vertex `i`, the building whose edge `verts[i] → verts[i+1]` is, or
     /// `u32::MAX` for the last vertex of a ring (no edge starts there).
     edge_building: Vec<u32>,
+    /// Building `b`'s rings are `verts[first_vertex[b]..first_vertex[b + 1]]`:
+    /// its containment tests read them there, next to each other, instead of
+    /// chasing the footprint's own allocations.
+    first_vertex: Vec<u32>,
     grid: BoxGrid,
 }
 
@@ -102,6 +106,40 @@ fn meet(a: Coord<f64>, b: Coord<f64>, e0: Coord<f64>, e1: Coord<f64>) -> Meet {
         }
     }
     Meet::Touch
+}
+
+/// Whether `p` is in the interior of the footprint whose rings are `verts`
+/// (closed rings one after another; `ends[i]` marks the last vertex of a
+/// ring): on no ring, and inside an odd number of rings. For a valid
+/// footprint that is inside an exterior and outside its holes. Exact
+/// orientation predicates, so it answers what `geo`'s `coordinate_position`
+/// does.
+fn strictly_inside(verts: &[Coord<f64>], ends: impl Fn(usize) -> bool, p: Coord<f64>) -> bool {
+    let mut inside = false;
+    for i in 0..verts.len().saturating_sub(1) {
+        if ends(i) {
+            continue;
+        }
+        let (a, b) = (verts[i], verts[i + 1]);
+        let up = (a.y > p.y) != (b.y > p.y);
+        let in_box = p.x >= a.x.min(b.x)
+            && p.x <= a.x.max(b.x)
+            && p.y >= a.y.min(b.y)
+            && p.y <= a.y.max(b.y);
+        if !up && !in_box {
+            continue;
+        }
+        let o = orient(a, b, p);
+        if o == 0 && in_box {
+            return false; // on the boundary
+        }
+        // The edge crosses p's horizontal to the right of p exactly when p is
+        // on its left going up, or on its right going down.
+        if up && (o > 0) == (b.y > a.y) {
+            inside = !inside;
+        }
+    }
+    inside
 }
 
 /// Visits the grid cells a segment passes through (every cell whose closure the
@@ -170,6 +208,8 @@ impl<'a> Occluders<'a> {
         struct Part {
             verts: Vec<Coord<f64>>,
             edge_building: Vec<u32>,
+            /// Where each building's vertices start, within the part.
+            first: Vec<u32>,
             bbox: [f64; 4],
             /// Sums of footprint widths and heights (degrees), and their count.
             w: f64,
@@ -183,6 +223,7 @@ impl<'a> Occluders<'a> {
                 let mut p = Part {
                     verts: Vec::with_capacity(chunk.len() * 6),
                     edge_building: Vec::with_capacity(chunk.len() * 6),
+                    first: Vec::with_capacity(chunk.len()),
                     bbox: EMPTY_BBOX,
                     w: 0.0,
                     h: 0.0,
@@ -190,6 +231,7 @@ impl<'a> Occluders<'a> {
                 };
                 for (k, b) in chunk.iter().enumerate() {
                     let bi = (ci * CHUNK + k) as u32;
+                    p.first.push(p.verts.len() as u32);
                     for poly in &b.geometry.0 {
                         let mut bb = EMPTY_BBOX;
                         for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
@@ -230,9 +272,12 @@ impl<'a> Occluders<'a> {
         let total: usize = parts.iter().map(|p| p.verts.len()).sum();
         let mut verts = Vec::with_capacity(total);
         let mut edge_building = Vec::with_capacity(total);
+        let mut first_vertex = Vec::with_capacity(buildings.len() + 1);
         let mut bbox = EMPTY_BBOX;
         let (mut w, mut h, mut n) = (0.0, 0.0, 0usize);
         for p in parts {
+            let base = verts.len() as u32;
+            first_vertex.extend(p.first.iter().map(|f| base + f));
             verts.extend_from_slice(&p.verts);
             edge_building.extend_from_slice(&p.edge_building);
             bbox = super::index::union_bbox(bbox, p.bbox);
@@ -240,6 +285,7 @@ impl<'a> Occluders<'a> {
             h += p.h;
             n += p.n;
         }
+        first_vertex.push(verts.len() as u32);
         if bbox[0] > bbox[2] {
             bbox = [0.0, 0.0, 0.0, 0.0];
         }
@@ -279,6 +325,7 @@ impl<'a> Occluders<'a> {
             buildings,
             verts,
             edge_building,
+            first_vertex,
             grid,
         }
     }
@@ -293,7 +340,15 @@ impl<'a> Occluders<'a> {
     }
 
     fn strictly_inside(&self, b: u32, p: Coord<f64>) -> bool {
-        self.buildings[b as usize].geometry.coordinate_position(&p) == CoordPos::Inside
+        let (from, to) = (
+            self.first_vertex[b as usize] as usize,
+            self.first_vertex[b as usize + 1] as usize,
+        );
+        strictly_inside(
+            &self.verts[from..to],
+            |i| self.edge_building[from + i] == u32::MAX,
+            p,
+        )
     }
 
     /// The verdict of [`Occluders::blocked`] for the segments from `c` to every
@@ -401,24 +456,27 @@ impl<'a> Occluders<'a> {
         if self.strictly_inside(b, c) {
             return Some(true);
         }
-        let geometry = &self.buildings[b as usize].geometry;
-        for poly in &geometry.0 {
-            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                for w in ring.0.windows(2) {
-                    let (ax, ay) = ((w[0].x - p.x) * kx, (w[0].y - p.y) * ky);
-                    let (bx, by) = ((w[1].x - p.x) * kx, (w[1].y - p.y) * ky);
-                    let (ux, uy) = (bx - ax, by - ay);
-                    let l2 = ux * ux + uy * uy;
-                    let s = if l2 > 0.0 {
-                        (-(ax * ux + ay * uy) / l2).clamp(0.0, 1.0)
-                    } else {
-                        0.0
-                    };
-                    let (dx, dy) = (ax + s * ux, ay + s * uy);
-                    if dx * dx + dy * dy <= t * t {
-                        return None;
-                    }
-                }
+        let (from, to) = (
+            self.first_vertex[b as usize] as usize,
+            self.first_vertex[b as usize + 1] as usize,
+        );
+        for i in from..to.saturating_sub(1) {
+            if self.edge_building[i] == u32::MAX {
+                continue; // a ring's last vertex
+            }
+            let (v0, v1) = (self.verts[i], self.verts[i + 1]);
+            let (ax, ay) = ((v0.x - p.x) * kx, (v0.y - p.y) * ky);
+            let (bx, by) = ((v1.x - p.x) * kx, (v1.y - p.y) * ky);
+            let (ux, uy) = (bx - ax, by - ay);
+            let l2 = ux * ux + uy * uy;
+            let s = if l2 > 0.0 {
+                (-(ax * ux + ay * uy) / l2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (dx, dy) = (ax + s * ux, ay + s * uy);
+            if dx * dx + dy * dy <= t * t {
+                return None;
             }
         }
         Some(self.strictly_inside(b, p))
@@ -488,5 +546,91 @@ impl<'a> Occluders<'a> {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Building;
+    use geo_types::{LineString, MultiPolygon, Polygon};
+
+    /// The same answers as `geo`'s `coordinate_position` on footprints with
+    /// holes and several parts, for points inside, outside, on edges and on
+    /// vertices.
+    #[test]
+    fn strictly_inside_agrees_with_geo() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 10_000) as f64 / 10_000.0
+        };
+        let ring = |cx: f64, cy: f64, r: f64, n: usize, next: &mut dyn FnMut() -> f64| {
+            let mut cs: Vec<Coord<f64>> = (0..n)
+                .map(|k| {
+                    let a = k as f64 / n as f64 * std::f64::consts::TAU;
+                    let rr = r * (0.6 + 0.4 * next());
+                    // Snap to a coarse lattice so that probes hit edges exactly.
+                    Coord {
+                        x: ((cx + rr * a.cos()) * 64.0).round() / 64.0,
+                        y: ((cy + rr * a.sin()) * 64.0).round() / 64.0,
+                    }
+                })
+                .collect();
+            cs.dedup();
+            cs.push(cs[0]);
+            LineString(cs)
+        };
+        let footprints: Vec<Building> = (0..200)
+            .map(|i| {
+                let outer = ring(0.0, 0.0, 4.0, 12, &mut next);
+                let hole = ring(0.0, 0.0, 1.0, 6, &mut next);
+                let island = ring(0.0, 0.0, 0.4, 5, &mut next);
+                let far = ring(10.0, 0.0, 2.0, 7, &mut next);
+                let mut parts = vec![Polygon::new(outer, vec![hole]), Polygon::new(far, vec![])];
+                if i % 2 == 0 {
+                    parts.push(Polygon::new(island, vec![]));
+                }
+                Building {
+                    geometry: MultiPolygon(parts),
+                    feature: i,
+                }
+            })
+            .collect();
+        let occ = Occluders::new(&footprints);
+        let mut checked = 0;
+        for (b, footprint) in footprints.iter().enumerate() {
+            let mp = &footprint.geometry;
+            let mut probes: Vec<Coord<f64>> = Vec::new();
+            for poly in &mp.0 {
+                for r in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                    for w in r.0.windows(2) {
+                        probes.push(w[0]);
+                        probes.push(Coord {
+                            x: 0.5 * (w[0].x + w[1].x),
+                            y: 0.5 * (w[0].y + w[1].y),
+                        });
+                        probes.push(Coord {
+                            x: w[0].x,
+                            y: w[1].y,
+                        });
+                    }
+                }
+            }
+            for _ in 0..40 {
+                probes.push(Coord {
+                    x: (next() * 16.0 - 4.0) * 64.0_f64.round() / 64.0,
+                    y: next() * 8.0 - 4.0,
+                });
+            }
+            for p in probes {
+                let want = mp.coordinate_position(&p) == CoordPos::Inside;
+                assert_eq!(occ.strictly_inside(b as u32, p), want, "{b} {p:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000);
     }
 }
