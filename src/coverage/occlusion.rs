@@ -30,7 +30,7 @@
 
 use super::index::{BoxGrid, GridSpec, EMPTY_BBOX};
 use crate::model::Building;
-use geo::coordinate_position::{CoordPos, CoordinatePosition};
+use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::Relate;
@@ -553,6 +553,7 @@ impl<'a> Occluders<'a> {
 mod tests {
     use super::*;
     use crate::model::Building;
+    use geo::coordinate_position::CoordinatePosition;
     use geo_types::{LineString, MultiPolygon, Polygon};
 
     /// The same answers as `geo`'s `coordinate_position` on footprints with
