@@ -1,7 +1,13 @@
-//! First pass over a GeoJSON FeatureCollection: find the features and keep each
-//! one's geometry and properties as borrowed raw JSON, without building a DOM.
-//! This pass is sequential and only scans; the expensive parsing of geometry and
-//! properties happens per feature, in parallel, in [`super::kinds`].
+//! Finding the features of a GeoJSON FeatureCollection: each one's text,
+//! borrowed from the file, without building a DOM.
+//!
+//! A big layer is cut into pieces scanned on every core ([`super::split`]); when
+//! the caller asks for [`Depth::Direct`], that scan also reads each well-formed
+//! feature with the direct reader ([`super::direct`]), so its bytes are parsed
+//! once. Small layers, a single thread, and anything the split refuses take the
+//! sequential scan here, which only finds the features' text and names any
+//! syntax error; their parsing happens per feature, in parallel, in
+//! [`super::read`].
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -11,16 +17,33 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::direct::DirectFeature;
 use super::LayerError;
 
-/// One feature as found in the file: its parts are still JSON text.
-#[derive(Debug, Clone, Copy)]
+/// One feature as found in the file, and the feature itself when the scan has
+/// already read it.
+#[derive(Debug)]
 pub struct RawFeature<'a> {
-    /// The whole feature object.
-    pub raw: &'a RawValue,
+    /// The whole feature object's text; valid JSON, as the scan checked it.
+    pub raw: &'a str,
+    /// The feature as the direct reader read it during the scan, so it is not
+    /// parsed again; `None` unless the scan was asked for [`Depth::Direct`], ran
+    /// in parallel and the feature had the common, well-formed shape. Boxed so
+    /// the list of a million features the scan gathers and joins stays small.
+    pub(super) direct: Option<Box<DirectFeature<'a>>>,
 }
 
-/// A FeatureCollection whose features have not been parsed yet.
+/// How much of each feature the scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    /// Only its text: for callers that parse features their own way.
+    Extent,
+    /// Its text, and on the parallel big-layer scan also the feature itself,
+    /// for the layer reader, which would otherwise parse every byte again.
+    Direct,
+}
+
+/// A FeatureCollection's features as the scan found them.
 #[derive(Debug)]
 pub struct Collection<'a> {
     pub features: Vec<RawFeature<'a>>,
@@ -41,11 +64,16 @@ pub(crate) struct FeatureParts<'a> {
     pub properties: Option<&'a RawValue>,
 }
 
-/// Scans `text` as a FeatureCollection.
+/// Scans `text` as a FeatureCollection, finding each feature's text.
 pub fn parse_collection(text: &str) -> Result<Collection<'_>, LayerError> {
+    scan_collection(text, Depth::Extent)
+}
+
+/// Scans `text` as a FeatureCollection, reading features as deep as `depth`.
+pub(super) fn scan_collection(text: &str, depth: Depth) -> Result<Collection<'_>, LayerError> {
     let first = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if first.len() >= super::split::PARALLEL_FROM && rayon::current_num_threads() > 1 {
-        if let Some(c) = super::split::split_collection(first) {
+        if let Some(c) = super::split::split_collection(first, depth) {
             return Ok(c);
         }
     }
@@ -177,7 +205,10 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1024));
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            out.push(RawFeature { raw });
+            out.push(RawFeature {
+                raw: raw.get(),
+                direct: None,
+            });
             self.seen.set(out.len());
         }
         Ok(out)

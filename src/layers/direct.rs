@@ -18,13 +18,17 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// A feature read in one pass; its properties are still raw JSON.
-#[derive(Deserialize)]
+/// A feature read in one pass; its properties are still raw JSON. Reading one
+/// fails unless its `"type"` is `"Feature"`, so a value of this type is always a
+/// Feature, also when it was read from inside a longer text (the big-layer scan
+/// in [`super::split`]).
+#[derive(Debug, Deserialize)]
 pub(super) struct DirectFeature<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
+    #[serde(rename = "type")]
+    _kind: FeatureTag,
+    /// Boxed: rare, and a big layer's features wait here between scan and build.
     #[serde(default)]
-    pub(super) id: Option<serde_json::Value>,
+    pub(super) id: Option<Box<serde_json::Value>>,
     pub(super) geometry: DirectGeometry,
     #[serde(borrow, default)]
     pub(super) properties: Option<&'a RawValue>,
@@ -33,11 +37,33 @@ pub(super) struct DirectFeature<'a> {
 /// Reads `text` as a well-formed Feature, or `None` when the checked path must
 /// look at it.
 pub(super) fn read_feature(text: &str) -> Option<DirectFeature<'_>> {
-    let f: DirectFeature<'_> = serde_json::from_str(text).ok()?;
-    (f.kind == "Feature").then_some(f)
+    serde_json::from_str(text).ok()
+}
+
+/// The string `"Feature"`, checked while reading and then not kept.
+#[derive(Debug)]
+struct FeatureTag;
+
+impl<'de> Deserialize<'de> for FeatureTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FeatureTag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the string \"Feature\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FeatureTag, E> {
+                (v == "Feature")
+                    .then_some(FeatureTag)
+                    .ok_or_else(|| E::custom("not a Feature"))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// A geometry built straight from its JSON text.
+#[derive(Debug)]
 pub(super) struct DirectGeometry(pub(super) Geometry<f64>);
 
 impl<'de> Deserialize<'de> for DirectGeometry {
@@ -247,7 +273,7 @@ mod tests {
             r#"{"type":"Feature","id":7,"properties":{"a":1},"geometry":{"type":"Point","coordinates":[1,2]}}"#,
         )
         .unwrap();
-        assert_eq!(f.id, Some(serde_json::json!(7)));
+        assert_eq!(f.id.as_deref(), Some(&serde_json::json!(7)));
         assert_eq!(f.properties.unwrap().get(), r#"{"a":1}"#);
     }
 }

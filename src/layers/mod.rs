@@ -1,11 +1,14 @@
 //! GeoJSON in and out.
 //!
-//! Reading is split in two passes so a big layer parses on every core: a quick
-//! sequential scan of the FeatureCollection that keeps each feature's geometry and
-//! properties as borrowed raw JSON text (`collection`), then a parallel pass that
-//! parses, reprojects and validates each feature into a model type (`kinds`).
-//! A feature that breaks the contract is rejected with its index, id and reason;
-//! the rest are kept unless the caller asks for strict, all-or-nothing reading.
+//! Reading runs on every core and parses each byte of a big layer once. A scan
+//! finds each feature's text in the FeatureCollection (`collection`); on a big
+//! layer it runs in parallel pieces (`split`) and also reads every well-formed
+//! feature straight into geo-types (`direct`). Then a parallel pass (`read`)
+//! parses the features the scan did not read, and reprojects, validates and
+//! builds each one into a model type (`kinds`). Features the direct reader gives
+//! up on take the checked path, which names what is wrong. A feature that breaks
+//! the contract is rejected with its index, id and reason; the rest are kept
+//! unless the caller asks for strict, all-or-nothing reading.
 //!
 //! Writing ([`mod@write`]) streams RFC 7946 FeatureCollections: WGS84 longitude/latitude,
 //! right-hand rings, full double precision.

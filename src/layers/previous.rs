@@ -67,7 +67,7 @@ pub fn read_previous_grids(text: &str) -> Result<Vec<Grid>, PreviousError> {
     for (index, f) in coll.features.iter().enumerate() {
         let bad = |reason: String| PreviousError::Feature { index, reason };
         let parts: FeatureParts<'_> =
-            serde_json::from_str(f.raw.get()).map_err(|e| bad(format!("not a feature: {e}")))?;
+            serde_json::from_str(f.raw).map_err(|e| bad(format!("not a feature: {e}")))?;
         if parts.kind.as_deref() != Some("Feature") {
             return Err(bad("not a GeoJSON Feature".into()));
         }

@@ -1,11 +1,16 @@
 //! The shared reading driver: scan the collection, then parse, reproject,
 //! range-check and build every feature in parallel, collecting rejections.
+//!
+//! A feature the big-layer scan has already read ([`super::split`]) is not
+//! parsed again; the others are parsed here, by the direct reader when they
+//! have its common shape and otherwise by the checked path, which names every
+//! problem.
 
 use geo_types::Geometry;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use super::collection::{parse_collection, FeatureParts};
+use super::collection::{scan_collection, Depth, FeatureParts, RawFeature};
 use super::direct;
 use super::geometry::{check_range, parse_geometry, GeometryError};
 use super::kinds::{LayerKind, ReadOptions};
@@ -54,7 +59,7 @@ where
     T: Send,
     F: Fn(Parsed<'_>) -> BuildResult<T> + Sync,
 {
-    let collection = parse_collection(text)?;
+    let collection = scan_collection(text, Depth::Direct)?;
     let crs = match (opts.crs, &collection.crs) {
         (Some(c), _) => c,
         (None, Some(member)) => Crs::from_geojson_member(member)?,
@@ -70,12 +75,14 @@ where
     } else {
         opts.fields.id.as_str()
     };
+    // The features are moved out, so geometry the scan read is handed on, not copied.
+    let total = collection.features.len();
     let built: Vec<Result<Built<T>, Rejection>> = collection
         .features
-        .par_iter()
+        .into_par_iter()
         .enumerate()
         .map(|(index, f)| {
-            let mut p = parse_feature(index, f.raw, id_key)?;
+            let mut p = parse_feature(index, f, id_key)?;
             let id = p.id.clone();
             let reject = |reason: String| Rejection {
                 index,
@@ -99,7 +106,7 @@ where
     let mut report = LayerReport {
         layer: kind.to_string(),
         crs: crs.to_string(),
-        features: collection.features.len(),
+        features: total,
         ..Default::default()
     };
     let mut items = Vec::with_capacity(built.len());
@@ -148,24 +155,30 @@ pub(super) fn finish<T>(
     Ok((items, report))
 }
 
+/// One feature's geometry, properties and id, or why it is rejected.
 pub(super) fn parse_feature<'a>(
     index: usize,
-    raw: &'a RawValue,
+    feature: RawFeature<'a>,
     id_key: &str,
 ) -> Result<Parsed<'a>, Rejection> {
     let id_from = |id: Option<&serde_json::Value>, props: &Props<'_>| {
         id.and_then(id_text).or_else(|| props.id(id_key))
     };
-    // Well-formed features take the one-pass route; the rest are parsed again
-    // below, where every problem gets its name.
-    if let Some(f) = direct::read_feature(raw.get()) {
+    let raw = feature.raw;
+    // Well-formed features take the one-pass route (during the scan, or here);
+    // the rest are parsed again below, where every problem gets its name.
+    let direct = feature
+        .direct
+        .map(|d| *d)
+        .or_else(|| direct::read_feature(raw));
+    if let Some(f) = direct {
         let raw_props = f.properties.filter(|r| r.get() != "null");
         if let Ok(props) = raw_props.map_or(Ok(Props::default()), |r| {
             serde_json::from_str::<Props<'a>>(r.get())
         }) {
             return Ok(Parsed {
                 index,
-                id: id_from(f.id.as_ref(), &props),
+                id: id_from(f.id.as_deref(), &props),
                 geometry: f.geometry.0,
                 props,
                 raw_props,
@@ -173,7 +186,7 @@ pub(super) fn parse_feature<'a>(
         }
     }
     let reject = |id: Option<String>, reason: String| Rejection { index, id, reason };
-    let parts: FeatureParts<'a> = serde_json::from_str(raw.get())
+    let parts: FeatureParts<'a> = serde_json::from_str(raw)
         .map_err(|e| reject(None, format!("not a GeoJSON Feature object: {}", short(&e))))?;
     if parts.kind.as_deref() != Some("Feature") {
         let found = parts.kind.as_deref().unwrap_or("nothing");
@@ -237,4 +250,67 @@ pub(super) fn short(e: &serde_json::Error) -> String {
 
 pub(super) fn keep_raw(raw: Option<&RawValue>) -> RawProperties {
     raw.map(|r| r.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::collection::Depth;
+    use super::super::split::{split_collection, PARALLEL_FROM};
+    use super::super::{read_households, ReadOptions};
+
+    /// A big layer read on several threads (split scan, features read during the
+    /// scan) gives exactly what the sequential scan gives: the same items, and
+    /// the same rejections with the same words.
+    #[test]
+    fn features_read_during_the_scan_agree_with_the_sequential_path() {
+        let odd = [
+            r#"{"type":"Feature","properties":{"id":"n"},"geometry":null}"#,
+            r#"{"type":"Feature","properties":{"id":"c"},"geometry":{"coordinates":[117.1,32.1],"type":"Point"}}"#,
+            r#"{"type":"Other","properties":{},"geometry":{"type":"Point","coordinates":[117.1,32.1]}}"#,
+            r#"{"type":"Feature","properties":5,"geometry":{"type":"Point","coordinates":[117.1,32.1]}}"#,
+            r#"{"type":"Feature","id":77,"properties":{"households":2},"geometry":{"type":"Point","coordinates":[117.1,32.1]}}"#,
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[117.1,32.1],[117.2,32.1]]}}"#,
+            r#"{"type":"Feature","properties":{"id":"m"},"geometry":{"type":"MultiPoint","coordinates":[[117.1,32.1],[117.2,32.1]]}}"#,
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[200,32.1]}}"#,
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1e999,32.1]}}"#,
+            r#"{"type":"Feature","properties":{"households":-1},"geometry":{"type":"Point","coordinates":[117.1,32.1]}}"#,
+            "3",
+        ];
+        let mut features = Vec::new();
+        let mut len = 0;
+        for i in 0.. {
+            let f = match odd.get(i % 997) {
+                Some(o) => o.to_string(),
+                None => format!(
+                    r#"{{"type":"Feature","properties":{{"id":"h{i}","persons":{}}},"geometry":{{"type":"Point","coordinates":[117.{i},32.1]}}}}"#,
+                    i % 5
+                ),
+            };
+            len += f.len() + 2;
+            features.push(f);
+            if len > PARALLEL_FROM + (1 << 20) {
+                break;
+            }
+        }
+        let text = format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",\n")
+        );
+        let read_on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (items, report) = pool
+                .install(|| read_households(&text, &ReadOptions::default()))
+                .unwrap();
+            format!("{items:?}\n{report:?}")
+        };
+        let split = split_collection(&text, Depth::Direct).expect("the split applies");
+        assert!(split.features[0].direct.is_none() && split.features[odd.len()].direct.is_some());
+        drop(split);
+        let parallel = read_on(4);
+        assert!(parallel.contains("Other"), "{}", &parallel[..200]);
+        assert_eq!(parallel, read_on(1));
+    }
 }

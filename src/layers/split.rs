@@ -1,4 +1,4 @@
-//! The first pass over a big FeatureCollection, on every core.
+//! The scan of a big FeatureCollection, on every core.
 //!
 //! Finding where each feature starts and ends means reading every byte, which on
 //! one core is a fifth of a big layer's reading time. This pass guesses places to
@@ -9,6 +9,12 @@
 //! only if every piece ends exactly where the next begins. A guess inside a
 //! nested object, any syntax error, or anything unusual at the top level gives
 //! `None`, and the caller scans sequentially, which also names any error.
+//!
+//! Since every byte is read here anyway, at [`Depth::Direct`] each element is
+//! read with the direct reader ([`super::direct`]) and kept, its extent taken
+//! from where the reader stopped, so the layer reader does not parse it again.
+//! An element the direct reader gives up on is scanned again from its start as
+//! plain JSON, which checks it as before; the checked path parses it later.
 
 use std::borrow::Cow;
 
@@ -16,14 +22,15 @@ use rayon::prelude::*;
 use serde::de::{Deserialize, IgnoredAny};
 use serde_json::value::RawValue;
 
-use super::collection::{Collection, RawFeature};
+use super::collection::{Collection, Depth, RawFeature};
+use super::direct::DirectFeature;
 
 /// Layers smaller than this are scanned on one core.
 pub(super) const PARALLEL_FROM: usize = 8 << 20;
 
-/// Splits a FeatureCollection (starting at its `{`), or `None` when the
-/// sequential scan must do it.
-pub(super) fn split_collection(text: &str) -> Option<Collection<'_>> {
+/// Splits a FeatureCollection (starting at its `{`), reading features as deep
+/// as `depth`, or `None` when the sequential scan must do it.
+pub(super) fn split_collection(text: &str, depth: Depth) -> Option<Collection<'_>> {
     let b = text.as_bytes();
     let mut pos = expect(b, 0, b'{')?;
     let (mut kind, mut features, mut crs) = (None, None, None);
@@ -32,7 +39,7 @@ pub(super) fn split_collection(text: &str) -> Option<Collection<'_>> {
         pos = ws(b, expect(b, ws(b, after_key), b':')?);
         pos = match key.as_ref() {
             "features" if features.is_none() => {
-                let (f, end) = split_array(text, pos)?;
+                let (f, end) = split_array(text, pos, depth)?;
                 features = Some(f);
                 end
             }
@@ -69,7 +76,7 @@ pub(super) fn split_collection(text: &str) -> Option<Collection<'_>> {
 
 /// The elements of the features array starting at `pos` (its `[`), and the
 /// position after its `]`.
-fn split_array(text: &str, pos: usize) -> Option<(Vec<RawFeature<'_>>, usize)> {
+fn split_array(text: &str, pos: usize, depth: Depth) -> Option<(Vec<RawFeature<'_>>, usize)> {
     let b = text.as_bytes();
     let start = ws(b, expect(b, pos, b'[')?);
     let pieces = rayon::current_num_threads() * 4;
@@ -80,14 +87,14 @@ fn split_array(text: &str, pos: usize) -> Option<(Vec<RawFeature<'_>>, usize)> {
             cuts.push(cut);
         }
     }
-    let scanned: Vec<Option<Piece<'_>>> = (0..cuts.len())
+    let scanned: Vec<Piece<'_>> = (0..cuts.len())
         .into_par_iter()
-        .map(|i| scan_piece(text, cuts[i], cuts.get(i + 1).copied()))
-        .collect();
-    let mut features = Vec::new();
+        .map(|i| scan_piece(text, cuts[i], cuts.get(i + 1).copied(), depth))
+        .collect::<Option<_>>()?;
+    // Sized up front: the pieces and the whole are both held while it fills.
+    let mut features = Vec::with_capacity(scanned.iter().map(|p| p.features.len()).sum());
     let mut end = None;
     for (i, piece) in scanned.into_iter().enumerate() {
-        let piece = piece?;
         let last = i + 1 == cuts.len();
         match (piece.end, last) {
             (PieceEnd::ArrayEnd(e), true) => end = Some(e),
@@ -112,13 +119,18 @@ enum PieceEnd {
     ArrayEnd(usize),
 }
 
-fn scan_piece<'a>(text: &'a str, from: usize, next_cut: Option<usize>) -> Option<Piece<'a>> {
+fn scan_piece<'a>(
+    text: &'a str,
+    from: usize,
+    next_cut: Option<usize>,
+    depth: Depth,
+) -> Option<Piece<'a>> {
     let b = text.as_bytes();
     let mut features = Vec::new();
     let mut pos = from;
     loop {
-        let (raw, end) = one_value::<&RawValue>(text, pos)?;
-        features.push(RawFeature { raw });
+        let (feature, end) = one_feature(text, pos, depth)?;
+        features.push(feature);
         pos = ws(b, end);
         match b.get(pos)? {
             b',' => pos = ws(b, pos + 1),
@@ -141,6 +153,23 @@ fn scan_piece<'a>(text: &'a str, from: usize, next_cut: Option<usize>) -> Option
             _ => {}
         }
     }
+}
+
+/// The element at `pos` and the position after it: read by the direct reader
+/// when `depth` asks for it and the element has the common shape, else only
+/// checked as JSON, again from its start (the direct reader may have stopped
+/// anywhere inside it).
+fn one_feature(text: &str, pos: usize, depth: Depth) -> Option<(RawFeature<'_>, usize)> {
+    if depth == Depth::Direct {
+        if let Some((direct, end)) = one_value::<DirectFeature<'_>>(text, pos) {
+            let raw = &text[pos..end];
+            let direct = Some(Box::new(direct));
+            return Some((RawFeature { raw, direct }, end));
+        }
+    }
+    let (raw, end) = one_value::<&RawValue>(text, pos)?;
+    let raw = raw.get();
+    Some((RawFeature { raw, direct: None }, end))
 }
 
 /// The first `{` at or after `from` that opens an object whose first member is
@@ -196,6 +225,8 @@ fn one_value<'a, T: Deserialize<'a>>(text: &'a str, pos: usize) -> Option<(T, us
 mod tests {
     use super::*;
 
+    const DEPTHS: [Depth; 2] = [Depth::Extent, Depth::Direct];
+
     fn collection(features: &[String], tail: &str) -> String {
         format!(
             r#"{{"type":"FeatureCollection","name":"t","features":[{}]{tail}}}"#,
@@ -209,7 +240,8 @@ mod tests {
         )
     }
 
-    /// The pieces put together are exactly the features the sequential scan finds.
+    /// The pieces put together are exactly the features the sequential scan
+    /// finds; at `Depth::Direct` each one is also read.
     #[test]
     fn agrees_with_the_sequential_scan() {
         let features: Vec<String> = (0..2000).map(feature).collect();
@@ -217,31 +249,76 @@ mod tests {
             &features,
             r#","crs":{"type":"name","properties":{"name":"EPSG:4326"}}"#,
         );
-        let split = split_collection(&text).expect("split");
-        assert_eq!(split.features.len(), 2000);
-        for (f, want) in split.features.iter().zip(&features) {
-            assert_eq!(f.raw.get(), want);
+        for depth in DEPTHS {
+            let split = split_collection(&text, depth).expect("split");
+            assert_eq!(split.features.len(), 2000);
+            for (i, (f, want)) in split.features.iter().zip(&features).enumerate() {
+                assert_eq!(f.raw, want);
+                match (&f.direct, depth) {
+                    (None, Depth::Extent) => {}
+                    (Some(d), Depth::Direct) => {
+                        let point = geo_types::Point::new(i as f64 + 0.5, 1.0);
+                        assert_eq!(d.geometry.0, point.into());
+                        assert!(d.properties.unwrap().get().contains(&format!("\"{i}\"")));
+                    }
+                    other => panic!("{depth:?}: {other:?}"),
+                }
+            }
+            assert_eq!(split.crs.unwrap()["properties"]["name"], "EPSG:4326");
         }
-        assert_eq!(split.crs.unwrap()["properties"]["name"], "EPSG:4326");
     }
 
-    /// A guessed cut inside a feature (a nested Feature object) is noticed.
+    /// Elements the direct reader gives up on keep their place and text, and
+    /// are left unread for the checked path.
+    #[test]
+    fn keeps_what_the_direct_reader_gives_up_on() {
+        let mut features: Vec<String> = (0..500).map(feature).collect();
+        let odd = [
+            r#"{"type":"Feature","properties":{},"geometry":null}"#,
+            r#"{"type":"Feature","geometry":{"coordinates":[1,2],"type":"Point"}}"#,
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1e999,2]}}"#,
+            r#"{"type":"Other","geometry":{"type":"Point","coordinates":[1,2]}}"#,
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"type":"Feature"}"#,
+            "[1, 2]",
+            "3",
+        ];
+        for (k, o) in odd.iter().enumerate() {
+            features[k * 70 + 5] = o.to_string();
+        }
+        let text = collection(&features, "");
+        let split = split_collection(&text, Depth::Direct).expect("split");
+        assert_eq!(split.features.len(), 500);
+        for (i, (f, want)) in split.features.iter().zip(&features).enumerate() {
+            assert_eq!(f.raw, want);
+            let is_odd = i % 70 == 5 && i / 70 < odd.len();
+            assert_eq!(f.direct.is_none(), is_odd, "{i}: {want}");
+        }
+    }
+
+    /// A guessed cut inside a feature (a nested Feature object) is noticed,
+    /// also when the direct reader can read the nested one.
     #[test]
     fn a_cut_inside_a_feature_is_refused() {
-        let nested = r#"{"type":"Feature","properties":{"inner":{"type":"Feature","properties":{}}},"geometry":null}"#;
+        let inner =
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,2]}}"#;
+        let nested =
+            format!(r#"{{"type":"Feature","properties":{{"inner":{inner}}},"geometry":null}}"#);
         let mut features: Vec<String> = (0..200).map(feature).collect();
         for i in (0..200).step_by(3) {
-            features[i] = nested.to_string();
+            features[i] = nested.clone();
         }
         let text = collection(&features, "");
         let first = text.find('[').unwrap() + 1;
-        let inner = text.find(r#"{"type":"Feature","properties":{}}"#).unwrap();
+        let inner = text.find(inner).unwrap();
         assert_eq!(feature_start_from(text.as_bytes(), inner), Some(inner));
-        assert!(scan_piece(&text, first, Some(inner)).is_none());
-        if let Some(split) = split_collection(&text) {
-            assert_eq!(split.features.len(), 200);
-            for (f, want) in split.features.iter().zip(&features) {
-                assert_eq!(f.raw.get(), want);
+        for depth in DEPTHS {
+            assert!(scan_piece(&text, first, Some(inner), depth).is_none());
+            assert!(scan_piece(&text, inner, None, depth).is_none());
+            if let Some(split) = split_collection(&text, depth) {
+                assert_eq!(split.features.len(), 200);
+                for (f, want) in split.features.iter().zip(&features) {
+                    assert_eq!(f.raw, want);
+                }
             }
         }
     }
@@ -251,16 +328,21 @@ mod tests {
     fn leaves_errors_to_the_sequential_scan() {
         let features: Vec<String> = (0..100).map(feature).collect();
         let good = collection(&features, "");
-        assert!(split_collection(&good).is_some());
-        for bad in [
-            good.replacen(",\n", ",,", 1),
-            good.replacen("[0.5,1]", "[0.5,1", 1),
-            good.replace("FeatureCollection", "Feature"),
-            good.clone() + "x",
-            good.replacen("\"features\"", "\"features\":[],\"features\"", 1),
-            collection(&[], ""),
-        ] {
-            assert!(split_collection(&bad).is_none(), "{}", &bad[..80]);
+        for depth in DEPTHS {
+            assert!(split_collection(&good, depth).is_some());
+            for bad in [
+                good.replacen(",\n", ",,", 1),
+                good.replacen("[0.5,1]", "[0.5,1", 1),
+                good.replacen("[0.5,1]}", "[0.5,1]", 1),
+                good.replacen("[0.5,1]}}", "[0.5,1]}}}", 1),
+                good.replacen("\"Feature\",", "\"Feature\"", 1),
+                good.replace("FeatureCollection", "Feature"),
+                good.clone() + "x",
+                good.replacen("\"features\"", "\"features\":[],\"features\"", 1),
+                collection(&[], ""),
+            ] {
+                assert!(split_collection(&bad, depth).is_none(), "{}", &bad[..80]);
+            }
         }
     }
 }

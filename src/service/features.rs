@@ -104,7 +104,7 @@ pub fn stored_from_output(
     let parts: Vec<WrittenParts<'_>> = collection
         .features
         .par_iter()
-        .map(|f| serde_json::from_str(f.raw.get()))
+        .map(|f| serde_json::from_str(f.raw))
         .collect::<Result<_, _>>()
         .map_err(|e| JobError::Invalid(format!("reading back the results: {e}")))?;
     let ids: Vec<Option<std::borrow::Cow<'_, str>>> =
@@ -134,7 +134,7 @@ pub fn stored_from_output(
                 StoredFeature {
                     id: id.unwrap_or_default().into(),
                     bbox,
-                    json: raw.raw.get().into(),
+                    json: raw.raw.into(),
                 }
             } else {
                 let n = (i + 1).to_string();
