@@ -291,9 +291,9 @@ impl wangge::Progress for Status {
     }
 }
 
-fn read_file(path: &Path, status: &Status) -> Result<String, String> {
+fn read_file(path: &Path, status: &Status) -> Result<layers::LayerText, String> {
     status.stage(&format!("reading {}", path.display()));
-    layers::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
+    layers::LayerText::open(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, String> {

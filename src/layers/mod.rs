@@ -82,3 +82,43 @@ pub fn read_text(path: &std::path::Path) -> Result<String, LayerError> {
         offset: e.utf8_error().valid_up_to(),
     })
 }
+
+/// A layer file's text for the command line: a regular file is mapped into
+/// memory, so a layer of hundreds of megabytes is parsed where the page cache
+/// holds it, with no copy and no fresh memory to zero; anything else (a pipe,
+/// a file that cannot be mapped) is read like [`read_text`]. The service
+/// always reads into memory.
+pub enum LayerText {
+    Mapped(memmap2::Mmap),
+    Read(String),
+}
+
+impl LayerText {
+    /// Opens `path`, checking that it is UTF-8 and naming the first bad byte.
+    pub fn open(path: &std::path::Path) -> Result<Self, LayerError> {
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        let file = std::fs::File::open(path).ok().filter(|_| regular);
+        // SAFETY: the map is read-only and private to this process; like any
+        // tool that maps its inputs, the command line assumes nobody truncates
+        // them while it runs.
+        let map = file.and_then(|f| unsafe { memmap2::MmapOptions::new().populate().map(&f) }.ok());
+        let Some(map) = map else {
+            return read_text(path).map(LayerText::Read);
+        };
+        std::str::from_utf8(&map).map_err(|e| LayerError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        Ok(LayerText::Mapped(map))
+    }
+}
+
+impl std::ops::Deref for LayerText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // SAFETY: checked to be UTF-8 in `open`, and the map is read-only.
+            LayerText::Mapped(map) => unsafe { std::str::from_utf8_unchecked(map) },
+            LayerText::Read(text) => text,
+        }
+    }
+}
