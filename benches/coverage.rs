@@ -597,4 +597,7 @@ fn main() {
             100.0 * f(w, "covered_frac") / opt
         );
     }
+    if let Some(bin) = cli_bin {
+        let _ = std::fs::remove_file(bin);
+    }
 }
