@@ -206,7 +206,13 @@ impl BoxGrid {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
         let n = spec.cells();
-        let count: Vec<AtomicU32> = (0..n + 1).map(|_| AtomicU32::new(0)).collect();
+        // One array of cursors serves as counts, then as fill positions (each
+        // ends at the next cell's start), then, shifted by one, as the starts;
+        // every big array is made in parallel and converted in place.
+        let mut cursor: Vec<AtomicU32> = (0..n + 1)
+            .into_par_iter()
+            .map(|_| AtomicU32::new(0))
+            .collect();
         let visit = |i: usize, f: &dyn Fn(usize)| {
             if let Some(b) = bbox(i) {
                 let (c0, c1, r0, r1) = spec.span(b);
@@ -222,24 +228,30 @@ impl BoxGrid {
             .with_min_len(65_536)
             .for_each(|i| {
                 visit(i, &|k| {
-                    count[k + 1].fetch_add(1, Relaxed);
+                    cursor[k + 1].fetch_add(1, Relaxed);
                 })
             });
-        let mut start: Vec<u32> = count.into_iter().map(AtomicU32::into_inner).collect();
-        for i in 0..n {
-            start[i + 1] += start[i];
+        let mut total = 0u32;
+        for c in cursor.iter_mut() {
+            total += *c.get_mut();
+            *c.get_mut() = total;
         }
-        let fill: Vec<AtomicU32> = start[..n].iter().map(|&s| AtomicU32::new(s)).collect();
-        let items: Vec<AtomicU32> = (0..start[n]).map(|_| AtomicU32::new(0)).collect();
+        let items: Vec<AtomicU32> = (0..total)
+            .into_par_iter()
+            .map(|_| AtomicU32::new(0))
+            .collect();
         (0..n_items)
             .into_par_iter()
             .with_min_len(65_536)
             .for_each(|i| {
                 visit(i, &|k| {
-                    let at = fill[k].fetch_add(1, Relaxed);
+                    let at = cursor[k].fetch_add(1, Relaxed);
                     items[at as usize].store(i as u32, Relaxed);
                 })
             });
+        let mut start: Vec<u32> = cursor.into_iter().map(AtomicU32::into_inner).collect();
+        start.rotate_right(1);
+        start[0] = 0;
         BoxGrid {
             spec,
             start,
