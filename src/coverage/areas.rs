@@ -74,7 +74,7 @@ impl PreparedArea {
         }
         let bands = (all.len() / 4).clamp(1, 4096);
         let band_h = ((bbox[3] - bbox[1]) / bands as f64).max(1e-12);
-        let band = |y: f64| (((y - bbox[1]) / band_h).floor().max(0.0) as usize).min(bands - 1);
+        let band = |y: f64| (((y - bbox[1]) / band_h).max(0.0) as usize).min(bands - 1);
         let mut count = vec![0u32; bands + 1];
         for e in &all {
             let (lo, hi) = (band(e[1].min(e[3])), band(e[1].max(e[3])));
@@ -119,8 +119,7 @@ impl PreparedArea {
             return false;
         }
         let bands = self.band_start.len() - 1;
-        let band =
-            |y: f64| (((y - self.y0) / self.band_h).floor().max(0.0) as usize).min(bands - 1);
+        let band = |y: f64| (((y - self.y0) / self.band_h).max(0.0) as usize).min(bands - 1);
         let r2 = rho * rho;
         for b in band(c.y - dy)..=band(c.y + dy) {
             for e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
@@ -154,7 +153,7 @@ impl PreparedArea {
             return false;
         }
         let bands = self.band_start.len() - 1;
-        let b = (((p.y - self.y0) / self.band_h).floor().max(0.0) as usize).min(bands - 1);
+        let b = (((p.y - self.y0) / self.band_h).max(0.0) as usize).min(bands - 1);
         let mut inside = false;
         for e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
             if (e[1] > p.y) != (e[3] > p.y) {

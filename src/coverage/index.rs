@@ -66,33 +66,38 @@ impl GridSpec {
         self.nx * self.ny
     }
 
+    // Cell numbers below truncate instead of calling `floor` (a library call
+    // on baseline x86-64, and these are the innermost lookups): for a
+    // non-negative value the two agree, and negative ones are clamped or
+    // refused first.
+
     /// Column of longitude `x`, clamped into the grid.
     #[inline]
     pub fn col(&self, x: f64) -> usize {
-        let c = ((x - self.x0) / self.cw).floor();
-        if c <= 0.0 {
-            0
-        } else {
+        let c = (x - self.x0) / self.cw;
+        if c >= 1.0 {
             (c as usize).min(self.nx - 1)
+        } else {
+            0
         }
     }
 
     /// Row of latitude `y`, clamped into the grid.
     #[inline]
     pub fn row(&self, y: f64) -> usize {
-        let c = ((y - self.y0) / self.ch).floor();
-        if c <= 0.0 {
-            0
-        } else {
+        let c = (y - self.y0) / self.ch;
+        if c >= 1.0 {
             (c as usize).min(self.ny - 1)
+        } else {
+            0
         }
     }
 
     /// The cell of a point, or `None` when it is outside the grid.
     #[inline]
     pub fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
-        let cx = ((x - self.x0) / self.cw).floor();
-        let cy = ((y - self.y0) / self.ch).floor();
+        let cx = (x - self.x0) / self.cw;
+        let cy = (y - self.y0) / self.ch;
         // Written so that NaN also falls outside.
         if !(cx >= 0.0 && cy >= 0.0 && cx < self.nx as f64 && cy < self.ny as f64) {
             return None;
@@ -299,6 +304,15 @@ impl BoxGrid {
     }
 }
 
+/// `x.floor() as i64` without the library call (baseline x86-64 has no
+/// rounding instruction): the same for every input, NaN and infinities
+/// included.
+#[inline]
+pub(crate) fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    t.saturating_sub(((t as f64) > x) as i64)
+}
+
 /// Points bucketed by cell, for "which points lie in this box" queries.
 #[derive(Debug, Clone)]
 pub(crate) struct PointGrid {
@@ -375,6 +389,61 @@ impl PointGrid {
             for &i in &self.order[a..z] {
                 f(i);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same as `floor` everywhere, at integers, just off them, for huge
+    /// values, NaN and infinities.
+    #[test]
+    fn floor_i64_is_floor() {
+        let mut xs = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            0.0,
+            -0.0,
+        ];
+        for k in -5..=5 {
+            let k = k as f64;
+            xs.extend([k, k + 1e-12, k - 1e-12, k + 0.5, k - 0.5]);
+            xs.extend([k.next_up(), k.next_down()]);
+        }
+        xs.extend([9.3e18, -9.3e18, 4503599627370495.5, -4503599627370495.5]);
+        for x in xs {
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+        }
+    }
+
+    /// Truncating lookups give the cells `floor` gave, at cell borders and
+    /// outside the grid.
+    #[test]
+    fn cells_at_borders() {
+        let spec = GridSpec {
+            x0: -1.0,
+            y0: 2.0,
+            cw: 0.25,
+            ch: 0.5,
+            nx: 8,
+            ny: 4,
+        };
+        for i in -40..=50 {
+            let x = -1.0 + i as f64 * 0.0625;
+            let y = 2.0 + i as f64 * 0.125;
+            let fx = ((x - spec.x0) / spec.cw).floor();
+            let fy = ((y - spec.y0) / spec.ch).floor();
+            let col = if fx <= 0.0 { 0 } else { (fx as usize).min(7) };
+            let row = if fy <= 0.0 { 0 } else { (fy as usize).min(3) };
+            assert_eq!((spec.col(x), spec.row(y)), (col, row), "{x} {y}");
+            let inside = fx >= 0.0 && fy >= 0.0 && fx < 8.0 && fy < 4.0;
+            let want = inside.then(|| fy as usize * 8 + fx as usize);
+            assert_eq!(spec.cell_of(x, y), want, "{x} {y}");
         }
     }
 }

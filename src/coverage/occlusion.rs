@@ -28,7 +28,7 @@
 //! A million footprints cost one pass to index (~5 M edges), and each sight line
 //! then touches a few dozen edges.
 
-use super::index::{BoxGrid, GridSpec, EMPTY_BBOX};
+use super::index::{floor_i64, BoxGrid, GridSpec, EMPTY_BBOX};
 use crate::model::Building;
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
@@ -174,8 +174,8 @@ fn walk(
     };
     let du = u1 - u0;
     let slope = if du > 0.0 { (v1 - v0) / du } else { 0.0 };
-    let c_lo = ((u0 - eps).floor() as i64).max(0);
-    let c_hi = ((u1 + eps).floor() as i64).min(nu - 1);
+    let c_lo = floor_i64(u0 - eps).max(0);
+    let c_hi = floor_i64(u1 + eps).min(nu - 1);
     let mut c = c_lo;
     while c <= c_hi {
         let s0 = (c as f64).max(u0);
@@ -185,8 +185,8 @@ fn walk(
         } else {
             (v0, v1)
         };
-        let r_lo = ((va.min(vb) - eps).floor() as i64).max(0);
-        let r_hi = ((va.max(vb) + eps).floor() as i64).min(nv - 1);
+        let r_lo = floor_i64(va.min(vb) - eps).max(0);
+        let r_hi = floor_i64(va.max(vb) + eps).min(nv - 1);
         let mut r = r_lo;
         while r <= r_hi {
             let k = if x_major { r * nx + c } else { c * nx + r };
