@@ -8,7 +8,6 @@
 //! with `None`, and the caller takes the checked path in [`super::read`], which
 //! names the problem. So this module never decides what an error message says.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use geo_types::{
@@ -17,6 +16,8 @@ use geo_types::{
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use super::props::JsonStr;
 
 /// A feature read in one pass; its properties are still raw JSON. Reading one
 /// fails unless its `"type"` is `"Feature"`, so a value of this type is always a
@@ -80,13 +81,13 @@ impl<'de> Visitor<'de> for GeometryVisitor {
         f.write_str("a geometry object with \"type\" first")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let first = map.next_key::<Cow<'de, str>>()?;
-        if first.as_deref() != Some("type") {
+        let first = map.next_key::<JsonStr<'de>>()?;
+        if first.as_ref().map(|k| k.0.as_ref()) != Some("type") {
             return Err(de::Error::custom("\"type\" is not the first member"));
         }
-        let kind = map.next_value::<Cow<'de, str>>()?;
+        let JsonStr(kind) = map.next_value::<JsonStr<'de>>()?;
         let mut geometry = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             match key.as_ref() {
                 "coordinates" if geometry.is_none() => {
                     geometry = Some(map.next_value_seed(Shape(&kind))?);
@@ -231,6 +232,8 @@ mod tests {
             r#"{"type":"MultiLineString","coordinates":[[[1,2],[3,4]],[[5,6],[7,8]]]}"#,
             r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]],[[0.1,0.1],[0.2,0.1],[0.2,0.2],[0.1,0.1]]]}"#,
             r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}"#,
+            // Escaped keys and type names are read too (owned, not borrowed).
+            r#"{"t\u0079pe":"Poi\u006et","coordi\u006eates":[117.1,32.2]}"#,
         ];
         for text in cases {
             let fast: DirectGeometry = serde_json::from_str(text).expect(text);

@@ -9,6 +9,36 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+/// A JSON string borrowed from the input where it has no escapes, owned only
+/// where it has. (serde's own `Cow<str>` always allocates, unless it is a
+/// struct field marked `borrow`; keys and tags are read millions of times.)
+pub(super) struct JsonStr<'de>(pub(super) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for JsonStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// Property name → unparsed value, in input order.
 #[derive(Debug, Default)]
 pub(crate) struct Props<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
@@ -54,7 +84,7 @@ impl<'de> Deserialize<'de> for Props<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut v = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(JsonStr(k)) = map.next_key::<JsonStr<'de>>()? {
                     v.push((k, map.next_value::<&'de RawValue>()?));
                 }
                 Ok(Props(v))
@@ -113,5 +143,28 @@ pub(super) fn number_field(props: &Props<'_>, name: &str) -> Result<Option<f64>,
             .map(Some)
             .ok_or_else(|| format!("{name:?} is not a usable number")),
         Some(other) => Err(format!("{name:?} must be a number, got {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys are borrowed from the text where they can be and unescaped where
+    /// they must be.
+    #[test]
+    fn keys_with_and_without_escapes() {
+        let text = r#"{"households":3,"h\u0068_id":"a","名称":"村"}"#;
+        let props: Props<'_> = serde_json::from_str(text).unwrap();
+        let keys: Vec<(&str, bool)> = props
+            .0
+            .iter()
+            .map(|(k, _)| (k.as_ref(), matches!(k, Cow::Borrowed(_))))
+            .collect();
+        assert_eq!(
+            keys,
+            [("households", true), ("hh_id", false), ("名称", true)]
+        );
+        assert_eq!(props.get("hh_id"), Some(Value::String("a".into())));
     }
 }
