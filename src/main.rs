@@ -495,6 +495,22 @@ impl<'s> Inputs<'s> {
         path.as_ref().map_or(Ok(Vec::new()), |p| self.read(p, read))
     }
 
+    /// The camera and household layers every coverage command needs, read at
+    /// the same time.
+    fn cameras_and_households(
+        &self,
+        cameras: &Path,
+        households: &Path,
+    ) -> (
+        Result<Vec<wangge::model::Camera>, String>,
+        Result<Vec<wangge::model::Household>, String>,
+    ) {
+        both(
+            || self.read(cameras, layers::read_cameras),
+            || self.read(households, layers::read_households),
+        )
+    }
+
     /// The layers' reports, in the contract's order of layer kinds.
     fn reports(&self) -> Vec<layers::LayerReport> {
         let mut reports = self
@@ -523,12 +539,7 @@ fn coverage(a: CoverageArgs) -> Result<(), String> {
     let status = Status::new();
     let inputs = Inputs::new(&a.read, &status)?;
     let ((cameras, households), ((areas, buildings), sites)) = both(
-        || {
-            both(
-                || inputs.read(&a.cameras, layers::read_cameras),
-                || inputs.read(&a.households, layers::read_households),
-            )
-        },
+        || inputs.cameras_and_households(&a.cameras, &a.households),
         || {
             both(
                 || {
@@ -660,12 +671,7 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     let status = Status::new();
     let inputs = Inputs::new(&a.read, &status)?;
     let ((cameras, households), (candidates, buildings)) = both(
-        || {
-            both(
-                || inputs.read(&a.cameras, layers::read_cameras),
-                || inputs.read(&a.households, layers::read_households),
-            )
-        },
+        || inputs.cameras_and_households(&a.cameras, &a.households),
         || {
             both(
                 || inputs.read(&a.candidates, layers::read_candidates),

@@ -123,18 +123,8 @@ impl PreparedArea {
         let r2 = rho * rho;
         for b in band(c.y - dy)..=band(c.y + dy) {
             for e in &self.edges[self.band_start[b] as usize..self.band_start[b + 1] as usize] {
-                // Point–segment distance in local metres.
-                let (ax, ay) = ((e[0] - c.x) * kx, (e[1] - c.y) * ky);
-                let (bx, by) = ((e[2] - c.x) * kx, (e[3] - c.y) * ky);
-                let (vx, vy) = (bx - ax, by - ay);
-                let l2 = vx * vx + vy * vy;
-                let t = if l2 > 0.0 {
-                    (-(ax * vx + ay * vy) / l2).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                let (px, py) = (ax + t * vx, ay + t * vy);
-                if px * px + py * py <= r2 {
+                let (a, z) = (Coord { x: e[0], y: e[1] }, Coord { x: e[2], y: e[3] });
+                if super::sector::segment_distance2_m(a, z, c, (kx, ky)) <= r2 {
                     return true;
                 }
             }

@@ -464,18 +464,9 @@ impl<'a> Occluders<'a> {
             if self.edge_building[i] == u32::MAX {
                 continue; // a ring's last vertex
             }
-            let (v0, v1) = (self.verts[i], self.verts[i + 1]);
-            let (ax, ay) = ((v0.x - p.x) * kx, (v0.y - p.y) * ky);
-            let (bx, by) = ((v1.x - p.x) * kx, (v1.y - p.y) * ky);
-            let (ux, uy) = (bx - ax, by - ay);
-            let l2 = ux * ux + uy * uy;
-            let s = if l2 > 0.0 {
-                (-(ax * ux + ay * uy) / l2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let (dx, dy) = (ax + s * ux, ay + s * uy);
-            if dx * dx + dy * dy <= t * t {
+            let d2 =
+                super::sector::segment_distance2_m(self.verts[i], self.verts[i + 1], p, (kx, ky));
+            if d2 <= t * t {
                 return None;
             }
         }

@@ -105,26 +105,20 @@ pub(crate) fn outline(cells: &[(CellIndex, Coord<f64>)]) -> Option<MultiPolygon<
             // The edge shared with the missing neighbour, from the vertex
             // before it to the vertex after it (the cell on the left).
             let before = (m + 5) % 6;
-            let from = key(i, j, before);
-            if next.contains_key(&from) {
-                continue; // a repeated cell
-            }
             let v = match offsets {
                 Some(v) => v,
                 None => *offsets.insert(frames.offsets(cell)?),
             };
             let o: Coord<f64> = v[before];
-            next.insert(
-                from,
-                (
-                    key(i, j, m),
-                    Coord {
-                        x: centre.x + o.x,
-                        y: centre.y + o.y,
-                    },
-                ),
-            );
-            starts.push(from);
+            let at = Coord {
+                x: centre.x + o.x,
+                y: centre.y + o.y,
+            };
+            let from = key(i, j, before);
+            // A repeated cell finds its edges already there.
+            if next.insert(from, (key(i, j, m), at)).is_none() {
+                starts.push(from);
+            }
         }
     }
 

@@ -40,6 +40,27 @@ pub(crate) fn metres_per_degree(lat_deg: f64) -> (f64, f64) {
     ((n * lat.cos()).to_radians(), m.to_radians())
 }
 
+/// Squared distance in metres from `p` to the segment `a`–`b` (longitude and
+/// latitude), in the local frame of `kx`, `ky` metres per degree at `p`.
+#[inline]
+pub(crate) fn segment_distance2_m(
+    a: Coord<f64>,
+    b: Coord<f64>,
+    p: Coord<f64>,
+    (kx, ky): (f64, f64),
+) -> f64 {
+    let (ax, ay) = ((a.x - p.x) * kx, (a.y - p.y) * ky);
+    let (vx, vy) = ((b.x - a.x) * kx, (b.y - a.y) * ky);
+    let l2 = vx * vx + vy * vy;
+    let t = if l2 > 0.0 {
+        (-(ax * vx + ay * vy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (dx, dy) = (ax + t * vx, ay + t * vy);
+    dx * dx + dy * dy
+}
+
 /// Per-camera local metric: scale factors at the camera's latitude and their rate
 /// of change, so that scaling at the mid latitude of a pair costs two
 /// multiply-adds instead of a trigonometric evaluation.
