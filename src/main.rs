@@ -240,6 +240,11 @@ fn main() -> ExitCode {
         eprintln!("wangge: internal error (please report): {info}");
     }));
     let cli = Cli::parse();
+    // The engines time their phases in `tracing` spans; a command prints
+    // them only when asked (e.g. RUST_LOG=wangge::partition=debug).
+    if std::env::var_os("RUST_LOG").is_some() && !matches!(cli.command, Command::Serve(_)) {
+        wangge::service::init_logging();
+    }
     let result = match cli.command {
         Command::Convert(a) => convert(a),
         Command::Partition(a) => partition(a),

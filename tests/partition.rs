@@ -280,7 +280,10 @@ fn one_location_above_the_maximum() {
             .collect::<Vec<_>>()
     );
     assert!(
-        bad[0].issues.iter().any(|s| s.contains("densest spot")),
+        bad[0]
+            .issues
+            .iter()
+            .any(|s| s.contains("one location, a single building, holds 800 households")),
         "{:?}",
         bad[0].issues
     );

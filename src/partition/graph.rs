@@ -220,6 +220,7 @@ impl Graph {
                 }
             }
         }
+        pairs.extend(super::refine::sibling_edges(tess));
         let mut deg = vec![0u32; n_nodes + 1];
         for &(a, b, _) in &pairs {
             deg[a as usize] += 1;

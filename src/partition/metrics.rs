@@ -89,25 +89,41 @@ pub fn polsby_popper(area_m2: f64, perimeter_m: f64) -> f64 {
     }
 }
 
+/// What a grid holds, as the rule check needs it.
+pub(crate) struct GridState {
+    pub households: u64,
+    pub persons: u64,
+    pub area_m2: f64,
+    /// Households at the grid's heaviest single location (one building).
+    pub heaviest_location: u64,
+    /// Households of the grids that share an edge with this one.
+    pub neighbours: Vec<u64>,
+}
+
 /// Appends the reasons a grid breaks the rules.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn check_rules(
     rules: &Rules,
     has_persons: bool,
-    households: u64,
-    persons: u64,
-    area_m2: f64,
+    grid: &GridState,
     part: &RegionResult,
-    r: usize,
     issues: &mut Vec<String>,
 ) {
+    let households = grid.households;
     if households < rules.min_households {
+        let fullest_free = grid.neighbours.iter().copied().min();
         let why = if part.k == 1 {
-            " (the whole area has no more)"
+            " (the whole area has no more)".to_string()
         } else if !part.feasible {
-            " (the area's total cannot be divided within the rules)"
+            " (the area's total cannot be divided within the rules)".to_string()
+        } else if let Some(least) =
+            fullest_free.filter(|&least| least + households > rules.max_households)
+        {
+            format!(
+                " (every neighbouring grid holds at least {least}; joining any exceeds {})",
+                rules.max_households
+            )
         } else {
-            ""
+            String::new()
         };
         issues.push(format!(
             "{households} households, below the minimum {}{why}",
@@ -115,11 +131,22 @@ pub(crate) fn check_rules(
         ));
     }
     if households > rules.max_households {
-        let heavy = part.heaviest_node[r];
+        let heavy = grid.heaviest_location;
         let why = if heavy > rules.max_households {
-            format!(" (its densest spot, one cell, holds {heavy} households)")
+            format!(" (one location, a single building, holds {heavy} households)")
         } else if !part.feasible {
             " (the area's total cannot be divided within the rules)".to_string()
+        } else if let Some(least) = grid
+            .neighbours
+            .iter()
+            .copied()
+            .min()
+            .filter(|&least| least + (households - rules.max_households) > rules.max_households)
+        {
+            format!(
+                " (every neighbouring grid holds at least {least}; none can take the {} above the maximum without exceeding it)",
+                households - rules.max_households
+            )
         } else {
             String::new()
         };
@@ -130,14 +157,17 @@ pub(crate) fn check_rules(
     }
     if has_persons {
         if let Some(mp) = rules.max_persons {
-            if persons > mp {
-                issues.push(format!("{persons} persons, above the maximum {mp}"));
+            if grid.persons > mp {
+                issues.push(format!("{} persons, above the maximum {mp}", grid.persons));
             }
         }
     }
     if let Some(ma) = rules.max_area_m2 {
-        if area_m2 > ma {
-            issues.push(format!("{area_m2:.0} m², above the maximum {ma:.0} m²"));
+        if grid.area_m2 > ma {
+            issues.push(format!(
+                "{:.0} m², above the maximum {ma:.0} m²",
+                grid.area_m2
+            ));
         }
     }
 }

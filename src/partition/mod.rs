@@ -33,12 +33,16 @@
 //! The module knows nothing of GeoJSON, HTTP or storage: model types in, model
 //! types out.
 
+mod area;
 mod codes;
 mod compact;
 mod dissolve;
 mod graph;
 mod metrics;
+mod outline;
 mod pip;
+mod rebalance;
+mod refine;
 mod regions;
 mod snap;
 mod split;
@@ -47,15 +51,15 @@ mod update;
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Intersects, Validation};
-use geo_types::{Coord, MultiPolygon, Point, Rect};
+use geo::BoundingRect;
+use geo_types::{MultiPolygon, Rect};
 use h3o::Resolution;
 use rayon::prelude::*;
 
-use crate::geodesy::LocalFrame;
 use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
+pub(crate) use area::{partition_area, AreaResult};
 pub use metrics::polsby_popper;
 pub use update::{
     update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,
@@ -233,22 +237,6 @@ pub fn partition(
         grids.extend(r.grids);
         reports.push(r.report);
     }
-    if std::env::var_os("WANGGE_PROFILE").is_some() {
-        let v: Vec<String> = PHASES
-            .iter()
-            .zip(PHASE_NAMES)
-            .map(|(p, n)| {
-                format!(
-                    "{n} {:.3}s",
-                    p.swap(0, std::sync::atomic::Ordering::Relaxed) as f64 * 1e-9
-                )
-            })
-            .collect();
-        eprintln!(
-            "partition phases (CPU time summed over areas): {}",
-            v.join(", ")
-        );
-    }
     progress.report("done", 1.0);
     Ok(Partition {
         grids,
@@ -286,299 +274,6 @@ pub(crate) fn validate_area(a: &Area) -> Result<(), PartitionError> {
         return Err(bad("zero area"));
     }
     Ok(())
-}
-
-pub(crate) struct AreaResult {
-    pub(crate) grids: Vec<Grid>,
-    /// (household index, grid index within this area)
-    pub(crate) assignment: Vec<(u32, u32)>,
-    pub(crate) report: AreaReport,
-}
-
-pub(crate) fn partition_area(
-    area: &Area,
-    households: &[Household],
-    hh: &[u32],
-    barriers: &graph::BarrierIndex,
-    options: &PartitionOptions,
-    progress: &dyn Progress,
-) -> Result<AreaResult, PartitionError> {
-    let mut t = std::time::Instant::now();
-    let rules = options.rules.unwrap_or_else(|| Rules::preset(area.kind));
-    let bbox = area.geometry.bounding_rect().expect("validated non-empty");
-    let frame = LocalFrame::new(Point(bbox.center()));
-    let area_m2 = metrics::multipolygon_area_m2(&area.geometry, &frame);
-    let total: u64 = hh
-        .iter()
-        .map(|&i| u64::from(households[i as usize].households))
-        .sum();
-    let res = match options.resolution {
-        Some(r) => r,
-        None => tessellate::choose_resolution(households, hh, total, area_m2, &rules),
-    };
-    lap(0, &mut t);
-    let tess = tessellate::Tessellation::new(area, res, frame).map_err(|e| {
-        PartitionError::InvalidArea {
-            code: area.code.clone(),
-            reason: e,
-        }
-    })?;
-    if progress.cancelled() {
-        return Err(PartitionError::Cancelled);
-    }
-    lap(1, &mut t);
-    // Households → nodes.
-    let mut node_hh = vec![0u64; tess.nodes.len()];
-    let mut node_pp = vec![0u64; tess.nodes.len()];
-    let mut hh_node = Vec::with_capacity(hh.len());
-    for &i in hh {
-        let h = &households[i as usize];
-        let n = tess.locate(h.location.0);
-        node_hh[n as usize] += u64::from(h.households);
-        node_pp[n as usize] += u64::from(h.persons.unwrap_or(0));
-        hh_node.push((i, n));
-    }
-    let has_persons = hh.iter().any(|&i| households[i as usize].persons.is_some());
-
-    lap(2, &mut t);
-    let g = graph::Graph::build(&tess, &area.geometry, barriers, options.barrier_cut_cost);
-    let plan = regions::Plan {
-        rules,
-        has_persons,
-        grid_count: options.grid_counts.get(&area.code).copied(),
-        balance_tolerance: options.balance_tolerance,
-    };
-    lap(3, &mut t);
-    let part = regions::partition_graph(&g, &tess, &node_hh, &node_pp, &plan);
-    lap(4, &mut t);
-    if progress.cancelled() {
-        return Err(PartitionError::Cancelled);
-    }
-
-    // Geometry, metrics, codes.
-    let k = part.k;
-    let pts = dissolve::NodePoints::new(
-        tess.nodes.len(),
-        &hh_node
-            .iter()
-            .map(|&(i, n)| (households[i as usize].location.0, n))
-            .collect::<Vec<_>>(),
-    );
-    let mut splits = split::Splits::plan(
-        &tess,
-        &g,
-        &part,
-        barriers,
-        households,
-        &hh_node,
-        &rules,
-        has_persons,
-    );
-    let outline = |r: u32, splits: &split::Splits| {
-        dissolve::region_geometry(&tess, &part.assignment, r, &pts, splits)
-    };
-    let mut geoms: Vec<MultiPolygon<f64>> = (0..k)
-        .into_par_iter()
-        .map(|r| outline(r as u32, &splits))
-        .collect();
-    // A region that cut cells leave in parts, invalid, or less compact (below
-    // `split::KEEP_PP`) gets its cells back whole, and so do the regions that
-    // shared those cells.
-    let pp = |gm: &MultiPolygon<f64>| {
-        let (a, p) = metrics::area_perimeter_m(gm, &frame);
-        polsby_popper(a, p)
-    };
-    let mut check = splits.regions();
-    loop {
-        let bad: Vec<u32> = check
-            .par_iter()
-            .copied()
-            .filter(|&r| {
-                let gm = &geoms[r as usize];
-                if gm.0.len() > 1 && !part.has_satellite[r as usize] {
-                    return true;
-                }
-                let now = pp(gm);
-                (now < split::KEEP_PP && now < pp(&outline(r, &split::Splits::default())))
-                    || !gm.is_valid()
-            })
-            .collect();
-        if bad.is_empty() {
-            break;
-        }
-        let redo = splits.revert(&bad);
-        for &r in &redo {
-            geoms[r as usize] = outline(r, &splits);
-        }
-        let touched = splits.regions();
-        check = redo
-            .into_iter()
-            .filter(|r| touched.binary_search(r).is_ok())
-            .collect();
-    }
-    drop(pts);
-    lap(5, &mut t);
-    // Outlines that went through a polygon clip are snapped by the overlay to
-    // its own precision, so a household within a rounding error of a grid edge
-    // could fall on the other side of the *output* edge. Re-decide those few
-    // (households in nodes on a region boundary) against the output polygons,
-    // so a recount by point-in-polygon always agrees.
-    let mut part = part;
-    let mut hh_region: Vec<u32> = hh_node
-        .iter()
-        .map(|&(_, n)| part.assignment[n as usize])
-        .collect();
-    for (j, &(i, n)) in hh_node.iter().enumerate() {
-        let r = hh_region[j];
-        let border = tess.pieces[n as usize].is_some()
-            || g.neighbours(n)
-                .iter()
-                .any(|&u| part.assignment[u as usize] != r);
-        if !border {
-            continue;
-        }
-        let pt = households[i as usize].location.0;
-        if geoms[r as usize].intersects(&pt) {
-            continue;
-        }
-        let mut others: Vec<u32> = g
-            .neighbours(n)
-            .iter()
-            .map(|&u| part.assignment[u as usize])
-            .filter(|&q| q != r)
-            .collect();
-        others.sort_unstable();
-        others.dedup();
-        let found = others
-            .iter()
-            .copied()
-            .find(|&q| geoms[q as usize].intersects(&pt))
-            .or_else(|| (0..k as u32).find(|&q| q != r && geoms[q as usize].intersects(&pt)));
-        if let Some(q) = found {
-            let h = &households[i as usize];
-            part.households[r as usize] -= u64::from(h.households);
-            part.households[q as usize] += u64::from(h.households);
-            part.persons[r as usize] -= u64::from(h.persons.unwrap_or(0));
-            part.persons[q as usize] += u64::from(h.persons.unwrap_or(0));
-            hh_region[j] = q;
-        }
-    }
-    lap(6, &mut t);
-    let barrier_len =
-        graph::barrier_length_per_region(&tess, &part.assignment, k, barriers, &splits);
-    let mut grids: Vec<Grid> = Vec::with_capacity(k);
-    let mut centroids: Vec<Coord<f64>> = Vec::with_capacity(k);
-    for (r, geom) in geoms.into_iter().enumerate() {
-        let (a_m2, perim) = metrics::area_perimeter_m(&geom, &frame);
-        let households = part.households[r];
-        let persons = part.persons[r];
-        let mut issues = Vec::new();
-        metrics::check_rules(
-            &rules,
-            has_persons,
-            households,
-            persons,
-            a_m2,
-            &part,
-            r,
-            &mut issues,
-        );
-        if geom.0.len() > 1 {
-            issues.push(if part.has_satellite[r] {
-                format!(
-                    "grid is in {} parts because the area itself is in pieces (detached parts joined to the nearest grid)",
-                    geom.0.len()
-                )
-            } else {
-                format!(
-                    "grid is in {} parts: the area's boundary pinches it (the parts touch only along a slit or at a point)",
-                    geom.0.len()
-                )
-            });
-        }
-        centroids.push(metrics::centroid_local(&geom, &frame));
-        grids.push(Grid {
-            code: String::new(),
-            parent_code: area.code.clone(),
-            within_rules: issues.is_empty(),
-            compactness: polsby_popper(a_m2, perim),
-            area_m2: a_m2,
-            households,
-            persons,
-            barrier_length_m: barrier_len[r],
-            issues,
-            geometry: geom,
-        });
-    }
-    // Detached parts are reported on the grid (above) but a grid made of parts
-    // only because the area is in pieces still counts as within the rules.
-    for gr in &mut grids {
-        gr.within_rules = gr.issues.iter().all(|s| s.starts_with("grid is in"));
-    }
-    let order = codes::reading_order(&centroids, area_m2 / k.max(1) as f64);
-    let width = codes::sequence_width(k);
-    let mut rank = vec![0u32; k];
-    for (seq, &r) in order.iter().enumerate() {
-        rank[r] = seq as u32;
-    }
-    let mut sorted: Vec<Option<Grid>> = grids.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(k);
-    for (seq, &r) in order.iter().enumerate() {
-        let mut gr = sorted[r].take().expect("each region once");
-        gr.code = codes::grid_code(&area.code, seq + 1, width);
-        out.push(gr);
-    }
-    let assignment = hh_node
-        .iter()
-        .zip(&hh_region)
-        .map(|(&(i, _), &r)| (i, rank[r as usize]))
-        .collect();
-    lap(7, &mut t);
-    let report = AreaReport {
-        code: area.code.clone(),
-        resolution: u8::from(res),
-        nodes: tess.nodes.len(),
-        grids: k,
-        households: total,
-        persons: node_pp.iter().sum(),
-        rules,
-        feasible: part.feasible,
-        notes: part.notes.clone(),
-    };
-    Ok(AreaResult {
-        grids: out,
-        assignment,
-        report,
-    })
-}
-
-/// Phase timings summed over areas (nanoseconds), printed to stderr at the end
-/// of [`partition`] when `WANGGE_PROFILE` is set. Cheap enough to keep.
-pub(crate) static PHASES: [std::sync::atomic::AtomicU64; 13] =
-    [const { std::sync::atomic::AtomicU64::new(0) }; 13];
-const PHASE_NAMES: [&str; 13] = [
-    "resolution",
-    "tessellate",
-    "locate",
-    "graph",
-    "regions",
-    "dissolve",
-    "recheck",
-    "barriers+metrics",
-    "  tiler",
-    "  vertices",
-    "  neighbours",
-    "  clip",
-    "  vertex ids",
-];
-
-pub(crate) fn lap(phase: usize, t: &mut std::time::Instant) {
-    let now = std::time::Instant::now();
-    PHASES[phase].fetch_add(
-        (now - *t).as_nanos() as u64,
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    *t = now;
 }
 
 /// Bounding rectangle helper shared by the submodules.

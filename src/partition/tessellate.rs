@@ -52,8 +52,12 @@ pub(crate) struct Tessellation {
     pub vcoord: Vec<Coord<f64>>,
     /// Neighbouring cell across edge i (from vertex i to vertex i+1), or NONE.
     pub nbr: Vec<[u32; 6]>,
-    /// True for cells cut by the area boundary.
+    /// True for cells cut by the area boundary or refined into pieces; their
+    /// nodes carry their own polygons in [`Tessellation::pieces`].
     pub clipped: Vec<bool>,
+    /// True for cells cut into pieces between heavy household locations
+    /// (see [`super::refine`]); their pieces are adjacent along the cuts.
+    pub refined: Vec<bool>,
     /// The (up to three) cells meeting at each vertex.
     pub vcells: Vec<[u32; 3]>,
     /// Nodes of cell c are `first_node[c]..first_node[c + 1]`.
@@ -259,7 +263,6 @@ fn cover(
 
 impl Tessellation {
     pub(crate) fn new(area: &Area, res: Resolution, frame: LocalFrame) -> Result<Self, String> {
-        let mut t = std::time::Instant::now();
         let cov = cover(area, res, &frame)?;
         let cells: Vec<CellIndex> = cov.iter().map(|a| a.0).collect();
         let n = cells.len();
@@ -269,7 +272,6 @@ impl Tessellation {
             .map(|(i, &c)| (c, i as u32))
             .collect();
 
-        super::lap(8, &mut t);
         // Canonical vertices.
         let cell_v: Vec<([VertexIndex; 6], u8)> = cells
             .par_iter()
@@ -314,7 +316,6 @@ impl Tessellation {
             },
         ));
         let snapped_area = snap.multipolygon(&area.geometry);
-        super::lap(12, &mut t);
         let vcoord: Vec<Coord<f64>> = vlist
             .par_iter()
             .map(|&v| {
@@ -325,7 +326,6 @@ impl Tessellation {
                 })
             })
             .collect();
-        super::lap(9, &mut t);
         // Vertex → cells (at most 3), then neighbours across each edge.
         let mut vcells = vec![[NONE; 3]; vlist.len()];
         for c in 0..n {
@@ -360,6 +360,7 @@ impl Tessellation {
             vcoord,
             nbr,
             clipped: cov.iter().map(|a| !a.1).collect(),
+            refined: vec![false; n],
             vcells,
             first_node: Vec::new(),
             nodes: Vec::new(),
@@ -368,7 +369,6 @@ impl Tessellation {
             snap,
         };
 
-        super::lap(10, &mut t);
         // Clip the boundary cells, grouped by a coarser parent so each clip only
         // sees the part of the area boundary near it.
         let boundary: Vec<u32> = (0..n as u32)
@@ -486,7 +486,6 @@ impl Tessellation {
                 }
             }
         }
-        super::lap(11, &mut t);
         // Nodes.
         let mut first_node = Vec::with_capacity(n + 1);
         let mut nodes = Vec::with_capacity(n + boundary.len());

@@ -1247,6 +1247,7 @@ fn sub_problem(tess: &Tessellation, g: &Graph, nodes: &[u32]) -> (Tessellation, 
         vcoord: Vec::new(),
         nbr: Vec::new(),
         clipped: Vec::new(),
+        refined: Vec::new(),
         vcells: Vec::new(),
         first_node: Vec::new(),
         nodes: nodes

@@ -431,14 +431,16 @@ pub fn load_dir(state: &AppState, dir: &Path, dataset: &str) -> Result<usize, St
     Ok(loaded)
 }
 
-/// Sets up logging to stderr, one line per event with its fields; `RUST_LOG`
-/// filters (default `info`).
+/// Sets up logging to stderr, one line per event with its fields, and one
+/// per closed span with its duration (the engines' phases are `debug`
+/// spans); `RUST_LOG` filters (default `info`).
 pub fn init_logging() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
