@@ -84,7 +84,7 @@ impl Outlines {
             if bad.is_empty() {
                 break;
             }
-            let redo = splits.revert(&bad);
+            let redo = splits.revert(tess, &part.assignment, &bad);
             for &r in &redo {
                 geoms[r as usize] = outline(r, &splits);
             }

@@ -27,13 +27,18 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::compact;
 use super::graph::Graph;
 use super::regions::RegionResult;
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Rules;
 
 /// How many grids an ejection chain may pass through.
-const CHAIN_DEPTH: usize = 4;
+const CHAIN_DEPTH: usize = 6;
+/// First links an ejection chain tries.
+const FIRST_LINKS: usize = 6;
+/// Grids less compact than this (Polsby–Popper) may give a part away.
+const THIN: f64 = 0.25;
 /// Seeds tried per direction in a re-split.
 const DIRECTIONS: usize = 8;
 
@@ -53,6 +58,71 @@ impl Limits {
     }
 }
 
+/// Stamps for graph searches, reused between them.
+struct Marks {
+    mark: Vec<u32>,
+    stamp: u32,
+}
+
+impl Marks {
+    fn new(n: usize) -> Self {
+        Marks {
+            mark: vec![0; n],
+            stamp: 0,
+        }
+    }
+
+    fn next(&mut self) -> u32 {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.stamp = 1;
+        }
+        self.stamp
+    }
+}
+
+/// Does region `r` (of `size` nodes) stay connected without node v? All of
+/// v's neighbours in r must still meet.
+fn connected_without(
+    g: &Graph,
+    part: &[u32],
+    marks: &mut Marks,
+    v: u32,
+    r: usize,
+    size: u32,
+) -> bool {
+    let targets: Vec<u32> = g
+        .neighbours(v)
+        .iter()
+        .copied()
+        .filter(|&u| part[u as usize] as usize == r)
+        .collect();
+    if targets.len() <= 1 {
+        return size > 1 || targets.is_empty();
+    }
+    let seen = marks.next();
+    marks.mark[v as usize] = seen;
+    let mut stack = vec![targets[0]];
+    marks.mark[targets[0] as usize] = seen;
+    let mut found = 1;
+    while let Some(x) = stack.pop() {
+        for &u in g.neighbours(x) {
+            if part[u as usize] as usize == r && marks.mark[u as usize] != seen {
+                marks.mark[u as usize] = seen;
+                if targets.contains(&u) {
+                    found += 1;
+                    if found == targets.len() {
+                        return true;
+                    }
+                }
+                stack.push(u);
+            }
+        }
+    }
+    false
+}
+
 /// Working state: region of every node and per-region totals.
 pub(crate) struct Rebalance<'a> {
     g: &'a Graph,
@@ -67,8 +137,7 @@ pub(crate) struct Rebalance<'a> {
     persons: Vec<u64>,
     size: Vec<u32>,
     limits: Limits,
-    mark: Vec<u32>,
-    stamp: u32,
+    marks: Marks,
 }
 
 impl<'a> Rebalance<'a> {
@@ -97,8 +166,7 @@ impl<'a> Rebalance<'a> {
             w,
             pp,
             fixed,
-            mark: vec![0; part.len()],
-            stamp: 0,
+            marks: Marks::new(part.len()),
             part,
             hh,
             persons,
@@ -111,17 +179,12 @@ impl<'a> Rebalance<'a> {
         }
     }
 
+    /// Breach of region r; a region emptied of nodes is gone, not a breach.
     fn breach(&self, r: usize) -> u64 {
-        self.limits.breach(self.hh[r], self.persons[r])
-    }
-
-    fn next_stamp(&mut self) -> u32 {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.mark.iter_mut().for_each(|m| *m = 0);
-            self.stamp = 1;
+        if self.size[r] == 0 {
+            return 0;
         }
-        self.stamp
+        self.limits.breach(self.hh[r], self.persons[r])
     }
 
     /// Runs every repair until nothing improves. Returns the region of every
@@ -132,7 +195,7 @@ impl<'a> Rebalance<'a> {
             self.dissolve_empty();
             for _round in 0..6 {
                 let mut changed = false;
-                let mut bad: Vec<usize> = (0..k)
+                let mut bad: Vec<usize> = (0..self.hh.len())
                     .filter(|&r| self.size[r] > 0 && self.breach(r) > 0)
                     .collect();
                 bad.sort_by_key(|&r| (Reverse(self.breach(r)), r));
@@ -151,8 +214,248 @@ impl<'a> Rebalance<'a> {
                 }
             }
             self.dissolve_empty();
+            self.polish_shapes();
+            self.cut_off_thin_parts();
+            self.polish_shapes();
         }
         self.renumber()
+    }
+
+    /// Compactness moves (see [`compact::polish`]) that take no grid further
+    /// from the rules: empty land and slivers go to whichever grid they round
+    /// off, so repairs and shared empty ground leave no strips.
+    fn polish_shapes(&mut self) {
+        let k = self.hh.len();
+        let mut part = std::mem::take(&mut self.part);
+        let (g, w, pp, fixed, limits) = (self.g, self.w, self.pp, self.fixed, self.limits);
+        let (hh, persons, size, marks) = (
+            &mut self.hh,
+            &mut self.persons,
+            &mut self.size,
+            &mut self.marks,
+        );
+        compact::polish(g, self.tess, &mut part, k, |part, v, a, b| {
+            if fixed[v as usize] || size[a] <= 1 {
+                return false;
+            }
+            let (wv, pv) = (w[v as usize], pp[v as usize]);
+            let not_worse =
+                |h0: u64, p0: u64, h1: u64, p1: u64| limits.breach(h1, p1) <= limits.breach(h0, p0);
+            if !not_worse(hh[a], persons[a], hh[a] - wv, persons[a] - pv)
+                || !not_worse(hh[b], persons[b], hh[b] + wv, persons[b] + pv)
+                || !connected_without(g, part, marks, v, a, size[a])
+            {
+                return false;
+            }
+            hh[a] -= wv;
+            persons[a] -= pv;
+            size[a] -= 1;
+            hh[b] += wv;
+            persons[b] += pv;
+            size[b] += 1;
+            true
+        });
+        self.part = part;
+    }
+
+    /// Polsby–Popper of the union of distinct nodes, from node areas,
+    /// perimeters and shared edge lengths (as the dissolved outline has it).
+    fn set_pp(&mut self, nodes: &[u32]) -> f64 {
+        let stamp = self.marks.next();
+        for &v in nodes {
+            self.marks.mark[v as usize] = stamp;
+        }
+        let (mut area, mut perim) = (0.0, 0.0);
+        for &v in nodes {
+            area += self.tess.nodes[v as usize].area;
+            perim += self.g.perim[v as usize];
+            for (&u, &l) in self.g.neighbours(v).iter().zip(self.g.shared(v)) {
+                if self.marks.mark[u as usize] == stamp {
+                    perim -= f64::from(l);
+                }
+            }
+        }
+        super::polsby_popper(area, perim)
+    }
+
+    /// Grids that stay thin after the compactness moves (a strip of clipped
+    /// cells along the area's edge or a neck joining two blocks: no single
+    /// move can take it off without cutting the grid in two) give a whole
+    /// part away: the grid is cut at one node and every part but the one
+    /// with most households goes, with that node, to the neighbour it
+    /// shares most outline with, when no grid gets further from the rules
+    /// and the least compact grid involved gets more compact.
+    fn cut_off_thin_parts(&mut self) {
+        let k = self.hh.len();
+        for r in 0..k {
+            for _ in 0..8 {
+                if self.size[r] < 3 {
+                    break;
+                }
+                let members = self.members(r);
+                if self.set_pp(&members) >= THIN {
+                    break;
+                }
+                let Some(moves) = self.best_cut_off(r, &members) else {
+                    break;
+                };
+                for (v, q) in moves {
+                    self.assign(v, q);
+                }
+            }
+        }
+    }
+
+    /// The best cut of a thin region r (see [`Self::cut_off_thin_parts`]):
+    /// the nodes to move and where.
+    fn best_cut_off(&mut self, r: usize, members: &[u32]) -> Option<Vec<(u32, usize)>> {
+        let now = self.set_pp(members);
+        let mut best: Option<(f64, Vec<(u32, usize)>)> = None;
+        for &v in members {
+            if self.fixed[v as usize] {
+                continue;
+            }
+            let Some(moves) = self.parts_without(r, v) else {
+                continue;
+            };
+            let Some(score) = self.judge_moves(r, members, &moves) else {
+                continue;
+            };
+            if score > now + 1e-3 && best.as_ref().map_or(true, |b| score > b.0) {
+                best = Some((score, moves));
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    /// The parts region r falls into without node v; all but the heaviest
+    /// go (v with the first of them) to the neighbour each shares most
+    /// outline with. `None` when r stays in one piece or a part has no
+    /// neighbour to go to.
+    fn parts_without(&mut self, r: usize, v: u32) -> Option<Vec<(u32, usize)>> {
+        let starts: Vec<u32> = self
+            .g
+            .neighbours(v)
+            .iter()
+            .copied()
+            .filter(|&u| self.part[u as usize] as usize == r)
+            .collect();
+        if starts.len() < 2 {
+            return None;
+        }
+        let stamp = self.marks.next();
+        self.marks.mark[v as usize] = stamp;
+        let mut parts: Vec<Vec<u32>> = Vec::new();
+        for &s in &starts {
+            if self.marks.mark[s as usize] == stamp {
+                continue;
+            }
+            self.marks.mark[s as usize] = stamp;
+            let mut part = vec![s];
+            let mut i = 0;
+            while i < part.len() {
+                let x = part[i];
+                i += 1;
+                for &u in self.g.neighbours(x) {
+                    if self.part[u as usize] as usize == r && self.marks.mark[u as usize] != stamp {
+                        self.marks.mark[u as usize] = stamp;
+                        part.push(u);
+                    }
+                }
+            }
+            parts.push(part);
+        }
+        if parts.len() < 2 {
+            return None;
+        }
+        let weight = |p: &Vec<u32>| -> (u64, usize) {
+            (p.iter().map(|&x| self.w[x as usize]).sum(), p.len())
+        };
+        let keep = (0..parts.len()).max_by_key(|&i| weight(&parts[i]))?;
+        let mut moves = Vec::new();
+        let mut first = true;
+        for (i, mut p) in parts.into_iter().enumerate() {
+            if i == keep {
+                continue;
+            }
+            if p.iter().any(|&x| self.fixed[x as usize]) {
+                return None;
+            }
+            if first {
+                p.push(v);
+                first = false;
+            }
+            let q = self.best_neighbour_of(&p, r)?;
+            moves.extend(p.into_iter().map(|x| (x, q)));
+        }
+        Some(moves)
+    }
+
+    /// The region (other than r) sharing most outline with the node set.
+    fn best_neighbour_of(&self, nodes: &[u32], r: usize) -> Option<usize> {
+        let mut shared: Vec<(usize, f64)> = Vec::new();
+        for &x in nodes {
+            for (&u, &l) in self.g.neighbours(x).iter().zip(self.g.shared(x)) {
+                let q = self.part[u as usize] as usize;
+                if q == r {
+                    continue;
+                }
+                match shared.iter_mut().find(|e| e.0 == q) {
+                    Some(e) => e.1 += f64::from(l),
+                    None => shared.push((q, f64::from(l))),
+                }
+            }
+        }
+        shared
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|e| e.0)
+    }
+
+    /// The least Polsby–Popper among r and the receiving regions after the
+    /// moves, or `None` when a region would get further from the rules.
+    fn judge_moves(&mut self, r: usize, members: &[u32], moves: &[(u32, usize)]) -> Option<f64> {
+        let mut gain: Vec<(usize, u64, u64)> = Vec::new();
+        for &(x, q) in moves {
+            let (wx, px) = (self.w[x as usize], self.pp[x as usize]);
+            match gain.iter_mut().find(|e| e.0 == q) {
+                Some(e) => {
+                    e.1 += wx;
+                    e.2 += px;
+                }
+                None => gain.push((q, wx, px)),
+            }
+        }
+        let (lost_h, lost_p) = gain.iter().fold((0, 0), |s, e| (s.0 + e.1, s.1 + e.2));
+        if self
+            .limits
+            .breach(self.hh[r] - lost_h, self.persons[r] - lost_p)
+            > self.breach(r)
+        {
+            return None;
+        }
+        for &(q, h, p) in &gain {
+            if self.limits.breach(self.hh[q] + h, self.persons[q] + p) > self.breach(q) {
+                return None;
+            }
+        }
+        let leaving: Vec<u32> = moves.iter().map(|m| m.0).collect();
+        let stamp = self.marks.next();
+        for &x in &leaving {
+            self.marks.mark[x as usize] = stamp;
+        }
+        let kept: Vec<u32> = members
+            .iter()
+            .copied()
+            .filter(|&x| self.marks.mark[x as usize] != stamp)
+            .collect();
+        let mut least = self.set_pp(&kept);
+        for &(q, ..) in &gain {
+            let mut grown = self.members(q);
+            grown.extend(moves.iter().filter(|m| m.1 == q).map(|m| m.0));
+            least = least.min(self.set_pp(&grown));
+        }
+        Some(least)
     }
 
     fn renumber(self) -> (Vec<u32>, usize) {
@@ -209,39 +512,9 @@ impl<'a> Rebalance<'a> {
         self.part[v as usize] = to as u32;
     }
 
-    /// Does region `r` stay connected without node v? (Nodes with no
-    /// neighbours, detached parts, are ignored: they were never connected.)
+    /// Does region `r` stay connected without node v?
     fn stays_connected_without(&mut self, v: u32, r: usize) -> bool {
-        let targets: Vec<u32> = self
-            .g
-            .neighbours(v)
-            .iter()
-            .copied()
-            .filter(|&u| self.part[u as usize] as usize == r)
-            .collect();
-        if targets.len() <= 1 {
-            return self.size[r] > 1 || targets.is_empty();
-        }
-        let seen = self.next_stamp();
-        self.mark[v as usize] = seen;
-        let mut stack = vec![targets[0]];
-        self.mark[targets[0] as usize] = seen;
-        let mut found = 1;
-        while let Some(x) = stack.pop() {
-            for &u in self.g.neighbours(x) {
-                if self.part[u as usize] as usize == r && self.mark[u as usize] != seen {
-                    self.mark[u as usize] = seen;
-                    if targets.contains(&u) {
-                        found += 1;
-                        if found == targets.len() {
-                            return true;
-                        }
-                    }
-                    stack.push(u);
-                }
-            }
-        }
-        false
+        connected_without(self.g, &self.part, &mut self.marks, v, r, self.size[r])
     }
 
     /// Is the node set connected (over graph edges within the set)?
@@ -254,14 +527,14 @@ impl<'a> Rebalance<'a> {
         let Some(&start) = linked.first() else {
             return true;
         };
-        let seen = self.next_stamp();
+        let seen = self.marks.next();
         let mut stack = vec![start];
-        self.mark[start as usize] = seen;
+        self.marks.mark[start as usize] = seen;
         let mut count = 1;
         while let Some(x) = stack.pop() {
             for &u in self.g.neighbours(x) {
-                if self.mark[u as usize] != seen && inside(u) {
-                    self.mark[u as usize] = seen;
+                if self.marks.mark[u as usize] != seen && inside(u) {
+                    self.marks.mark[u as usize] = seen;
                     count += 1;
                     stack.push(u);
                 }
@@ -493,19 +766,64 @@ impl<'a> Rebalance<'a> {
         true
     }
 
-    /// Re-splits r with one neighbour: the pair's nodes grown again into two
-    /// grids within the rules, if any such split is found.
+    /// Re-splits r with one neighbour: the pair's nodes grown again into
+    /// two grids (or one, or three, when the pair's total fits those better).
     fn resplit_pair(&mut self, r: usize) -> bool {
-        for q in self.region_neighbours(r) {
-            let before = self.breach(r) + self.breach(q);
-            let mut nodes = self.members(r);
-            nodes.extend(self.members(q));
+        let groups: Vec<Vec<usize>> = self
+            .region_neighbours(r)
+            .into_iter()
+            .map(|q| vec![r, q])
+            .collect();
+        self.resplit_first_of(&groups)
+    }
+
+    /// Re-splits r with two more grids: two of its neighbours, or a
+    /// neighbour and one of that neighbour's (the grid-level form of an
+    /// augmenting path: a lone tower, a pair and another lone tower become
+    /// two pairs).
+    fn resplit_triple(&mut self, r: usize) -> bool {
+        let nb = self.region_neighbours(r);
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, &q) in nb.iter().enumerate() {
+            for &s in &nb[i + 1..] {
+                groups.push(vec![r, q, s]);
+            }
+            for s in self.region_neighbours(q) {
+                if s != r && !nb.contains(&s) {
+                    groups.push(vec![r, q, s]);
+                }
+            }
+        }
+        self.resplit_first_of(&groups)
+    }
+
+    /// Re-splits the first group of grids whose nodes can be grown again
+    /// into one grid fewer, as many, or one more, with less total breach.
+    fn resplit_first_of(&mut self, groups: &[Vec<usize>]) -> bool {
+        for group in groups {
+            let before: u64 = group.iter().map(|&q| self.breach(q)).sum();
+            let nodes: Vec<u32> = group.iter().flat_map(|&q| self.members(q)).collect();
             if nodes.iter().any(|&v| self.fixed[v as usize]) {
                 continue;
             }
-            if let Some(side) = self.split_two(&nodes, before) {
-                for (v, s) in nodes.iter().zip(side) {
-                    self.assign(*v, if s { r } else { q });
+            let (total, _) = self.totals(&nodes);
+            let count = group.len();
+            for m in [count, count - 1, count + 1] {
+                if m == 0 || m > 3 || total < m as u64 * self.limits.min {
+                    continue;
+                }
+                if total > m as u64 * self.limits.max {
+                    continue;
+                }
+                let Some(labels) = self.split_into(&nodes, m, before) else {
+                    continue;
+                };
+                let mut ids = group.clone();
+                while ids.len() < m {
+                    ids.push(self.new_region());
+                }
+                for (&v, l) in nodes.iter().zip(labels) {
+                    self.assign(v, ids[l as usize]);
                 }
                 return true;
             }
@@ -513,32 +831,33 @@ impl<'a> Rebalance<'a> {
         false
     }
 
-    /// Re-splits r with two neighbours (that also touch each other or r).
-    fn resplit_triple(&mut self, r: usize) -> bool {
-        let nb = self.region_neighbours(r);
-        for (i, &q) in nb.iter().enumerate() {
-            for &s in &nb[i + 1..] {
-                let before = self.breach(r) + self.breach(q) + self.breach(s);
-                let mut nodes = self.members(r);
-                nodes.extend(self.members(q));
-                nodes.extend(self.members(s));
-                if nodes.iter().any(|&v| self.fixed[v as usize]) {
-                    continue;
+    /// A fresh, empty region id.
+    fn new_region(&mut self) -> usize {
+        self.hh.push(0);
+        self.persons.push(0);
+        self.size.push(0);
+        self.hh.len() - 1
+    }
+
+    /// `m` (1–3) connected grids from `nodes` with a total breach below
+    /// `before`: a label per node.
+    fn split_into(&mut self, nodes: &[u32], m: usize, before: u64) -> Option<Vec<u8>> {
+        match m {
+            1 => {
+                let (h, p) = self.totals(nodes);
+                let mut inside = vec![false; self.part.len()];
+                for &v in nodes {
+                    inside[v as usize] = true;
                 }
-                let total: u64 = nodes.iter().map(|&v| self.w[v as usize]).sum();
-                if total < 3 * self.limits.min || total > 3 * self.limits.max {
-                    continue;
-                }
-                if let Some(labels) = self.split_three(&nodes, before) {
-                    let ids = [r, q, s];
-                    for (v, l) in nodes.iter().zip(labels) {
-                        self.assign(*v, ids[l as usize]);
-                    }
-                    return true;
-                }
+                (self.limits.breach(h, p) < before && self.connected(nodes, |x| inside[x as usize]))
+                    .then(|| vec![0; nodes.len()])
             }
+            2 => self
+                .split_two(nodes, before)
+                .map(|side| side.into_iter().map(|s| u8::from(!s)).collect()),
+            3 => self.split_three(nodes, before),
+            _ => None,
         }
-        false
     }
 
     /// Three grids from `nodes`: one grown within the rules, the rest split in
@@ -725,24 +1044,37 @@ impl<'a> Rebalance<'a> {
 
     /// Ejection chain: r passes a node to a neighbour, which passes one on,
     /// until a grid with room takes the surplus (or, for a grid below the
-    /// minimum, a neighbour gives a node and takes one from further on).
-    /// Each link keeps both grids connected; the chain is kept only when the
-    /// total breach drops.
+    /// minimum, a neighbour gives a node and takes one from further on, down
+    /// to a grid that can be emptied). The first link tries the
+    /// [`FIRST_LINKS`] best choices, later links the best that keeps both
+    /// grids connected; a chain is kept only when the total breach drops.
     fn eject(&mut self, r: usize) -> bool {
         let before: u64 = (0..self.hh.len()).map(|q| self.breach(q)).sum();
-        let saved = (
-            self.part.clone(),
-            self.hh.clone(),
-            self.persons.clone(),
-            self.size.clone(),
-        );
         let over = self.hh[r] > self.limits.max;
-        let mut cur = r;
+        let firsts = self.chain_links(r, over, &[r]);
+        for &first in firsts.iter().take(FIRST_LINKS) {
+            let saved = (
+                self.part.clone(),
+                self.hh.clone(),
+                self.persons.clone(),
+                self.size.clone(),
+            );
+            self.follow_chain(r, over, first);
+            let after: u64 = (0..self.hh.len()).map(|q| self.breach(q)).sum();
+            if after < before {
+                return true;
+            }
+            (self.part, self.hh, self.persons, self.size) = saved;
+        }
+        false
+    }
+
+    /// Makes the chain that starts at r with link `first`.
+    fn follow_chain(&mut self, r: usize, over: bool, first: (u32, usize, usize)) {
         let mut visited = vec![r];
+        let mut link = Some(first);
         for _ in 0..CHAIN_DEPTH {
-            let Some((v, from, to)) = self.chain_link(cur, over, &visited) else {
-                break;
-            };
+            let Some((v, from, to)) = link else { break };
             if !self.stays_connected_without(v, from) {
                 break;
             }
@@ -752,22 +1084,23 @@ impl<'a> Rebalance<'a> {
             if self.breach(next) == 0 {
                 break;
             }
-            cur = next;
+            let options = self.chain_links(next, over, &visited);
+            link = None;
+            for (v, from, to) in options {
+                if self.stays_connected_without(v, from) {
+                    link = Some((v, from, to));
+                    break;
+                }
+            }
         }
-        let after: u64 = (0..self.hh.len()).map(|q| self.breach(q)).sum();
-        if after < before {
-            return true;
-        }
-        (self.part, self.hh, self.persons, self.size) = saved;
-        false
     }
 
-    /// The next link of an ejection chain at region `cur`: a node it gives to
-    /// a neighbour (`over`) or takes from one, outside the chain so far, that
-    /// leaves `cur` with the smallest breach (lightest node on ties).
-    fn chain_link(&self, cur: usize, over: bool, visited: &[usize]) -> Option<(u32, usize, usize)> {
+    /// The links of an ejection chain at region `cur`, best first: a node it
+    /// gives to a neighbour (`over`) or takes from one, outside the chain so
+    /// far, ranked by the breach left at `cur` (lighter nodes first on ties).
+    fn chain_links(&self, cur: usize, over: bool, visited: &[usize]) -> Vec<(u32, usize, usize)> {
         let mine = self.members(cur);
-        let mut best: Option<((u64, u64, u32, usize), (u32, usize, usize))> = None;
+        let mut links: Vec<((u64, u64, u32, usize), (u32, usize, usize))> = Vec::new();
         for &x in &mine {
             for &y in self.g.neighbours(x) {
                 let other = self.part[y as usize] as usize;
@@ -791,13 +1124,12 @@ impl<'a> Rebalance<'a> {
                     self.limits
                         .breach(self.hh[cur] + wv, self.persons[cur] + pv)
                 };
-                let key = (left, wv, v, other);
-                if best.as_ref().map_or(true, |b| key < b.0) {
-                    best = Some((key, (v, from, to)));
-                }
+                links.push(((left, wv, v, other), (v, from, to)));
             }
         }
-        best.map(|b| b.1)
+        links.sort_by_key(|l| l.0);
+        links.dedup_by_key(|l| l.1);
+        links.into_iter().map(|l| l.1).collect()
     }
 }
 

@@ -99,14 +99,21 @@ impl Splits {
     }
 
     /// Makes whole again every cut cell that involves one of the `bad` regions;
-    /// returns the regions whose outline changes back (sorted).
-    pub(crate) fn revert(&mut self, bad: &[u32]) -> Vec<u32> {
+    /// returns the regions whose outline changes back (sorted): those that
+    /// had its pieces, and those of the cells around it, whose outlines took
+    /// its crossing points and kept their corners there unsmoothed.
+    pub(crate) fn revert(&mut self, tess: &Tessellation, part: &[u32], bad: &[u32]) -> Vec<u32> {
         let mut redo = Vec::new();
         let involves =
             |s: &SplitCell| bad.contains(&s.owner) || s.pieces.iter().any(|p| bad.contains(&p.1));
         for s in self.cells.iter().filter(|s| involves(s)) {
             redo.push(s.owner);
             redo.extend(s.pieces.iter().map(|p| p.1));
+            for &d in &tess.nbr[s.cell as usize] {
+                if d != NONE {
+                    redo.extend(tess.nodes_of(d).map(|v| part[v as usize]));
+                }
+            }
         }
         self.cells.retain(|s| !involves(s));
         self.reindex();
