@@ -31,7 +31,7 @@
 //!    of grids, boundary cells move one at a time from the grid breaking the
 //!    rules to a neighbouring zone grid (or into a grid below the minimum),
 //!    starting from the previous shapes, so only about the excess moves (see
-//!    [`transfer`](repair::transfer)). When that gets stuck, or the zone needs more or fewer
+//!    [`repair`]). When that gets stuck, or the zone needs more or fewer
 //!    grids, the zone's cells alone are re-partitioned with the engine's
 //!    region step. Adjusted grids keep the code of the old grid they overlap
 //!    most; extra grids get new sequence numbers above the highest the area

@@ -35,12 +35,14 @@ fn dummies(snap: &Snap) -> [Polygon<f64>; 2] {
     [tri(lo, e, e), tri(hi, -e, -e)]
 }
 
+/// `mp` with the two corner triangles of [`dummies`] added.
 fn with_dummies(snap: &Snap, mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     let mut m = mp.clone();
     m.0.extend(dummies(snap));
     m
 }
 
+/// `mp` without the corner triangles [`with_dummies`] added.
 fn strip_dummies(snap: &Snap, mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
     let r = snap.rect();
     let e = r.width().max(r.height()) * 2e-4;
@@ -55,6 +57,7 @@ fn strip_dummies(snap: &Snap, mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
     )
 }
 
+/// Union of `a` and `b` on the precision grid of `snap`.
 pub(super) fn snap_union(
     snap: &Snap,
     a: &MultiPolygon<f64>,
@@ -63,6 +66,7 @@ pub(super) fn snap_union(
     strip_dummies(snap, with_dummies(snap, a).union(&with_dummies(snap, b)))
 }
 
+/// `a` minus `b` on the precision grid of `snap`.
 pub(super) fn snap_difference(
     snap: &Snap,
     a: &MultiPolygon<f64>,

@@ -166,7 +166,7 @@ fn tight(rules: &Rules) -> Rules {
 
 /// The subgraph induced by `nodes` and a tessellation view holding just those
 /// nodes, which is all the region step reads (nodes, pieces, resolution), so
-/// the engine's own [`regions::partition_graph`](crate::partition::regions::partition_graph) can re-partition a repair
+/// the engine's own [`regions::partition_graph`] can re-partition a repair
 /// zone. The cell-level fields are left empty on purpose: if the region step
 /// ever reads them, this view must fill them too.
 fn sub_problem(tess: &Tessellation, g: &Graph, nodes: &[u32]) -> (Tessellation, Graph) {
