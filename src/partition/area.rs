@@ -11,7 +11,7 @@ use tracing::debug_span;
 use super::outline::Outlines;
 use super::tessellate::Tessellation;
 use super::{
-    codes, graph, metrics, polsby_popper, rebalance, refine, regions, tessellate, AreaReport,
+    codes, graph, metrics, polsby_popper, refine, regions, rule_repair, tessellate, AreaReport,
     PartitionError, PartitionOptions,
 };
 use crate::geodesy::LocalFrame;
@@ -104,7 +104,7 @@ pub(crate) fn partition_area(
     let part = debug_span!("regions")
         .in_scope(|| regions::partition_graph(&g, &tess, &loads.households, &loads.persons, &plan));
     let mut part = debug_span!("rebalance").in_scope(|| {
-        rebalance::rebalance(
+        rule_repair::rebalance(
             &g,
             &tess,
             &loads.households,

@@ -7,8 +7,10 @@ use geo_types::{Coord, Rect};
 use h3o::Resolution;
 use rayon::prelude::*;
 
+use super::super::super::area::refine_limit;
 use super::super::super::graph::Graph;
 use super::super::super::pip::BandedRings;
+use super::super::super::refine;
 use super::super::super::tessellate::{self, Tessellation, NONE};
 use super::super::super::PartitionError;
 use super::super::area::{AreaView, Ctx};
@@ -50,11 +52,22 @@ impl ZoneCells {
             ),
         };
         let res = infer_resolution(area, old_grids, guess);
-        let tess =
+        let mut tess =
             Tessellation::new(area, res, view.frame).map_err(|e| PartitionError::InvalidArea {
                 code: area.code.clone(),
                 reason: e,
             })?;
+        // Heavy cells are cut between their buildings, as in a fresh
+        // partition, so a repair can put two towers in two grids.
+        let locations: Vec<(Coord<f64>, u64)> = view
+            .hh
+            .iter()
+            .map(|&i| {
+                let h = &ctx.households[i as usize];
+                (h.location.0, u64::from(h.households))
+            })
+            .collect();
+        refine::refine(&mut tess, &locations, refine_limit(&view.rules));
         let g = Graph::build(
             &tess,
             &area.geometry,

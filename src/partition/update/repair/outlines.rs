@@ -135,7 +135,7 @@ fn attach(
         .collect();
     cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let pm = MultiPolygon(vec![piece.clone()]);
-    for &(_, r) in cands.iter().take(4) {
+    for &(_, r) in cands.iter().take(16) {
         let u = snap_union(snap, &geoms[r], &pm);
         if u.0.len() <= geoms[r].0.len() {
             geoms[r] = u;

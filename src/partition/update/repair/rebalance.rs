@@ -11,6 +11,7 @@ use geo_types::MultiPolygon;
 
 use super::super::super::graph::Graph;
 use super::super::super::regions;
+use super::super::super::rule_repair;
 use super::super::super::snap::Snap;
 use super::super::super::tessellate::{Tessellation, NONE};
 use super::super::codes::match_by_overlap;
@@ -127,6 +128,7 @@ impl ZoneRepair<'_> {
             balance_tolerance: self.ctx.options.balance_tolerance,
         };
         let rr = regions::partition_graph(&sg, &sub, &sub_hh, &sub_pp, &plan);
+        let rr = rule_repair::rebalance(&sg, &sub, &sub_hh, &sub_pp, rr, rules, has_persons);
         notes.extend(rr.notes.iter().cloned());
         (rr.k, rr.assignment)
     }
