@@ -3,6 +3,10 @@
 //! that checks a partition from the raw inputs.
 #![allow(dead_code)]
 
+pub mod contract;
+pub mod dense;
+pub mod wuhan;
+
 use geo::{Area as _, BooleanOps, BoundingRect, Contains, Distance, Intersects};
 use geo_types::{coord, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
 use wangge::model::{Area, AreaKind, Barrier, Grid, Household, Rules};
