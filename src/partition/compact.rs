@@ -92,8 +92,8 @@ fn pp(area: f64, perim: f64) -> f64 {
     }
 }
 
-fn cost(pp: f64) -> f64 {
-    let d = (TARGET - pp).max(0.0);
+fn cost(pp: f64, target: f64) -> f64 {
+    let d = (target - pp).max(0.0);
     d * d
 }
 
@@ -127,6 +127,19 @@ pub(crate) fn polish(
     tess: &Tessellation,
     part: &mut [u32],
     k: usize,
+    try_move: impl FnMut(&[u32], u32, usize, usize) -> bool,
+) {
+    polish_below(g, tess, part, k, TARGET, try_move)
+}
+
+/// [`polish`] counting only regions below `target` in the objective (a low
+/// target lifts the thinnest regions and leaves the others be).
+pub(crate) fn polish_below(
+    g: &Graph,
+    tess: &Tessellation,
+    part: &mut [u32],
+    k: usize,
+    target: f64,
     mut try_move: impl FnMut(&[u32], u32, usize, usize) -> bool,
 ) {
     if k < 2 {
@@ -153,10 +166,10 @@ pub(crate) fn polish(
                 continue;
             }
             let av = tess.nodes[v as usize].area;
-            let before_a = cost(sh.pp(a));
+            let before_a = cost(sh.pp(a), target);
             let mut best: Option<(f64, usize, f64, f64)> = None;
             for &b in &nb {
-                let before = before_a + cost(sh.pp(b as usize));
+                let before = before_a + cost(sh.pp(b as usize), target);
                 if before == 0.0 {
                     continue; // the objective cannot drop below zero
                 }
@@ -165,7 +178,8 @@ pub(crate) fn polish(
                 }
                 let b = b as usize;
                 let (pa, pb) = sh.moved(g, part, v, a, b);
-                let after = cost(pp(sh.area[a] - av, pa)) + cost(pp(sh.area[b] + av, pb));
+                let after =
+                    cost(pp(sh.area[a] - av, pa), target) + cost(pp(sh.area[b] + av, pb), target);
                 let d = after - before;
                 if d < -1e-9 && best.map_or(true, |(bd, ..)| d < bd) {
                     best = Some((d, b, pa, pb));

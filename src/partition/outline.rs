@@ -208,8 +208,8 @@ fn largest_polygon(mp: &MultiPolygon<f64>, tess: &Tessellation) -> usize {
 }
 
 /// The grid (other than `from`) that takes part `p` as one polygon with it,
-/// sharing the longest edge, with the merged outline.
-fn best_taker(
+/// sharing the longest edge (by exact perimeters), with the merged outline.
+pub(crate) fn best_taker(
     geoms: &[MultiPolygon<f64>],
     boxes: &[Option<Rect<f64>>],
     from: usize,

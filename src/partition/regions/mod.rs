@@ -98,8 +98,6 @@ pub(crate) struct RegionResult {
     pub assignment: Vec<u32>,
     pub households: Vec<u64>,
     pub persons: Vec<u64>,
-    /// Largest single node (location cluster) in each region, in households.
-    pub heaviest_node: Vec<u64>,
     /// Regions that took in a detached part of the area.
     pub has_satellite: Vec<bool>,
     pub feasible: bool,
@@ -114,7 +112,6 @@ impl RegionResult {
             assignment: vec![],
             households: vec![0],
             persons: vec![0],
-            heaviest_node: vec![0],
             has_satellite: vec![false],
             feasible: rules.min_households == 0,
             notes: vec!["the area is too small to hold a cell; it is one grid".into()],
@@ -301,19 +298,16 @@ fn result(
     }
     let mut households = vec![0u64; k];
     let mut persons = vec![0u64; k];
-    let mut heaviest = vec![0u64; k];
     for v in 0..n {
         let r = part[v] as usize;
         households[r] += node_hh[v];
         persons[r] += node_pp[v];
-        heaviest[r] = heaviest[r].max(weights.households[v]);
     }
     RegionResult {
         k,
         assignment: part,
         households,
         persons,
-        heaviest_node: heaviest,
         has_satellite,
         feasible,
         notes,

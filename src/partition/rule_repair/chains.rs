@@ -2,6 +2,11 @@
 
 use super::{Rebalance, CHAIN_DEPTH, FIRST_LINKS};
 
+/// A link of a chain: node, region it leaves, region it joins.
+type Link = (u32, usize, usize);
+/// How a link ranks: breach left, node weight, node, other region.
+type LinkKey = (u64, u64, u32, usize);
+
 impl Rebalance<'_> {
     /// Ejection chain: r passes a node to a neighbour, which passes one on,
     /// until a grid with room takes the surplus (or, for a grid below the
@@ -10,22 +15,17 @@ impl Rebalance<'_> {
     /// [`FIRST_LINKS`] best choices, later links the best that keeps both
     /// grids connected; a chain is kept only when the total breach drops.
     pub(super) fn eject(&mut self, r: usize) -> bool {
-        let before: u64 = (0..self.hh.len()).map(|q| self.breach(q)).sum();
+        let before = self.total_breach();
         let over = self.hh[r] > self.limits.max;
         let firsts = self.chain_links(r, over, &[r]);
         for &first in firsts.iter().take(FIRST_LINKS) {
-            let saved = (
-                self.part.clone(),
-                self.hh.clone(),
-                self.persons.clone(),
-                self.size.clone(),
-            );
+            let saved = self.save();
             self.follow_chain(r, over, first);
-            let after: u64 = (0..self.hh.len()).map(|q| self.breach(q)).sum();
+            let after = self.total_breach();
             if after < before {
                 return true;
             }
-            (self.part, self.hh, self.persons, self.size) = saved;
+            self.restore(saved);
         }
         false
     }
@@ -59,9 +59,14 @@ impl Rebalance<'_> {
     /// The links of an ejection chain at region `cur`, best first: a node it
     /// gives to a neighbour (`over`) or takes from one, outside the chain so
     /// far, ranked by the breach left at `cur` (lighter nodes first on ties).
-    pub(super) fn chain_links(&self, cur: usize, over: bool, visited: &[usize]) -> Vec<(u32, usize, usize)> {
+    pub(super) fn chain_links(
+        &self,
+        cur: usize,
+        over: bool,
+        visited: &[usize],
+    ) -> Vec<(u32, usize, usize)> {
         let mine = self.members(cur);
-        let mut links: Vec<((u64, u64, u32, usize), (u32, usize, usize))> = Vec::new();
+        let mut links: Vec<(LinkKey, Link)> = Vec::new();
         for &x in &mine {
             for &y in self.g.neighbours(x) {
                 let other = self.part[y as usize] as usize;

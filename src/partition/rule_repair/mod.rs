@@ -27,6 +27,7 @@
 use std::cmp::Reverse;
 
 mod chains;
+mod cut_off;
 mod moves;
 mod resplit;
 mod shape;
@@ -42,6 +43,8 @@ const CHAIN_DEPTH: usize = 6;
 const FIRST_LINKS: usize = 6;
 /// Grids less compact than this (Polsby–Popper) may give a part away.
 const THIN: f64 = 0.25;
+/// Cuts of a thin grid tried, best first.
+const CUT_OFF_TRIES: usize = 48;
 /// Seeds tried per direction in a re-split.
 const DIRECTIONS: usize = 8;
 
@@ -126,6 +129,14 @@ fn connected_without(
     false
 }
 
+/// A copy of the working state (see [`Rebalance::save`]).
+pub(super) struct Saved {
+    part: Vec<u32>,
+    hh: Vec<u64>,
+    persons: Vec<u64>,
+    size: Vec<u32>,
+}
+
 /// Working state: region of every node and per-region totals.
 pub(crate) struct Rebalance<'a> {
     g: &'a Graph,
@@ -144,6 +155,7 @@ pub(crate) struct Rebalance<'a> {
 }
 
 impl<'a> Rebalance<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         g: &'a Graph,
         tess: &'a Tessellation,
@@ -190,50 +202,83 @@ impl<'a> Rebalance<'a> {
         self.limits.breach(self.hh[r], self.persons[r])
     }
 
+    /// Rounds of repairs over every region outside the rules, worst first,
+    /// until a round changes nothing.
+    pub(super) fn repair_rounds(&mut self, rounds: usize) {
+        for _round in 0..rounds {
+            let mut changed = false;
+            let mut bad: Vec<usize> = (0..self.hh.len())
+                .filter(|&r| self.size[r] > 0 && self.breach(r) > 0)
+                .collect();
+            bad.sort_by_key(|&r| (Reverse(self.breach(r)), r));
+            for r in bad {
+                if self.size[r] == 0 || self.breach(r) == 0 {
+                    continue;
+                }
+                changed |= self.improve_by_moves(r)
+                    || self.resplit_pair(r)
+                    || self.merge_small(r)
+                    || self.resplit_triple(r)
+                    || self.eject(r);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Sum of every region's breach.
+    pub(super) fn total_breach(&self) -> u64 {
+        (0..self.hh.len()).map(|q| self.breach(q)).sum()
+    }
+
+    /// The region of every node and the totals, to undo a tentative change.
+    pub(super) fn save(&self) -> Saved {
+        Saved {
+            part: self.part.clone(),
+            hh: self.hh.clone(),
+            persons: self.persons.clone(),
+            size: self.size.clone(),
+        }
+    }
+
+    pub(super) fn restore(&mut self, saved: Saved) {
+        self.part = saved.part;
+        self.hh = saved.hh;
+        self.persons = saved.persons;
+        self.size = saved.size;
+    }
+
     /// Runs every repair until nothing improves. Returns the region of every
     /// node, with regions renumbered 0..k' (dissolved grids removed).
     pub(crate) fn run(mut self) -> (Vec<u32>, usize) {
         let k = self.hh.len();
         if k > 1 {
             self.dissolve_empty();
-            for _round in 0..6 {
-                let mut changed = false;
-                let mut bad: Vec<usize> = (0..self.hh.len())
-                    .filter(|&r| self.size[r] > 0 && self.breach(r) > 0)
-                    .collect();
-                bad.sort_by_key(|&r| (Reverse(self.breach(r)), r));
-                for r in bad {
-                    if self.size[r] == 0 || self.breach(r) == 0 {
-                        continue;
-                    }
-                    changed |= self.improve_by_moves(r)
-                        || self.resplit_pair(r)
-                        || self.merge_small(r)
-                        || self.resplit_triple(r)
-                        || self.eject(r);
-                }
-                if !changed {
-                    break;
-                }
-            }
+            self.repair_rounds(6);
             self.dissolve_empty();
             self.polish_shapes();
-            self.cut_off_thin_parts();
-            self.polish_shapes();
+            for _ in 0..2 {
+                self.reshape_thin();
+                self.polish_shapes();
+            }
         }
         self.renumber()
     }
 
     pub(super) fn renumber(self) -> (Vec<u32>, usize) {
-        let k = self.hh.len();
-        let mut map = vec![NONE; k];
         let mut next = 0u32;
-        for r in 0..k {
-            if self.size[r] > 0 {
-                map[r] = next;
+        let map: Vec<u32> = self
+            .size
+            .iter()
+            .map(|&s| {
+                if s == 0 {
+                    return NONE;
+                }
                 next += 1;
-            }
-        }
+                next - 1
+            })
+            .collect();
         let part = self.part.iter().map(|&r| map[r as usize]).collect();
         (part, next as usize)
     }
@@ -379,13 +424,11 @@ pub(crate) fn rebalance(
     .run();
     let mut households = vec![0u64; k];
     let mut persons = vec![0u64; k];
-    let mut heaviest_node = vec![0u64; k];
     let mut has_satellite = vec![false; k];
     for (v, &r) in assignment.iter().enumerate() {
         let r = r as usize;
         households[r] += node_hh[v];
         persons[r] += node_pp[v];
-        heaviest_node[r] = heaviest_node[r].max(node_hh[v]);
         has_satellite[r] |= fixed[v];
     }
     RegionResult {
@@ -393,7 +436,6 @@ pub(crate) fn rebalance(
         assignment,
         households,
         persons,
-        heaviest_node,
         has_satellite,
         feasible: result.feasible,
         notes: result.notes,

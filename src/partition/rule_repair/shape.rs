@@ -5,11 +5,21 @@ use super::{connected_without, Rebalance, THIN};
 use crate::partition::compact;
 
 impl Rebalance<'_> {
-    /// Compactness moves (see [`compact::polish`]) that take no grid further
-    /// from the rules: empty land and slivers go to whichever grid they round
-    /// off, so repairs and shared empty ground leave no strips.
+    /// Compactness moves (see [`compact::polish`]): first against the usual
+    /// target, of nodes without households (empty land and slivers go to
+    /// whichever grid they round off) or that leave the two grids no less
+    /// balanced; then of any node against [`THIN`] only, so the thinnest
+    /// grids are lifted without undoing the balance elsewhere. No move takes
+    /// a grid further from the rules or cuts it in two.
     pub(super) fn polish_shapes(&mut self) {
+        self.polish_pass(None);
+        self.polish_pass(Some(THIN));
+    }
+
+    fn polish_pass(&mut self, thin: Option<f64>) {
         let k = self.hh.len();
+        let live = self.size.iter().filter(|&&s| s > 0).count().max(1);
+        let mean = self.hh.iter().sum::<u64>() as f64 / live as f64;
         let mut part = std::mem::take(&mut self.part);
         let (g, w, pp, fixed, limits) = (self.g, self.w, self.pp, self.fixed, self.limits);
         let (hh, persons, size, marks) = (
@@ -18,11 +28,20 @@ impl Rebalance<'_> {
             &mut self.size,
             &mut self.marks,
         );
-        compact::polish(g, self.tess, &mut part, k, |part, v, a, b| {
+        let try_move = |part: &[u32], v: u32, a: usize, b: usize| {
+            let (wv, pv) = (w[v as usize], pp[v as usize]);
             if fixed[v as usize] || size[a] <= 1 {
                 return false;
             }
-            let (wv, pv) = (w[v as usize], pp[v as usize]);
+            // Against the usual target, a move may not unbalance the two
+            // grids (their squared distance from the mean may not grow).
+            let dev = |h: u64| (h as f64 - mean).powi(2);
+            if thin.is_none()
+                && wv > 0
+                && dev(hh[a] - wv) + dev(hh[b] + wv) > dev(hh[a]) + dev(hh[b])
+            {
+                return false;
+            }
             let not_worse =
                 |h0: u64, p0: u64, h1: u64, p1: u64| limits.breach(h1, p1) <= limits.breach(h0, p0);
             if !not_worse(hh[a], persons[a], hh[a] - wv, persons[a] - pv)
@@ -38,7 +57,11 @@ impl Rebalance<'_> {
             persons[b] += pv;
             size[b] += 1;
             true
-        });
+        };
+        match thin {
+            None => compact::polish(g, self.tess, &mut part, k, try_move),
+            Some(t) => compact::polish_below(g, self.tess, &mut part, k, t, try_move),
+        }
         self.part = part;
     }
 
@@ -63,182 +86,124 @@ impl Rebalance<'_> {
     }
 
     /// Grids that stay thin after the compactness moves (a strip of clipped
-    /// cells along the area's edge or a neck joining two blocks: no single
-    /// move can take it off without cutting the grid in two) give a whole
-    /// part away: the grid is cut at one node and every part but the one
-    /// with most households goes, with that node, to the neighbour it
-    /// shares most outline with, when no grid gets further from the rules
-    /// and the least compact grid involved gets more compact.
-    pub(super) fn cut_off_thin_parts(&mut self) {
-        let k = self.hh.len();
-        for r in 0..k {
-            for _ in 0..8 {
-                if self.size[r] < 3 {
-                    break;
-                }
-                let members = self.members(r);
-                if self.set_pp(&members) >= THIN {
-                    break;
-                }
-                let Some(moves) = self.best_cut_off(r, &members) else {
-                    break;
-                };
-                for (v, q) in moves {
-                    self.assign(v, q);
-                }
-            }
-        }
-    }
-
-    /// The best cut of a thin region r (see [`Self::cut_off_thin_parts`]):
-    /// the nodes to move and where.
-    pub(super) fn best_cut_off(&mut self, r: usize, members: &[u32]) -> Option<Vec<(u32, usize)>> {
-        let now = self.set_pp(members);
-        let mut best: Option<(f64, Vec<(u32, usize)>)> = None;
-        for &v in members {
-            if self.fixed[v as usize] {
-                continue;
-            }
-            let Some(moves) = self.parts_without(r, v) else {
-                continue;
-            };
-            let Some(score) = self.judge_moves(r, members, &moves) else {
-                continue;
-            };
-            if score > now + 1e-3 && best.as_ref().map_or(true, |b| score > b.0) {
-                best = Some((score, moves));
-            }
-        }
-        best.map(|b| b.1)
-    }
-
-    /// The parts region r falls into without node v; all but the heaviest
-    /// go (v with the first of them) to the neighbour each shares most
-    /// outline with. `None` when r stays in one piece or a part has no
-    /// neighbour to go to.
-    pub(super) fn parts_without(&mut self, r: usize, v: u32) -> Option<Vec<(u32, usize)>> {
-        let starts: Vec<u32> = self
-            .g
-            .neighbours(v)
-            .iter()
-            .copied()
-            .filter(|&u| self.part[u as usize] as usize == r)
-            .collect();
-        if starts.len() < 2 {
-            return None;
-        }
-        let stamp = self.marks.next();
-        self.marks.mark[v as usize] = stamp;
-        let mut parts: Vec<Vec<u32>> = Vec::new();
-        for &s in &starts {
-            if self.marks.mark[s as usize] == stamp {
-                continue;
-            }
-            self.marks.mark[s as usize] = stamp;
-            let mut part = vec![s];
-            let mut i = 0;
-            while i < part.len() {
-                let x = part[i];
-                i += 1;
-                for &u in self.g.neighbours(x) {
-                    if self.part[u as usize] as usize == r && self.marks.mark[u as usize] != stamp {
-                        self.marks.mark[u as usize] = stamp;
-                        part.push(u);
+    /// cells along the area's edge, a neck joining two blocks, an L round a
+    /// neighbour) are reshaped: re-split with a neighbour into two more
+    /// compact grids, or cut at one node with the parts but the heaviest
+    /// given to the neighbour they share most outline with (then, if that
+    /// takes a grid out of the rules, repaired by the usual moves). A change
+    /// is kept only when no grid ends further from the rules and the thin
+    /// grid gets more compact.
+    pub(super) fn reshape_thin(&mut self) {
+        for _sweep in 0..2 {
+            for r in 0..self.hh.len() {
+                for _ in 0..8 {
+                    if self.size[r] < 2 {
+                        break;
+                    }
+                    let members = self.members(r);
+                    let now = self.set_pp(&members);
+                    if now >= THIN {
+                        break;
+                    }
+                    if !(self.reshape_pair(r, now) || self.cut_off(r, &members, now)) {
+                        break;
                     }
                 }
             }
-            parts.push(part);
         }
-        if parts.len() < 2 {
-            return None;
-        }
-        let weight = |p: &Vec<u32>| -> (u64, usize) {
-            (p.iter().map(|&x| self.w[x as usize]).sum(), p.len())
-        };
-        let keep = (0..parts.len()).max_by_key(|&i| weight(&parts[i]))?;
-        let mut moves = Vec::new();
-        let mut first = true;
-        for (i, mut p) in parts.into_iter().enumerate() {
-            if i == keep {
+    }
+
+    /// Re-splits thin region r with the neighbour that gives the most
+    /// compact pair, judged on the less compact of the two.
+    fn reshape_pair(&mut self, r: usize, now: f64) -> bool {
+        let mut best: Option<(f64, usize, Vec<u32>, Vec<bool>)> = None;
+        for q in self.region_neighbours(r) {
+            let mine = self.members(q);
+            let floor = now.min(self.set_pp(&mine));
+            let mut nodes = self.members(r);
+            nodes.extend(mine);
+            if nodes.iter().any(|&v| self.fixed[v as usize]) {
                 continue;
             }
-            if p.iter().any(|&x| self.fixed[x as usize]) {
-                return None;
+            let before = self.breach(r) + self.breach(q);
+            let (total, _) = self.totals(&nodes);
+            let lo = self.limits.min.max(total.saturating_sub(self.limits.max));
+            let hi = self.limits.max.min(total.saturating_sub(self.limits.min));
+            if lo > hi {
+                continue;
             }
-            if first {
-                p.push(v);
-                first = false;
-            }
-            let q = self.best_neighbour_of(&p, r)?;
-            moves.extend(p.into_iter().map(|x| (x, q)));
-        }
-        Some(moves)
-    }
-
-    /// The region (other than r) sharing most outline with the node set.
-    pub(super) fn best_neighbour_of(&self, nodes: &[u32], r: usize) -> Option<usize> {
-        let mut shared: Vec<(usize, f64)> = Vec::new();
-        for &x in nodes {
-            for (&u, &l) in self.g.neighbours(x).iter().zip(self.g.shared(x)) {
-                let q = self.part[u as usize] as usize;
-                if q == r {
+            for side in self.grow_candidates(&nodes, lo, hi) {
+                let a: Vec<u32> = pick(&nodes, &side, true);
+                let b: Vec<u32> = pick(&nodes, &side, false);
+                if a.is_empty() || b.is_empty() {
                     continue;
                 }
-                match shared.iter_mut().find(|e| e.0 == q) {
-                    Some(e) => e.1 += f64::from(l),
-                    None => shared.push((q, f64::from(l))),
+                let ((ha, pa), (hb, pb)) = (self.totals(&a), self.totals(&b));
+                if self.limits.breach(ha, pa) + self.limits.breach(hb, pb) > before {
+                    continue;
+                }
+                let in_b = self.membership(&nodes, &side, false);
+                if !self.connected(&b, |x| in_b[x as usize]) {
+                    continue;
+                }
+                let score = self.set_pp(&a).min(self.set_pp(&b));
+                if score > floor + 0.01 && best.as_ref().map_or(true, |x| score > x.0) {
+                    best = Some((score, q, nodes.clone(), side));
                 }
             }
         }
-        shared
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|e| e.0)
+        let Some((_, q, nodes, side)) = best else {
+            return false;
+        };
+        for (v, s) in nodes.into_iter().zip(side) {
+            self.assign(v, if s { r } else { q });
+        }
+        true
     }
 
-    /// The least Polsby–Popper among r and the receiving regions after the
-    /// moves, or `None` when a region would get further from the rules.
-    pub(super) fn judge_moves(&mut self, r: usize, members: &[u32], moves: &[(u32, usize)]) -> Option<f64> {
-        let mut gain: Vec<(usize, u64, u64)> = Vec::new();
-        for &(x, q) in moves {
-            let (wx, px) = (self.w[x as usize], self.pp[x as usize]);
-            match gain.iter_mut().find(|e| e.0 == q) {
-                Some(e) => {
-                    e.1 += wx;
-                    e.2 += px;
+    /// Cuts thin region r at one node (see [`Self::reshape_thin`]).
+    fn cut_off(&mut self, r: usize, members: &[u32], now: f64) -> bool {
+        for (moves, within) in self.cut_off_candidates(r, members, now) {
+            if within {
+                for (v, q) in moves {
+                    self.assign(v, q);
                 }
-                None => gain.push((q, wx, px)),
+                return true;
+            }
+            if self.cut_off_and_repair(r, &moves, now) {
+                return true;
             }
         }
-        let (lost_h, lost_p) = gain.iter().fold((0, 0), |s, e| (s.0 + e.1, s.1 + e.2));
-        if self
-            .limits
-            .breach(self.hh[r] - lost_h, self.persons[r] - lost_p)
-            > self.breach(r)
-        {
-            return None;
-        }
-        for &(q, h, p) in &gain {
-            if self.limits.breach(self.hh[q] + h, self.persons[q] + p) > self.breach(q) {
-                return None;
-            }
-        }
-        let leaving: Vec<u32> = moves.iter().map(|m| m.0).collect();
-        let stamp = self.marks.next();
-        for &x in &leaving {
-            self.marks.mark[x as usize] = stamp;
-        }
-        let kept: Vec<u32> = members
-            .iter()
-            .copied()
-            .filter(|&x| self.marks.mark[x as usize] != stamp)
-            .collect();
-        let mut least = self.set_pp(&kept);
-        for &(q, ..) in &gain {
-            let mut grown = self.members(q);
-            grown.extend(moves.iter().filter(|m| m.1 == q).map(|m| m.0));
-            least = least.min(self.set_pp(&grown));
-        }
-        Some(least)
+        false
     }
+
+    /// Makes the moves, repairs the grids they took out of the rules, and
+    /// keeps the result only when the total breach is no worse and r is more
+    /// compact.
+    fn cut_off_and_repair(&mut self, r: usize, moves: &[(u32, usize)], now: f64) -> bool {
+        let before = self.total_breach();
+        let saved = self.save();
+        for &(v, q) in moves {
+            self.assign(v, q);
+        }
+        self.repair_rounds(2);
+        // The repairs take nodes by count, not shape: round them off.
+        self.polish_pass(Some(THIN));
+        let members = self.members(r);
+        if self.total_breach() <= before && self.set_pp(&members) > now + 1e-3 {
+            return true;
+        }
+        self.restore(saved);
+        false
+    }
+}
+
+/// The nodes on one side of a split.
+fn pick(nodes: &[u32], side: &[bool], want: bool) -> Vec<u32> {
+    nodes
+        .iter()
+        .zip(side)
+        .filter(|(_, &s)| s == want)
+        .map(|(&v, _)| v)
+        .collect()
 }

@@ -77,7 +77,8 @@ pub(super) fn repair(
     let before_bad = rp.breaking_before(&zone);
     let weights = rp.zone_weights(&zone);
     let regions = rp.rebalance(&zone, &weights);
-    let geoms = rp.outlines(&zone, &regions, &weights.hh_node);
+    let outlined = rp.outlines(&zone, &regions, &weights.hh_node);
+    let geoms = outlined.geoms;
     let placed = rp.place_households(&zone, &geoms);
     let after_bad = rp.breaking_after(&geoms, &placed);
     if after_bad >= before_bad || regions.nodes.is_empty() {
@@ -91,7 +92,12 @@ pub(super) fn repair(
             rp.cells.tess.nodes.len(),
         ));
     }
-    Ok(Repair::Done(
-        rp.output(broken, &zone, regions, geoms, &placed),
-    ))
+    Ok(Repair::Done(rp.output(
+        broken,
+        &zone,
+        regions,
+        geoms,
+        &outlined.widened,
+        &placed,
+    )))
 }

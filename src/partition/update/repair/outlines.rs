@@ -6,13 +6,15 @@
 //! neighbour, so every grid stays one polygon. All overlays run on the area's
 //! precision grid ([`overlay`](super::super::overlay)).
 
-use geo::{Distance, Euclidean, InteriorPoint};
+use geo::{BoundingRect, Distance, Euclidean, InteriorPoint};
 use geo_types::{Coord, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use super::super::super::dissolve;
+use super::super::super::outline;
 use super::super::super::snap::Snap;
 use super::super::super::split::Splits;
+use super::super::super::tessellate::Tessellation;
 use super::super::overlay::{snap_difference, snap_union};
 use super::rebalance::ZoneRegions;
 use super::zone::Zone;
@@ -26,7 +28,7 @@ impl ZoneRepair<'_> {
         zone: &Zone,
         regions: &ZoneRegions,
         hh_node: &[(Coord<f64>, u32)],
-    ) -> Vec<MultiPolygon<f64>> {
+    ) -> Outlined {
         let tess = &self.cells.tess;
         let snap = &tess.snap;
         let pts = dissolve::NodePoints::new(tess.nodes.len(), hh_node);
@@ -44,14 +46,29 @@ impl ZoneRepair<'_> {
             })
             .collect();
         fill_leftover(snap, &mut geoms, &zone_poly);
-        rejoin_crumbs(snap, &mut geoms, self.cell_deg2());
-        geoms
-            .into_iter()
-            .map(|gm| {
-                use geo::orient::{Direction, Orient};
-                gm.orient(Direction::Default)
-            })
-            .collect()
+        let mut kept: Vec<(usize, MultiPolygon<f64>)> = (0..self.old_grids.len())
+            .filter(|&j| !zone.in_zone[j])
+            .map(|j| (j, self.old_grids[j].geometry.clone()))
+            .collect();
+        let households: Vec<Coord<f64>> = hh_node.iter().map(|h| h.0).collect();
+        let crumbs = Crumbs {
+            tess,
+            cell_deg2: self.cell_deg2(),
+            households: &households,
+        };
+        let given = crumbs.rejoin(&mut geoms, &mut kept);
+        use geo::orient::{Direction, Orient};
+        Outlined {
+            geoms: geoms
+                .into_iter()
+                .map(|gm| gm.orient(Direction::Default))
+                .collect(),
+            widened: kept
+                .into_iter()
+                .filter(|(j, _)| given.contains(j))
+                .map(|(j, gm)| (j, gm.orient(Direction::Default)))
+                .collect(),
+        }
     }
 
     /// One cell's area in degrees² (degrees per metre from the local frame).
@@ -94,24 +111,79 @@ fn fill_leftover(snap: &Snap, geoms: &mut [MultiPolygon<f64>], zone_poly: &Multi
     }
 }
 
-/// Crumbs: a part smaller than a cell (`cell_deg2`) that the clip to the zone
-/// cut off a grid (a cell corner beyond a neighbour's corner) joins the grid
-/// it shares an edge with, so every grid stays one polygon.
-fn rejoin_crumbs(snap: &Snap, geoms: &mut [MultiPolygon<f64>], cell_deg2: f64) {
-    for r in 0..geoms.len() {
-        if geoms[r].0.len() < 2 {
-            continue;
-        }
-        let mut parts = std::mem::take(&mut geoms[r].0);
-        parts.sort_by(|a, b| geo::Area::unsigned_area(b).total_cmp(&geo::Area::unsigned_area(a)));
-        let mut keep = vec![parts.remove(0)];
-        for p in parts {
-            if geo::Area::unsigned_area(&p) < cell_deg2 && attach(snap, geoms, &p, Some(r)) {
+/// The zone's new outlines, and the grids outside the zone that took a
+/// crumb (local index, widened outline).
+pub(in crate::partition::update) struct Outlined {
+    pub geoms: Vec<MultiPolygon<f64>>,
+    pub widened: Vec<(usize, MultiPolygon<f64>)>,
+}
+
+/// Crumbs: a part smaller than a cell (`cell_deg2`) that the clip to the
+/// zone cut off a grid (a cell corner beyond a neighbour's corner, where the
+/// previous grids' outline cut the corner another way) joins the grid it
+/// shares an edge with, so every grid stays one polygon: a grid of the zone
+/// if one takes it, else a grid outside the zone (which is then adjusted by
+/// that corner), provided no household stands in it.
+struct Crumbs<'a> {
+    tess: &'a Tessellation,
+    cell_deg2: f64,
+    households: &'a [Coord<f64>],
+}
+
+impl Crumbs<'_> {
+    /// Returns the local indices of the outside grids that took a crumb.
+    fn rejoin(
+        &self,
+        geoms: &mut [MultiPolygon<f64>],
+        kept: &mut [(usize, MultiPolygon<f64>)],
+    ) -> Vec<usize> {
+        let snap = &self.tess.snap;
+        let mut given = Vec::new();
+        for r in 0..geoms.len() {
+            if geoms[r].0.len() < 2 {
                 continue;
             }
-            keep.push(p);
+            let mut parts = std::mem::take(&mut geoms[r].0);
+            parts.sort_by(|a, b| {
+                geo::Area::unsigned_area(b).total_cmp(&geo::Area::unsigned_area(a))
+            });
+            let mut keep = vec![parts.remove(0)];
+            for p in parts {
+                if geo::Area::unsigned_area(&p) >= self.cell_deg2 {
+                    keep.push(p);
+                    continue;
+                }
+                if attach(snap, geoms, &p, Some(r)) {
+                    continue;
+                }
+                match self.outside_taker(kept, &p) {
+                    Some((i, merged)) => {
+                        kept[i].1 = merged;
+                        given.push(kept[i].0);
+                    }
+                    None => keep.push(p),
+                }
+            }
+            geoms[r] = MultiPolygon(keep);
         }
-        geoms[r] = MultiPolygon(keep);
+        given.sort_unstable();
+        given.dedup();
+        given
+    }
+
+    /// The grid outside the zone that takes crumb `p` as one polygon with it.
+    fn outside_taker(
+        &self,
+        kept: &[(usize, MultiPolygon<f64>)],
+        p: &Polygon<f64>,
+    ) -> Option<(usize, MultiPolygon<f64>)> {
+        use geo::Intersects;
+        if self.households.iter().any(|&h| p.intersects(&h)) {
+            return None;
+        }
+        let outlines: Vec<MultiPolygon<f64>> = kept.iter().map(|k| k.1.clone()).collect();
+        let boxes: Vec<_> = outlines.iter().map(|g| g.bounding_rect()).collect();
+        outline::best_taker(&outlines, &boxes, usize::MAX, p, self.tess)
     }
 }
 

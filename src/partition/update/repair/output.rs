@@ -90,6 +90,7 @@ impl ZoneRepair<'_> {
         zone: &Zone,
         regions: ZoneRegions,
         geoms: Vec<MultiPolygon<f64>>,
+        widened: &[(usize, MultiPolygon<f64>)],
         placed: &Placed,
     ) -> Repaired {
         let view = self.view;
@@ -112,18 +113,28 @@ impl ZoneRepair<'_> {
                 continue;
             }
             slot[j] = out.len() as u32;
-            out.push((
-                keep_grid(
-                    old,
-                    self.recount.cnt_h[j],
-                    self.recount.cnt_p[j],
-                    &view.rules,
-                    view.has_persons,
-                ),
-                GridChange::Unchanged,
-                Some(view.prev[j]),
-                String::new(),
-            ));
+            let mut grid = keep_grid(
+                old,
+                self.recount.cnt_h[j],
+                self.recount.cnt_p[j],
+                &view.rules,
+                view.has_persons,
+            );
+            let (change, why) = match widened.iter().find(|w| w.0 == j) {
+                Some((_, geom)) => {
+                    let (a_m2, perim) = metrics::area_perimeter_m(geom, &view.frame);
+                    grid.area_m2 = a_m2;
+                    grid.compactness = metrics::polsby_popper(a_m2, perim);
+                    grid.geometry = geom.clone();
+                    (
+                        GridChange::Adjusted,
+                        "took a corner that the re-balanced grids beside it left cut off"
+                            .to_string(),
+                    )
+                }
+                None => (GridChange::Unchanged, String::new()),
+            };
+            out.push((grid, change, Some(view.prev[j]), why));
         }
         let broken_codes: Vec<&str> = broken.iter().map(|&j| old_codes[j]).collect();
         let reason = format!(
