@@ -124,12 +124,7 @@ fn rebuild_nodes(tess: &mut Tessellation, mut replaced: Vec<Option<Vec<Polygon<f
             match replaced[v].take() {
                 Some(cut) => {
                     for p in cut {
-                        let (area, centroid) = polygon_area_centroid(&p, &frame);
-                        nodes.push(Node {
-                            cell: c as u32,
-                            centroid,
-                            area,
-                        });
+                        nodes.push(Node::of_piece(c as u32, &p, &frame));
                         pieces.push(Some(p));
                     }
                 }

@@ -38,6 +38,18 @@ pub(crate) struct Node {
     pub area: f64,
 }
 
+impl Node {
+    /// The node of one piece of cell `cell` (a polygon in degrees).
+    pub(crate) fn of_piece(cell: u32, piece: &Polygon<f64>, frame: &LocalFrame) -> Node {
+        let (area, centroid) = polygon_area_centroid(piece, frame);
+        Node {
+            cell,
+            centroid,
+            area,
+        }
+    }
+}
+
 /// The cells covering one area and the nodes built from them.
 pub(crate) struct Tessellation {
     pub res: Resolution,
@@ -505,12 +517,7 @@ impl Tessellation {
                 pieces.push(None);
             } else {
                 for p in std::mem::take(cell_pieces) {
-                    let (area, centroid) = polygon_area_centroid(&p, &frame);
-                    nodes.push(Node {
-                        cell: c as u32,
-                        centroid,
-                        area,
-                    });
+                    nodes.push(Node::of_piece(c as u32, &p, &frame));
                     pieces.push(Some(p));
                 }
             }

@@ -10,7 +10,7 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    pub(super) fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Scratch {
             mark: vec![0; n],
             stamp: 0,

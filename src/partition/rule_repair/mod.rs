@@ -33,7 +33,7 @@ mod resplit;
 mod shape;
 
 use super::graph::Graph;
-use super::regions::RegionResult;
+use super::regions::{RegionResult, Scratch};
 use super::tessellate::{Tessellation, NONE};
 use crate::model::Rules;
 
@@ -64,36 +64,12 @@ impl Limits {
     }
 }
 
-/// Stamps for graph searches, reused between them.
-struct Marks {
-    mark: Vec<u32>,
-    stamp: u32,
-}
-
-impl Marks {
-    pub(super) fn new(n: usize) -> Self {
-        Marks {
-            mark: vec![0; n],
-            stamp: 0,
-        }
-    }
-
-    pub(super) fn next(&mut self) -> u32 {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.mark.iter_mut().for_each(|m| *m = 0);
-            self.stamp = 1;
-        }
-        self.stamp
-    }
-}
-
 /// Does region `r` (of `size` nodes) stay connected without node v? All of
 /// v's neighbours in r must still meet.
 fn connected_without(
     g: &Graph,
     part: &[u32],
-    marks: &mut Marks,
+    marks: &mut Scratch,
     v: u32,
     r: usize,
     size: u32,
@@ -151,7 +127,7 @@ pub(crate) struct Rebalance<'a> {
     persons: Vec<u64>,
     size: Vec<u32>,
     limits: Limits,
-    marks: Marks,
+    marks: Scratch,
 }
 
 impl<'a> Rebalance<'a> {
@@ -181,7 +157,7 @@ impl<'a> Rebalance<'a> {
             w,
             pp,
             fixed,
-            marks: Marks::new(part.len()),
+            marks: Scratch::new(part.len()),
             part,
             hh,
             persons,
