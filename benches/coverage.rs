@@ -7,9 +7,9 @@
 //!   `HOUSEHOLDS:CAMERAS` pairs such as `1m:10k` for the rest of the 3 × 3 matrix
 //!   (the generator keeps the household layout whatever the camera count).
 //! - `WANGGE_BENCH_DATA`: where generated data goes (default
-//!   `/tmp/wangge-cov-bench`; never inside the repository).
+//!   `$TMPDIR/wangge-cov-bench`; never inside the repository).
 //! - `WANGGE_BENCH_PEERS=0`: skip the Python peers.
-//! - `WANGGE_PEERS_VENV` (default `/work/.peers-coverage`) and `WANGGE_PEERS_DIR`
+//! - `WANGGE_PEERS_VENV` (default `../.peers-coverage`, beside the clone) and `WANGGE_PEERS_DIR`
 //!   (default `../shared/peers` beside the repository).
 //!
 //! Every wangge measurement runs in a child process (this binary re-invoked), so
@@ -300,9 +300,7 @@ fn peers(repo: &Path) -> Option<Peers> {
         println!("peers skipped (WANGGE_BENCH_PEERS=0)");
         return None;
     }
-    let venv = PathBuf::from(
-        std::env::var("WANGGE_PEERS_VENV").unwrap_or_else(|_| "/work/.peers-coverage".into()),
-    );
+    let venv = PathBuf::from(std::env::var("WANGGE_PEERS_VENV").unwrap_or_else(|_| default_venv()));
     let dir = std::env::var("WANGGE_PEERS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo.join("../shared/peers"));
@@ -359,8 +357,7 @@ fn ensure_data(
         None => {
             // Peers skipped: still prefer their venv's Python (it has numpy).
             let venv = PathBuf::from(
-                std::env::var("WANGGE_PEERS_VENV")
-                    .unwrap_or_else(|_| "/work/.peers-coverage".into()),
+                std::env::var("WANGGE_PEERS_VENV").unwrap_or_else(|_| default_venv()),
             )
             .join("bin/python");
             let python = if venv.exists() {
@@ -457,9 +454,12 @@ fn main() {
         return;
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let data = PathBuf::from(
-        std::env::var("WANGGE_BENCH_DATA").unwrap_or_else(|_| "/tmp/wangge-cov-bench".into()),
-    );
+    let data = PathBuf::from(std::env::var("WANGGE_BENCH_DATA").unwrap_or_else(|_| {
+        std::env::temp_dir()
+            .join("wangge-cov-bench")
+            .to_string_lossy()
+            .into_owned()
+    }));
     let wanted: Vec<String> = std::env::var("WANGGE_BENCH_SIZES")
         .unwrap_or_else(|_| "10k,100k,1m".into())
         .split(',')
@@ -600,4 +600,9 @@ fn main() {
     if let Some(bin) = cli_bin {
         let _ = std::fs::remove_file(bin);
     }
+}
+
+/// The peers' virtual environment: `.peers-coverage` beside the clone.
+fn default_venv() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../.peers-coverage").to_string()
 }

@@ -97,7 +97,10 @@ fn write_households(path: &Path, n: usize) {
 
 /// Times the peer reading the same file, in a child process.
 fn run_peer(path: &Path) -> (String, Option<f64>) {
-    let venv = PathBuf::from("/work/.peers-coverage/bin/python");
+    let venv = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.peers-coverage/bin/python"
+    ));
     let (python, name, code) = if venv.exists() {
         (venv, "geopandas.read_file (peer)", "import sys,time,geopandas as g\nts=[]\nfor _ in range(3):\n t=time.time(); d=g.read_file(sys.argv[1]); ts.append(time.time()-t)\nprint(sorted(ts)[1])")
     } else {

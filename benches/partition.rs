@@ -38,8 +38,10 @@ use wangge::model::{Area, Barrier, Household, Rules};
 use wangge::partition::{partition, PartitionOptions};
 use wangge::NoProgress;
 
-const PEER_DIR: &str = "/work/shared/peers";
-const VENV: &str = "/work/.peers-partition";
+/// The peer tools, in the shared folder beside the clone.
+const PEER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/peers");
+/// The peers' virtual environment, beside the clone.
+const VENV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.peers-partition");
 
 // ---------------------------------------------------------------- GeoJSON I/O
 

@@ -639,7 +639,7 @@ fn bad_input_is_an_error_not_a_panic() {
 #[test]
 fn trafford_wards_from_census_output_areas() {
     use geo::InteriorPoint;
-    let dir = "/work/shared/data/real/trafford-uk";
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/real/trafford-uk");
     let wards: Vec<Area> = read_features(&format!("{dir}/trafford_wards2023.geojson"))
         .into_iter()
         .map(|(g, p)| {
@@ -709,7 +709,7 @@ fn trafford_wards_from_census_output_areas() {
 /// village-like clusters, about 120 per village of the NBS 2023 list.
 #[test]
 fn chuzhou_county_boundaries() {
-    let dir = "/work/shared/data/real/chuzhou-admin";
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/real/chuzhou-admin");
     let villages = std::fs::read_to_string(format!("{dir}/chuzhou_villages_nbs2023.csv")).unwrap();
     let mut areas = Vec::new();
     let mut hh = Vec::new();

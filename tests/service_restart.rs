@@ -196,10 +196,10 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
 #[test]
 fn sigkill_during_demo_jobs_then_load_recomputes() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    if !demo.join("areas.geojson").exists() {
-        eprintln!("SKIPPED: data/demo is missing");
-        return;
-    }
+    assert!(
+        demo.join("areas.geojson").exists(),
+        "data/demo is part of the repository; restore it with `git checkout data/demo`"
+    );
     let dir = common::temp_dir("restart-demo");
     let start = |dir: &std::path::Path| {
         let addr = format!("127.0.0.1:{}", common::free_port());

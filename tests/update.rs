@@ -559,7 +559,7 @@ fn demolition_and_a_big_estate_retire_and_create_grids() {
 /// households as in the partition tests, and the same census update.
 #[test]
 fn chuzhou_census_update() {
-    let dir = "/work/shared/data/real/chuzhou-admin";
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/real/chuzhou-admin");
     let villages = std::fs::read_to_string(format!("{dir}/chuzhou_villages_nbs2023.csv")).unwrap();
     let mut areas = Vec::new();
     let mut hh = Vec::new();
