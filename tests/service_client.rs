@@ -45,6 +45,7 @@ fn owslib_python() -> Result<PathBuf, String> {
             "--quiet",
             "--disable-pip-version-check",
             "OWSLib>=0.30",
+            "openapi-spec-validator",
         ])
         .status()
         .map_err(|e| format!("pip not available: {e}"))?;
