@@ -127,6 +127,55 @@ fn wuhan_cap_480_without_barriers() {
     wuhan(480, false);
 }
 
+/// Two communities of the million-household city where the area's boundary
+/// pinches a sliver off a cell that holds a tower (459 and 480 households):
+/// the grid keeps the sliver with the tower and gives the empty part away,
+/// so no grid is left empty or nearly so beside one of 841 or 936.
+#[test]
+fn a_tower_in_a_pinched_sliver_stays_with_its_grid() {
+    let city = dense_city(SEED, 1_000_000, 480);
+    let wanted = ["420106013002", "420106006006"];
+    let areas: Vec<_> = city
+        .areas
+        .iter()
+        .filter(|a| wanted.contains(&a.code.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        areas.len(),
+        wanted.len(),
+        "the generator makes both communities"
+    );
+    let rules = wangge::model::Rules {
+        min_households: 300,
+        max_households: 500,
+        target_households: None,
+        max_persons: None,
+        max_area_m2: None,
+    };
+    let opts = PartitionOptions {
+        rules: Some(rules),
+        ..PartitionOptions::default()
+    };
+    let t = Instant::now();
+    let p =
+        partition(&areas, &city.households, &city.barriers, &opts, &NoProgress).expect("partition");
+    let check = check_dense(
+        "pinched slivers of the 1M city",
+        &areas,
+        &city.households,
+        &p,
+        Some(rules),
+        480,
+        t.elapsed(),
+    );
+    assert_eq!(check.empty, 0);
+    assert_eq!(
+        check.feasible_within, check.feasible_grids,
+        "every grid of these two communities is within 300–500"
+    );
+}
+
 /// A census after an old village is redeveloped into towers (+10 % of the
 /// city's households there) and an estate elsewhere empties: the updated
 /// grids, previous ones kept where they still fit, meet the same contract.

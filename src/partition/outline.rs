@@ -99,7 +99,7 @@ impl Outlines {
             geoms,
             splits,
         };
-        out.join_cut_off_parts(tess, part);
+        out.join_cut_off_parts(tess, part, households, loads, rules);
         out
     }
 
@@ -108,15 +108,51 @@ impl Outlines {
     /// neighbouring grid it shares the longest edge with, so both stay one
     /// polygon. Parts that touch no other grid along an edge stay: there the
     /// area itself is in pieces.
-    fn join_cut_off_parts(&mut self, tess: &Tessellation, part: &RegionResult) {
+    ///
+    /// The grid keeps the part holding most of its households (a tower cut
+    /// off in a sliver of a cell stays where the rule repair put it), and a
+    /// part that holds households goes, where it can, to a neighbour that
+    /// stays within the maximum with it.
+    fn join_cut_off_parts(
+        &mut self,
+        tess: &Tessellation,
+        part: &RegionResult,
+        households: &[Household],
+        loads: &Loads,
+        rules: &Rules,
+    ) {
         let k = self.geoms.len();
         let mut boxes: Vec<Option<Rect<f64>>> =
             self.geoms.iter().map(|g| g.bounding_rect()).collect();
-        for r in 0..k {
-            if self.geoms[r].0.len() < 2 || part.has_satellite[r] {
-                continue;
+        let pinched: Vec<bool> = (0..k)
+            .map(|r| self.geoms[r].0.len() > 1 && !part.has_satellite[r])
+            .collect();
+        if !pinched.contains(&true) {
+            return;
+        }
+        // The household locations of every pinched grid.
+        let mut located: Vec<Vec<(geo_types::Coord<f64>, u64)>> = vec![Vec::new(); k];
+        for &(i, n) in &loads.hh_node {
+            let r = part.assignment[n as usize] as usize;
+            if pinched[r] {
+                let h = &households[i as usize];
+                located[r].push((h.location.0, u64::from(h.households)));
             }
-            let main = largest_polygon(&self.geoms[r], tess);
+        }
+        let mut totals = part.households.clone();
+        for r in (0..k).filter(|&r| pinched[r]) {
+            let weights: Vec<u64> = self.geoms[r]
+                .0
+                .iter()
+                .map(|p| {
+                    located[r]
+                        .iter()
+                        .filter(|(c, _)| p.intersects(c))
+                        .map(|&(_, w)| w)
+                        .sum()
+                })
+                .collect();
+            let main = main_polygon(&self.geoms[r], &weights, tess);
             let parts: Vec<Polygon<f64>> = std::mem::take(&mut self.geoms[r].0);
             let mut keep = Vec::new();
             for (i, p) in parts.into_iter().enumerate() {
@@ -124,10 +160,14 @@ impl Outlines {
                     keep.push(p);
                     continue;
                 }
-                match best_taker(&self.geoms, &boxes, r, &p, tess) {
+                let w = weights[i];
+                let fits = |q: usize| w == 0 || totals[q] + w <= rules.max_households;
+                match best_taker(&self.geoms, &boxes, r, &p, tess, &fits) {
                     Some((q, merged)) => {
                         self.geoms[q] = merged;
                         boxes[q] = self.geoms[q].bounding_rect();
+                        totals[q] += w;
+                        totals[r] = totals[r].saturating_sub(w);
                         self.moved[q] = true;
                         self.moved[r] = true;
                     }
@@ -197,24 +237,33 @@ impl Outlines {
     }
 }
 
-fn largest_polygon(mp: &MultiPolygon<f64>, tess: &Tessellation) -> usize {
+/// The part a pinched grid keeps: the one with most households, then the
+/// largest.
+fn main_polygon(mp: &MultiPolygon<f64>, weights: &[u64], tess: &Tessellation) -> usize {
     let areas: Vec<f64> =
         mp.0.iter()
             .map(|p| metrics::area_perimeter_m(&MultiPolygon(vec![p.clone()]), &tess.frame).0)
             .collect();
     (0..areas.len())
-        .max_by(|&a, &b| areas[a].total_cmp(&areas[b]).then(b.cmp(&a)))
+        .max_by(|&a, &b| {
+            weights[a]
+                .cmp(&weights[b])
+                .then(areas[a].total_cmp(&areas[b]))
+                .then(b.cmp(&a))
+        })
         .unwrap_or(0)
 }
 
 /// The grid (other than `from`) that takes part `p` as one polygon with it,
 /// sharing the longest edge (by exact perimeters), with the merged outline.
+/// Grids for which `prefer` holds come first, whatever their shared edge.
 pub(crate) fn best_taker(
     geoms: &[MultiPolygon<f64>],
     boxes: &[Option<Rect<f64>>],
     from: usize,
     p: &Polygon<f64>,
     tess: &Tessellation,
+    prefer: &dyn Fn(usize) -> bool,
 ) -> Option<(usize, MultiPolygon<f64>)> {
     let pb = p.bounding_rect()?;
     let pad = 4.0 * tess.snap.unit();
@@ -227,7 +276,7 @@ pub(crate) fn best_taker(
         })
     };
     let (_, p_perim) = metrics::area_perimeter_m(&MultiPolygon(vec![p.clone()]), &tess.frame);
-    let mut best: Option<(f64, usize, MultiPolygon<f64>)> = None;
+    let mut best: Option<((bool, f64), usize, MultiPolygon<f64>)> = None;
     for q in 0..geoms.len() {
         if q == from || !meets(&boxes[q]) || geoms[q].0.is_empty() {
             continue;
@@ -241,8 +290,9 @@ pub(crate) fn best_taker(
         let (_, q_perim) = metrics::area_perimeter_m(&geoms[q], &tess.frame);
         let (_, m_perim) = metrics::area_perimeter_m(&merged, &tess.frame);
         let shared = (q_perim + p_perim - m_perim) / 2.0;
-        if shared > 0.01 && best.as_ref().map_or(true, |b| shared > b.0) {
-            best = Some((shared, q, merged));
+        let rank = (prefer(q), shared);
+        if shared > 0.01 && best.as_ref().map_or(true, |b| rank > b.0) {
+            best = Some((rank, q, merged));
         }
     }
     best.map(|(_, q, m)| (q, m.orient(Direction::Default)))

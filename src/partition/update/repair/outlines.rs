@@ -183,7 +183,7 @@ impl Crumbs<'_> {
         }
         let outlines: Vec<MultiPolygon<f64>> = kept.iter().map(|k| k.1.clone()).collect();
         let boxes: Vec<_> = outlines.iter().map(|g| g.bounding_rect()).collect();
-        outline::best_taker(&outlines, &boxes, usize::MAX, p, self.tess)
+        outline::best_taker(&outlines, &boxes, usize::MAX, p, self.tess, &|_| true)
     }
 }
 
