@@ -5,7 +5,7 @@
 
 use geo::orient::{Direction, Orient};
 use geo::{BoundingRect, Intersects, Validation};
-use geo_types::{MultiPolygon, Polygon, Rect};
+use geo_types::{LineString, MultiPolygon, Polygon, Rect};
 use rayon::prelude::*;
 
 use super::area::Loads;
@@ -153,11 +153,16 @@ impl Outlines {
                 })
                 .collect();
             let main = main_polygon(&self.geoms[r], &weights, tess);
-            let parts: Vec<Polygon<f64>> = std::mem::take(&mut self.geoms[r].0);
+            let mut parts: Vec<Option<Polygon<f64>>> = std::mem::take(&mut self.geoms[r].0)
+                .into_iter()
+                .map(Some)
+                .collect();
+            let mut main_part = parts[main].take().expect("main part");
             let mut keep = Vec::new();
             for (i, p) in parts.into_iter().enumerate() {
-                if i == main {
-                    keep.push(p);
+                let Some(p) = p else { continue };
+                if let Some(joined) = close_hairline(&main_part, &p, tess) {
+                    main_part = joined;
                     continue;
                 }
                 let w = weights[i];
@@ -174,6 +179,7 @@ impl Outlines {
                     None => keep.push(p),
                 }
             }
+            keep.insert(0, main_part);
             self.geoms[r] = MultiPolygon(keep);
         }
     }
@@ -235,6 +241,78 @@ impl Outlines {
         }
         hh_region
     }
+}
+
+/// `main ∪ part` as one polygon when they are apart only by a hairline
+/// narrower than two steps of the area's precision grid: a sliver of a
+/// clipped cell whose edge runs along the rest of its grid, a rounding error
+/// away, so the overlay sees them touch at a point. Each polygon's vertices
+/// that lie on the other's edges (within the tolerance) are inserted there,
+/// which gives the overlay the common edge.
+fn close_hairline(
+    main: &Polygon<f64>,
+    part: &Polygon<f64>,
+    tess: &Tessellation,
+) -> Option<Polygon<f64>> {
+    let tol = 2.0 * tess.snap.unit();
+    let (mb, pb) = (main.bounding_rect()?, part.bounding_rect()?);
+    if mb.min().x > pb.max().x + tol
+        || mb.max().x < pb.min().x - tol
+        || mb.min().y > pb.max().y + tol
+        || mb.max().y < pb.min().y - tol
+    {
+        return None;
+    }
+    let a = insert_near_vertices(main, part, tol);
+    let b = insert_near_vertices(part, main, tol);
+    let merged = tess.snap.merge(&MultiPolygon(vec![a, b]));
+    (merged.0.len() == 1 && merged.is_valid()).then(|| {
+        merged
+            .orient(Direction::Default)
+            .0
+            .into_iter()
+            .next()
+            .expect("one polygon")
+    })
+}
+
+/// `poly` with every vertex of `other` that lies within `tol` of the inside
+/// of one of its exterior edges inserted into that edge.
+fn insert_near_vertices(poly: &Polygon<f64>, other: &Polygon<f64>, tol: f64) -> Polygon<f64> {
+    use geo_types::Coord;
+    let near = |c: Coord<f64>, a: Coord<f64>, b: Coord<f64>| -> Option<f64> {
+        let d = b - a;
+        let len2 = d.x * d.x + d.y * d.y;
+        if len2 == 0.0 {
+            return None;
+        }
+        let t = ((c - a).x * d.x + (c - a).y * d.y) / len2;
+        if t <= 0.0 || t >= 1.0 {
+            return None;
+        }
+        let foot = a + d * t;
+        let off = c - foot;
+        (off.x * off.x + off.y * off.y <= tol * tol).then_some(t)
+    };
+    let ring = &poly.exterior().0;
+    let mut out: Vec<Coord<f64>> = Vec::with_capacity(ring.len());
+    for w in ring.windows(2) {
+        out.push(w[0]);
+        let mut inserts: Vec<(f64, Coord<f64>)> = other
+            .exterior()
+            .0
+            .iter()
+            .filter(|&&c| c != w[0] && c != w[1])
+            .filter_map(|&c| near(c, w[0], w[1]).map(|t| (t, c)))
+            .collect();
+        inserts.sort_by(|x, y| x.0.total_cmp(&y.0));
+        inserts.dedup_by(|x, y| x.1 == y.1);
+        out.extend(inserts.into_iter().map(|(_, c)| c));
+    }
+    if let Some(&last) = ring.last() {
+        out.push(last);
+    }
+    Polygon::new(LineString(out), poly.interiors().to_vec())
 }
 
 /// The part a pinched grid keeps: the one with most households, then the
