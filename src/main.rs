@@ -206,8 +206,10 @@ struct ServeArgs {
     /// The dataset --load fills.
     #[arg(long, default_value = "demo")]
     load_dataset: String,
-    /// Bearer tokens: one `TOKEN ROLE` per line (roles planner, viewer). Also read
-    /// from WANGGE_TOKENS=token:role,token:role.
+    /// Tokens: one `TOKEN ROLE [DATASET,…]` per line (roles planner, viewer; the
+    /// optional datasets limit the token to them); the file must not be open to
+    /// others (chmod 600). Also read from WANGGE_TOKENS=token:role[:ds+ds],….
+    /// Sent as `Authorization: Bearer TOKEN` or as the password of HTTP Basic.
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
     /// Base URL of absolute links when behind a proxy (e.g. https://gis.example.org/wangge).

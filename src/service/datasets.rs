@@ -82,7 +82,10 @@ pub async fn list(
     let metas = blocking(move || Ok(st.store.layers(None)?)).await?;
     let mut datasets: Vec<Value> = Vec::new();
     let mut current: Option<String> = None;
-    for m in metas.iter().filter(|m| caller.can_read(&m.layer)) {
+    for m in metas
+        .iter()
+        .filter(|m| caller.can_read(&m.dataset, &m.layer))
+    {
         if current.as_deref() != Some(&m.dataset) {
             current = Some(m.dataset.clone());
             datasets.push(json!({
@@ -106,6 +109,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let dataset = path.into_inner();
+    caller.require_dataset(&dataset)?;
     let base = base_url(&req, &state);
     let st = state.clone();
     let ds = dataset.clone();
@@ -120,7 +124,7 @@ pub async fn get(
     }
     let layers: Vec<Value> = metas
         .iter()
-        .filter(|m| caller.can_read(&m.layer))
+        .filter(|m| caller.can_read(&m.dataset, &m.layer))
         .map(|m| layer_json(&base, m, false))
         .collect();
     let jobs: Vec<Value> = jobs
@@ -139,8 +143,8 @@ pub async fn delete(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.require_planner()?;
     let dataset = path.into_inner();
+    caller.require_write(&dataset)?;
     let st = state.clone();
     let ds = dataset.clone();
     let n = blocking(move || {
@@ -165,7 +169,7 @@ pub async fn get_layer(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ServiceError> {
     let (dataset, layer) = path.into_inner();
-    caller.require_read(&layer)?;
+    caller.require_read(&dataset, &layer)?;
     let set = super::ogc::load_set(&state, &dataset, &layer).await?;
     let size: usize = set.features.iter().map(|f| f.json.len() + 2).sum();
     let mut body = String::with_capacity(size + 128);
@@ -192,7 +196,7 @@ pub async fn layer_report(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ServiceError> {
     let (dataset, layer) = path.into_inner();
-    caller.require_read(&layer)?;
+    caller.require_read(&dataset, &layer)?;
     let base = base_url(&req, &state);
     let st = state.clone();
     let (d, l) = (dataset.clone(), layer.clone());
@@ -209,8 +213,8 @@ pub async fn delete_layer(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.require_planner()?;
     let (dataset, layer) = path.into_inner();
+    caller.require_write(&dataset)?;
     let st = state.clone();
     let (d, l) = (dataset.clone(), layer.clone());
     let found = blocking(move || Ok(st.store.delete_layer(&d, &l)?)).await?;
@@ -304,8 +308,8 @@ pub async fn put_layer(
     path: web::Path<(String, String)>,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.require_planner()?;
     let (dataset, layer) = path.into_inner();
+    caller.require_write(&dataset)?;
     check_dataset_name(&dataset)?;
     let kind: Option<LayerKind> = layer.parse().ok();
     if kind.is_none() && layer != "grids" {
@@ -429,8 +433,8 @@ pub async fn submit(
     body: Result<web::Bytes, actix_web::Error>,
     kind: JobKind,
 ) -> Result<HttpResponse, ServiceError> {
-    caller.require_planner()?;
     let dataset = path.into_inner();
+    caller.require_write(&dataset)?;
     check_dataset_name(&dataset)?;
     let mut update = false;
     for (k, v) in query_pairs(&req)? {

@@ -74,12 +74,19 @@ impl From<actix_web::error::BlockingError> for ServiceError {
     }
 }
 
+/// The challenge of a 401: the token as a Bearer token, or as the password of
+/// HTTP Basic authentication.
+pub const WWW_AUTHENTICATE: &str =
+    "Basic realm=\"wangge\", charset=\"UTF-8\", Bearer realm=\"wangge\"";
+
 /// A problem+json response for any status.
 pub fn problem(status: StatusCode, slug: &str, detail: &str) -> HttpResponse<BoxBody> {
     let mut b = HttpResponse::build(status);
     b.content_type("application/problem+json");
     if status == StatusCode::UNAUTHORIZED {
-        b.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"wangge\""));
+        // Both schemes in one header, Basic first: clients that read only the
+        // first challenge (Qt, hence QGIS) then offer their Basic login.
+        b.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
     }
     b.body(
         json!({

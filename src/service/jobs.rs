@@ -564,7 +564,7 @@ pub mod http {
         let results: Vec<Value> = r
             .results
             .iter()
-            .filter(|l| caller.can_read(l))
+            .filter(|l| caller.can_read(&r.dataset, l))
             .map(|l| {
                 json!({"layer": l, "collection": format!("{}.{}", r.dataset, l),
                        "href": format!("{base}/collections/{}.{}/items", r.dataset, l)})
@@ -608,10 +608,17 @@ pub mod http {
                 _ => return Err(ServiceError::UnknownParameter(k)),
             }
         }
+        if let Some(d) = &dataset {
+            caller.require_dataset(d)?;
+        }
         let base = base_url(&req, &state);
         let st = state.clone();
         let jobs = web::block(move || st.jobs.list(dataset.as_deref())).await??;
-        let docs: Vec<Value> = jobs.iter().map(|r| doc(&base, r, None, &caller)).collect();
+        let docs: Vec<Value> = jobs
+            .iter()
+            .filter(|r| caller.sees_dataset(&r.dataset))
+            .map(|r| doc(&base, r, None, &caller))
+            .collect();
         Ok(HttpResponse::Ok().json(json!({ "jobs": docs })))
     }
 
@@ -630,6 +637,7 @@ pub mod http {
         let i = id.clone();
         let found = web::block(move || st.jobs.get(&i)).await??;
         let (r, elapsed) = found.ok_or_else(|| ServiceError::NotFound(format!("no job {id:?}")))?;
+        caller.require_job(&r.dataset, &id)?;
         Ok(HttpResponse::Ok().json(doc(&base, &r, elapsed, &caller)))
     }
 
@@ -644,7 +652,13 @@ pub mod http {
         let base = base_url(&req, &state);
         let st = state.clone();
         let i = id.clone();
-        match web::block(move || st.jobs.cancel(&i)).await?? {
+        let c = caller.clone();
+        // A job outside the caller's datasets is answered as missing, untouched.
+        let cancel = move || match st.jobs.get(&i)? {
+            Some((r, _)) if !c.sees_dataset(&r.dataset) => Ok(CancelOutcome::NotFound),
+            _ => st.jobs.cancel(&i),
+        };
+        match web::block(cancel).await?? {
             CancelOutcome::NotFound => Err(ServiceError::NotFound(format!("no job {id:?}"))),
             CancelOutcome::AlreadyFinal(r) => Err(ServiceError::Conflict(format!(
                 "job {id} has already finished ({})",

@@ -10,10 +10,12 @@
 //! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
 //!   R-tree ([`features`]).
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
-//! - [`auth`]: tokens and roles.
+//! - [`auth`]: tokens, Bearer and Basic authentication.
+//! - [`access`]: the access policy: layer classes, roles, dataset scopes.
 //!
 //! Storage is behind [`crate::store::Store`].
 
+pub mod access;
 pub mod auth;
 pub mod datasets;
 pub mod engines;

@@ -148,7 +148,7 @@ pub async fn collections(
     let metas = web::block(move || st.store.layers(None)).await??;
     let cols: Vec<Value> = metas
         .iter()
-        .filter(|m| caller.can_read(&m.layer))
+        .filter(|m| caller.can_read(&m.dataset, &m.layer))
         .map(|m| collection_json(&base, m))
         .collect();
     Ok(HttpResponse::Ok().json(json!({
@@ -167,7 +167,7 @@ pub async fn collection(
     only_f(&req)?;
     let id = path.into_inner();
     let (dataset, layer) = split_id(&id)?;
-    caller.require_read(layer)?;
+    caller.require_read(dataset, layer)?;
     let base = base_url(&req, &state);
     let meta = match state.cache.peek(dataset, layer) {
         Some(s) => Some(s.meta.clone()),
@@ -278,7 +278,7 @@ pub async fn items(
 ) -> Result<HttpResponse, ServiceError> {
     let id = path.into_inner();
     let (dataset, layer) = split_id(&id)?;
-    caller.require_read(layer)?;
+    caller.require_read(dataset, layer)?;
     let q = items_query(&req, state.config.max_items)?;
     let set = load_set(&state, dataset, layer).await?;
 
@@ -379,7 +379,7 @@ pub async fn item(
     only_f(&req)?;
     let (id, fid) = path.into_inner();
     let (dataset, layer) = split_id(&id)?;
-    caller.require_read(layer)?;
+    caller.require_read(dataset, layer)?;
     let set = load_set(&state, dataset, layer).await?;
     let f = set
         .get(&fid)

@@ -48,7 +48,7 @@ pub fn document(base: &str, max_items: usize) -> Value {
             "license": {"name": "MIT OR Apache-2.0"}
         },
         "servers": [{"url": base}],
-        "security": [{}, {"bearer": []}],
+        "security": [{}, {"bearer": []}, {"basic": []}],
         "paths": {
             "/": {"get": op("Capabilities", "Landing page", json!([p("f")]), with(json!({"200": ok("links to the API", app, json!({"$ref": "#/components/schemas/Landing"}))}), errors(&["400"])))},
             "/conformance": {"get": op("Capabilities", "Conformance classes", json!([p("f")]), with(json!({"200": ok("conformance classes", app, json!({"$ref": "#/components/schemas/Conformance"}))}), errors(&["400"])))},
@@ -60,7 +60,7 @@ pub fn document(base: &str, max_items: usize) -> Value {
             "/collections/{collectionId}/items/{featureId}": {"get": op("Data", "One feature", json!([p("collectionId"), p("featureId"), p("f")]), with(json!({"200": ok("the feature", geo, json!({"$ref": "#/components/schemas/Feature"}))}), errors(&["400", "401", "403", "404"])))},
             "/api/v1/datasets": {"get": op("Datasets", "Datasets and their layers", json!([]), with(json!({"200": ok("datasets", app, obj.clone())}), errors(&["401"])))},
             "/api/v1/datasets/{dataset}": {
-                "get": op("Datasets", "A dataset's layers and jobs", json!([p("dataset")]), with(json!({"200": ok("the dataset", app, obj.clone())}), errors(&["401", "404"]))),
+                "get": op("Datasets", "A dataset's layers and jobs", json!([p("dataset")]), with(json!({"200": ok("the dataset", app, obj.clone())}), errors(&["401", "403", "404"]))),
                 "delete": op("Datasets", "Delete a dataset and all its layers (planner)", json!([p("dataset")]), with(json!({"204": {"description": "deleted"}}), errors(&["401", "403", "404"])))
             },
             "/api/v1/datasets/{dataset}/layers/{layer}": {
@@ -74,7 +74,7 @@ pub fn document(base: &str, max_items: usize) -> Value {
             "/api/v1/datasets/{dataset}/partition": {"post": with(op("Jobs", "Start a partition job (planner); the body is the rules document, or empty for the per-area presets. With update=true the dataset's current grids are updated with the smallest change (census update) and a grid_changes layer is written", json!([p("dataset"), {"name": "update", "in": "query", "required": false, "schema": {"type": "boolean", "default": false}}]), with(json!({"202": {"$ref": "#/components/responses/JobStarted"}}), errors(&["400", "401", "403", "404", "409"]))), json!({"requestBody": {"required": false, "content": {app: {"schema": {"$ref": "#/components/schemas/Rules"}}}}}))},
             "/api/v1/datasets/{dataset}/coverage": {"post": with(op("Jobs", "Start a coverage job (planner)", json!([p("dataset")]), with(json!({"202": {"$ref": "#/components/responses/JobStarted"}}), errors(&["400", "401", "403", "404", "409"]))), json!({"requestBody": {"required": false, "content": {app: {"schema": {"type": "object", "additionalProperties": false, "properties": {"h3_resolution": {"type": "integer", "minimum": 7, "maximum": 15}, "area_coverage": {"type": "boolean"}, "gaps": {"type": "boolean"}}}}}}}))},
             "/api/v1/datasets/{dataset}/propose": {"post": with(op("Jobs", "Start a camera-siting job (planner)", json!([p("dataset")]), with(json!({"202": {"$ref": "#/components/responses/JobStarted"}}), errors(&["400", "401", "403", "404", "409"]))), json!({"requestBody": {"required": true, "content": {app: {"schema": {"type": "object", "additionalProperties": false, "properties": {"count": {"type": "integer", "minimum": 1}, "target_coverage": {"type": "number"}, "range_m": {"type": "number"}, "fov_deg": {"type": "number"}, "azimuth_deg": {"type": "number"}, "orientations": {"type": "integer", "minimum": 1, "maximum": 360}, "site_weight": {"type": "integer"}}}}}}}))},
-            "/api/v1/jobs": {"get": op("Jobs", "Jobs, newest first", json!([{"name": "dataset", "in": "query", "required": false, "schema": {"type": "string"}}]), with(json!({"200": ok("jobs", app, obj.clone())}), errors(&["400", "401"])))},
+            "/api/v1/jobs": {"get": op("Jobs", "Jobs, newest first", json!([{"name": "dataset", "in": "query", "required": false, "schema": {"type": "string"}}]), with(json!({"200": ok("jobs", app, obj.clone())}), errors(&["400", "401", "403"])))},
             "/api/v1/jobs/{jobId}": {
                 "get": op("Jobs", "A job's state, progress, timing and results", json!([p("jobId")]), with(json!({"200": ok("the job", app, json!({"$ref": "#/components/schemas/Job"}))}), errors(&["401", "404"]))),
                 "delete": op("Jobs", "Cancel a job (planner)", json!([p("jobId")]), with(json!({"202": ok("cancelling", app, json!({"$ref": "#/components/schemas/Job"}))}), errors(&["401", "403", "404", "409"])))
@@ -82,7 +82,7 @@ pub fn document(base: &str, max_items: usize) -> Value {
             "/api/v1/jobs/{jobId}/cancel": {"post": op("Jobs", "Cancel a job (planner)", json!([p("jobId")]), with(json!({"202": ok("cancelling", app, json!({"$ref": "#/components/schemas/Job"}))}), errors(&["401", "403", "404", "409"])))}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "basic": {"type": "http", "scheme": "basic", "description": "any user name; the token as the password"}},
             "parameters": {
                 "f": {"name": "f", "in": "query", "required": false, "schema": {"type": "string", "enum": ["json", "geojson"]}},
                 "collectionId": {"name": "collectionId", "in": "path", "required": true, "description": "`{dataset}.{layer}`", "schema": {"type": "string"}},
