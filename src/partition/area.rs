@@ -123,7 +123,8 @@ pub(crate) fn partition_area(
         .in_scope(|| outlines.settle_households(&tess, &g, &mut part, households, &loads));
     let (grids, assignment) = debug_span!("grids").in_scope(|| {
         make_grids(
-            area, &tess, &g, &part, outlines, barriers, &loads, &hh_region, &rules, area_m2,
+            area, &tess, &g, &part, outlines, barriers, households, &loads, &hh_region, &rules,
+            area_m2,
         )
     });
     let report = AreaReport {
@@ -201,6 +202,7 @@ fn make_grids(
     part: &regions::RegionResult,
     outlines: Outlines,
     barriers: &graph::BarrierIndex,
+    households: &[Household],
     loads: &Loads,
     hh_region: &[u32],
     rules: &Rules,
@@ -210,11 +212,7 @@ fn make_grids(
     let frame = tess.frame;
     let barrier_len =
         graph::barrier_length_per_region(tess, &part.assignment, k, barriers, &outlines.splits);
-    let mut heaviest_location = vec![0u64; k];
-    for (&(_, v), &r) in loads.hh_node.iter().zip(hh_region) {
-        let slot = &mut heaviest_location[r as usize];
-        *slot = (*slot).max(loads.heaviest_location[v as usize]);
-    }
+    let mut locations = region_locations(households, loads, hh_region, k);
     let neighbours = region_neighbours(g, part);
     let mut grids: Vec<Grid> = Vec::with_capacity(k);
     let mut centroids: Vec<Coord<f64>> = Vec::with_capacity(k);
@@ -227,7 +225,7 @@ fn make_grids(
             households,
             persons,
             area_m2: a_m2,
-            heaviest_location: heaviest_location[r],
+            locations: std::mem::take(&mut locations[r]),
             neighbours: neighbours[r]
                 .iter()
                 .map(|&q| part.households[q as usize])
@@ -274,6 +272,40 @@ fn make_grids(
         .map(|(&(i, _), &r)| (i, rank[r as usize]))
         .collect();
     (out, assignment)
+}
+
+/// Households at each distinct location (features at one point are one
+/// building) of every region, heaviest first: what a reason for a grid
+/// outside the rules may cite, since a location is never split.
+fn region_locations(
+    households: &[Household],
+    loads: &Loads,
+    hh_region: &[u32],
+    k: usize,
+) -> Vec<Vec<u64>> {
+    let mut at: Vec<(u32, u64, u64, u64)> = loads
+        .hh_node
+        .iter()
+        .zip(hh_region)
+        .map(|(&(i, _), &r)| {
+            let h = &households[i as usize];
+            (
+                r,
+                h.location.x().to_bits(),
+                h.location.y().to_bits(),
+                u64::from(h.households),
+            )
+        })
+        .collect();
+    at.sort_unstable();
+    let mut out: Vec<Vec<u64>> = vec![Vec::new(); k];
+    for same in at.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+        out[same[0].0 as usize].push(same.iter().map(|e| e.3).sum());
+    }
+    for list in &mut out {
+        list.sort_unstable_by(|a, b| b.cmp(a));
+    }
+    out
 }
 
 /// For every region, the regions it shares an edge with (sorted).

@@ -94,8 +94,9 @@ pub(crate) struct GridState {
     pub households: u64,
     pub persons: u64,
     pub area_m2: f64,
-    /// Households at the grid's heaviest single location (one building).
-    pub heaviest_location: u64,
+    /// Households at each of the grid's locations (one building each),
+    /// heaviest first.
+    pub locations: Vec<u64>,
     /// Households of the grids that share an edge with this one.
     pub neighbours: Vec<u64>,
 }
@@ -131,21 +132,26 @@ pub(crate) fn check_rules(
         ));
     }
     if households > rules.max_households {
-        let heavy = grid.heaviest_location;
+        let heavy = grid.locations.first().copied().unwrap_or(0);
+        let excess = households - rules.max_households;
+        let least_neighbour = grid.neighbours.iter().copied().min();
         let why = if heavy > rules.max_households {
             format!(" (one location, a single building, holds {heavy} households)")
         } else if !part.feasible {
             " (the area's total cannot be divided within the rules)".to_string()
-        } else if let Some(least) = grid
-            .neighbours
-            .iter()
-            .copied()
-            .min()
-            .filter(|&least| least + (households - rules.max_households) > rules.max_households)
+        } else if let Some(least) =
+            least_neighbour.filter(|&least| least + excess > rules.max_households)
         {
             format!(
-                " (every neighbouring grid holds at least {least}; none can take the {} above the maximum without exceeding it)",
-                households - rules.max_households
+                " (every neighbouring grid holds at least {least}; none can take the {excess} above the maximum without exceeding it)"
+            )
+        } else if let Some((least, handover)) = least_neighbour
+            .zip(least_handover(&grid.locations, excess))
+            .filter(|&(least, handover)| least + handover > rules.max_households)
+        {
+            format!(
+                " (its buildings cannot be split: the fewest households it can hand over to come within {} is {handover}, and every neighbouring grid holds at least {least}, so taking them exceeds {})",
+                rules.max_households, rules.max_households
             )
         } else {
             String::new()
@@ -169,5 +175,53 @@ pub(crate) fn check_rules(
                 grid.area_m2
             ));
         }
+    }
+}
+
+/// The least total of whole locations that is at least `need`: what a grid
+/// over the maximum by `need` must give away at the least, since a building
+/// is never split. `None` when the locations hold less, or when the search
+/// would be too big (sums past a million households).
+pub(crate) fn least_handover(locations: &[u64], need: u64) -> Option<u64> {
+    let total: u64 = locations.iter().sum();
+    if need == 0 || total < need {
+        return None;
+    }
+    // A least subset loses its smallest location and drops below `need`, so
+    // its sum is below need + the heaviest location.
+    let cap = need + locations.iter().copied().max().unwrap_or(0);
+    if cap > 1_000_000 {
+        return None;
+    }
+    let cap = cap as usize;
+    let mut reach = vec![false; cap + 1];
+    reach[0] = true;
+    for &w in locations {
+        let w = w as usize;
+        if w == 0 || w > cap {
+            continue;
+        }
+        for s in (w..=cap).rev() {
+            if reach[s - w] {
+                reach[s] = true;
+            }
+        }
+    }
+    (need as usize..=cap).find(|&s| reach[s]).map(|s| s as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::least_handover;
+
+    #[test]
+    fn least_handover_takes_whole_locations() {
+        // Two towers and three households: 11 over the maximum means giving
+        // away a tower, not three households.
+        assert_eq!(least_handover(&[268, 240, 3], 11), Some(240));
+        assert_eq!(least_handover(&[480, 117, 4, 3, 2], 106), Some(117));
+        assert_eq!(least_handover(&[5, 5, 4, 2], 7), Some(7));
+        assert_eq!(least_handover(&[5, 5], 11), None);
+        assert_eq!(least_handover(&[], 1), None);
     }
 }

@@ -22,6 +22,7 @@ use geo_types::{LineString, MultiPolygon, Polygon, Rect};
 use wangge::model::{Area, Household, Rules};
 use wangge::partition::Partition;
 
+use super::reasons::{self, ReasonCount};
 use super::{check, Check};
 
 /// Areas at least this compact (Polsby–Popper) must have compact grids.
@@ -67,6 +68,9 @@ pub struct DenseCheck {
     pub pp_min: f64,
     /// Least Polsby–Popper over all grids.
     pub pp_min_all: f64,
+    /// Grids outside the rules whose reason the recount confirms, and those
+    /// with no reason it can check.
+    pub reasons: ReasonCount,
     /// Every breach of the contract, one line each.
     pub violations: Vec<String>,
     /// The general oracle's measurements.
@@ -179,6 +183,7 @@ pub fn check_dense(
     let mut grid_hh = vec![0u64; p.grids.len()];
     let mut grid_persons = vec![0u64; p.grids.len()];
     let mut unplaced = 0usize;
+    let mut grid_of: Vec<Option<usize>> = vec![None; households.len()];
     for (i, h) in households.iter().enumerate() {
         let pt = h.location.0;
         let Some(a) = (0..areas.len())
@@ -205,6 +210,7 @@ pub fn check_dense(
             Some(g) if holders.contains(&g) => Some(g),
             _ => holders.first().copied(),
         };
+        grid_of[i] = g;
         match g {
             Some(g) => {
                 grid_hh[g] += u64::from(h.households);
@@ -232,9 +238,11 @@ pub fn check_dense(
         pp_min: f64::INFINITY,
         pp_min_all: f64::INFINITY,
         violations: Vec::new(),
+        reasons: ReasonCount::default(),
         base: Check::default(),
     };
     let mut outside_rules: Vec<String> = Vec::new();
+    let mut outside = vec![false; p.grids.len()];
     for (a, area) in areas.iter().enumerate() {
         let r = rules.unwrap_or_else(|| Rules::preset(area.kind));
         let gs: Vec<usize> = (0..p.grids.len())
@@ -320,6 +328,7 @@ pub fn check_dense(
             let within = n >= r.min_households
                 && n <= r.max_households
                 && r.max_persons.map_or(true, |m| grid_persons[g] <= m);
+            outside[g] = !within;
             if !within && grid.issues.is_empty() {
                 v.push(format!(
                     "grid {} (area {}): {n} households, {} persons, outside the rules but no issues",
@@ -357,9 +366,18 @@ pub fn check_dense(
     if c.pp_min == f64::INFINITY {
         c.pp_min = f64::NAN;
     }
+    let rules_of = |g: usize| {
+        let kind = areas
+            .iter()
+            .find(|a| a.code == p.grids[g].parent_code)
+            .map(|a| a.kind)
+            .expect("every grid has its area");
+        rules.unwrap_or_else(|| Rules::preset(kind))
+    };
+    c.reasons = reasons::check(&p.grids, households, &grid_of, &outside, &rules_of, &mut v);
     eprintln!(
         "{label}: {} grids, within {:.1} % ({}/{} in feasible areas; {} infeasible areas), gap {:.1e}, overlap {:.1e}, \
-         multipart {}, empty {}, min PP {:.3} (all grids {:.3}), {:.2} s",
+         multipart {}, empty {}, min PP {:.3} (all grids {:.3}), reasons confirmed {} / unexplained {}, {:.2} s",
         c.grids,
         100.0 * c.within_share,
         c.feasible_within,
@@ -371,6 +389,8 @@ pub fn check_dense(
         c.empty,
         c.pp_min,
         c.pp_min_all,
+        c.reasons.confirmed,
+        c.reasons.unexplained,
         elapsed.as_secs_f64()
     );
     c.violations = v;

@@ -5,6 +5,7 @@
 
 pub mod contract;
 pub mod dense;
+pub mod reasons;
 pub mod wuhan;
 
 use geo::{Area as _, BooleanOps, BoundingRect, Contains, Distance, Intersects};

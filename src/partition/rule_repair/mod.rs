@@ -14,13 +14,15 @@
 //!    so parks and water never make a grid of their own.
 //! 2. **Moves and swaps** of whole nodes between a breaching grid and a
 //!    neighbour.
-//! 3. **Re-splits** of a breaching grid with one or two neighbours together:
+//! 3. **Path moves**: a building inside a grid goes to a neighbour with the
+//!    shortest run of ground that links them ([`paths`]).
+//! 4. **Re-splits** of a breaching grid with one or two neighbours together:
 //!    their nodes are grown again from many seeds and directions, skipping a
 //!    node that would overshoot (a tower) so the lighter ones fill the gap,
 //!    and the feasible split with the shortest cut wins.
-//! 4. **Merges**: a grid below the minimum joins a neighbour when together
+//! 5. **Merges**: a grid below the minimum joins a neighbour when together
 //!    they stay within the maximum.
-//! 5. **Ejection chains**: a breaching grid passes a node to a neighbour,
+//! 6. **Ejection chains**: a breaching grid passes a node to a neighbour,
 //!    which passes one on, up to [`CHAIN_DEPTH`] grids away, until a grid with
 //!    room takes it.
 
@@ -29,6 +31,7 @@ use std::cmp::Reverse;
 mod chains;
 mod cut_off;
 mod moves;
+mod paths;
 mod resplit;
 mod shape;
 
@@ -192,6 +195,7 @@ impl<'a> Rebalance<'a> {
                     continue;
                 }
                 changed |= self.improve_by_moves(r)
+                    || self.move_path(r)
                     || self.resplit_pair(r)
                     || self.merge_small(r)
                     || self.resplit_triple(r)
