@@ -348,6 +348,9 @@ fn geometry_intersects(feature: &str, rects: &[geo_types::Rect<f64>]) -> bool {
     }
 }
 
+/// Held while a collection is read from the store.
+type LoadGate = Arc<Mutex<()>>;
+
 /// Collections in memory, keyed by (dataset, layer), loaded from the store on
 /// first use and replaced whenever a layer is written. When they hold more than
 /// the budget, the least recently used ones are dropped (and reloaded from the
@@ -357,7 +360,7 @@ pub struct Cache {
     /// One gate per collection being loaded from the store: concurrent cold
     /// requests for it wait for the first one's load instead of each reading
     /// (and holding) their own copy.
-    loading: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
+    loading: Mutex<HashMap<(String, String), LoadGate>>,
     /// Bumped by every write, so a load that raced with a write is not cached.
     generation: AtomicU64,
     /// Use counter standing in for time.
