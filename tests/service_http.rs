@@ -486,6 +486,17 @@ async fn a_collection_mixing_polygons_and_multipolygons_serves_multipolygons() {
     assert_eq!(parts[0].as_array().unwrap().len(), 1, "one ring");
     assert_eq!(parts[0][0].as_array().unwrap().len(), 5);
     assert_eq!(parts[0][0][0], json!([118.3, 32.3]));
+    // The single feature, too; the layer download stays as written.
+    let (_, _, b) = call!(app, get("/collections/m.grids/items/34110200100001"));
+    assert_eq!(json_of(&b)["geometry"]["type"], "MultiPolygon");
+    let (_, _, b) = call!(app, get("/api/v1/datasets/m/layers/grids"));
+    let types: Vec<Value> = json_of(&b)["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["geometry"]["type"].clone())
+        .collect();
+    assert_eq!(types, [json!("Polygon"), json!("MultiPolygon")]);
     // A layer of polygons only stays polygons.
     let (s, _, _) = call!(app, put("/api/v1/datasets/p/layers/grids", grids(&[&one])));
     assert_eq!(s, StatusCode::CREATED);

@@ -187,6 +187,7 @@ pub async fn get_layer(
         .body(FeatureBody::new(
             set,
             Picks::Range(0..n),
+            false,
             head,
             ",\n",
             "\n]}\n".into(),

@@ -88,7 +88,6 @@ pub fn stored_from_output(
         ids.iter()
             .all(|id| id.as_deref().is_some_and(|id| seen.insert(id)))
     };
-    let promote = promotions(&parts);
     let boxes: Vec<[f64; 4]> = boxes.collect();
     if boxes.len() != parts.len() {
         return Err(JobError::Invalid(format!(
@@ -104,33 +103,17 @@ pub fn stored_from_output(
         .zip(boxes.into_par_iter())
         .enumerate()
         .map(|(i, (((p, id), raw), bbox))| {
-            let multi = p
-                .geometry
-                .and_then(|g| promote.get(geometry_type(g)?).copied())
-                .and_then(|to| Some((p.geometry?, promoted(p.geometry?, to)?)));
             if natural {
-                let json = match &multi {
-                    None => raw.raw.into(),
-                    Some((g, text)) => {
-                        // Swap the geometry's text inside the feature's.
-                        let at = g.get().as_ptr() as usize - raw.raw.as_ptr() as usize;
-                        let end = at + g.get().len();
-                        format!("{}{text}{}", &raw.raw[..at], &raw.raw[end..]).into()
-                    }
-                };
                 StoredFeature {
                     id: id.unwrap_or_default().into(),
                     bbox,
-                    json,
+                    json: raw.raw.into(),
                 }
             } else {
                 let n = (i + 1).to_string();
-                let geometry = match &multi {
-                    Some((_, text)) => text.as_str(),
-                    None => p.geometry.map_or("null", |g| g.get()),
-                };
                 let json = format!(
-                    "{{\"type\":\"Feature\",\"id\":{n},\"geometry\":{geometry},\"properties\":{}}}",
+                    "{{\"type\":\"Feature\",\"id\":{n},\"geometry\":{},\"properties\":{}}}",
+                    p.geometry.map_or("null", |g| g.get()),
                     p.properties.map_or("null", |g| g.get())
                 );
                 StoredFeature {
@@ -141,69 +124,6 @@ pub fn stored_from_output(
             }
         })
         .collect())
-}
-
-/// The type of a written geometry: read from its start (the writers put
-/// `type` first), else by parsing it.
-fn geometry_type(g: &RawValue) -> Option<&str> {
-    let text = g.get();
-    if let Some(rest) = text.strip_prefix("{\"type\":\"") {
-        return rest.split('"').next();
-    }
-    #[derive(serde::Deserialize)]
-    struct Typed<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: &'a str,
-    }
-    serde_json::from_str::<Typed<'_>>(text).ok().map(|t| {
-        // Borrowed from `text`, which lives as long as `g`.
-        let at = t.kind.as_ptr() as usize - text.as_ptr() as usize;
-        &text[at..at + t.kind.len()]
-    })
-}
-
-/// A collection has one geometry type, as clients take it from its first
-/// features (GDAL declares its layer by the first page and warns about every
-/// other type after): when a layer mixes single and multi geometries of one
-/// kind, the single ones are served as one-part multi ones. Returns the
-/// single types to promote, with the multi type each becomes.
-fn promotions(parts: &[WrittenParts<'_>]) -> HashMap<&'static str, &'static str> {
-    const PAIRS: [(&str, &str); 3] = [
-        ("Point", "MultiPoint"),
-        ("LineString", "MultiLineString"),
-        ("Polygon", "MultiPolygon"),
-    ];
-    let mut seen = [[false; 2]; 3];
-    for p in parts {
-        let Some(t) = p.geometry.and_then(geometry_type) else {
-            continue;
-        };
-        for (k, (single, multi)) in PAIRS.iter().enumerate() {
-            seen[k][0] |= t == *single;
-            seen[k][1] |= t == *multi;
-        }
-    }
-    PAIRS
-        .iter()
-        .zip(seen)
-        .filter(|(_, [single, multi])| *single && *multi)
-        .map(|(&(single, multi), _)| (single, multi))
-        .collect()
-}
-
-/// A single geometry's text as the one-part multi geometry `to`, its
-/// coordinates' text kept as written.
-fn promoted(g: &RawValue, to: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Coordinates<'a> {
-        #[serde(borrow)]
-        coordinates: &'a RawValue,
-    }
-    let c: Coordinates<'_> = serde_json::from_str(g.get()).ok()?;
-    Some(format!(
-        "{{\"type\":\"{to}\",\"coordinates\":[{}]}}",
-        c.coordinates.get()
-    ))
 }
 
 /// A validated layer as stored features, normalised exactly as `wangge convert`
@@ -241,6 +161,9 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct FeatureSet {
     pub meta: LayerMeta,
     pub features: Vec<StoredFeature>,
+    /// The features served as multi geometries in OGC responses, so the
+    /// collection has one geometry type ([`super::geomtype`]).
+    pub splices: Vec<super::geomtype::Splice>,
     /// Id → position, built on the first single-feature request.
     ids: OnceLock<HashMap<Box<str>, u32>>,
     tree: RTree<Entry>,
@@ -267,9 +190,11 @@ impl FeatureSet {
             .iter()
             .map(|f| f.json.len() + f.id.len() + 2 * std::mem::size_of::<StoredFeature>() + 64)
             .sum();
+        let splices = super::geomtype::splices(&features);
         FeatureSet {
             meta,
             features,
+            splices,
             bytes,
             last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
@@ -279,6 +204,11 @@ impl FeatureSet {
 
     /// The feature with id `fid`.
     pub fn get(&self, fid: &str) -> Option<&StoredFeature> {
+        self.position(fid).map(|i| &self.features[i])
+    }
+
+    /// The position of the feature with id `fid`.
+    pub fn position(&self, fid: &str) -> Option<usize> {
         let ids = self.ids.get_or_init(|| {
             self.features
                 .iter()
@@ -286,7 +216,7 @@ impl FeatureSet {
                 .map(|(i, f)| (f.id.clone(), i as u32))
                 .collect()
         });
-        ids.get(fid).map(|&i| &self.features[i as usize])
+        ids.get(fid).map(|&i| i as usize)
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.

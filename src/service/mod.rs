@@ -26,6 +26,7 @@ pub mod datasets;
 pub mod engines;
 pub mod error;
 pub mod features;
+pub mod geomtype;
 pub mod jobs;
 pub mod ogc;
 pub mod openapi;

@@ -380,7 +380,7 @@ pub async fn items(
     Ok(res
         .content_type(GEOJSON)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(FeatureBody::new(set, picks, head, ",", tail)))
+        .body(FeatureBody::new(set, picks, true, head, ",", tail)))
 }
 
 /// `GET /collections/{id}/items/{fid}`
@@ -395,16 +395,21 @@ pub async fn item(
     let (dataset, layer) = split_id(&id)?;
     caller.require_read(layer)?;
     let set = load_set(&state, dataset, layer).await?;
-    let f = set
-        .get(&fid)
+    let i = set
+        .position(&fid)
         .ok_or_else(|| ServiceError::NotFound(format!("no feature {fid:?} in {id}")))?;
     let base = base_url(&req, &state);
     let validators = Validators::for_layer(&set.meta, &base);
     if let Some(r) = validators.not_modified(&req) {
         return Ok(r);
     }
-    // The stored text is a complete Feature object: add the links before its end.
-    let json = f.json.strip_suffix('}').unwrap_or(&f.json);
+    // The stored text is a complete Feature object (served with the
+    // collection's one geometry type): add the links before its end.
+    let mut served = Vec::new();
+    let splice = super::geomtype::find(&set.splices, i);
+    super::geomtype::write(&mut served, &set.features[i].json, splice);
+    let served = String::from_utf8(served).unwrap_or_default();
+    let json = served.strip_suffix('}').unwrap_or(&served);
     let body = format!(
         "{json},\"links\":[{{\"rel\":\"self\",\"type\":\"{GEOJSON}\",\"href\":{}}},{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}]}}",
         Value::from(format!("{base}/collections/{id}/items/{}", encode(&fid))),

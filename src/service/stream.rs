@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::web::{Bytes, BytesMut};
+use actix_web::web::Bytes;
 
 use super::features::FeatureSet;
+use super::geomtype;
 
 /// Bytes per chunk (a chunk may exceed it by one feature).
 const CHUNK: usize = 64 << 10;
@@ -47,6 +48,9 @@ impl Picks {
 pub struct FeatureBody {
     set: Arc<FeatureSet>,
     picks: Picks,
+    /// Serve the collection's single geometries as multi ones where it mixes
+    /// them (OGC responses), or the stored text as is (layer downloads).
+    one_type: bool,
     next: usize,
     sep: &'static str,
     head: Option<Bytes>,
@@ -58,16 +62,24 @@ impl FeatureBody {
     pub fn new(
         set: Arc<FeatureSet>,
         picks: Picks,
+        one_type: bool,
         head: String,
         sep: &'static str,
         tail: String,
     ) -> FeatureBody {
         let n = picks.len();
-        let features: usize = (0..n).map(|k| set.features[picks.get(k)].json.len()).sum();
+        let features: usize = (0..n)
+            .map(|k| {
+                let i = picks.get(k);
+                let splice = one_type.then(|| geomtype::find(&set.splices, i)).flatten();
+                geomtype::served_len(&set.features[i].json, splice)
+            })
+            .sum();
         let size = head.len() + tail.len() + features + sep.len() * n.saturating_sub(1);
         FeatureBody {
             set,
             picks,
+            one_type,
             next: 0,
             sep,
             head: Some(Bytes::from(head)),
@@ -94,16 +106,20 @@ impl MessageBody for FeatureBody {
         }
         let n = this.picks.len();
         if this.next < n {
-            let mut buf = BytesMut::with_capacity(CHUNK + 1024);
+            let mut buf = Vec::with_capacity(CHUNK + 1024);
             while this.next < n && buf.len() < CHUNK {
                 if this.next > 0 {
                     buf.extend_from_slice(this.sep.as_bytes());
                 }
-                let f = &this.set.features[this.picks.get(this.next)];
-                buf.extend_from_slice(f.json.as_bytes());
+                let i = this.picks.get(this.next);
+                let splice = this
+                    .one_type
+                    .then(|| geomtype::find(&this.set.splices, i))
+                    .flatten();
+                geomtype::write(&mut buf, &this.set.features[i].json, splice);
                 this.next += 1;
             }
-            return Poll::Ready(Some(Ok(buf.freeze())));
+            return Poll::Ready(Some(Ok(Bytes::from(buf))));
         }
         Poll::Ready(this.tail.take().map(Ok))
     }
@@ -145,7 +161,7 @@ mod tests {
                 Picks::Range(r) => r.clone().map(|i| &*set.features[i].json).collect(),
                 Picks::List(v) => v.iter().map(|&i| &*set.features[i as usize].json).collect(),
             };
-            let body = FeatureBody::new(set.clone(), picks, "[".into(), ",\n", "]".into());
+            let body = FeatureBody::new(set.clone(), picks, true, "[".into(), ",\n", "]".into());
             let BodySize::Sized(size) = body.size() else {
                 panic!("unsized")
             };
