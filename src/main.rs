@@ -234,6 +234,10 @@ struct ServeArgs {
     /// are dropped beyond it and reloaded from the store when asked for.
     #[arg(long, default_value_t = 4096)]
     cache_mb: usize,
+    /// Days a finished job stays in the job list (its result layers stay
+    /// regardless); 0 keeps jobs forever. Fractions allowed (0.5 = 12 hours).
+    #[arg(long, default_value_t = 30.0, value_name = "DAYS")]
+    job_max_age_days: f64,
 }
 
 fn main() -> ExitCode {
@@ -723,6 +727,20 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `--job-max-age-days`: 0 keeps jobs forever.
+fn job_max_age(days: f64) -> Result<Option<std::time::Duration>, String> {
+    if days == 0.0 {
+        return Ok(None);
+    }
+    std::time::Duration::try_from_secs_f64(days * 86_400.0)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            format!("--job-max-age-days {days}: expected a positive number of days, or 0 for never")
+        })
+}
+
 fn serve(a: ServeArgs) -> Result<(), String> {
     let env_tokens = std::env::var("WANGGE_TOKENS").ok();
     let tokens = wangge::service::Tokens::load(a.tokens.as_deref(), env_tokens.as_deref())?;
@@ -746,6 +764,7 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         cors_origins: a.cors_origins,
         job_delay,
         cache_bytes: a.cache_mb.saturating_mul(1 << 20),
+        job_max_age: job_max_age(a.job_max_age_days)?,
     };
     wangge::service::run(config).map_err(|e| e.to_string())
 }

@@ -8,10 +8,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::auth::Caller;
+use super::conditional::Validators;
 use super::engines;
 use super::error::{from_actix, ServiceError};
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
+use super::stream::{FeatureBody, Picks};
 use super::{base_url, query_pairs, AppState};
 use crate::crs::Crs;
 use crate::layers::{self, FieldNames, LayerKind, ReadOptions};
@@ -162,8 +164,10 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/datasets/{dataset}/layers/{layer}`: the whole layer as one
-/// GeoJSON FeatureCollection.
+/// GeoJSON FeatureCollection, streamed from the collection in memory (shared by
+/// every concurrent download of it), with a strong ETag and Last-Modified.
 pub async fn get_layer(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
@@ -171,21 +175,27 @@ pub async fn get_layer(
     let (dataset, layer) = path.into_inner();
     caller.require_read(&dataset, &layer)?;
     let set = super::ogc::load_set(&state, &dataset, &layer).await?;
-    let size: usize = set.features.iter().map(|f| f.json.len() + 2).sum();
-    let mut body = String::with_capacity(size + 128);
-    body.push_str("{\"type\":\"FeatureCollection\",\"name\":");
-    body.push_str(&serde_json::to_string(&format!("{dataset}.{layer}")).unwrap_or_default());
-    body.push_str(",\"features\":[\n");
-    for (i, f) in set.features.iter().enumerate() {
-        if i > 0 {
-            body.push_str(",\n");
-        }
-        body.push_str(&f.json);
+    // The body has no links: the tag does not depend on the base URL.
+    let validators = Validators::for_layer(&set.meta, "");
+    if let Some(r) = validators.not_modified(&req) {
+        return Ok(r);
     }
-    body.push_str("\n]}\n");
-    Ok(HttpResponse::Ok()
+    let name = serde_json::to_string(&format!("{dataset}.{layer}")).unwrap_or_default();
+    let head = format!("{{\"type\":\"FeatureCollection\",\"name\":{name},\"features\":[\n");
+    let n = set.features.len();
+    let mut res = HttpResponse::Ok();
+    validators.apply(&mut res);
+    Ok(res
         .content_type("application/geo+json")
-        .body(body))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(FeatureBody::new(
+            set,
+            Picks::Range(0..n),
+            false,
+            head,
+            ",\n",
+            "\n]}\n".into(),
+        )))
 }
 
 /// `GET /api/v1/datasets/{dataset}/layers/{layer}/report`

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use geo::BoundingRect;
 use rayon::prelude::*;
@@ -27,36 +27,9 @@ where
     }
 }
 
-/// A fast non-cryptographic hash (FxHash's multiply-rotate) for id sets: ids
-/// come from our own validated layers, so hash flooding is not a concern.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            self.add(u64::from_le_bytes(a));
-        }
-        for &b in chunks.remainder() {
-            self.add(b as u64);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl Fx {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type FastHash = std::hash::BuildHasherDefault<Fx>;
+/// Ids come from uploads, so a set of them is hashed with a randomly keyed
+/// SipHash (std's `RandomState`): crafted ids cannot make it quadratic.
+type IdHash = std::collections::hash_map::RandomState;
 
 /// The parts of a written feature that storing needs.
 #[derive(serde::Deserialize)]
@@ -110,8 +83,8 @@ pub fn stored_from_output(
     let ids: Vec<Option<std::borrow::Cow<'_, str>>> =
         parts.par_iter().map(|p| p.id.map(written_id)).collect();
     let natural = {
-        let mut seen: std::collections::HashSet<&str, FastHash> =
-            std::collections::HashSet::with_capacity_and_hasher(ids.len(), FastHash::default());
+        let mut seen: std::collections::HashSet<&str, IdHash> =
+            std::collections::HashSet::with_capacity_and_hasher(ids.len(), IdHash::default());
         ids.iter()
             .all(|id| id.as_deref().is_some_and(|id| seen.insert(id)))
     };
@@ -188,6 +161,9 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct FeatureSet {
     pub meta: LayerMeta,
     pub features: Vec<StoredFeature>,
+    /// The features served as multi geometries in OGC responses, so the
+    /// collection has one geometry type ([`super::geomtype`]).
+    pub splices: Vec<super::geomtype::Splice>,
     /// Id → position, built on the first single-feature request.
     ids: OnceLock<HashMap<Box<str>, u32>>,
     tree: RTree<Entry>,
@@ -214,9 +190,11 @@ impl FeatureSet {
             .iter()
             .map(|f| f.json.len() + f.id.len() + 2 * std::mem::size_of::<StoredFeature>() + 64)
             .sum();
+        let splices = super::geomtype::splices(&features);
         FeatureSet {
             meta,
             features,
+            splices,
             bytes,
             last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
@@ -226,6 +204,11 @@ impl FeatureSet {
 
     /// The feature with id `fid`.
     pub fn get(&self, fid: &str) -> Option<&StoredFeature> {
+        self.position(fid).map(|i| &self.features[i])
+    }
+
+    /// The position of the feature with id `fid`.
+    pub fn position(&self, fid: &str) -> Option<usize> {
         let ids = self.ids.get_or_init(|| {
             self.features
                 .iter()
@@ -233,7 +216,7 @@ impl FeatureSet {
                 .map(|(i, f)| (f.id.clone(), i as u32))
                 .collect()
         });
-        ids.get(fid).map(|&i| &self.features[i as usize])
+        ids.get(fid).map(|&i| i as usize)
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.
@@ -253,7 +236,50 @@ impl FeatureSet {
         }
         out
     }
+
+    /// Positions of the features whose geometries intersect any of `boxes`,
+    /// ascending. The R-tree finds the features whose boxes do; a feature whose
+    /// box lies inside a query box intersects it (every point does), so only
+    /// those straddling a query box's edge have their geometry read.
+    pub fn intersecting(&self, boxes: &[[f64; 4]]) -> Vec<u32> {
+        let rects: Vec<geo_types::Rect<f64>> = boxes
+            .iter()
+            .map(|b| geo_types::Rect::new((b[0], b[1]), (b[2], b[3])))
+            .collect();
+        let mut out = self.matching(boxes);
+        out.retain(|&i| {
+            let f = &self.features[i as usize];
+            boxes.iter().any(|b| box_inside(&f.bbox, b)) || geometry_intersects(&f.json, &rects)
+        });
+        out
+    }
 }
+
+fn box_inside(inner: &[f64; 4], outer: &[f64; 4]) -> bool {
+    inner[0] >= outer[0] && inner[1] >= outer[1] && inner[2] <= outer[2] && inner[3] <= outer[3]
+}
+
+/// Whether a stored feature's geometry intersects any of `rects`. Stored
+/// features were written by this service, so they parse; if one did not, its
+/// box (which matched) decides.
+fn geometry_intersects(feature: &str, rects: &[geo_types::Rect<f64>]) -> bool {
+    use geo::Intersects;
+    #[derive(serde::Deserialize)]
+    struct Part {
+        geometry: Option<geojson::Geometry>,
+    }
+    match serde_json::from_str::<Part>(feature) {
+        Ok(Part { geometry: None }) => false,
+        Ok(Part { geometry: Some(g) }) => match geo_types::Geometry::<f64>::try_from(&g.value) {
+            Ok(geom) => rects.iter().any(|r| geom.intersects(r)),
+            Err(_) => true,
+        },
+        Err(_) => true,
+    }
+}
+
+/// Held while a collection is read from the store.
+type LoadGate = Arc<Mutex<()>>;
 
 /// Collections in memory, keyed by (dataset, layer), loaded from the store on
 /// first use and replaced whenever a layer is written. When they hold more than
@@ -261,6 +287,10 @@ impl FeatureSet {
 /// store when asked for again).
 pub struct Cache {
     sets: RwLock<HashMap<(String, String), Arc<FeatureSet>>>,
+    /// One gate per collection being loaded from the store: concurrent cold
+    /// requests for it wait for the first one's load instead of each reading
+    /// (and holding) their own copy.
+    loading: Mutex<HashMap<(String, String), LoadGate>>,
     /// Bumped by every write, so a load that raced with a write is not cached.
     generation: AtomicU64,
     /// Use counter standing in for time.
@@ -279,6 +309,7 @@ impl Cache {
     pub fn with_budget(budget: usize) -> Cache {
         Cache {
             sets: RwLock::default(),
+            loading: Mutex::default(),
             generation: AtomicU64::new(0),
             tick: AtomicU64::new(0),
             budget,
@@ -320,7 +351,9 @@ impl Cache {
         }
     }
 
-    /// The collection, from memory or (blocking) from the store.
+    /// The collection, from memory or (blocking) from the store. Concurrent
+    /// calls for one collection not in memory load it once: the first reads
+    /// it, the others wait and take what it cached.
     pub fn load(
         &self,
         store: &dyn Store,
@@ -330,6 +363,37 @@ impl Cache {
         if let Some(s) = self.peek(dataset, layer) {
             return Ok(Some(s));
         }
+        let key = (dataset.to_string(), layer.to_string());
+        let gate = self
+            .loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let result = {
+            let _turn = gate.lock().unwrap_or_else(|p| p.into_inner());
+            match self.peek(dataset, layer) {
+                Some(s) => Ok(Some(s)),
+                None => self.load_from(store, dataset, layer),
+            }
+        };
+        let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        if loading.get(&key).is_some_and(|g| Arc::ptr_eq(g, &gate)) && Arc::strong_count(&gate) <= 2
+        {
+            loading.remove(&key);
+        }
+        result
+    }
+
+    /// Reads a collection from the store and caches it, unless a write raced
+    /// with the read.
+    fn load_from(
+        &self,
+        store: &dyn Store,
+        dataset: &str,
+        layer: &str,
+    ) -> Result<Option<Arc<FeatureSet>>, StoreError> {
         let gen = self.generation.load(Ordering::SeqCst);
         let Some((meta, features)) = store.features(dataset, layer)? else {
             return Ok(None);

@@ -346,6 +346,55 @@ impl Jobs {
         Ok(v)
     }
 
+    /// A page of [`Jobs::list`]: at most `limit` jobs after skipping `offset`,
+    /// and whether more follow.
+    pub fn page(
+        &self,
+        dataset: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<JobRecord>, bool), StoreError> {
+        let mut v = self
+            .store
+            .jobs_page(dataset, offset, limit.saturating_add(1))?;
+        let more = v.len() > limit;
+        v.truncate(limit);
+        for r in v.iter_mut() {
+            if let Some(l) = self.live(&r.id) {
+                *r = l.snapshot();
+            }
+        }
+        Ok((v, more))
+    }
+
+    /// Removes finished jobs older than `max_age` now and then, on a thread of
+    /// its own (ending when the manager is dropped), so the job list stays
+    /// bounded. Results the jobs wrote stay as layers of their datasets.
+    pub fn prune_older_than(self: &Arc<Self>, max_age: Duration) -> std::io::Result<()> {
+        let weak = Arc::downgrade(self);
+        // Often enough that a job outlives its age by a tenth of it at most.
+        let every = (max_age / 10).clamp(Duration::from_millis(50), Duration::from_secs(600));
+        std::thread::Builder::new()
+            .name("wangge-job-prune".into())
+            .spawn(move || loop {
+                let Some(jobs) = weak.upgrade() else { break };
+                let cutoff = std::time::SystemTime::now()
+                    .checked_sub(max_age)
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                match jobs.store.prune_jobs(&crate::store::rfc3339(cutoff)) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        jobs = n,
+                        "pruned finished jobs older than the retention age"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune old jobs"),
+                }
+                drop(jobs);
+                std::thread::sleep(every);
+            })
+            .map(|_| ())
+    }
+
     /// Asks a job to stop. A queued job is cancelled at once; a running one stops
     /// at the engine's next check.
     pub fn cancel(&self, id: &str) -> Result<CancelOutcome, StoreError> {
@@ -549,6 +598,7 @@ pub mod http {
 
     use super::CancelOutcome;
     use crate::service::auth::Caller;
+    use crate::service::conditional;
     use crate::service::error::ServiceError;
     use crate::service::{base_url, query_pairs, AppState};
     use crate::store::JobRecord;
@@ -596,15 +646,35 @@ pub mod http {
         Some(secs(b?)? - secs(a?)?)
     }
 
+    /// Jobs per page unless `limit` says otherwise, and the most a page holds.
+    pub const DEFAULT_LIMIT: usize = 100;
+    pub const MAX_LIMIT: usize = 1000;
+
+    /// `GET /api/v1/jobs?dataset=&limit=&offset=`: newest first, a page at a
+    /// time, with a `next` link while more follow.
     pub async fn list(
         req: HttpRequest,
         state: web::Data<AppState>,
         caller: Caller,
     ) -> Result<HttpResponse, ServiceError> {
         let mut dataset = None;
+        let (mut limit, mut offset) = (DEFAULT_LIMIT, 0usize);
+        let number = |k: &str, v: &str| {
+            v.trim().parse::<usize>().map_err(|_| {
+                ServiceError::BadRequest(format!("{k} must be a non-negative integer, got {v:?}"))
+            })
+        };
         for (k, v) in query_pairs(&req)? {
             match k.as_str() {
                 "dataset" => dataset = Some(v),
+                "limit" => {
+                    limit = number("limit", &v)?;
+                    if limit == 0 {
+                        return Err(ServiceError::BadRequest("limit must be at least 1".into()));
+                    }
+                    limit = limit.min(MAX_LIMIT);
+                }
+                "offset" => offset = number("offset", &v)?,
                 _ => return Err(ServiceError::UnknownParameter(k)),
             }
         }
@@ -613,13 +683,30 @@ pub mod http {
         }
         let base = base_url(&req, &state);
         let st = state.clone();
-        let jobs = web::block(move || st.jobs.list(dataset.as_deref())).await??;
+        let ds = dataset.clone();
+        let (jobs, more) = web::block(move || st.jobs.page(ds.as_deref(), offset, limit)).await??;
+        // A scoped token sees only its datasets' jobs.
         let docs: Vec<Value> = jobs
             .iter()
             .filter(|r| caller.sees_dataset(&r.dataset))
             .map(|r| doc(&base, r, None, &caller))
             .collect();
-        Ok(HttpResponse::Ok().json(json!({ "jobs": docs })))
+        let ds_param = dataset
+            .map(|d| format!("&dataset={}", crate::service::ogc::encode(&d)))
+            .unwrap_or_default();
+        let link = |rel: &str, offset: usize| {
+            json!({"rel": rel, "type": "application/json",
+                   "href": format!("{base}/api/v1/jobs?limit={limit}&offset={offset}{ds_param}")})
+        };
+        let mut links = vec![link("self", offset)];
+        if more {
+            links.push(link("next", offset + jobs.len()));
+        }
+        if offset > 0 {
+            links.push(link("prev", offset.saturating_sub(limit)));
+        }
+        let body = json!({ "jobs": docs, "numberReturned": docs.len(), "links": links });
+        Ok(conditional::json(&req, &body, None))
     }
 
     pub async fn get(
@@ -638,7 +725,17 @@ pub mod http {
         let found = web::block(move || st.jobs.get(&i)).await??;
         let (r, elapsed) = found.ok_or_else(|| ServiceError::NotFound(format!("no job {id:?}")))?;
         caller.require_job(&r.dataset, &id)?;
-        Ok(HttpResponse::Ok().json(doc(&base, &r, elapsed, &caller)))
+        // A finished job no longer changes: it has a modification time.
+        let modified = r
+            .state
+            .is_final()
+            .then(|| r.finished.as_deref().and_then(crate::store::parse_rfc3339))
+            .flatten();
+        Ok(conditional::json(
+            &req,
+            &doc(&base, &r, elapsed, &caller),
+            modified,
+        ))
     }
 
     pub async fn cancel(

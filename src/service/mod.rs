@@ -12,29 +12,38 @@
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
+//! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
+//!   [`stream`]: layer and page bodies written while they are sent.
+//!
+//! Every GET route also answers HEAD (the middleware routes it as GET and
+//! sends the headers only), and responses are compressed when the client
+//! accepts it (`Accept-Encoding`: gzip, deflate, br, zstd).
 //!
 //! Storage is behind [`crate::store::Store`].
 
 pub mod access;
 pub mod auth;
+pub mod conditional;
 pub mod datasets;
 pub mod engines;
 pub mod error;
 pub mod features;
+pub mod geomtype;
 pub mod jobs;
 pub mod ogc;
 pub mod openapi;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{from_fn, Next};
+use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::json;
 use tracing::Instrument;
@@ -75,6 +84,9 @@ pub struct Config {
     /// Memory for collections served from memory, bytes (least recently used
     /// ones are dropped beyond it and reloaded from the store on demand).
     pub cache_bytes: usize,
+    /// Finished jobs older than this are removed from the job list (their
+    /// result layers stay); `None` keeps them forever.
+    pub job_max_age: Option<Duration>,
 }
 
 impl Default for Config {
@@ -93,6 +105,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             job_delay: Duration::ZERO,
             cache_bytes: 4 << 30,
+            job_max_age: Some(Duration::from_secs(30 * 86_400)),
         }
     }
 }
@@ -122,6 +135,10 @@ pub fn state_with(
         config.job_delay,
     )
     .map_err(|e| ServiceError::Startup(format!("cannot start the job workers: {e}")))?;
+    if let Some(age) = config.job_max_age {
+        jobs.prune_older_than(age)
+            .map_err(|e| ServiceError::Startup(format!("cannot start pruning old jobs: {e}")))?;
+    }
     Ok(web::Data::new(AppState {
         store,
         cache,
@@ -209,6 +226,10 @@ fn slug_for(status: StatusCode) -> (&'static str, &'static str) {
             "method-not-allowed",
             "this method is not allowed on this resource",
         ),
+        406 => (
+            "not-acceptable",
+            "no content coding the request accepts is available",
+        ),
         413 => ("payload-too-large", "the request body is too large"),
         415 => ("unsupported-media-type", "unsupported content type"),
         s if s >= 500 => ("internal", "internal error"),
@@ -216,15 +237,38 @@ fn slug_for(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// Request ids, structured request logs, CORS, and problem+json for errors that
-/// actix raises itself (unknown routes, wrong methods, extractor failures).
+/// The body of an answer to HEAD: nothing, but the size the GET body has, so
+/// `Content-Length` (or chunked transfer) is what a GET would get.
+struct HeadBody(BodySize);
+
+impl MessageBody for HeadBody {
+    type Error = std::convert::Infallible;
+    fn size(&self) -> BodySize {
+        self.0
+    }
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<web::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
+/// Request ids, structured request logs, CORS, HEAD as GET without a body,
+/// per-coding ETags, and problem+json for errors that actix raises itself
+/// (unknown routes, wrong methods, extractor failures).
 async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let rid = request_id(&req);
     let method = req.method().clone();
+    // HEAD is GET without the body (RFC 9110 §9.3.2): route it as GET, so every
+    // GET resource answers it with the same status and headers.
+    if method == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let path = req.path().to_string();
     let cors = cors_origin(state.as_ref(), &req);
     let start = Instant::now();
@@ -238,7 +282,7 @@ async fn middleware(
         let resp = HttpResponse::NoContent()
             .insert_header((
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                "GET, PUT, POST, DELETE, OPTIONS",
+                "GET, HEAD, PUT, POST, DELETE, OPTIONS",
             ))
             .insert_header((
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -263,7 +307,15 @@ async fn middleware(
             .is_some_and(|v| v.starts_with("application/problem+json"));
         if !is_problem {
             let (slug, detail) = slug_for(status);
-            let allow = res.headers().get(header::ALLOW).cloned();
+            let allow = res.headers().get(header::ALLOW).cloned().map(|a| {
+                // Wherever GET is allowed, HEAD is too.
+                match a.to_str() {
+                    Ok(s) if s.split(',').any(|m| m.trim() == "GET") => {
+                        HeaderValue::from_str(&format!("{s}, HEAD")).unwrap_or(a)
+                    }
+                    _ => a,
+                }
+            });
             let mut p = error::problem(status, slug, detail);
             if let Some(a) = allow {
                 p.headers_mut().insert(header::ALLOW, a);
@@ -271,7 +323,20 @@ async fn middleware(
             res = res.into_response(p);
         }
     }
+    if method == Method::HEAD {
+        let size = res.response().body().size();
+        res = res.map_body(|_, _| HeadBody(size).boxed());
+    }
     let headers = res.headers_mut();
+    // A compressed body is another representation: another strong tag.
+    if let (Some(tag), Some(coding)) = (
+        headers.get(header::ETAG),
+        headers.get(header::CONTENT_ENCODING),
+    ) {
+        if let Some(t) = conditional::coded_tag(tag, coding) {
+            headers.insert(header::ETAG, t);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&rid) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
     }
@@ -279,9 +344,10 @@ async fn middleware(
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Location, X-Request-Id"),
+            HeaderValue::from_static("Location, X-Request-Id, ETag"),
         );
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        // Appended: the compression middleware may have set Vary already.
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     // Every write and every failure at info; successful reads (the hot path of
@@ -355,6 +421,8 @@ pub fn app(
     App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::new(limit))
+        // Inside the middleware, which sees the coding it chose.
+        .wrap(Compress::default())
         .wrap(from_fn(middleware))
         .configure(routes)
         .default_service(web::to(|| async {

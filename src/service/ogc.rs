@@ -3,8 +3,10 @@
 //! `offset` and `next` links, and single features.
 //!
 //! Items are served from the in-memory collections ([`super::features`]): a
-//! bbox query walks an R-tree, paging slices the ordered matches, and the page is
-//! the concatenation of the features' stored GeoJSON text.
+//! bbox query walks an R-tree and keeps the features whose geometry meets the
+//! box, paging slices the ordered matches, and the page is the features' stored
+//! GeoJSON text, streamed ([`super::stream`]). Every response carries a strong
+//! ETag and answers `If-None-Match` with 304 ([`super::conditional`]).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -14,10 +16,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::auth::Caller;
+use super::conditional::{self, Validators};
 use super::error::ServiceError;
 use super::features::FeatureSet;
+use super::stream::{FeatureBody, Picks};
 use super::{base_url, query_pairs, AppState};
-use crate::store::{now_rfc3339, LayerMeta};
+use crate::store::LayerMeta;
 
 pub const CONFORMANCE: [&str; 3] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -79,7 +83,7 @@ pub async fn landing(
 ) -> Result<HttpResponse, ServiceError> {
     only_f(&req)?;
     let base = base_url(&req, &state);
-    Ok(HttpResponse::Ok().json(json!({
+    let doc = json!({
         "title": "wangge",
         "description": "Service grids (网格) and camera coverage for grid-based governance: uploaded layers and computed grids, coverage, gaps and proposals as OGC API – Features collections.",
         "links": [
@@ -88,13 +92,18 @@ pub async fn landing(
             {"rel": "conformance", "type": "application/json", "title": "conformance classes", "href": format!("{base}/conformance")},
             {"rel": "data", "type": "application/json", "title": "collections", "href": format!("{base}/collections")},
         ]
-    })))
+    });
+    Ok(conditional::json(&req, &doc, None))
 }
 
 /// `GET /conformance`
 pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ServiceError> {
     only_f(&req)?;
-    Ok(HttpResponse::Ok().json(json!({ "conformsTo": CONFORMANCE })))
+    Ok(conditional::json(
+        &req,
+        &json!({ "conformsTo": CONFORMANCE }),
+        None,
+    ))
 }
 
 fn describe(layer: &str) -> &'static str {
@@ -151,10 +160,11 @@ pub async fn collections(
         .filter(|m| caller.can_read(&m.dataset, &m.layer))
         .map(|m| collection_json(&base, m))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
+    let doc = json!({
         "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/collections")}],
         "collections": cols,
-    })))
+    });
+    Ok(conditional::json(&req, &doc, None))
 }
 
 /// `GET /collections/{id}`
@@ -178,7 +188,12 @@ pub async fn collection(
         }
     };
     let meta = meta.ok_or_else(|| ServiceError::NotFound(format!("no collection {id:?}")))?;
-    Ok(HttpResponse::Ok().json(collection_json(&base, &meta)))
+    let modified = crate::store::parse_rfc3339(&meta.updated);
+    Ok(conditional::json(
+        &req,
+        &collection_json(&base, &meta),
+        modified,
+    ))
 }
 
 /// Parsed items parameters.
@@ -248,8 +263,14 @@ fn items_query(req: &HttpRequest, max: usize) -> Result<ItemsQuery, ServiceError
                     )));
                 }
             }
-            // No feature has a time: every feature matches any interval.
-            "datetime" => {}
+            // No feature has a time, so no interval can select among them:
+            // refused rather than ignored, so a client never takes an
+            // unfiltered page for a filtered one.
+            "datetime" => {
+                return Err(ServiceError::BadRequest(format!(
+                    "datetime={v:?} is not supported: the features of this service carry no time"
+                )))
+            }
             "f" => check_format(&v)?,
             _ => return Err(ServiceError::UnknownParameter(k)),
         }
@@ -257,7 +278,8 @@ fn items_query(req: &HttpRequest, max: usize) -> Result<ItemsQuery, ServiceError
     Ok(q)
 }
 
-fn encode(v: &str) -> String {
+/// Percent-encodes a query value for a link.
+pub(crate) fn encode(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
@@ -281,46 +303,35 @@ pub async fn items(
     caller.require_read(dataset, layer)?;
     let q = items_query(&req, state.config.max_items)?;
     let set = load_set(&state, dataset, layer).await?;
+    let base = base_url(&req, &state);
+    let validators = Validators::for_layer(&set.meta, &base);
+    if let Some(r) = validators.not_modified(&req) {
+        return Ok(r);
+    }
 
-    let matched: Option<Vec<u32>> = q.bbox.map(|b| {
-        if b[0] <= b[2] {
-            set.matching(&[b])
-        } else {
-            // Across the antimeridian.
-            set.matching(&[[b[0], b[1], 180.0, b[3]], [-180.0, b[1], b[2], b[3]]])
+    let matched: Option<Vec<u32>> = match q.bbox {
+        None => None,
+        Some(b) => {
+            let boxes = if b[0] <= b[2] {
+                vec![b]
+            } else {
+                // Across the antimeridian.
+                vec![[b[0], b[1], 180.0, b[3]], [-180.0, b[1], b[2], b[3]]]
+            };
+            // Edge features have their geometry read: off the HTTP workers.
+            let s = set.clone();
+            Some(web::block(move || s.intersecting(&boxes)).await?)
         }
-    });
+    };
     let total = matched.as_ref().map_or(set.features.len(), Vec::len);
     let start = q.offset.min(total);
     let end = (start + q.limit).min(total);
+    let picks = match matched {
+        Some(m) if start == 0 && end == m.len() => Picks::List(m),
+        Some(m) => Picks::List(m[start..end].to_vec()),
+        None => Picks::Range(start..end),
+    };
 
-    let page_bytes: usize = match &matched {
-        Some(m) => m[start..end]
-            .iter()
-            .map(|&i| set.features[i as usize].json.len() + 1)
-            .sum(),
-        None => set.features[start..end]
-            .iter()
-            .map(|f| f.json.len() + 1)
-            .sum(),
-    };
-    let base = base_url(&req, &state);
-    let mut body = String::with_capacity(page_bytes + 1024);
-    body.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    let mut first = true;
-    let mut push = |json: &str| {
-        if !first {
-            body.push(',');
-        }
-        first = false;
-        body.push_str(json);
-    };
-    match &matched {
-        Some(m) => m[start..end]
-            .iter()
-            .for_each(|&i| push(&set.features[i as usize].json)),
-        None => set.features[start..end].iter().for_each(|f| push(&f.json)),
-    }
     let bbox_param = q
         .bbox_text
         .as_deref()
@@ -332,41 +343,44 @@ pub async fn items(
             q.limit
         )
     };
+    let mut tail = String::with_capacity(1024);
     let _ = write!(
-        body,
-        "],\"numberMatched\":{total},\"numberReturned\":{},\"timeStamp\":\"{}\",\"links\":[",
+        tail,
+        "],\"numberMatched\":{total},\"numberReturned\":{},\"links\":[",
         end - start,
-        now_rfc3339()
     );
     let _ = write!(
-        body,
+        tail,
         "{{\"rel\":\"self\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
         Value::from(link(start))
     );
     let _ = write!(
-        body,
+        tail,
         ",{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}",
         Value::from(format!("{base}/collections/{id}"))
     );
     if end < total {
         let _ = write!(
-            body,
+            tail,
             ",{{\"rel\":\"next\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
             Value::from(link(end))
         );
     }
     if start > 0 {
         let _ = write!(
-            body,
+            tail,
             ",{{\"rel\":\"prev\",\"type\":\"{GEOJSON}\",\"href\":{}}}",
             Value::from(link(start.saturating_sub(q.limit)))
         );
     }
-    body.push_str("]}");
-    Ok(HttpResponse::Ok()
+    tail.push_str("]}");
+    let head = "{\"type\":\"FeatureCollection\",\"features\":[".to_string();
+    let mut res = HttpResponse::Ok();
+    validators.apply(&mut res);
+    Ok(res
         .content_type(GEOJSON)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body))
+        .body(FeatureBody::new(set, picks, true, head, ",", tail)))
 }
 
 /// `GET /collections/{id}/items/{fid}`
@@ -381,16 +395,30 @@ pub async fn item(
     let (dataset, layer) = split_id(&id)?;
     caller.require_read(dataset, layer)?;
     let set = load_set(&state, dataset, layer).await?;
-    let f = set
-        .get(&fid)
+    let i = set
+        .position(&fid)
         .ok_or_else(|| ServiceError::NotFound(format!("no feature {fid:?} in {id}")))?;
     let base = base_url(&req, &state);
-    // The stored text is a complete Feature object: add the links before its end.
-    let json = f.json.strip_suffix('}').unwrap_or(&f.json);
+    let validators = Validators::for_layer(&set.meta, &base);
+    if let Some(r) = validators.not_modified(&req) {
+        return Ok(r);
+    }
+    // The stored text is a complete Feature object (served with the
+    // collection's one geometry type): add the links before its end.
+    let mut served = Vec::new();
+    let splice = super::geomtype::find(&set.splices, i);
+    super::geomtype::write(&mut served, &set.features[i].json, splice);
+    let served = String::from_utf8(served).unwrap_or_default();
+    let json = served.strip_suffix('}').unwrap_or(&served);
     let body = format!(
         "{json},\"links\":[{{\"rel\":\"self\",\"type\":\"{GEOJSON}\",\"href\":{}}},{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}]}}",
         Value::from(format!("{base}/collections/{id}/items/{}", encode(&fid))),
         Value::from(format!("{base}/collections/{id}"))
     );
-    Ok(HttpResponse::Ok().content_type(GEOJSON).body(body))
+    let mut res = HttpResponse::Ok();
+    validators.apply(&mut res);
+    Ok(res
+        .content_type(GEOJSON)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body))
 }

@@ -209,6 +209,18 @@ pub trait Store: Send + Sync {
     fn jobs(&self, dataset: Option<&str>) -> Result<Vec<JobRecord>, StoreError>;
     /// Marks every queued or running job failed with `reason` (after a restart).
     fn fail_unfinished_jobs(&self, reason: &str, now: &str) -> Result<usize, StoreError>;
+    /// At most `limit` jobs, newest first, after skipping `offset`, optionally
+    /// of one dataset (a page of [`Store::jobs`]).
+    fn jobs_page(
+        &self,
+        dataset: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError>;
+    /// Removes the finished jobs (succeeded, failed, cancelled) that finished
+    /// before `before` (RFC 3339, as [`rfc3339`] writes it); their result
+    /// layers stay. Returns how many.
+    fn prune_jobs(&self, before: &str) -> Result<usize, StoreError>;
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.
@@ -242,6 +254,44 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
+/// The instant of an RFC 3339 UTC time as [`rfc3339`] writes it
+/// (`YYYY-MM-DDTHH:MM:SS[.fff]Z`); `None` for anything else.
+pub fn parse_rfc3339(t: &str) -> Option<std::time::SystemTime> {
+    let b = t.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !t.ends_with('Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = t.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let frac = &t[19..t.len() - 1];
+    let nanos: u32 = match frac.strip_prefix('.') {
+        None if frac.is_empty() => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|c| c.is_ascii_digit()) => {
+            f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
+        }
+        _ => return None,
+    };
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let secs = u64::try_from(secs).ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +303,21 @@ mod tests {
         assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+        for t in [t, std::time::UNIX_EPOCH, leap] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20Z"),
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+        );
+        for bad in [
+            "",
+            "2023-11-14 22:13:20Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T22:13:20.Z",
+            "x023-11-14T22:13:20Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

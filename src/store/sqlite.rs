@@ -505,6 +505,30 @@ impl Store for SqliteStore {
             params![reason, now],
         )?)
     }
+
+    fn jobs_page(
+        &self,
+        dataset: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE ?1 IS NULL OR dataset = ?1
+             ORDER BY created DESC, id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![dataset, to_i64(limit), to_i64(offset)], job_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn prune_jobs(&self, before: &str) -> Result<usize, StoreError> {
+        Ok(lock(&self.writer).execute(
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled')
+             AND COALESCE(finished, created) < ?1",
+            params![before],
+        )?)
+    }
 }
 
 #[cfg(test)]
