@@ -19,6 +19,7 @@ mod fields;
 mod geometry;
 mod kinds;
 pub mod outputs;
+pub mod lineage;
 pub mod previous;
 mod props;
 mod read;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::engines;
+use super::estimate;
 use super::error::{from_actix, ServiceError};
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
@@ -337,7 +338,17 @@ pub async fn put_layer(
             // Adopted grids.
             let (features, report_json) =
                 engines::read_grids_upload(text).map_err(ServiceError::BadRequest)?;
-            let existed = st.store.layer(&ds, "grids")?.is_some();
+            // Codes the replaced grids used and this upload drops join the
+            // dataset's lineage first (retiring a code too many is harmless).
+            let existed = match st.store.features(&ds, "grids")? {
+                Some((_, stored)) => {
+                    let dropped = engines::codes_dropped_by_upload(&stored, &features)
+                        .map_err(ServiceError::Internal)?;
+                    st.store.retire_codes(&ds, &dropped)?;
+                    true
+                }
+                None => false,
+            };
             let meta = st.store.put_layer(
                 &ds,
                 "grids",
@@ -483,6 +494,9 @@ pub async fn submit(
                 missing.join(", ")
             )));
         }
+        // Refused before it is queued when its estimated size is over budget.
+        let size = estimate::job(&*st.store, &ds, &layers, kind, &params)?;
+        st.config.job_budget.check(&size)?;
         Ok(st.jobs.submit(&ds, kind, params)?)
     })
     .await?;

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod datasets;
 pub mod engines;
 pub mod error;
+pub mod estimate;
 pub mod features;
 pub mod jobs;
 pub mod ogc;
@@ -73,6 +74,9 @@ pub struct Config {
     /// Memory for collections served from memory, bytes (least recently used
     /// ones are dropped beyond it and reloaded from the store on demand).
     pub cache_bytes: usize,
+    /// The largest job accepted: a job whose estimated size is over it is
+    /// refused before it is queued ([`crate::bounds`]).
+    pub job_budget: crate::bounds::Budget,
 }
 
 impl Default for Config {
@@ -91,6 +95,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             job_delay: Duration::ZERO,
             cache_bytes: 4 << 30,
+            job_budget: crate::bounds::Budget::SERVICE,
         }
     }
 }
