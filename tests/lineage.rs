@@ -2,11 +2,13 @@
 //! census updates, through the command line (`--previous G` with the lineage
 //! kept beside G) and through HTTP (the lineage kept per dataset).
 //!
-//! The scenario makes the danger real: update 1 demolishes the block of the
-//! grid with the highest code of an area, so that code is retired and is above
-//! every code still in use; updates 2 and 3 build estates on the same ground,
-//! which need new grids. Without the lineage, the next free number would be
-//! the retired code (the test shows that with the lineage file removed).
+//! The scenario makes the danger real. A development zone beside a town is
+//! merged into it (update 1: every zone code is retired and none of the zone's
+//! numbers is in use any more), re-designated on the same ground with a new
+//! estate (update 2: its grids need codes again), and grows (update 3: one
+//! more grid). Without the lineage, update 2 would number the zone's grids
+//! from 001 again, so old case files would attach to different ground; the
+//! test shows that by running update 2 once with the lineage file removed.
 
 mod support;
 
@@ -22,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test as web_test;
-use geo::Contains;
 use geo_types::MultiPolygon;
 use serde_json::Value;
 use support::*;
@@ -30,82 +31,84 @@ use wangge::layers::lineage::{lineage_path, read_lineage};
 use wangge::layers::previous::read_previous_grids;
 use wangge::layers::{outputs, AnyLayer, FeatureWriter};
 use wangge::model::{Area, AreaKind, Grid, Household};
-use wangge::partition::{update, RetiredCode};
-use wangge::NoProgress;
+use wangge::partition::RetiredCode;
 use wangge::service::{self, engines::Builtin, Config, Role, Tokens};
 use wangge::store::{SqliteStore, Store};
 
 const LON: f64 = 118.30;
 const LAT: f64 = 32.30;
-/// The area whose codes the scenario retires and hands out.
 const TOWN: &str = "341102001";
+/// The development zone east of the town: merged into it in update 1,
+/// re-designated in update 2.
+const ZONE: &str = "341102009";
 
-fn areas() -> Vec<Area> {
-    vec![
-        area(
-            TOWN,
-            AreaKind::Urban,
-            MultiPolygon(vec![rect_m(LON, LAT, 2400.0, 1800.0)]),
-        ),
-        area(
-            "341103003",
-            AreaKind::Rural,
-            MultiPolygon(vec![rect_m(LON, LAT + 0.03, 3000.0, 2500.0)]),
-        ),
-    ]
+fn town(wide: bool) -> Area {
+    let w = if wide { 3600.0 } else { 2400.0 };
+    area(TOWN, AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, w, 1800.0)]))
 }
 
-fn census_0(rng: &mut Rng, areas: &[Area]) -> Vec<Household> {
-    let mut hh = Vec::new();
-    uniform_in(rng, &areas[0].geometry, 8000, &mut hh);
-    clustered_in(rng, &areas[1].geometry, 4000, 4, 300.0, &mut hh);
-    hh
+fn zone() -> Area {
+    let lon = LON + 2400.0 * m_lon(LAT);
+    area(ZONE, AreaKind::Urban, MultiPolygon(vec![rect_m(lon, LAT, 1200.0, 1800.0)]))
 }
 
-/// The sequence number of a code of the town.
-fn seq(code: &str) -> u64 {
-    code.strip_prefix(TOWN).unwrap().parse().unwrap()
+fn village() -> Area {
+    let g = MultiPolygon(vec![rect_m(LON, LAT + 0.03, 3000.0, 2500.0)]);
+    area("341103003", AreaKind::Rural, g)
 }
 
-fn town_codes(grids: &[Grid]) -> BTreeSet<String> {
+/// The sequence number of a grid code after its area code.
+fn seq(code: &str, parent: &str) -> u64 {
+    code.strip_prefix(parent).unwrap().parse().unwrap()
+}
+
+fn codes_of(grids: &[Grid], parent: &str) -> BTreeSet<String> {
     grids
         .iter()
-        .filter(|g| g.parent_code == TOWN)
+        .filter(|g| g.parent_code == parent)
         .map(|g| g.code.clone())
         .collect()
 }
 
-/// Update 1: a block of the town is demolished: the block of one of its
-/// grids, chosen (by trying the update in the library, highest codes first) so
-/// that the update retires a code above every code the town keeps. The retired
-/// code is then the next number a careless update would hand out.
-fn census_1(hh: &[Household], adopted: &[Grid]) -> (Vec<Household>, MultiPolygon<f64>) {
-    let mut victims: Vec<&Grid> = adopted.iter().filter(|g| g.parent_code == TOWN).collect();
-    victims.sort_by_key(|g| std::cmp::Reverse(seq(&g.code)));
-    for victim in victims {
-        let ground = victim.geometry.clone();
-        let kept: Vec<Household> = hh
-            .iter()
-            .filter(|h| !ground.contains(&h.location))
-            .cloned()
-            .collect();
-        let u = update(&areas(), &kept, &[], adopted, &Default::default(), &NoProgress).unwrap();
-        let top_in_use = town_codes(&u.partition.grids).iter().map(|c| seq(c)).max();
-        let retires_top = u.changes.retired_codes(&[]).iter().any(|r| {
-            r.parent_code == TOWN && Some(seq(&r.code)) > top_in_use
-        });
-        if retires_top {
-            return (kept, ground);
-        }
-    }
-    panic!("no demolition among the town's top grids retires its highest code");
+/// `n` new households in a block of `w` × `w` metres inside the zone.
+fn estate(rng: &mut Rng, hh: &mut Vec<Household>, n: usize, w: f64) {
+    let lon = LON + 2700.0 * m_lon(LAT);
+    let block = MultiPolygon(vec![rect_m(lon, LAT + 600.0 * M_LAT, w, w)]);
+    uniform_in(rng, &block, n, hh);
 }
 
-/// Updates 2 and 3: an estate of `n` households on the demolished ground.
-fn estate(rng: &mut Rng, hh: &[Household], ground: &MultiPolygon<f64>, n: usize) -> Vec<Household> {
-    let mut out = hh.to_vec();
-    uniform_in(rng, ground, n, &mut out);
-    out
+/// The areas and households of every step.
+struct Census {
+    rng: Rng,
+    areas: Vec<Area>,
+    hh: Vec<Household>,
+}
+
+impl Census {
+    fn new() -> Self {
+        let mut rng = Rng::new(41);
+        let mut hh = Vec::new();
+        uniform_in(&mut rng, &town(false).geometry, 8000, &mut hh);
+        uniform_in(&mut rng, &zone().geometry, 3000, &mut hh);
+        clustered_in(&mut rng, &village().geometry, 4000, 4, 300.0, &mut hh);
+        Census {
+            rng,
+            areas: vec![town(false), zone(), village()],
+            hh,
+        }
+    }
+
+    /// The areas and households of update `k` (1–3).
+    fn next(&mut self, k: usize) {
+        match k {
+            1 => self.areas = vec![town(true), village()],
+            2 => {
+                self.areas = vec![town(false), zone(), village()];
+                estate(&mut self.rng, &mut self.hh, 700, 250.0);
+            }
+            _ => estate(&mut self.rng, &mut self.hh, 900, 300.0),
+        }
+    }
 }
 
 /// What one run of the scenario produced: the grids of every step (adopted,
@@ -119,15 +122,14 @@ struct Run {
 fn check(run: &Run) {
     let (g, l) = (&run.grids, &run.lineages);
     assert_eq!((g.len(), l.len()), (4, 3));
-    // Update 1 retired a town code above every code still in use there: the
-    // number a careless update would hand out next.
-    let r1: Vec<&RetiredCode> = l[0].iter().filter(|r| r.parent_code == TOWN).collect();
-    let top_retired = r1.iter().map(|r| seq(&r.code)).max();
-    let top_in_use = town_codes(&g[1]).iter().map(|c| seq(c)).max().unwrap();
-    assert!(
-        top_retired.is_some_and(|t| t > top_in_use),
-        "update 1 should retire the town's highest code: retired {r1:?}, highest in use {top_in_use}"
-    );
+    // Update 1 retired every zone code, and no zone number is in use after it:
+    // a careless update 2 would start again from 001.
+    let zone_codes = codes_of(&g[0], ZONE);
+    assert!(zone_codes.len() >= 5, "{zone_codes:?}");
+    for c in &zone_codes {
+        assert!(l[0].iter().any(|r| &r.code == c), "{c} not retired by update 1");
+    }
+    assert!(codes_of(&g[1], ZONE).is_empty());
     for k in 0..3 {
         // The lineage only grows, and holds every code an update dropped.
         let pairs = |l: &[RetiredCode]| -> BTreeSet<(String, String)> {
@@ -136,71 +138,40 @@ fn check(run: &Run) {
                 .collect()
         };
         let before = if k == 0 { BTreeSet::new() } else { pairs(&l[k - 1]) };
-        let after = pairs(&l[k]);
-        assert!(before.is_subset(&after), "update {}: the lineage lost codes", k + 1);
-        let gone: BTreeSet<String> = town_codes(&g[k])
-            .difference(&town_codes(&g[k + 1]))
-            .cloned()
-            .collect();
-        for c in &gone {
-            assert!(
-                l[k].iter().any(|r| &r.code == c),
-                "update {}: {c} disappeared but is not in the lineage",
-                k + 1
-            );
-        }
-    }
-    for k in 2..4 {
-        let new: Vec<String> = town_codes(&g[k])
-            .difference(&town_codes(&g[k - 1]))
-            .cloned()
-            .collect();
-        assert!(!new.is_empty(), "update {k}: the estate needs a new grid");
-        for c in town_codes(&g[k]) {
-            for lineage in &l[..k - 1] {
+        assert!(before.is_subset(&pairs(&l[k])), "update {}: the lineage lost codes", k + 1);
+        for parent in [TOWN, ZONE] {
+            for c in codes_of(&g[k], parent).difference(&codes_of(&g[k + 1], parent)) {
                 assert!(
-                    !lineage.iter().any(|r| r.code == c),
-                    "update {k} hands out {c}, retired by an earlier update"
+                    l[k].iter().any(|r| &r.code == c),
+                    "update {}: {c} disappeared but is not in the lineage",
+                    k + 1
                 );
             }
         }
-        eprintln!("update {k}: new codes {new:?}");
     }
-    eprintln!("lineage after update 3: {:?}", l[2]);
-}
-
-/// The households of every step, in order; `grids` so far decide where the
-/// block is demolished.
-struct Census {
-    rng: Rng,
-    hh: Vec<Household>,
-    ground: Option<MultiPolygon<f64>>,
-}
-
-impl Census {
-    fn new() -> Self {
-        let mut rng = Rng::new(41);
-        let hh = census_0(&mut rng, &areas());
-        Census {
-            rng,
-            hh,
-            ground: None,
+    // Updates 2 and 3 hand out new zone codes, none of them ever retired.
+    for k in 2..4 {
+        let new: Vec<String> = codes_of(&g[k], ZONE)
+            .difference(&codes_of(&g[k - 1], ZONE))
+            .cloned()
+            .collect();
+        assert!(!new.is_empty(), "update {k}: the zone's estate needs new grids");
+        let top_retired = l[0].iter().filter(|r| r.parent_code == ZONE).map(|r| seq(&r.code, ZONE)).max().unwrap();
+        for c in &new {
+            assert!(seq(c, ZONE) > top_retired, "update {k}: {c} is not above the retired zone codes");
         }
-    }
-
-    /// The households of update `k` (1–3), given the grids adopted before it.
-    fn next(&mut self, k: usize, adopted: &[Grid]) -> Vec<Household> {
-        self.hh = match k {
-            1 => {
-                let (hh, ground) = census_1(&self.hh, adopted);
-                self.ground = Some(ground);
-                hh
+        for grid in &g[k] {
+            for lineage in &l[..k - 1] {
+                assert!(
+                    !lineage.iter().any(|r| r.code == grid.code),
+                    "update {k} hands out {}, retired by an earlier update",
+                    grid.code
+                );
             }
-            2 => estate(&mut self.rng, &self.hh, self.ground.as_ref().unwrap(), 700),
-            _ => estate(&mut self.rng, &self.hh, self.ground.as_ref().unwrap(), 900),
-        };
-        self.hh.clone()
+        }
+        eprintln!("update {k}: new zone codes {new:?}");
     }
+    eprintln!("lineage after update 3: {} codes", l[2].len());
 }
 
 // ---- command line ----
@@ -211,13 +182,14 @@ fn write_layer(path: &Path, layer: &AnyLayer) {
     w.finish().unwrap();
 }
 
-fn partition_cli(dir: &Path, households: &Path, previous: Option<&Path>, out: &Path) -> String {
+/// Runs `wangge partition` on step `k`'s files in `dir`; returns its stderr.
+fn partition_cli(dir: &Path, k: usize, previous: Option<&Path>, out: &Path) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wangge"));
     cmd.arg("partition")
         .arg("--areas")
-        .arg(dir.join("areas.geojson"))
+        .arg(dir.join(format!("areas-{k}.geojson")))
         .arg("--households")
-        .arg(households)
+        .arg(dir.join(format!("households-{k}.geojson")))
         .arg("--out")
         .arg(out);
     if let Some(p) = previous {
@@ -242,58 +214,57 @@ fn read_lineage_of(grids: &Path) -> Vec<RetiredCode> {
         .retired_codes
 }
 
+fn write_step(dir: &Path, k: usize, census: &Census) {
+    let areas = AnyLayer::Areas(census.areas.clone());
+    write_layer(&dir.join(format!("areas-{k}.geojson")), &areas);
+    let hh = AnyLayer::Households(census.hh.clone());
+    write_layer(&dir.join(format!("households-{k}.geojson")), &hh);
+}
+
 #[test]
 fn cli_never_hands_out_a_retired_code_across_three_updates() {
     let dir: PathBuf = common::temp_dir("lineage-cli");
-    write_layer(&dir.join("areas.geojson"), &AnyLayer::Areas(areas()));
     let mut census = Census::new();
-    let hh0 = dir.join("households-0.geojson");
-    write_layer(&hh0, &AnyLayer::Households(census.hh.clone()));
+    write_step(&dir, 0, &census);
     let g0 = dir.join("grids-0.geojson");
-    partition_cli(&dir, &hh0, None, &g0);
-    assert!(read_lineage_of(&g0).is_empty(), "a fresh partition starts an empty lineage");
+    partition_cli(&dir, 0, None, &g0);
+    assert!(
+        read_lineage_of(&g0).is_empty(),
+        "a fresh partition starts an empty lineage"
+    );
     let mut run = Run {
         grids: vec![read_grids(&g0)],
         lineages: Vec::new(),
     };
     let mut previous = g0;
     for k in 1..=3 {
-        let hh = census.next(k, run.grids.last().unwrap());
-        let hh_path = dir.join(format!("households-{k}.geojson"));
-        write_layer(&hh_path, &AnyLayer::Households(hh));
+        census.next(k);
+        write_step(&dir, k, &census);
         let out = dir.join(format!("grids-{k}.geojson"));
-        partition_cli(&dir, &hh_path, Some(&previous), &out);
+        let note = partition_cli(&dir, k, Some(&previous), &out);
+        assert!(!note.contains("no codes are known"), "{note}");
         run.grids.push(read_grids(&out));
         run.lineages.push(read_lineage_of(&out));
-        if k == 1 {
+        if k == 2 {
             // The control: grids-1 copied without its lineage. Update 2 then
-            // has no way to know the retired code, and hands it out again.
+            // cannot know the code update 1 retired, and hands it out again.
             let bare = dir.join("bare");
             std::fs::create_dir_all(&bare).unwrap();
-            std::fs::copy(&out, bare.join("grids-1.geojson")).unwrap();
-            let hh2 = estate(&mut Rng::new(7), &read_households(&hh_path), census.ground.as_ref().unwrap(), 700);
-            let hh2_path = bare.join("households-2.geojson");
-            write_layer(&hh2_path, &AnyLayer::Households(hh2));
-            let note = partition_cli(&dir, &hh2_path, Some(&bare.join("grids-1.geojson")), &bare.join("grids-2.geojson"));
+            std::fs::copy(dir.join("grids-1.geojson"), bare.join("grids-1.geojson")).unwrap();
+            let control = bare.join("grids-2.geojson");
+            let note = partition_cli(&dir, k, Some(&bare.join("grids-1.geojson")), &control);
             assert!(note.contains("no codes are known to have been retired"), "{note}");
-            let reused = town_codes(&read_grids(&bare.join("grids-2.geojson")));
+            let handed_out = codes_of(&read_grids(&control), ZONE);
             let retired = &run.lineages[0];
             assert!(
-                retired.iter().any(|r| reused.contains(&r.code)),
-                "without the lineage a retired code comes back (the danger this test guards): {retired:?} vs {reused:?}"
+                retired.iter().any(|r| handed_out.contains(&r.code)),
+                "without the lineage a retired code comes back (the danger this test guards): {retired:?} vs {handed_out:?}"
             );
         }
         previous = out;
     }
     check(&run);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn read_households(path: &Path) -> Vec<Household> {
-    let text = std::fs::read_to_string(path).unwrap();
-    wangge::layers::read_households(&text, &Default::default())
-        .unwrap()
-        .0
 }
 
 // ---- HTTP ----
@@ -382,7 +353,7 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     .unwrap();
     let app = web_test::init_service(service::app(state.clone())).await;
     let mut census = Census::new();
-    put_layer!(app, "areas", layer_text(&AnyLayer::Areas(areas())));
+    put_layer!(app, "areas", layer_text(&AnyLayer::Areas(census.areas.clone())));
     put_layer!(app, "households", layer_text(&AnyLayer::Households(census.hh.clone())));
     let job = partition_job!(app, false);
     assert_eq!(job["summary"]["retired_codes"], Value::Null);
@@ -391,8 +362,9 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
         lineages: Vec::new(),
     };
     for k in 1..=3 {
-        let hh = census.next(k, run.grids.last().unwrap());
-        put_layer!(app, "households", layer_text(&AnyLayer::Households(hh)));
+        census.next(k);
+        put_layer!(app, "areas", layer_text(&AnyLayer::Areas(census.areas.clone())));
+        put_layer!(app, "households", layer_text(&AnyLayer::Households(census.hh.clone())));
         let job = partition_job!(app, true);
         let lineage: Vec<RetiredCode> =
             serde_json::from_value(job["summary"]["retired_codes"].clone()).unwrap();
@@ -405,7 +377,7 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     // Adopted grids uploaded over the current ones: the codes they drop join
     // the lineage too (a planner merged two grids by hand).
     let mut edited = run.grids[3].clone();
-    let dropped = edited.iter().rposition(|g| g.parent_code == TOWN).unwrap();
+    let dropped = edited.iter().rposition(|g| g.parent_code == ZONE).unwrap();
     let gone = edited.remove(dropped).code;
     let text = outputs::write_grids(Vec::new(), "grids", &edited).unwrap();
     put_layer!(app, "grids", text);
