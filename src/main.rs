@@ -14,7 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Args, Parser, Subcommand};
 
 use wangge::crs::Crs;
-use wangge::layers::lineage::{lineage_path, read_lineage, write_lineage, Lineage};
+use wangge::layers::lineage::{lineage_path, write_lineage, Lineage};
 use wangge::layers::{self, FeatureWriter, FieldNames, LayerKind, ReadOptions};
 
 #[derive(Parser)]
@@ -517,23 +517,18 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The lineage kept beside adopted grids (`NAME.lineage.json`). Grids without
-/// one (adopted before wangge kept lineages, or made elsewhere) start a
-/// lineage with no retired codes, and the command says so.
+/// The lineage kept beside adopted grids; grids without one (adopted before
+/// wangge kept lineages, or made elsewhere) start one, and the command says so.
 fn read_lineage_beside(grids: &Path) -> Result<Lineage, String> {
-    let path = lineage_path(grids);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => read_lineage(&text).map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "wangge: note: no {} beside {}: no codes are known to have been retired before this update",
-                path.display(),
-                grids.display()
-            );
-            Ok(Lineage::default())
-        }
-        Err(e) => Err(format!("{}: {e}", path.display())),
+    let found = layers::lineage::read_beside(grids)?;
+    if found.is_none() {
+        eprintln!(
+            "wangge: note: no {} beside {}: no codes are known to have been retired before this update",
+            lineage_path(grids).display(),
+            grids.display()
+        );
     }
+    Ok(found.unwrap_or_default())
 }
 
 /// A layer reader: `layers::read_areas`, `layers::read_households`, ….
@@ -745,7 +740,9 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
             a.range_m
         ));
     }
-    if a.count.is_some_and(|n| !(1..=wangge::bounds::MAX_COUNT).contains(&n)) {
+    if a.count
+        .is_some_and(|n| !(1..=wangge::bounds::MAX_COUNT).contains(&n))
+    {
         return Err(format!(
             "--count must be between 1 and {}",
             wangge::bounds::MAX_COUNT
@@ -777,7 +774,11 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     let (cameras, households, candidates, buildings) =
         (cameras?, households?, candidates?, buildings?);
     let ranges: Vec<f64> = cameras.iter().map(|c| c.range_m).collect();
-    let axes = if a.fov_deg >= 360.0 { 1 } else { a.orientations };
+    let axes = if a.fov_deg >= 360.0 {
+        1
+    } else {
+        a.orientations
+    };
     a.budget.check(wangge::bounds::propose(
         &ranges,
         candidates.len() as u64,

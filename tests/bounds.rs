@@ -30,7 +30,10 @@ fn areas(rects: &[(&str, [f64; 4])]) -> String {
             )
         })
         .collect();
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 /// `n` points on a lattice filling the box, with `props` as their properties.
@@ -48,7 +51,10 @@ fn points(n: usize, [x0, y0, x1, y1]: [f64; 4], props: impl Fn(usize) -> String)
             )
         })
         .collect();
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 /// A district of about 10 km × 10 km near Chuzhou.
@@ -110,13 +116,20 @@ fn refused(
     status: u16,
     measure: Option<&str>,
 ) {
-    eprintln!("{what}: {s} in {:.1} ms: {}", dt.as_secs_f64() * 1e3, v["detail"]);
+    eprintln!(
+        "{what}: {s} in {:.1} ms: {}",
+        dt.as_secs_f64() * 1e3,
+        v["detail"]
+    );
     assert_eq!(s.as_u16(), status, "{what}: {v}");
     assert_eq!(ct, "application/problem+json", "{what}");
     assert!(dt < Duration::from_millis(500), "{what} took {dt:?}");
     if let Some(m) = measure {
         assert_eq!(v["measure"], m, "{what}: {v}");
-        let (e, b) = (v["estimate"].as_f64().unwrap(), v["budget"].as_f64().unwrap());
+        let (e, b) = (
+            v["estimate"].as_f64().unwrap(),
+            v["budget"].as_f64().unwrap(),
+        );
         assert!(e > b, "{what}: estimate {e} is not over the budget {b}");
         let detail = v["detail"].as_str().unwrap();
         assert!(detail.contains(m) && detail.contains("budget"), "{detail}");
@@ -144,19 +157,44 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
 
     // A district with 20,000 households, 200 cameras and 1,000 candidates.
     put!(app, "district", "areas", areas(&[("341102001", DISTRICT)]));
-    put!(app, "district", "households", points(20_000, CENTRE, |_| "{}".into()));
+    put!(
+        app,
+        "district",
+        "households",
+        points(20_000, CENTRE, |_| "{}".into())
+    );
     let cam = |i: usize| format!(r#"{{"id":"c{i}","type":"dome","range_m":40}}"#);
     put!(app, "district", "cameras", points(200, CENTRE, cam));
-    put!(app, "district", "candidates", points(1000, CENTRE, |_| "{}".into()));
+    put!(
+        app,
+        "district",
+        "candidates",
+        points(1000, CENTRE, |_| "{}".into())
+    );
 
     // Ranges: 400 before any estimate.
     let r = job!(app, "district", "coverage", r#"{"h3_resolution": 16}"#);
     refused("h3_resolution 16", r, 400, None);
-    let r = job!(app, "district", "propose", r#"{"count": 5, "range_m": 100000}"#);
+    let r = job!(
+        app,
+        "district",
+        "propose",
+        r#"{"count": 5, "range_m": 100000}"#
+    );
     refused("range_m 100 km", r, 400, None);
-    let r = job!(app, "district", "propose", r#"{"count": 5, "orientations": 720, "fov_deg": 90}"#);
+    let r = job!(
+        app,
+        "district",
+        "propose",
+        r#"{"count": 5, "orientations": 720, "fov_deg": 90}"#
+    );
     refused("720 orientations", r, 400, None);
-    let r = job!(app, "district", "partition", r#"{"min_households": 1, "max_households": 5000000}"#);
+    let r = job!(
+        app,
+        "district",
+        "partition",
+        r#"{"min_households": 1, "max_households": 5000000}"#
+    );
     refused("max_households 5M", r, 400, None);
 
     // Budget: 422 with the estimate.
@@ -168,26 +206,43 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
 
     // A country-sized area at the default resolution.
     put!(app, "country", "areas", areas(&[("100000", COUNTRY)]));
-    put!(app, "country", "households", points(1000, CENTRE, |_| "{}".into()));
+    put!(
+        app,
+        "country",
+        "households",
+        points(1000, CENTRE, |_| "{}".into())
+    );
     put!(app, "country", "cameras", points(10, CENTRE, cam));
     let r = job!(app, "country", "coverage", "");
     refused("coverage of a country", r, 422, Some("cells"));
 
     // Cameras that see 100 km each: every camera against every household.
     let far = |i: usize| format!(r#"{{"id":"f{i}","type":"ptz","range_m":100000}}"#);
-    put!(app, "far", "households", points(20_000, DISTRICT, |_| "{}".into()));
+    put!(
+        app,
+        "far",
+        "households",
+        points(20_000, DISTRICT, |_| "{}".into())
+    );
     put!(app, "far", "cameras", points(60_000, DISTRICT, far));
     let r = job!(app, "far", "coverage", r#"{"area_coverage": false}"#);
     refused("cameras of 100 km range", r, 422, Some("pairs"));
 
     // Nothing was queued, and the server answers and runs a job in budget.
-    assert!(store.jobs(None).unwrap().is_empty(), "refused jobs are never stored");
+    assert!(
+        store.jobs(None).unwrap().is_empty(),
+        "refused jobs are never stored"
+    );
     let (s, _, v, dt) = call!(app, web_test::TestRequest::get().uri("/health"));
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(dt < Duration::from_millis(500));
     let (s, _, v, _) = job!(app, "district", "coverage", r#"{"h3_resolution": 12}"#);
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let path = v["url"].as_str().unwrap().trim_start_matches("http://localhost:8080").to_string();
+    let path = v["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://localhost:8080")
+        .to_string();
     let t0 = Instant::now();
     let job = loop {
         let (_, _, j, _) = call!(app, web_test::TestRequest::get().uri(&path));
@@ -204,7 +259,10 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
         Config {
             tokens,
             data_dir: dir.clone(),
-            job_budget: Budget { cells: 1e5, pairs: 1e9 },
+            job_budget: Budget {
+                cells: 1e5,
+                pairs: 1e9,
+            },
             ..Config::default()
         },
         store.clone(),
@@ -213,7 +271,12 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
     .unwrap();
     let app = web_test::init_service(service::app(small)).await;
     let r = job!(app, "district", "coverage", r#"{"h3_resolution": 12}"#);
-    refused("resolution 12 under a budget of 1e5 cells", r, 422, Some("cells"));
+    refused(
+        "resolution 12 under a budget of 1e5 cells",
+        r,
+        422,
+        Some("cells"),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -244,27 +307,76 @@ fn the_command_line_refuses_absurd_parameters_with_a_reason() {
     let cases: [(&str, &[&str], &str); 4] = [
         (
             "coverage of a country",
-            &["coverage", "--cameras", "cameras.geojson", "--households", "households.geojson",
-              "--areas", "country.geojson", "--out", "cov"],
+            &[
+                "coverage",
+                "--cameras",
+                "cameras.geojson",
+                "--households",
+                "households.geojson",
+                "--areas",
+                "country.geojson",
+                "--out",
+                "cov",
+            ],
             "cells",
         ),
         (
             "propose with a 5 km range",
-            &["propose", "--cameras", "cameras.geojson", "--households", "households.geojson",
-              "--candidates", "candidates.geojson", "--count", "3", "--range-m", "5000", "--out", "p.geojson"],
+            &[
+                "propose",
+                "--cameras",
+                "cameras.geojson",
+                "--households",
+                "households.geojson",
+                "--candidates",
+                "candidates.geojson",
+                "--count",
+                "3",
+                "--range-m",
+                "5000",
+                "--out",
+                "p.geojson",
+            ],
             "--range-m",
         ),
         (
             "propose with 360 axes, under a small budget",
-            &["propose", "--cameras", "cameras.geojson", "--households", "households.geojson",
-              "--candidates", "candidates.geojson", "--count", "3", "--range-m", "3000",
-              "--fov-deg", "60", "--orientations", "360", "--max-pairs", "1e8", "--out", "p.geojson"],
+            &[
+                "propose",
+                "--cameras",
+                "cameras.geojson",
+                "--households",
+                "households.geojson",
+                "--candidates",
+                "candidates.geojson",
+                "--count",
+                "3",
+                "--range-m",
+                "3000",
+                "--fov-deg",
+                "60",
+                "--orientations",
+                "360",
+                "--max-pairs",
+                "1e8",
+                "--out",
+                "p.geojson",
+            ],
             "pairs",
         ),
         (
             "rules of five million households",
-            &["partition", "--areas", "country.geojson", "--households", "households.geojson",
-              "--max-households", "5000000", "--out", "g.geojson"],
+            &[
+                "partition",
+                "--areas",
+                "country.geojson",
+                "--households",
+                "households.geojson",
+                "--max-households",
+                "5000000",
+                "--out",
+                "g.geojson",
+            ],
             "max_households",
         ),
     ];
@@ -272,7 +384,10 @@ fn the_command_line_refuses_absurd_parameters_with_a_reason() {
         let (ok, err, s) = wangge(args, &dir);
         eprintln!("{what}: {:.2} s: {}", s, err.trim());
         assert!(!ok, "{what}: should fail");
-        assert!(err.starts_with("wangge: error: ") && err.contains(names), "{what}: {err}");
+        assert!(
+            err.starts_with("wangge: error: ") && err.contains(names),
+            "{what}: {err}"
+        );
         assert_eq!(err.trim().lines().count(), 1, "{what}: one line: {err}");
         assert!(s < 5.0, "{what} took {s} s");
     }

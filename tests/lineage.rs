@@ -44,12 +44,20 @@ const ZONE: &str = "341102009";
 
 fn town(wide: bool) -> Area {
     let w = if wide { 3600.0 } else { 2400.0 };
-    area(TOWN, AreaKind::Urban, MultiPolygon(vec![rect_m(LON, LAT, w, 1800.0)]))
+    area(
+        TOWN,
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(LON, LAT, w, 1800.0)]),
+    )
 }
 
 fn zone() -> Area {
     let lon = LON + 2400.0 * m_lon(LAT);
-    area(ZONE, AreaKind::Urban, MultiPolygon(vec![rect_m(lon, LAT, 1200.0, 1800.0)]))
+    area(
+        ZONE,
+        AreaKind::Urban,
+        MultiPolygon(vec![rect_m(lon, LAT, 1200.0, 1800.0)]),
+    )
 }
 
 fn village() -> Area {
@@ -127,7 +135,10 @@ fn check(run: &Run) {
     let zone_codes = codes_of(&g[0], ZONE);
     assert!(zone_codes.len() >= 5, "{zone_codes:?}");
     for c in &zone_codes {
-        assert!(l[0].iter().any(|r| &r.code == c), "{c} not retired by update 1");
+        assert!(
+            l[0].iter().any(|r| &r.code == c),
+            "{c} not retired by update 1"
+        );
     }
     assert!(codes_of(&g[1], ZONE).is_empty());
     for k in 0..3 {
@@ -137,8 +148,16 @@ fn check(run: &Run) {
                 .map(|r| (r.parent_code.clone(), r.code.clone()))
                 .collect()
         };
-        let before = if k == 0 { BTreeSet::new() } else { pairs(&l[k - 1]) };
-        assert!(before.is_subset(&pairs(&l[k])), "update {}: the lineage lost codes", k + 1);
+        let before = if k == 0 {
+            BTreeSet::new()
+        } else {
+            pairs(&l[k - 1])
+        };
+        assert!(
+            before.is_subset(&pairs(&l[k])),
+            "update {}: the lineage lost codes",
+            k + 1
+        );
         for parent in [TOWN, ZONE] {
             for c in codes_of(&g[k], parent).difference(&codes_of(&g[k + 1], parent)) {
                 assert!(
@@ -155,10 +174,21 @@ fn check(run: &Run) {
             .difference(&codes_of(&g[k - 1], ZONE))
             .cloned()
             .collect();
-        assert!(!new.is_empty(), "update {k}: the zone's estate needs new grids");
-        let top_retired = l[0].iter().filter(|r| r.parent_code == ZONE).map(|r| seq(&r.code, ZONE)).max().unwrap();
+        assert!(
+            !new.is_empty(),
+            "update {k}: the zone's estate needs new grids"
+        );
+        let top_retired = l[0]
+            .iter()
+            .filter(|r| r.parent_code == ZONE)
+            .map(|r| seq(&r.code, ZONE))
+            .max()
+            .unwrap();
         for c in &new {
-            assert!(seq(c, ZONE) > top_retired, "update {k}: {c} is not above the retired zone codes");
+            assert!(
+                seq(c, ZONE) > top_retired,
+                "update {k}: {c} is not above the retired zone codes"
+            );
         }
         for grid in &g[k] {
             for lineage in &l[..k - 1] {
@@ -253,7 +283,10 @@ fn cli_never_hands_out_a_retired_code_across_three_updates() {
             std::fs::copy(dir.join("grids-1.geojson"), bare.join("grids-1.geojson")).unwrap();
             let control = bare.join("grids-2.geojson");
             let note = partition_cli(&dir, k, Some(&bare.join("grids-1.geojson")), &control);
-            assert!(note.contains("no codes are known to have been retired"), "{note}");
+            assert!(
+                note.contains("no codes are known to have been retired"),
+                "{note}"
+            );
             let handed_out = codes_of(&read_grids(&control), ZONE);
             let retired = &run.lineages[0];
             assert!(
@@ -277,7 +310,12 @@ fn layer_text(layer: &AnyLayer) -> Vec<u8> {
 
 macro_rules! call {
     ($app:expr, $req:expr) => {{
-        let res = web_test::call_service(&$app, $req.insert_header(("authorization", "Bearer p")).to_request()).await;
+        let res = web_test::call_service(
+            &$app,
+            $req.insert_header(("authorization", "Bearer p"))
+                .to_request(),
+        )
+        .await;
         let status = res.status();
         let body = web_test::read_body(res).await.to_vec();
         (status, body)
@@ -329,7 +367,10 @@ macro_rules! partition_job {
 
 macro_rules! grids {
     ($app:expr) => {{
-        let (s, b) = call!($app, web_test::TestRequest::get().uri("/api/v1/datasets/town/layers/grids"));
+        let (s, b) = call!(
+            $app,
+            web_test::TestRequest::get().uri("/api/v1/datasets/town/layers/grids")
+        );
         assert_eq!(s, StatusCode::OK);
         read_previous_grids(std::str::from_utf8(&b).unwrap()).unwrap()
     }};
@@ -353,8 +394,16 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     .unwrap();
     let app = web_test::init_service(service::app(state.clone())).await;
     let mut census = Census::new();
-    put_layer!(app, "areas", layer_text(&AnyLayer::Areas(census.areas.clone())));
-    put_layer!(app, "households", layer_text(&AnyLayer::Households(census.hh.clone())));
+    put_layer!(
+        app,
+        "areas",
+        layer_text(&AnyLayer::Areas(census.areas.clone()))
+    );
+    put_layer!(
+        app,
+        "households",
+        layer_text(&AnyLayer::Households(census.hh.clone()))
+    );
     let job = partition_job!(app, false);
     assert_eq!(job["summary"]["retired_codes"], Value::Null);
     let mut run = Run {
@@ -363,12 +412,24 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     };
     for k in 1..=3 {
         census.next(k);
-        put_layer!(app, "areas", layer_text(&AnyLayer::Areas(census.areas.clone())));
-        put_layer!(app, "households", layer_text(&AnyLayer::Households(census.hh.clone())));
+        put_layer!(
+            app,
+            "areas",
+            layer_text(&AnyLayer::Areas(census.areas.clone()))
+        );
+        put_layer!(
+            app,
+            "households",
+            layer_text(&AnyLayer::Households(census.hh.clone()))
+        );
         let job = partition_job!(app, true);
         let lineage: Vec<RetiredCode> =
             serde_json::from_value(job["summary"]["retired_codes"].clone()).unwrap();
-        assert_eq!(lineage, store.retired_codes("town").unwrap(), "the summary shows the stored lineage");
+        assert_eq!(
+            lineage,
+            store.retired_codes("town").unwrap(),
+            "the summary shows the stored lineage"
+        );
         run.grids.push(grids!(app));
         run.lineages.push(lineage);
     }
@@ -381,9 +442,16 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     let gone = edited.remove(dropped).code;
     let text = outputs::write_grids(Vec::new(), "grids", &edited).unwrap();
     put_layer!(app, "grids", text);
-    assert!(store.retired_codes("town").unwrap().iter().any(|r| r.code == gone));
+    assert!(store
+        .retired_codes("town")
+        .unwrap()
+        .iter()
+        .any(|r| r.code == gone));
     // Deleting the dataset ends its lineage.
-    let (s, _) = call!(app, web_test::TestRequest::delete().uri("/api/v1/datasets/town"));
+    let (s, _) = call!(
+        app,
+        web_test::TestRequest::delete().uri("/api/v1/datasets/town")
+    );
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(store.retired_codes("town").unwrap().is_empty());
     let _ = std::fs::remove_dir_all(&dir);

@@ -76,6 +76,19 @@ pub fn read_lineage(text: &str) -> Result<Lineage, LineageError> {
     Ok(l)
 }
 
+/// Reads the lineage beside a grids file; `None` when there is none. The
+/// error names the file.
+pub fn read_beside(grids: &Path) -> Result<Option<Lineage>, String> {
+    let path = lineage_path(grids);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => read_lineage(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 /// Writes a lineage document (pretty-printed, one code per line).
 pub fn write_lineage<W: Write>(mut out: W, lineage: &Lineage) -> io::Result<W> {
     serde_json::to_writer_pretty(&mut out, lineage)?;

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::engines;
-use super::estimate;
 use super::error::{from_actix, ServiceError};
+use super::estimate;
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
 use super::{base_url, query_pairs, AppState};

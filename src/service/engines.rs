@@ -5,8 +5,8 @@ use geo_types::Geometry;
 use serde_json::{json, Value};
 
 use super::features::{bbox_of, stored_from_output};
-use crate::bounds;
 use super::jobs::{Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
+use crate::bounds;
 use crate::coverage::{
     self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
 };

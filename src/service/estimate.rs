@@ -46,7 +46,11 @@ pub fn job(
                 .iter()
                 .find(|m| m.layer == "candidates")
                 .map_or(0, |m| m.features);
-            let axes = if p.fov_deg >= 360.0 { 1 } else { p.orientations };
+            let axes = if p.fov_deg >= 360.0 {
+                1
+            } else {
+                p.orientations
+            };
             bounds::propose(
                 &camera_ranges(store, dataset)?,
                 candidates,
@@ -108,6 +112,9 @@ mod tests {
     fn the_last_range_is_the_cameras() {
         let f = r#"{"type":"Feature","properties":{"note":{"range_m":1},"id":"c","range_m": 2.5e3,"online":true}}"#;
         assert_eq!(super::range_of(f), 2500.0);
-        assert_eq!(super::range_of(r#"{"properties":{}}"#), super::DEFAULT_RANGE_M);
+        assert_eq!(
+            super::range_of(r#"{"properties":{}}"#),
+            super::DEFAULT_RANGE_M
+        );
     }
 }

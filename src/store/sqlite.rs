@@ -651,8 +651,15 @@ mod tests {
             s.retired_codes("a").unwrap(),
             [code("3411002"), code("3411009")]
         );
-        s.put_layer("a", "grids", "grids", LayerSource::Upload, &serde_json::json!({}), &[feature(1)])
-            .unwrap();
+        s.put_layer(
+            "a",
+            "grids",
+            "grids",
+            LayerSource::Upload,
+            &serde_json::json!({}),
+            &[feature(1)],
+        )
+        .unwrap();
         s.delete_dataset("a").unwrap();
         assert!(s.retired_codes("a").unwrap().is_empty());
         assert_eq!(s.retired_codes("b").unwrap(), [code("3411005")]);
