@@ -447,6 +447,33 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
         .unwrap()
         .iter()
         .any(|r| r.code == gone));
+    // A grids upload can carry a lineage (the command line's) into a dataset.
+    let lineage = serde_json::to_string(&run.lineages[2]).unwrap();
+    let text = String::from_utf8(outputs::write_grids(Vec::new(), "grids", &run.grids[3]).unwrap())
+        .unwrap();
+    let carried = text.replacen('{', &format!("{{\"retired_codes\":{lineage},"), 1);
+    let (s, b) = call!(
+        app,
+        web_test::TestRequest::put()
+            .uri("/api/v1/datasets/moved/layers/grids")
+            .insert_header(("content-type", "application/geo+json"))
+            .set_payload(carried)
+    );
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(store.retired_codes("moved").unwrap(), run.lineages[2]);
+    let bad = text.replacen(
+        '{',
+        r#"{"retired_codes":[{"parent_code":"35","code":"341102009001"}],"#,
+        1,
+    );
+    let (s, _) = call!(
+        app,
+        web_test::TestRequest::put()
+            .uri("/api/v1/datasets/moved/layers/grids")
+            .insert_header(("content-type", "application/geo+json"))
+            .set_payload(bad)
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     // Deleting the dataset ends its lineage.
     let (s, _) = call!(
         app,

@@ -57,7 +57,26 @@ pub fn lineage_path(grids: &Path) -> PathBuf {
 /// Reads and checks a lineage document; the codes come back sorted and
 /// without duplicates.
 pub fn read_lineage(text: &str) -> Result<Lineage, LineageError> {
-    let mut l: Lineage = serde_json::from_str(text)?;
+    checked(serde_json::from_str(text)?)
+}
+
+/// The lineage a FeatureCollection carries as a `retired_codes` member (how a
+/// grids upload brings the command line's lineage into the service); empty
+/// when it has none.
+pub fn read_carried(collection: &str) -> Result<Lineage, LineageError> {
+    #[derive(Deserialize)]
+    struct Carried {
+        #[serde(default)]
+        retired_codes: Vec<RetiredCode>,
+    }
+    let c: Carried = serde_json::from_str(collection)?;
+    checked(Lineage {
+        retired_codes: c.retired_codes,
+    })
+}
+
+/// Checks that every code begins with its parent code; sorts and dedups.
+fn checked(mut l: Lineage) -> Result<Lineage, LineageError> {
     for (index, r) in l.retired_codes.iter().enumerate() {
         if r.parent_code.is_empty() || !r.code.starts_with(&r.parent_code) {
             return Err(LineageError::Code {

@@ -338,6 +338,10 @@ pub async fn put_layer(
             // Adopted grids.
             let (features, report_json) =
                 engines::read_grids_upload(text).map_err(ServiceError::BadRequest)?;
+            // A lineage the upload carries (the command line's) joins the dataset's.
+            let carried = layers::lineage::read_carried(text)
+                .map_err(|e| ServiceError::BadRequest(format!("retired_codes: {e}")))?;
+            st.store.retire_codes(&ds, &carried.retired_codes)?;
             // Codes the replaced grids used and this upload drops join the
             // dataset's lineage first (retiring a code too many is harmless).
             let existed = match st.store.features(&ds, "grids")? {
