@@ -12,8 +12,10 @@
 //!   (RFC 7946 writer).
 //! - [`partition`]: balanced, contiguous, compact grids that tile each area exactly.
 //! - [`coverage`]: what cameras see, blind spots and new camera sites.
+//! - [`bounds`]: the ranges of job parameters and a job's size before it runs.
 //! - [`store`] and [`service`]: the embedded store and the actix-web service.
 
+pub mod bounds;
 pub mod coverage;
 pub mod crs;
 pub mod geodesy;

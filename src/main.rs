@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Args, Parser, Subcommand};
 
 use wangge::crs::Crs;
+use wangge::layers::lineage::{lineage_path, write_lineage, Lineage};
 use wangge::layers::{self, FeatureWriter, FieldNames, LayerKind, ReadOptions};
 
 #[derive(Parser)]
@@ -94,6 +95,29 @@ impl InputArgs {
     }
 }
 
+/// The largest job the command runs (see the README's parameter ranges).
+#[derive(Args, Clone)]
+struct BudgetArgs {
+    /// Refuse a job estimated to build or walk more H3 cells than this.
+    #[arg(long, default_value_t = wangge::bounds::Budget::CLI.cells)]
+    max_cells: f64,
+    /// Refuse a job estimated to test more camera × household pairs than this.
+    #[arg(long, default_value_t = wangge::bounds::Budget::CLI.pairs)]
+    max_pairs: f64,
+}
+
+impl BudgetArgs {
+    fn check(&self, estimate: wangge::bounds::Estimate) -> Result<(), String> {
+        let budget = wangge::bounds::Budget {
+            cells: self.max_cells,
+            pairs: self.max_pairs,
+        };
+        budget
+            .check(&estimate)
+            .map_err(|e| format!("{e} (raise --max-{} to run it anyway)", e.measure))
+    }
+}
+
 #[derive(Args)]
 struct ConvertArgs {
     #[arg(long = "in")]
@@ -131,6 +155,8 @@ struct PartitionArgs {
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
+    budget: BudgetArgs,
+    #[command(flatten)]
     read: InputArgs,
 }
 
@@ -149,6 +175,8 @@ struct CoverageArgs {
     /// Output directory (households, areas, gaps, sites, summary).
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    budget: BudgetArgs,
     #[command(flatten)]
     read: InputArgs,
 }
@@ -187,6 +215,8 @@ struct ProposeArgs {
     buildings: Option<PathBuf>,
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    budget: BudgetArgs,
     #[command(flatten)]
     read: InputArgs,
 }
@@ -238,6 +268,12 @@ struct ServeArgs {
     /// regardless); 0 keeps jobs forever. Fractions allowed (0.5 = 12 hours).
     #[arg(long, default_value_t = 30.0, value_name = "DAYS")]
     job_max_age_days: f64,
+    /// Refuse (422) a job estimated to build or walk more H3 cells than this.
+    #[arg(long, default_value_t = wangge::bounds::Budget::SERVICE.cells)]
+    max_job_cells: f64,
+    /// Refuse (422) a job estimated to test more camera × household pairs than this.
+    #[arg(long, default_value_t = wangge::bounds::Budget::SERVICE.pairs)]
+    max_job_pairs: f64,
 }
 
 fn main() -> ExitCode {
@@ -388,6 +424,10 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         || inputs.maybe(&a.barriers, layers::read_barriers),
     );
     let (areas, households, barriers) = (areas?, households?, barriers?);
+    a.budget.check(wangge::bounds::partition(
+        &wangge::bounds::area_boxes_m2(&areas),
+        households.len() as u64,
+    ))?;
     let options = PartitionOptions {
         rules,
         ..Default::default()
@@ -398,6 +438,8 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         .and_then(|s| s.to_str())
         .unwrap_or("grids")
         .to_string();
+    // A fresh partition starts a lineage; an update carries its lineage on.
+    let mut lineage = Lineage::default();
     let (result, update) = match &a.previous {
         None => {
             let result = partition::partition(&areas, &households, &barriers, &options, &status)
@@ -408,15 +450,22 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
             let text = read_file(path, &status)?;
             let previous = layers::previous::read_previous_grids(&text)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+            let earlier = read_lineage_beside(path)?;
             let update = partition::update(
                 &areas,
                 &households,
                 &barriers,
                 &previous,
-                &options.into(),
+                &partition::UpdateOptions {
+                    partition: options,
+                    retired_codes: earlier.retired_codes.clone(),
+                },
                 &status,
             )
             .map_err(|e| e.to_string())?;
+            lineage = Lineage {
+                retired_codes: update.changes.retired_codes(&earlier.retired_codes),
+            };
             // The change report beside the grids: JSON, and the changed grids as a layer.
             let json_path = a.out.with_file_name(format!("{name}.changes.json"));
             let layer_path = a.out.with_file_name(format!("{name}.changes.geojson"));
@@ -442,6 +491,9 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     status.stage(&format!("writing {}", a.out.display()));
     layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
         .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    let lineage_out = lineage_path(&a.out);
+    write_lineage(create(&lineage_out)?, &lineage)
+        .map_err(|e| format!("writing {}: {e}", lineage_out.display()))?;
     status.done();
     inputs.print_reports();
     let within = result.grids.iter().filter(|g| g.within_rules).count();
@@ -463,7 +515,26 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     if let Some(summary) = update {
         println!("{summary}");
     }
+    println!(
+        "lineage: {} retired codes never to be handed out again, in {}",
+        lineage.retired_codes.len(),
+        lineage_out.display()
+    );
     Ok(())
+}
+
+/// The lineage kept beside adopted grids; grids without one (adopted before
+/// wangge kept lineages, or made elsewhere) start one, and the command says so.
+fn read_lineage_beside(grids: &Path) -> Result<Lineage, String> {
+    let found = layers::lineage::read_beside(grids)?;
+    if found.is_none() {
+        eprintln!(
+            "wangge: note: no {} beside {}: no codes are known to have been retired before this update",
+            lineage_path(grids).display(),
+            grids.display()
+        );
+    }
+    Ok(found.unwrap_or_default())
 }
 
 /// A layer reader: `layers::read_areas`, `layers::read_households`, ….
@@ -565,6 +636,13 @@ fn coverage(a: CoverageArgs) -> Result<(), String> {
     );
     let (cameras, households, areas, buildings, sites) =
         (cameras?, households?, areas?, buildings?, sites?);
+    let ranges: Vec<f64> = cameras.iter().map(|c| c.range_m).collect();
+    a.budget.check(wangge::bounds::coverage(
+        &wangge::bounds::area_boxes_m2(&areas),
+        Some(12),
+        &ranges,
+        wangge::bounds::Spread::of(&households),
+    ))?;
     let input = CoverageInput {
         cameras: &cameras,
         households: &households,
@@ -661,10 +739,19 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     if !(a.fov_deg > 0.0 && a.fov_deg <= 360.0) {
         return Err(format!("--fov-deg must be in (0, 360], got {}", a.fov_deg));
     }
-    if !(a.range_m > 0.0 && a.range_m.is_finite()) {
+    if !(a.range_m > 0.0 && a.range_m <= wangge::bounds::MAX_RANGE_M) {
         return Err(format!(
-            "--range-m must be a positive number of metres, got {}",
+            "--range-m must be in (0, {}] metres, got {}",
+            wangge::bounds::MAX_RANGE_M,
             a.range_m
+        ));
+    }
+    if a.count
+        .is_some_and(|n| !(1..=wangge::bounds::MAX_COUNT).contains(&n))
+    {
+        return Err(format!(
+            "--count must be between 1 and {}",
+            wangge::bounds::MAX_COUNT
         ));
     }
     if !a.azimuth_deg.is_finite() {
@@ -692,6 +779,19 @@ fn propose(a: ProposeArgs) -> Result<(), String> {
     );
     let (cameras, households, candidates, buildings) =
         (cameras?, households?, candidates?, buildings?);
+    let ranges: Vec<f64> = cameras.iter().map(|c| c.range_m).collect();
+    let axes = if a.fov_deg >= 360.0 {
+        1
+    } else {
+        a.orientations
+    };
+    a.budget.check(wangge::bounds::propose(
+        &ranges,
+        candidates.len() as u64,
+        axes,
+        a.range_m,
+        wangge::bounds::Spread::of(&households),
+    ))?;
     let input = ProposeInput {
         cameras: &cameras,
         households: &households,
@@ -765,6 +865,10 @@ fn serve(a: ServeArgs) -> Result<(), String> {
         job_delay,
         cache_bytes: a.cache_mb.saturating_mul(1 << 20),
         job_max_age: job_max_age(a.job_max_age_days)?,
+        job_budget: wangge::bounds::Budget {
+            cells: a.max_job_cells,
+            pairs: a.max_job_pairs,
+        },
     };
     wangge::service::run(config).map_err(|e| e.to_string())
 }

@@ -56,6 +56,7 @@ impl Engine for FakeEngine {
                 Ok(JobOutput {
                     layers: vec![grids_layer(&grids)?],
                     summary: json!({"grids": grids.len()}),
+                    ..Default::default()
                 })
             }
             JobKind::Coverage => {

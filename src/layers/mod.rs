@@ -18,6 +18,7 @@ mod direct;
 mod fields;
 mod geometry;
 mod kinds;
+pub mod lineage;
 pub mod outputs;
 pub mod previous;
 mod props;

@@ -7,7 +7,7 @@
 
 mod rules;
 
-pub use rules::{Rules, RulesError};
+pub use rules::{Rules, RulesError, MAX_HOUSEHOLDS, MAX_PERSONS};
 
 use geo_types::{MultiLineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};

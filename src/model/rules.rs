@@ -30,7 +30,19 @@ pub enum RulesError {
     TargetOutside { target: u64, min: u64, max: u64 },
     #[error("{field} must be a positive finite number")]
     NotPositive { field: &'static str },
+    #[error("{field} must be between 1 and {max}, got {value}")]
+    OutOfRange {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
 }
+
+/// Largest `max_households` a rules document may ask for (a grid of a million
+/// households is a whole city: a mistake, not a grid).
+pub const MAX_HOUSEHOLDS: u64 = 1_000_000;
+/// Largest `max_persons`.
+pub const MAX_PERSONS: u64 = 10_000_000;
 
 impl Rules {
     /// Urban comprehensive grids: 300–500 households, at most 2,500 residents.
@@ -69,6 +81,22 @@ impl Rules {
     pub fn validate(&self) -> Result<(), RulesError> {
         if self.max_households == 0 {
             return Err(RulesError::ZeroMax);
+        }
+        if self.max_households > MAX_HOUSEHOLDS {
+            return Err(RulesError::OutOfRange {
+                field: "max_households",
+                value: self.max_households,
+                max: MAX_HOUSEHOLDS,
+            });
+        }
+        if let Some(p) = self.max_persons {
+            if !(1..=MAX_PERSONS).contains(&p) {
+                return Err(RulesError::OutOfRange {
+                    field: "max_persons",
+                    value: p,
+                    max: MAX_PERSONS,
+                });
+            }
         }
         if self.min_households > self.max_households {
             return Err(RulesError::MinAboveMax {

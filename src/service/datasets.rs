@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::conditional::Validators;
 use super::engines;
 use super::error::{from_actix, ServiceError};
+use super::estimate;
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
 use super::stream::{FeatureBody, Picks};
@@ -351,7 +352,21 @@ pub async fn put_layer(
             // Adopted grids.
             let (features, report_json) =
                 engines::read_grids_upload(text).map_err(ServiceError::BadRequest)?;
-            let existed = st.store.layer(&ds, "grids")?.is_some();
+            // A lineage the upload carries (the command line's) joins the dataset's.
+            let carried = layers::lineage::read_carried(text)
+                .map_err(|e| ServiceError::BadRequest(format!("retired_codes: {e}")))?;
+            st.store.retire_codes(&ds, &carried.retired_codes)?;
+            // Codes the replaced grids used and this upload drops join the
+            // dataset's lineage first (retiring a code too many is harmless).
+            let existed = match st.store.features(&ds, "grids")? {
+                Some((_, stored)) => {
+                    let dropped = engines::codes_dropped_by_upload(&stored, &features)
+                        .map_err(ServiceError::Internal)?;
+                    st.store.retire_codes(&ds, &dropped)?;
+                    true
+                }
+                None => false,
+            };
             let meta = st.store.put_layer(
                 &ds,
                 "grids",
@@ -497,6 +512,9 @@ pub async fn submit(
                 missing.join(", ")
             )));
         }
+        // Refused before it is queued when its estimated size is over budget.
+        let size = estimate::job(&*st.store, &ds, &layers, kind, &params)?;
+        st.config.job_budget.check(&size)?;
         Ok(st.jobs.submit(&ds, kind, params)?)
     })
     .await?;

@@ -6,12 +6,15 @@ use serde_json::{json, Value};
 
 use super::features::{bbox_of, stored_from_output};
 use super::jobs::{Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
+use crate::bounds;
 use crate::coverage::{
     self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
 };
 use crate::layers::{outputs, AnyLayer, LayerKind};
 use crate::model::{Grid, Rules};
-use crate::partition::{self, PartitionError, PartitionOptions, UpdateError};
+use crate::partition::{
+    self, PartitionError, PartitionOptions, RetiredCode, UpdateError, UpdateOptions,
+};
 use crate::progress::Progress;
 use crate::store::StoredFeature;
 
@@ -40,6 +43,26 @@ pub fn read_grids_upload(text: &str) -> Result<(Vec<StoredFeature>, Value), Stri
     let report = json!({"layer": "grids", "features": grids.len(), "accepted": grids.len(),
                         "rejected": 0, "rejections": [], "crs": "CRS84"});
     Ok((layer.features, report))
+}
+
+/// Codes of the stored grids that a replacing upload no longer has: they were
+/// in use, so they join the dataset's lineage and are never handed out again.
+pub fn codes_dropped_by_upload(
+    stored: &[StoredFeature],
+    upload: &[StoredFeature],
+) -> Result<Vec<RetiredCode>, String> {
+    let kept: std::collections::HashSet<&str> = upload.iter().map(|f| &*f.id).collect();
+    let text = collection_text(stored);
+    let old = crate::layers::previous::read_previous_grids(&text)
+        .map_err(|e| format!("the stored grids: {e}"))?;
+    Ok(old
+        .into_iter()
+        .filter(|g| !kept.contains(g.code.as_str()))
+        .map(|g| RetiredCode {
+            parent_code: g.parent_code,
+            code: g.code,
+        })
+        .collect())
 }
 
 /// Options of a coverage job.
@@ -96,8 +119,12 @@ pub fn coverage_params(body: &[u8]) -> Result<Value, String> {
     let p: CoverageParams = serde_json::from_slice(body)
         .map_err(|e| format!("the coverage options are invalid: {e}"))?;
     if let Some(r) = p.h3_resolution {
-        if !(7..=15).contains(&r) {
-            return Err("h3_resolution must be between 7 and 15".into());
+        if !bounds::H3_RESOLUTION.contains(&r) {
+            return Err(format!(
+                "h3_resolution must be between {} and {}, got {r}",
+                bounds::H3_RESOLUTION.start(),
+                bounds::H3_RESOLUTION.end()
+            ));
         }
     }
     serde_json::to_value(p).map_err(|e| e.to_string())
@@ -115,13 +142,32 @@ pub fn propose_params(body: &[u8]) -> Result<Value, String> {
     if p.count.is_some() == p.target_coverage.is_some() {
         return Err("give exactly one of count and target_coverage".into());
     }
+    if let Some(n) = p.count {
+        if !(1..=bounds::MAX_COUNT).contains(&n) {
+            return Err(format!(
+                "count must be between 1 and {}, got {n}",
+                bounds::MAX_COUNT
+            ));
+        }
+    }
+    if p.site_weight > bounds::MAX_SITE_WEIGHT {
+        return Err(format!(
+            "site_weight must be between 0 and {}, got {}",
+            bounds::MAX_SITE_WEIGHT,
+            p.site_weight
+        ));
+    }
     if let Some(t) = p.target_coverage {
         if !(t > 0.0 && t <= 1.0) {
             return Err("target_coverage must be in (0, 1]".into());
         }
     }
-    if !(p.range_m > 0.0 && p.range_m.is_finite()) {
-        return Err("range_m must be positive".into());
+    if !(p.range_m > 0.0 && p.range_m <= bounds::MAX_RANGE_M) {
+        return Err(format!(
+            "range_m must be in (0, {}] metres, got {}",
+            bounds::MAX_RANGE_M,
+            p.range_m
+        ));
     }
     if !(p.fov_deg > 0.0 && p.fov_deg <= 360.0) {
         return Err("fov_deg must be in (0, 360]".into());
@@ -129,8 +175,13 @@ pub fn propose_params(body: &[u8]) -> Result<Value, String> {
     if !p.azimuth_deg.is_finite() {
         return Err("azimuth_deg must be finite".into());
     }
-    if !(1..=360).contains(&p.orientations) {
-        return Err("orientations must be between 1 and 360".into());
+    if !bounds::ORIENTATIONS.contains(&p.orientations) {
+        return Err(format!(
+            "orientations must be between {} and {}, got {}",
+            bounds::ORIENTATIONS.start(),
+            bounds::ORIENTATIONS.end(),
+            p.orientations
+        ));
     }
     serde_json::to_value(p).map_err(|e| e.to_string())
 }
@@ -216,6 +267,8 @@ impl Builtin {
         };
         let mut extra_layers = Vec::new();
         let mut changes = Value::Null;
+        let mut retired = Vec::new();
+        let mut lineage = Value::Null;
         let result = if update {
             let Some((_, stored)) = inputs.store.features(inputs.dataset, "grids")? else {
                 return Err(JobError::Invalid(
@@ -226,12 +279,16 @@ impl Builtin {
             drop(stored);
             let previous = crate::layers::previous::read_previous_grids(&text)
                 .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
+            let earlier = inputs.store.retired_codes(inputs.dataset)?;
             let up = partition::update(
                 &areas,
                 &households,
                 &barriers,
                 &previous,
-                &options.into(),
+                &UpdateOptions {
+                    partition: options,
+                    retired_codes: earlier.clone(),
+                },
                 progress,
             )
             .map_err(|e| match e {
@@ -243,6 +300,8 @@ impl Builtin {
             })?;
             let feats = stored_from_output(&bytes, changed_boxes(&bytes)?.into_iter())?;
             changes = serde_json::to_value(&up.changes).unwrap_or(Value::Null);
+            retired = up.changes.retired_codes(&[]);
+            lineage = json!(up.changes.retired_codes(&earlier));
             extra_layers.push(layer(
                 "grid_changes",
                 changes.get("totals").cloned().unwrap_or(Value::Null),
@@ -270,10 +329,15 @@ impl Builtin {
             "area_notes": notes,
             "update": update,
             "changes": changes,
+            "retired_codes": lineage,
         });
         let mut layers = vec![grids];
         layers.extend(extra_layers);
-        Ok(JobOutput { layers, summary })
+        Ok(JobOutput {
+            layers,
+            summary,
+            retired_codes: retired,
+        })
     }
 
     fn coverage(
@@ -348,6 +412,7 @@ impl Builtin {
         Ok(JobOutput {
             layers,
             summary: serde_json::to_value(&result.summary).unwrap_or(Value::Null),
+            ..Default::default()
         })
     }
 
@@ -404,6 +469,7 @@ impl Builtin {
         Ok(JobOutput {
             layers: vec![layer("proposals", summary.clone(), features)],
             summary,
+            ..Default::default()
         })
     }
 }

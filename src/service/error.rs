@@ -40,6 +40,9 @@ pub enum ServiceError {
     MethodNotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A job whose estimated size is over the server's budget.
+    #[error(transparent)]
+    OverBudget(#[from] crate::bounds::OverBudget),
     /// A bug or an environment fault (thread pool gone, I/O).
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl ServiceError {
             ServiceError::Unauthorized(_) => "unauthorized",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::MethodNotAllowed(_) => "method-not-allowed",
+            ServiceError::OverBudget(_) => "job-too-big",
             ServiceError::Store(_) => "storage",
             ServiceError::Internal(_) | ServiceError::Startup(_) => "internal",
         }
@@ -112,6 +116,7 @@ impl ResponseError for ServiceError {
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ServiceError::OverBudget(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Startup(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -125,8 +130,34 @@ impl ResponseError for ServiceError {
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "client error");
         }
+        if let ServiceError::OverBudget(e) = self {
+            return over_budget(status, self.slug(), e);
+        }
         problem(status, self.slug(), &self.to_string())
     }
+}
+
+/// A job refused for its size: the problem names the measure, the estimate
+/// and the budget as members a client can read.
+fn over_budget(
+    status: StatusCode,
+    slug: &str,
+    e: &crate::bounds::OverBudget,
+) -> HttpResponse<BoxBody> {
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .body(
+            json!({
+                "type": format!("https://wangge.invalid/problems/{slug}"),
+                "title": status.canonical_reason().unwrap_or("Error"),
+                "status": status.as_u16(),
+                "detail": e.to_string(),
+                "measure": e.measure,
+                "estimate": e.estimate,
+                "budget": e.budget,
+            })
+            .to_string(),
+        )
 }
 
 /// Maps errors raised by actix itself (extractors, routing, payload limits) to

@@ -87,6 +87,9 @@ pub struct OutputLayer {
 pub struct JobOutput {
     pub layers: Vec<OutputLayer>,
     pub summary: Value,
+    /// Grid codes the job retired: added to the dataset's lineage in the same
+    /// transaction as the layers, so later updates never hand them out again.
+    pub retired_codes: Vec<crate::partition::RetiredCode>,
 }
 
 /// The inputs of a job: the dataset's stored layers, read back into model
@@ -513,7 +516,7 @@ impl Jobs {
                         features: l.features,
                     })
                     .collect();
-                match self.store.finish_job(&record, &new) {
+                match self.store.finish_job(&record, &new, &out.retired_codes) {
                     Ok(metas) => {
                         for (meta, layer) in metas.into_iter().zip(new) {
                             self.cache.put(FeatureSet::new(meta, layer.features));

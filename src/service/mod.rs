@@ -27,6 +27,7 @@ pub mod conditional;
 pub mod datasets;
 pub mod engines;
 pub mod error;
+pub mod estimate;
 pub mod features;
 pub mod geomtype;
 pub mod jobs;
@@ -87,6 +88,9 @@ pub struct Config {
     /// Finished jobs older than this are removed from the job list (their
     /// result layers stay); `None` keeps them forever.
     pub job_max_age: Option<Duration>,
+    /// The largest job accepted: a job whose estimated size is over it is
+    /// refused before it is queued ([`crate::bounds`]).
+    pub job_budget: crate::bounds::Budget,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             job_delay: Duration::ZERO,
             cache_bytes: 4 << 30,
             job_max_age: Some(Duration::from_secs(30 * 86_400)),
+            job_budget: crate::bounds::Budget::SERVICE,
         }
     }
 }

@@ -18,6 +18,8 @@ pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
 
+use crate::partition::RetiredCode;
+
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -198,12 +200,20 @@ pub trait Store: Send + Sync {
     /// Inserts or updates a job's record (not its results).
     fn put_job(&self, job: &JobRecord) -> Result<(), StoreError>;
     /// Commits a finished job: its final record and, when it succeeded, its result
-    /// layers, all in one transaction. Returns the stored layers.
+    /// layers and the grid codes it retired (added to its dataset's lineage), all
+    /// in one transaction. Returns the stored layers.
     fn finish_job(
         &self,
         job: &JobRecord,
         layers: &[NewLayer],
+        retired: &[RetiredCode],
     ) -> Result<Vec<LayerMeta>, StoreError>;
+    /// The grid codes any update of the dataset (or a replaced grids upload)
+    /// retired, sorted: its grids' lineage, which census updates never hand
+    /// out again. Kept until the dataset is deleted.
+    fn retired_codes(&self, dataset: &str) -> Result<Vec<RetiredCode>, StoreError>;
+    /// Adds codes to a dataset's lineage.
+    fn retire_codes(&self, dataset: &str, codes: &[RetiredCode]) -> Result<(), StoreError>;
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
     /// Jobs, newest first, optionally of one dataset.
     fn jobs(&self, dataset: Option<&str>) -> Result<Vec<JobRecord>, StoreError>;

@@ -10,6 +10,7 @@ use super::{
     now_rfc3339, JobRecord, JobState, LayerMeta, LayerSource, NewLayer, Store, StoreError,
     StoredFeature,
 };
+use crate::partition::RetiredCode;
 
 /// Features per stored chunk.
 const CHUNK: usize = 4096;
@@ -30,7 +31,25 @@ CREATE TABLE IF NOT EXISTS jobs (
     summary TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_dataset ON jobs (dataset, created);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS retired_codes (
+    dataset TEXT NOT NULL, parent_code TEXT NOT NULL, code TEXT NOT NULL,
+    PRIMARY KEY (dataset, parent_code, code));
 ";
+
+/// Adds codes to a dataset's lineage (codes already there stay once).
+fn insert_retired(
+    tx: &Transaction<'_>,
+    dataset: &str,
+    codes: &[RetiredCode],
+) -> Result<(), StoreError> {
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO retired_codes (dataset, parent_code, code) VALUES (?1, ?2, ?3)",
+    )?;
+    for c in codes {
+        st.execute(params![dataset, c.parent_code, c.code])?;
+    }
+    Ok(())
+}
 
 /// The SQLite store in `DIR/wangge.sqlite`.
 ///
@@ -385,6 +404,10 @@ impl Store for SqliteStore {
             "DELETE FROM layer_meta WHERE dataset = ?1",
             params![dataset],
         )?;
+        tx.execute(
+            "DELETE FROM retired_codes WHERE dataset = ?1",
+            params![dataset],
+        )?;
         tx.commit()?;
         Ok(n)
     }
@@ -459,9 +482,11 @@ impl Store for SqliteStore {
         &self,
         job: &JobRecord,
         layers: &[NewLayer],
+        retired: &[RetiredCode],
     ) -> Result<Vec<LayerMeta>, StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
+        insert_retired(&tx, &job.dataset, retired)?;
         let mut metas = Vec::with_capacity(layers.len());
         for l in layers {
             metas.push(write_layer(
@@ -480,6 +505,28 @@ impl Store for SqliteStore {
         drop(conn);
         self.checkpoint_soon();
         Ok(metas)
+    }
+
+    fn retired_codes(&self, dataset: &str) -> Result<Vec<RetiredCode>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut st = conn.prepare_cached(
+            "SELECT parent_code, code FROM retired_codes WHERE dataset = ?1 ORDER BY parent_code, code",
+        )?;
+        let rows = st.query_map(params![dataset], |r| {
+            Ok(RetiredCode {
+                parent_code: r.get(0)?,
+                code: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn retire_codes(&self, dataset: &str, codes: &[RetiredCode]) -> Result<(), StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        insert_retired(&tx, dataset, codes)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
@@ -590,6 +637,56 @@ mod tests {
         assert_eq!(j.reason.as_deref(), Some("restarted"));
         assert!(s.delete_layer("demo", "areas").unwrap());
         assert!(s.layers(Some("demo")).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn retired_codes_accumulate_per_dataset_and_go_with_it() {
+        let dir = std::env::temp_dir().join(format!("wangge-lineage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let code = |c: &str| RetiredCode {
+            parent_code: "3411".into(),
+            code: c.into(),
+        };
+        let job = JobRecord {
+            id: "j2".into(),
+            dataset: "a".into(),
+            kind: "partition".into(),
+            state: JobState::Succeeded,
+            progress: 1.0,
+            stage: "done".into(),
+            reason: None,
+            params: serde_json::json!({}),
+            created: now_rfc3339(),
+            started: None,
+            finished: None,
+            results: vec![],
+            summary: serde_json::Value::Null,
+        };
+        {
+            let s = SqliteStore::open(&dir).unwrap();
+            s.retire_codes("a", &[code("3411009")]).unwrap();
+            s.finish_job(&job, &[], &[code("3411002"), code("3411009")])
+                .unwrap();
+            s.retire_codes("b", &[code("3411005")]).unwrap();
+        }
+        let s = SqliteStore::open(&dir).unwrap();
+        assert_eq!(
+            s.retired_codes("a").unwrap(),
+            [code("3411002"), code("3411009")]
+        );
+        s.put_layer(
+            "a",
+            "grids",
+            "grids",
+            LayerSource::Upload,
+            &serde_json::json!({}),
+            &[feature(1)],
+        )
+        .unwrap();
+        s.delete_dataset("a").unwrap();
+        assert!(s.retired_codes("a").unwrap().is_empty());
+        assert_eq!(s.retired_codes("b").unwrap(), [code("3411005")]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

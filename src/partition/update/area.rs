@@ -423,7 +423,10 @@ fn fresh_area(
                 ));
             }
             None => {
-                g.code = if prev.is_empty() {
+                // A new area keeps the engine's numbering unless an earlier
+                // update retired codes of its code (the area was removed and
+                // came back): then it numbers above them, like any new grid.
+                g.code = if prev.is_empty() && !retired_in(ctx.retired_codes, &area.code) {
                     g.code
                 } else {
                     source.take(&area.code)
@@ -452,6 +455,11 @@ fn fresh_area(
         retired,
     };
     Ok(finish(area, grids, mode, prev.len(), notes, facts))
+}
+
+/// Whether an earlier update retired any code of the area.
+fn retired_in(retired: &[RetiredCode], area_code: &str) -> bool {
+    retired.iter().any(|r| r.parent_code == area_code)
 }
 
 /// (overlap, new grid, previous grid) of every new grid and previous grid

@@ -1,0 +1,120 @@
+//! The size of a submitted job, from what the store already knows: layer
+//! metadata (feature counts and extents), the areas' feature boxes and the
+//! cameras' ranges. Nothing is parsed into model types and no engine runs, so
+//! a job over budget is refused in milliseconds (see [`crate::bounds`]).
+
+use serde_json::Value;
+
+use super::engines::{CoverageParams, ProposeParams};
+use super::jobs::JobKind;
+use crate::bounds::{self, bbox_m2, Estimate, Spread};
+use crate::store::{LayerMeta, Store, StoreError};
+
+/// Range of a camera whose stored feature has none (the longest default).
+const DEFAULT_RANGE_M: f64 = 100.0;
+
+/// Estimates a job of `kind` with checked `params` over the dataset whose
+/// layers are `metas`.
+pub fn job(
+    store: &dyn Store,
+    dataset: &str,
+    metas: &[LayerMeta],
+    kind: JobKind,
+    params: &Value,
+) -> Result<Estimate, StoreError> {
+    let households = spread(metas);
+    Ok(match kind {
+        JobKind::Partition => bounds::partition(&area_boxes(store, dataset)?, households.locations),
+        JobKind::Coverage => {
+            let p: CoverageParams = serde_json::from_value(params.clone()).unwrap_or_default();
+            let res = p
+                .area_coverage
+                .unwrap_or(true)
+                .then(|| p.h3_resolution.unwrap_or(12));
+            bounds::coverage(
+                &area_boxes(store, dataset)?,
+                res,
+                &camera_ranges(store, dataset)?,
+                households,
+            )
+        }
+        JobKind::Propose => {
+            let Ok(p) = serde_json::from_value::<ProposeParams>(params.clone()) else {
+                return Ok(Estimate::default());
+            };
+            let candidates = metas
+                .iter()
+                .find(|m| m.layer == "candidates")
+                .map_or(0, |m| m.features);
+            let axes = if p.fov_deg >= 360.0 {
+                1
+            } else {
+                p.orientations
+            };
+            bounds::propose(
+                &camera_ranges(store, dataset)?,
+                candidates,
+                axes,
+                p.range_m,
+                households,
+            )
+        }
+    })
+}
+
+/// Household locations and the ground they spread over.
+fn spread(metas: &[LayerMeta]) -> Spread {
+    let m = metas.iter().find(|m| m.layer == "households");
+    Spread {
+        locations: m.map_or(0, |m| m.features),
+        extent_m2: m.and_then(|m| m.extent).map_or(0.0, bbox_m2),
+    }
+}
+
+/// The bounding box area of every stored area, m².
+fn area_boxes(store: &dyn Store, dataset: &str) -> Result<Vec<f64>, StoreError> {
+    Ok(store
+        .features(dataset, "areas")?
+        .map(|(_, f)| f.iter().map(|f| bbox_m2(f.bbox)).collect())
+        .unwrap_or_default())
+}
+
+/// Every stored camera's `range_m`. A stored camera is written by
+/// `layers::outputs` with its effective `range_m` among the last properties
+/// (after any input property, and followed only by scalars), so the last
+/// `"range_m":` of the text is it: found without parsing the feature, which
+/// keeps the estimate of 100,000 cameras to milliseconds.
+fn camera_ranges(store: &dyn Store, dataset: &str) -> Result<Vec<f64>, StoreError> {
+    let Some((_, features)) = store.features(dataset, "cameras")? else {
+        return Ok(Vec::new());
+    };
+    Ok(features.iter().map(|f| range_of(&f.json)).collect())
+}
+
+fn range_of(json: &str) -> f64 {
+    const KEY: &str = "\"range_m\":";
+    json.rfind(KEY)
+        .map(|i| json[i + KEY.len()..].trim_start())
+        .map(|t| {
+            let end = t
+                .find(|c: char| !matches!(c, '0'..='9' | '.' | 'e' | 'E' | '+' | '-'))
+                .unwrap_or(t.len());
+            &t[..end]
+        })
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|r| r.is_finite())
+        .unwrap_or(DEFAULT_RANGE_M)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_last_range_is_the_cameras() {
+        let f = r#"{"type":"Feature","properties":{"note":{"range_m":1},"id":"c","range_m": 2.5e3,"online":true}}"#;
+        assert_eq!(super::range_of(f), 2500.0);
+        assert_eq!(
+            super::range_of(r#"{"properties":{}}"#),
+            super::DEFAULT_RANGE_M
+        );
+    }
+}
