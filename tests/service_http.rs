@@ -22,6 +22,7 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web};
 use serde_json::{json, Value};
 
+use wangge::partition::RetiredCode;
 use wangge::progress::Progress;
 use wangge::service::jobs::{Engine, Inputs, JobError, JobKind, JobOutput};
 use wangge::service::{self, AppState, Config};
@@ -92,8 +93,15 @@ impl Store for CountingStore {
         &self,
         job: &JobRecord,
         layers: &[NewLayer],
+        retired: &[RetiredCode],
     ) -> Result<Vec<LayerMeta>, StoreError> {
-        self.inner.finish_job(job, layers)
+        self.inner.finish_job(job, layers, retired)
+    }
+    fn retired_codes(&self, dataset: &str) -> Result<Vec<RetiredCode>, StoreError> {
+        self.inner.retired_codes(dataset)
+    }
+    fn retire_codes(&self, dataset: &str, codes: &[RetiredCode]) -> Result<(), StoreError> {
+        self.inner.retire_codes(dataset, codes)
     }
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(id)
