@@ -90,6 +90,9 @@ def keyed(features, key):
 
 
 def http_key(f, string_ids):
+    """A feature's key: its id where the layer has string ids (QGIS shows them
+    as the `id` field); else (ids the server numbered, which QGIS replaces by
+    its own) its vertices."""
     if string_ids:
         return f["id"]
     return tuple(flat_coords(f["geometry"]["coordinates"]))
