@@ -2,8 +2,10 @@
 #   make run    builds wangge and serves the demo dataset on http://127.0.0.1:8080
 #   make test   builds wangge and runs every test, the format, lint and doc checks
 #
-# Everything is set up here without root: cmake (needed to build PROJ from
-# source) is installed into .tools/ from PyPI when the machine has none.
+# cmake (needed to build PROJ from source) is installed into .tools/ from PyPI
+# when the machine has none. The real-client tests need GDAL and QGIS from
+# Debian: .ci/provision installs them with apt-get when run as root, and
+# otherwise names the packages to install.
 
 SHELL := /bin/bash
 TOOLS := $(CURDIR)/.tools
@@ -15,7 +17,7 @@ BIN := $(CARGO_TARGET_DIR)/release/wangge
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= $(CURDIR)/wangge-data
 
-.PHONY: run test build tools check bench clean-data
+.PHONY: run test build tools clients check bench clean-data
 
 tools:
 	@if ! command -v cmake >/dev/null 2>&1; then \
@@ -25,13 +27,16 @@ tools:
 	fi
 	@cmake --version | head -1
 
+clients:
+	@.ci/provision
+
 build: tools
 	cargo build --release --locked
 
 run: build
 	$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR) --load data/demo
 
-test: build
+test: build clients
 	cargo test --release --locked
 	cargo fmt --check
 	cargo clippy --release --locked --all-targets -- -D warnings

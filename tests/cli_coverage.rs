@@ -114,6 +114,19 @@ fn demo_coverage_matches_a_brute_force_recount() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect();
         assert_eq!(got, want, "household {}", h["properties"]["id"]);
+        // The text twin lists the same ids, in the array's order.
+        let listed: Vec<&str> = o["properties"]["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            o["properties"]["cameras_text"].as_str().unwrap(),
+            listed.join("; "),
+            "household {}",
+            h["properties"]["id"]
+        );
         assert_eq!(
             o["properties"]["covered"].as_bool().unwrap(),
             !want.is_empty()

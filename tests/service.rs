@@ -769,9 +769,17 @@ async fn jobs_run_report_progress_fail_and_cancel() {
         "compactness",
         "within_rules",
         "issues",
+        "issues_text",
     ] {
         assert!(!g["properties"][p].is_null(), "grid property {p} missing");
     }
+    let issues: Vec<&str> = g["properties"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(g["properties"]["issues_text"], issues.join("; "));
     let (s, _, b) = call!(
         app,
         test::TestRequest::get().uri("/collections/j.grids/items/341102001000001")

@@ -1,5 +1,11 @@
 //! The contract's output layers, written the same way by the command line and
 //! the service: grids now; coverage and proposals alongside their engines.
+//!
+//! A list property (`issues` on grids, `cameras` on covered households and
+//! sites) keeps its JSON array and gets a flat text twin (`issues_text`,
+//! `cameras_text`: the items joined with [`LIST_SEPARATOR`]), because some
+//! clients (QGIS 3.22's OGC API – Features provider, spreadsheets) drop arrays
+//! and would show the reasons a grid breaks the rules as NULL.
 
 use std::io::{self, Write};
 
@@ -9,6 +15,9 @@ use serde::Serialize;
 use super::write::ExtraProperties;
 use super::{AnyLayer, FeatureWriter};
 use crate::model::Grid;
+
+/// What a list property's text twin puts between its items.
+pub const LIST_SEPARATOR: &str = "; ";
 
 /// A MultiPolygon of one part is written as the Polygon it is (CONTRACT: a
 /// MultiPolygon only where the shape really is in several pieces).
@@ -31,6 +40,8 @@ struct GridProperties<'a> {
     barrier_length_m: f64,
     within_rules: bool,
     issues: &'a [String],
+    /// `issues` as one string, for clients that drop arrays ("" when none).
+    issues_text: String,
 }
 
 /// Writes grids as a FeatureCollection, one Feature per grid, `id` = code.
@@ -47,6 +58,7 @@ pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::R
             barrier_length_m: round(g.barrier_length_m, 1),
             within_rules: g.within_rules,
             issues: &g.issues,
+            issues_text: g.issues.join(LIST_SEPARATOR),
         };
         text.feature(Some(&g.code), &polygonal(&g.geometry), &props);
     })?;
@@ -59,7 +71,8 @@ fn round(v: f64, decimals: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// `covered` and `cameras` (the ids of the online cameras that see location `i`).
+/// `covered`, `cameras` (the ids of the online cameras that see location `i`)
+/// and `cameras_text` (the same ids as one string, "" when none).
 fn set_seen(
     p: &mut ExtraProperties,
     seen: &crate::coverage::SeenBy,
@@ -67,19 +80,32 @@ fn set_seen(
     cameras: &[crate::model::Camera],
 ) {
     p.set("covered", &seen.covered(i));
-    p.set(
-        "cameras",
-        &CameraIds {
-            cameras,
-            indices: seen.cameras(i),
-        },
-    );
+    let ids = CameraIds {
+        cameras,
+        indices: seen.cameras(i),
+    };
+    p.set("cameras", &ids);
+    p.set("cameras_text", &ids.text());
 }
 
 /// The ids of the cameras at the given indices, as a JSON array.
 struct CameraIds<'a> {
     cameras: &'a [crate::model::Camera],
     indices: &'a [u32],
+}
+
+impl CameraIds<'_> {
+    /// The ids joined with [`LIST_SEPARATOR`].
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (n, &i) in self.indices.iter().enumerate() {
+            if n > 0 {
+                out.push_str(LIST_SEPARATOR);
+            }
+            out.push_str(&self.cameras[i as usize].id);
+        }
+        out
+    }
 }
 
 impl Serialize for CameraIds<'_> {

@@ -108,12 +108,12 @@ pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ServiceError>
 
 fn describe(layer: &str) -> &'static str {
     match layer {
-        "grids" => "proposed service grids (网格)",
+        "grids" => "proposed service grids (网格); issues_text repeats the issues array as text",
         "coverage" => "areas with camera coverage statistics",
         "gaps" => "blind spots: ground no online camera sees",
         "proposals" => "proposed new camera sites, ranked",
-        "coverage_households" => "households with the cameras that see them (planners only)",
-        "coverage_sites" => "key sites with the cameras that see them",
+        "coverage_households" => "households with the cameras that see them (planners only); cameras_text repeats the cameras array as text",
+        "coverage_sites" => "key sites with the cameras that see them; cameras_text repeats the cameras array as text",
         "areas" => "villages and communities",
         "households" => "household locations (planners only)",
         "cameras" => "cameras",

@@ -129,11 +129,25 @@ impl Resp {
 
 /// One HTTP/1.1 request with `Connection: close`.
 pub fn http(addr: &str, method: &str, path: &str, body: Option<&[u8]>) -> std::io::Result<Resp> {
+    http_as(addr, method, path, None, body)
+}
+
+/// [`http`] with an `Authorization` header (e.g. `Bearer TOKEN`).
+pub fn http_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<&[u8]>,
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let body = body.unwrap_or(&[]);
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())?;
