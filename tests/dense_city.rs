@@ -176,6 +176,47 @@ fn a_tower_in_a_pinched_sliver_stays_with_its_grid() {
     );
 }
 
+/// The million-household city (towers up to 480) on one 300–500 rule, as the
+/// partition bench runs it: the whole contract, and every grid outside the
+/// rules with a reason the recount confirms.
+#[test]
+fn a_million_households_meet_the_contract() {
+    let city = dense_city(SEED, 1_000_000, 480);
+    let rules = wangge::model::Rules {
+        min_households: 300,
+        max_households: 500,
+        target_households: None,
+        max_persons: None,
+        max_area_m2: None,
+    };
+    let opts = PartitionOptions {
+        rules: Some(rules),
+        ..PartitionOptions::default()
+    };
+    let t = Instant::now();
+    let p = partition(
+        &city.areas,
+        &city.households,
+        &city.barriers,
+        &opts,
+        &NoProgress,
+    )
+    .expect("partition");
+    let check = check_dense(
+        "generated 1M cap 480 with barriers",
+        &city.areas,
+        &city.households,
+        &p,
+        Some(rules),
+        480,
+        t.elapsed(),
+    );
+    assert_eq!(
+        check.reasons.unexplained, 0,
+        "every grid outside the rules says why"
+    );
+}
+
 /// A census after an old village is redeveloped into towers (+10 % of the
 /// city's households there) and an estate elsewhere empties: the updated
 /// grids, previous ones kept where they still fit, meet the same contract.
