@@ -351,7 +351,14 @@ pub fn read_cameras(
             ));
         }
         let range_m = match number_field(&p.props, "range_m")? {
-            Some(v) if v > 0.0 && v.is_finite() => v,
+            Some(v) if v > 0.0 && v <= crate::bounds::MAX_RANGE_M => v,
+            Some(v) if v > crate::bounds::MAX_RANGE_M && v.is_finite() => {
+                return Err(format!(
+                    "\"range_m\" {v} is past {} m, the farthest the coverage engine measures \
+                     (in a local planar frame, within 3e-7 of the ellipsoid's distance up to there)",
+                    crate::bounds::MAX_RANGE_M
+                ))
+            }
             Some(v) => {
                 return Err(format!(
                     "\"range_m\" must be a positive number of metres, got {v}"
@@ -378,6 +385,11 @@ pub fn read_cameras(
             Some(other) => return Err(format!("\"online\" must be true or false, got {other}")),
         };
         let height_m = number_field(&p.props, "height_m")?;
+        if height_m.is_some() {
+            notes.push(Note::Ignored(
+                "height_m (sight lines are two-dimensional: a building blocks whatever its height)",
+            ));
+        }
         let camera = Camera {
             id,
             location,
@@ -481,4 +493,48 @@ pub fn read_candidates(
             notes: vec![],
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layers::{read_cameras, ReadOptions};
+
+    fn camera(props: &str) -> String {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{props},"geometry":{{"type":"Point","coordinates":[118.3,32.3]}}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_range_past_the_engines_frame_is_rejected_with_the_bound() {
+        let two = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"id":"far","type":"dome","range_m":5000},"geometry":{"type":"Point","coordinates":[118.3,32.3]}},
+            {"type":"Feature","properties":{"id":"near","type":"dome","range_m":3000},"geometry":{"type":"Point","coordinates":[118.3,32.3]}}]}"#;
+        let (cams, report) = read_cameras(two, &ReadOptions::default()).unwrap();
+        assert_eq!(cams.len(), 1);
+        assert_eq!(cams[0].id, "near");
+        let reason = &report.rejections[0].reason;
+        assert_eq!(report.rejections[0].id.as_deref(), Some("far"));
+        assert!(
+            reason.contains("5000") && reason.contains("3000 m"),
+            "{reason}"
+        );
+        assert!(read_cameras(
+            &camera(r#"{"id":"far","type":"dome","range_m":5000}"#),
+            &ReadOptions::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn height_is_kept_but_reported_as_not_used() {
+        let (cams, report) = read_cameras(
+            &camera(r#"{"id":"pole","type":"dome","range_m":30,"height_m":6}"#),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(cams[0].height_m, Some(6.0));
+        assert_eq!(report.ignored.values().sum::<usize>(), 1);
+        assert!(report.summary().contains("not used: height_m"));
+    }
 }

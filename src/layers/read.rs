@@ -44,6 +44,8 @@ pub(super) enum Items<T> {
 pub(super) enum Note {
     Default(String),
     Repair(&'static str),
+    /// A property read but not used by any engine.
+    Ignored(&'static str),
 }
 
 pub(super) type BuildResult<T> = Result<Built<T>, String>;
@@ -118,6 +120,7 @@ where
                     match n {
                         Note::Default(d) => *report.defaults.entry(d).or_insert(0) += 1,
                         Note::Repair(r) => *report.repairs.entry(r.to_string()).or_insert(0) += 1,
+                        Note::Ignored(r) => *report.ignored.entry(r.to_string()).or_insert(0) += 1,
                     }
                 }
                 match b.items {

@@ -43,6 +43,10 @@ pub struct LayerReport {
     pub defaults: BTreeMap<String, usize>,
     /// How often each unambiguous repair was made, e.g. `"repeated positions removed"`.
     pub repairs: BTreeMap<String, usize>,
+    /// How often a property the contract lists was present but not used,
+    /// e.g. `"height_m (sight lines are two-dimensional)": 40`, so nobody
+    /// believes it was taken into account.
+    pub ignored: BTreeMap<String, usize>,
 }
 
 impl LayerReport {
@@ -57,6 +61,9 @@ impl LayerReport {
         }
         for (what, n) in &self.repairs {
             s.push_str(&format!("; repaired {what} ×{n}"));
+        }
+        for (what, n) in &self.ignored {
+            s.push_str(&format!("; not used: {what} ×{n}"));
         }
         s
     }

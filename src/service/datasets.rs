@@ -436,6 +436,7 @@ pub async fn put_layer(
     }
     v["defaults"] = json!(report.defaults);
     v["repairs"] = json!(report.repairs);
+    v["ignored"] = json!(report.ignored);
     let status = if created {
         StatusCode::CREATED
     } else {
