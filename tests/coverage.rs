@@ -7,7 +7,6 @@ use geo::{Destination, Distance};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{LatLng, Resolution};
-use support_cov::fast;
 use support_cov::*;
 use wangge::coverage::{
     coverage, propose, propose_oriented, CoverageError, CoverageInput, CoverageOptions, Goal,
@@ -887,13 +886,18 @@ fn target_coverage_picks_the_shortest_greedy_prefix() {
 const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/real");
 
 /// Real data is vendored in tests/data/real; a missing file is a broken
-/// checkout, not a reason to pass.
-fn exists(p: &str) -> bool {
+/// checkout, not a reason to pass: fails naming every missing file.
+fn require(paths: &[&str]) {
+    let missing: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| !std::path::Path::new(p).exists())
+        .collect();
     assert!(
-        std::path::Path::new(p).exists(),
-        "{p} is missing: restore tests/data with git"
+        missing.is_empty(),
+        "vendored test data missing (restore tests/data with git): {}",
+        missing.join(", ")
     );
-    true
 }
 
 /// Trafford council CCTV (no directions: domes, range 100 m, documented in the
@@ -906,9 +910,7 @@ fn trafford_cctv_and_census_output_areas() {
     let oa_p =
         format!("{REAL}/trafford-uk/trafford_oa2021_households_population_census2021.geojson");
     let wards_p = format!("{REAL}/trafford-uk/trafford_wards2023.geojson");
-    if !exists(&cams_p) || !exists(&oa_p) || !exists(&wards_p) {
-        return;
-    }
+    require(&[&cams_p, &oa_p, &wards_p]);
     let cameras: Vec<Camera> = read_points(&cams_p)
         .into_iter()
         .enumerate()
@@ -980,9 +982,7 @@ fn helsinki_osm_cameras_with_building_occlusion() {
     use geo::InteriorPoint;
     let cams_p = format!("{REAL}/helsinki-osm/helsinki_surveillance_cameras.geojson");
     let b_p = format!("{REAL}/helsinki-osm/helsinki_buildings.geojson");
-    if !exists(&cams_p) || !exists(&b_p) {
-        return;
-    }
+    require(&[&cams_p, &b_p]);
     let cameras: Vec<Camera> = read_points(&cams_p)
         .into_iter()
         .enumerate()
@@ -1034,26 +1034,23 @@ fn helsinki_osm_cameras_with_building_occlusion() {
     let _ = Geodesic.distance(Point::new(0.0, 0.0), Point::new(0.0, 0.0));
 }
 
-/// The benchmark's generated village layout (from `gen_cov_data.py`, when the
-/// bench has generated it) against the oracle on a sample of households.
+/// Generated villages (the coverage bench's layout model: houses beside the
+/// roads, cameras at entrances, intersections and along roads, 8 % offline)
+/// against the oracle on every other household × every camera, with the houses
+/// as occluders.
 #[test]
 fn generated_villages_agree_with_the_oracle() {
-    let dir = std::env::var("WANGGE_BENCH_DATA").unwrap_or_else(|_| "/tmp/wangge-cov-bench".into());
-    let dir = format!("{dir}/h10k_c1k");
-    // Data the coverage bench generates; without it this check cannot run.
-    if !std::path::Path::new(&format!("{dir}/buildings.geojson")).exists() {
-        eprintln!(
-            "not run: no coverage bench data in {dir} (run `cargo bench --bench coverage` first)"
-        );
-        return;
-    }
-    let cameras = fast::cameras(&format!("{dir}/cameras_c.geojson"));
-    let households = fast::households(&format!("{dir}/households_c.geojson"));
-    let buildings = fast::buildings(&format!("{dir}/buildings.geojson"));
+    let v = support_cov::villages::villages(42, 5_000, 500);
+    let (cameras, households, buildings) = (&v.cameras, &v.households, &v.buildings);
+    assert_eq!(
+        (households.len(), buildings.len(), cameras.len()),
+        (5_000, 5_000, 500)
+    );
+    assert!(v.villages >= 10, "{} villages", v.villages);
     let inp = CoverageInput {
-        cameras: &cameras,
-        households: &households,
-        buildings: &buildings,
+        cameras,
+        households,
+        buildings,
         ..Default::default()
     };
     let res = coverage(&inp, &CoverageOptions::default(), &NoProgress).unwrap();
@@ -1064,39 +1061,54 @@ fn generated_villages_agree_with_the_oracle() {
         .iter()
         .map(|b| b.geometry.bounding_rect().unwrap())
         .collect();
-    let mut checked = 0;
-    for i in (0..households.len()).step_by(3) {
+    let (mut checked, mut seen, mut occluded) = (0, 0, 0);
+    for i in (0..households.len()).step_by(2) {
         let p = households[i].location.0;
         for (ci, cam) in cameras.iter().enumerate() {
+            checked += 1;
             let c = cam.location.0;
-            let in_range = Geodesic.distance(cam.location, Point::from(p)) <= cam.range_m * 1.001;
-            let near: Vec<Building> = if in_range {
-                buildings
-                    .iter()
-                    .zip(&boxes)
-                    .filter(|(_, r)| {
-                        !(r.max().x < c.x.min(p.x)
-                            || r.min().x > c.x.max(p.x)
-                            || r.max().y < c.y.min(p.y)
-                            || r.min().y > c.y.max(p.y))
-                    })
-                    .map(|(b, _)| b.clone())
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            if Geodesic.distance(cam.location, Point::from(p)) > cam.range_m * 1.001 {
+                assert!(
+                    !res.households.cameras(i).contains(&(ci as u32)),
+                    "household {i} camera {ci}: seen out of range"
+                );
+                continue;
+            }
+            let near: Vec<Building> = buildings
+                .iter()
+                .zip(&boxes)
+                .filter(|(_, r)| {
+                    !(r.max().x < c.x.min(p.x)
+                        || r.min().x > c.x.max(p.x)
+                        || r.max().y < c.y.min(p.y)
+                        || r.min().y > c.y.max(p.y))
+                })
+                .map(|(b, _)| b.clone())
+                .collect();
             let engine = res.households.cameras(i).contains(&(ci as u32));
             match oracle(cam, p, &near) {
-                Verdict::Seen => assert!(engine, "household {i} camera {ci}"),
-                Verdict::NotSeen => assert!(!engine, "household {i} camera {ci}"),
+                Verdict::Seen => {
+                    assert!(engine, "household {i} camera {ci}: oracle sees it");
+                    seen += 1;
+                }
+                Verdict::NotSeen => {
+                    assert!(!engine, "household {i} camera {ci}: oracle does not");
+                    if oracle(cam, p, &[]) == Verdict::Seen {
+                        occluded += 1;
+                    }
+                }
                 Verdict::Tie => {}
             }
-            checked += 1;
         }
     }
     println!(
-        "generated villages: {checked} pairs checked, coverage {:?}",
-        res.summary.household_coverage
+        "generated villages: {} villages, {checked} pairs checked, {seen} seen, {occluded} blocked by a house, coverage {:?}",
+        v.villages, res.summary.household_coverage
+    );
+    // The layout exercises both rules: sight lines that reach and ones a house blocks.
+    assert!(
+        seen > 500 && occluded > 100,
+        "{seen} seen, {occluded} occluded"
     );
 }
 

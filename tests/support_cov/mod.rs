@@ -1,7 +1,9 @@
-//! Test and bench helpers for the coverage engine: a seeded random generator, a
-//! minimal GeoJSON → model reader (until `wangge::layers` lands) and the
-//! brute-force oracle of the contract's visibility rule.
+//! Test and bench helpers for the coverage engine: a seeded random generator,
+//! generated villages, a minimal GeoJSON → model reader and the brute-force
+//! oracle of the contract's visibility rule.
 #![allow(dead_code)]
+
+pub mod villages;
 
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
