@@ -4,8 +4,8 @@
 //! exactly the features `wangge convert` writes for the same input; and
 //! openapi-spec-validator checks the OpenAPI document at `/api`.
 //!
-//! Skips (with a message) only when Python or the OWSLib installation is not
-//! available on the machine.
+//! Fails, saying what to install, when Python with venv and pip or PyPI is
+//! not available; it never skips.
 
 #[path = "service/common.rs"]
 mod common;
