@@ -920,6 +920,16 @@ async fn queued_jobs_cancel_at_once() {
         test::TestRequest::get().uri("/collections/q.grids/items")
     );
     assert_problem(s, &h, &b, 404);
+    // Deleted means gone: the dataset answers 404; its job records stay in
+    // the job list (the history of what ran) until they are pruned.
+    let (s, h, b) = call!(app, test::TestRequest::get().uri("/api/v1/datasets/q"));
+    assert_problem(s, &h, &b, 404);
+    let (_, _, b) = call!(app, test::TestRequest::get().uri("/api/v1/jobs?dataset=q"));
+    assert!(json_of(&b)["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|j| j["state"] == "cancelled" || j["state"] == "succeeded"));
 }
 
 #[actix_web::test]

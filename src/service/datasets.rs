@@ -122,7 +122,10 @@ pub async fn get(
         Ok((metas, jobs))
     })
     .await?;
-    if metas.is_empty() && jobs.is_empty() {
+    // A dataset is its layers and its jobs in progress: after a delete its
+    // job records stay in the job list (the history of what ran, until
+    // pruned), but the dataset is gone.
+    if metas.is_empty() && jobs.iter().all(|j| j.state.is_final()) {
         return Err(ServiceError::NotFound(format!("no dataset {dataset:?}")));
     }
     let layers: Vec<Value> = metas
