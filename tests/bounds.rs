@@ -17,8 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::test as web_test;
 use serde_json::Value;
 use wangge::bounds::Budget;
-use wangge::service::{self, engines::Builtin, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::service::{self, engines::Builtin, Config};
 
 /// A FeatureCollection of rectangles `(code, [x0, y0, x1, y1])`.
 fn areas(rects: &[(&str, [f64; 4])]) -> String {
@@ -139,19 +138,7 @@ fn refused(
 #[actix_web::test]
 async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
     let dir = common::temp_dir("bounds");
-    let mut tokens = Tokens::default();
-    tokens.insert("p", Role::Planner);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
-    let state = service::state_with(
-        Config {
-            tokens: tokens.clone(),
-            data_dir: dir.clone(),
-            ..Config::default()
-        },
-        store.clone(),
-        Arc::new(Builtin),
-    )
-    .unwrap();
+    let (state, store) = common::planner_service(&dir, Config::default());
     assert_eq!(state.config.job_budget, Budget::SERVICE);
     let app = web_test::init_service(service::app(state.clone())).await;
 
@@ -173,29 +160,26 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
     );
 
     // Ranges: 400 before any estimate.
-    let r = job!(app, "district", "coverage", r#"{"h3_resolution": 16}"#);
-    refused("h3_resolution 16", r, 400, None);
-    let r = job!(
-        app,
-        "district",
-        "propose",
-        r#"{"count": 5, "range_m": 100000}"#
-    );
-    refused("range_m 100 km", r, 400, None);
-    let r = job!(
-        app,
-        "district",
-        "propose",
-        r#"{"count": 5, "orientations": 720, "fov_deg": 90}"#
-    );
-    refused("720 orientations", r, 400, None);
-    let r = job!(
-        app,
-        "district",
-        "partition",
-        r#"{"min_households": 1, "max_households": 5000000}"#
-    );
-    refused("max_households 5M", r, 400, None);
+    for (what, kind, body) in [
+        ("h3_resolution 16", "coverage", r#"{"h3_resolution": 16}"#),
+        (
+            "range_m 100 km",
+            "propose",
+            r#"{"count": 5, "range_m": 100000}"#,
+        ),
+        (
+            "720 orientations",
+            "propose",
+            r#"{"count": 5, "orientations": 720, "fov_deg": 90}"#,
+        ),
+        (
+            "max_households 5M",
+            "partition",
+            r#"{"min_households": 1, "max_households": 5000000}"#,
+        ),
+    ] {
+        refused(what, job!(app, "district", kind, body), 400, None);
+    }
 
     // Budget: 422 with the estimate.
     let r = job!(app, "district", "coverage", r#"{"h3_resolution": 15}"#);
@@ -238,26 +222,13 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
     assert!(dt < Duration::from_millis(500));
     let (s, _, v, _) = job!(app, "district", "coverage", r#"{"h3_resolution": 12}"#);
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let path = v["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://localhost:8080")
-        .to_string();
-    let t0 = Instant::now();
-    let job = loop {
-        let (_, _, j, _) = call!(app, web_test::TestRequest::get().uri(&path));
-        if j["state"] == "succeeded" || j["state"] == "failed" {
-            break j;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(120), "job stuck: {j}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = common::finished_job!(app, v["url"].as_str().unwrap(), "Bearer p", 120);
     assert_eq!(job["state"], "succeeded", "{job}");
 
     // The budget is the server's to set: a smaller one refuses that job too.
     let small = service::state_with(
         Config {
-            tokens,
+            tokens: common::planner_tokens(),
             data_dir: dir.clone(),
             job_budget: Budget {
                 cells: 1e5,
@@ -304,10 +275,28 @@ fn the_command_line_refuses_absurd_parameters_with_a_reason() {
     let cam = |i: usize| format!(r#"{{"id":"c{i}","type":"dome","range_m":40}}"#);
     write("cameras.geojson", points(10, CENTRE, cam));
     write("candidates.geojson", points(1000, CENTRE, |_| "{}".into()));
-    let cases: [(&str, &[&str], &str); 4] = [
+    // `wangge propose` on those layers with a range, then more arguments.
+    let propose = |range_m: &'static str, more: &[&'static str]| {
+        let mut args = vec![
+            "propose",
+            "--cameras",
+            "cameras.geojson",
+            "--households",
+            "households.geojson",
+            "--candidates",
+            "candidates.geojson",
+            "--count",
+            "3",
+            "--range-m",
+            range_m,
+        ];
+        args.extend_from_slice(more);
+        args
+    };
+    let cases: [(&str, Vec<&str>, &str); 4] = [
         (
             "coverage of a country",
-            &[
+            vec![
                 "coverage",
                 "--cameras",
                 "cameras.geojson",
@@ -322,51 +311,29 @@ fn the_command_line_refuses_absurd_parameters_with_a_reason() {
         ),
         (
             "propose with a 5 km range",
-            &[
-                "propose",
-                "--cameras",
-                "cameras.geojson",
-                "--households",
-                "households.geojson",
-                "--candidates",
-                "candidates.geojson",
-                "--count",
-                "3",
-                "--range-m",
-                "5000",
-                "--out",
-                "p.geojson",
-            ],
+            propose("5000", &["--out", "p.geojson"]),
             "--range-m",
         ),
         (
             "propose with 360 axes, under a small budget",
-            &[
-                "propose",
-                "--cameras",
-                "cameras.geojson",
-                "--households",
-                "households.geojson",
-                "--candidates",
-                "candidates.geojson",
-                "--count",
-                "3",
-                "--range-m",
+            propose(
                 "3000",
-                "--fov-deg",
-                "60",
-                "--orientations",
-                "360",
-                "--max-pairs",
-                "1e8",
-                "--out",
-                "p.geojson",
-            ],
+                &[
+                    "--fov-deg",
+                    "60",
+                    "--orientations",
+                    "360",
+                    "--max-pairs",
+                    "1e8",
+                    "--out",
+                    "p.geojson",
+                ],
+            ),
             "pairs",
         ),
         (
             "rules of five million households",
-            &[
+            vec![
                 "partition",
                 "--areas",
                 "country.geojson",
@@ -381,7 +348,7 @@ fn the_command_line_refuses_absurd_parameters_with_a_reason() {
         ),
     ];
     for (what, args, names) in cases {
-        let (ok, err, s) = wangge(args, &dir);
+        let (ok, err, s) = wangge(&args, &dir);
         eprintln!("{what}: {:.2} s: {}", s, err.trim());
         assert!(!ok, "{what}: should fail");
         assert!(

@@ -19,8 +19,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use std::process::Command;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test as web_test;
@@ -32,8 +30,7 @@ use wangge::layers::previous::read_previous_grids;
 use wangge::layers::{outputs, AnyLayer, FeatureWriter};
 use wangge::model::{Area, AreaKind, Grid, Household};
 use wangge::partition::RetiredCode;
-use wangge::service::{self, engines::Builtin, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::service::{self, Config};
 
 const LON: f64 = 118.30;
 const LAT: f64 = 32.30;
@@ -335,6 +332,16 @@ macro_rules! put_layer {
     }};
 }
 
+/// Uploads the census's areas and households.
+macro_rules! put_census {
+    ($app:expr, $census:expr) => {{
+        let areas = AnyLayer::Areas($census.areas.clone());
+        put_layer!($app, "areas", layer_text(&areas));
+        let households = AnyLayer::Households($census.hh.clone());
+        put_layer!($app, "households", layer_text(&households));
+    }};
+}
+
 /// Runs a partition job (an update when `update`) and returns its document.
 macro_rules! partition_job {
     ($app:expr, $update:expr) => {{
@@ -346,22 +353,9 @@ macro_rules! partition_job {
         let (s, b) = call!($app, web_test::TestRequest::post().uri(uri));
         assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
         let started: Value = serde_json::from_slice(&b).unwrap();
-        let path = started["url"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("http://localhost:8080")
-            .to_string();
-        let t0 = Instant::now();
-        loop {
-            let (_, b) = call!($app, web_test::TestRequest::get().uri(&path));
-            let j: Value = serde_json::from_slice(&b).unwrap();
-            if j["state"] == "succeeded" || j["state"] == "failed" {
-                assert_eq!(j["state"], "succeeded", "{j}");
-                break j;
-            }
-            assert!(t0.elapsed() < Duration::from_secs(300), "job stuck: {j}");
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        let j = common::finished_job!($app, started["url"].as_str().unwrap(), "Bearer p", 300);
+        assert_eq!(j["state"], "succeeded", "{j}");
+        j
     }};
 }
 
@@ -379,31 +373,10 @@ macro_rules! grids {
 #[actix_web::test]
 async fn http_never_hands_out_a_retired_code_across_three_updates() {
     let dir = common::temp_dir("lineage-http");
-    let mut tokens = Tokens::default();
-    tokens.insert("p", Role::Planner);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
-    let state = service::state_with(
-        Config {
-            tokens,
-            data_dir: dir.clone(),
-            ..Config::default()
-        },
-        store.clone(),
-        Arc::new(Builtin),
-    )
-    .unwrap();
+    let (state, store) = common::planner_service(&dir, Config::default());
     let app = web_test::init_service(service::app(state.clone())).await;
     let mut census = Census::new();
-    put_layer!(
-        app,
-        "areas",
-        layer_text(&AnyLayer::Areas(census.areas.clone()))
-    );
-    put_layer!(
-        app,
-        "households",
-        layer_text(&AnyLayer::Households(census.hh.clone()))
-    );
+    put_census!(app, census);
     let job = partition_job!(app, false);
     assert_eq!(job["summary"]["retired_codes"], Value::Null);
     let mut run = Run {
@@ -412,16 +385,7 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     };
     for k in 1..=3 {
         census.next(k);
-        put_layer!(
-            app,
-            "areas",
-            layer_text(&AnyLayer::Areas(census.areas.clone()))
-        );
-        put_layer!(
-            app,
-            "households",
-            layer_text(&AnyLayer::Households(census.hh.clone()))
-        );
+        put_census!(app, census);
         let job = partition_job!(app, true);
         let lineage: Vec<RetiredCode> =
             serde_json::from_value(job["summary"]["retired_codes"].clone()).unwrap();
@@ -452,13 +416,13 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
     let text = String::from_utf8(outputs::write_grids(Vec::new(), "grids", &run.grids[3]).unwrap())
         .unwrap();
     let carried = text.replacen('{', &format!("{{\"retired_codes\":{lineage},"), 1);
-    let (s, b) = call!(
-        app,
+    let moved = |text: String| {
         web_test::TestRequest::put()
             .uri("/api/v1/datasets/moved/layers/grids")
             .insert_header(("content-type", "application/geo+json"))
-            .set_payload(carried)
-    );
+            .set_payload(text)
+    };
+    let (s, b) = call!(app, moved(carried));
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     assert_eq!(store.retired_codes("moved").unwrap(), run.lineages[2]);
     let bad = text.replacen(
@@ -466,13 +430,7 @@ async fn http_never_hands_out_a_retired_code_across_three_updates() {
         r#"{"retired_codes":[{"parent_code":"35","code":"341102009001"}],"#,
         1,
     );
-    let (s, _) = call!(
-        app,
-        web_test::TestRequest::put()
-            .uri("/api/v1/datasets/moved/layers/grids")
-            .insert_header(("content-type", "application/geo+json"))
-            .set_payload(bad)
-    );
+    let (s, _) = call!(app, moved(bad));
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // Deleting the dataset ends its lineage.
     let (s, _) = call!(

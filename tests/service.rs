@@ -20,6 +20,8 @@ use wangge::service::jobs::{Engine, Inputs, JobError, JobKind, JobOutput};
 use wangge::service::{self, AppState, Config, Role, Tokens};
 use wangge::store::{SqliteStore, Store};
 
+use common::{app, call, json_of, put};
+
 /// Partition: one grid per area. Coverage: runs until cancelled (10 s at most).
 /// Propose: fails.
 struct FakeEngine;
@@ -89,28 +91,6 @@ fn state(name: &str, config: Config) -> web::Data<AppState> {
     .unwrap()
 }
 
-macro_rules! app {
-    ($state:expr) => {
-        test::init_service(service::app($state.clone())).await
-    };
-}
-
-/// Calls the app: (status, headers, body).
-macro_rules! call {
-    ($app:expr, $req:expr $(,)?) => {{
-        let res = test::call_service(&$app, $req.to_request()).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = test::read_body(res).await.to_vec();
-        (status, headers, body)
-    }};
-}
-
-fn json_of(b: &[u8]) -> Value {
-    serde_json::from_slice(b)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
-}
-
 /// Asserts an RFC 9457 problem with the given status.
 fn assert_problem(
     status: StatusCode,
@@ -131,13 +111,6 @@ fn assert_problem(
     let p = json_of(body);
     assert_eq!(p["status"], want);
     assert!(p["detail"].is_string() && p["title"].is_string() && p["type"].is_string());
-}
-
-fn put(path: &str, body: impl Into<Vec<u8>>) -> test::TestRequest {
-    test::TestRequest::put()
-        .uri(path)
-        .insert_header(("content-type", "application/geo+json"))
-        .set_payload(body.into())
 }
 
 /// Polls a job until its state is one of `until`.

@@ -168,20 +168,7 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
     let res = test::call_service(&app, req).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let started: Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
-    let path = started["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://localhost:8080")
-        .to_string();
-    let t0 = Instant::now();
-    let job = loop {
-        let (_, j) = get!(app, &path, "v");
-        if j["state"] == "succeeded" || j["state"] == "failed" {
-            break j;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(120));
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = common::finished_job!(app, started["url"].as_str().unwrap(), "Bearer v", 120);
     assert_eq!(job["state"], "succeeded", "{job}");
     let totals = &job["summary"]["changes"]["totals"];
     assert_eq!(
@@ -206,20 +193,7 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
     let res = test::call_service(&app, req).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let started: Value = serde_json::from_slice(&test::read_body(res).await).unwrap();
-    let path = started["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://localhost:8080")
-        .to_string();
-    let t0 = Instant::now();
-    let job = loop {
-        let (_, j) = get!(app, &path, "v");
-        if j["state"] == "succeeded" || j["state"] == "failed" {
-            break j;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(120));
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = common::finished_job!(app, started["url"].as_str().unwrap(), "Bearer v", 120);
     assert_eq!(job["state"], "succeeded", "{job}");
     let (_, page) = get!(app, "/collections/demo.proposals/items", "v");
     assert_eq!(page["numberMatched"], 5);

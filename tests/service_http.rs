@@ -9,9 +9,8 @@
 #[path = "service/common.rs"]
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Read;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,6 +28,8 @@ use wangge::service::{self, AppState, Config};
 use wangge::store::{
     JobRecord, LayerMeta, LayerSource, NewLayer, SqliteStore, Store, StoreError, StoredFeature,
 };
+
+use common::{app, call, json_of, put};
 
 /// Every job succeeds at once with nothing to write.
 struct NoopEngine;
@@ -143,37 +144,8 @@ fn state(name: &str, config: Config) -> web::Data<AppState> {
     state_over(&dir, store, config)
 }
 
-macro_rules! app {
-    ($state:expr) => {
-        test::init_service(service::app($state.clone())).await
-    };
-}
-
-/// Calls the app: (status, headers, body).
-macro_rules! call {
-    ($app:expr, $req:expr $(,)?) => {{
-        let res = test::call_service(&$app, $req.to_request()).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = test::read_body(res).await.to_vec();
-        (status, headers, body)
-    }};
-}
-
 fn get(uri: &str) -> test::TestRequest {
     test::TestRequest::get().uri(uri)
-}
-
-fn put(path: &str, body: impl Into<Vec<u8>>) -> test::TestRequest {
-    test::TestRequest::put()
-        .uri(path)
-        .insert_header(("content-type", "application/geo+json"))
-        .set_payload(body.into())
-}
-
-fn json_of(b: &[u8]) -> Value {
-    serde_json::from_slice(b)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -685,96 +657,15 @@ async fn concurrent_cold_downloads_are_identical_and_read_the_store_once() {
 
 // ---- the real binary, for what only the wire shows ----
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One request with extra headers; the raw response split into status,
-/// headers and (undecoded, de-chunked) body.
-fn raw(addr: &str, method: &str, path: &str, extra: &str) -> common::Resp {
-    use std::io::Write;
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = buf[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
-    {
-        let mut out = Vec::new();
-        let mut b = &body[..];
-        while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-            b = &b[eol + 2 + n + 2..];
-        }
-        body = out;
-    }
-    common::Resp {
-        status,
-        headers,
-        body,
-    }
+/// One request with extra headers, its body as it came over the wire.
+fn raw(addr: &str, method: &str, path: &str, extra: &[(&str, &str)]) -> common::Resp {
+    common::request(addr, method, path, extra, None).unwrap()
 }
 
 #[::core::prelude::v1::test]
 fn over_the_wire_head_has_the_length_and_gzip_streams() {
     let dir = common::temp_dir("http-wire");
-    let addr = format!("127.0.0.1:{}", common::free_port());
-    let child = Command::new(common::binary())
-        .args(["serve", "--listen", &addr, "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn wangge");
-    let server = Server { child, addr };
-    let t0 = Instant::now();
-    while common::http(&server.addr, "GET", "/health", None)
-        .map(|r| r.status)
-        .ok()
-        != Some(200)
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = common::Server::start(&[OsStr::new("--data-dir"), dir.as_os_str()], &[]);
     let body = common::households(20_000);
     let r = common::http(
         &server.addr,
@@ -785,13 +676,13 @@ fn over_the_wire_head_has_the_length_and_gzip_streams() {
     .unwrap();
     assert_eq!(r.status, 201);
     let path = "/api/v1/datasets/w/layers/households";
-    let plain = raw(&server.addr, "GET", path, "");
+    let plain = raw(&server.addr, "GET", path, &[]);
     assert_eq!(plain.status, 200);
     let len: usize = plain.header("content-length").unwrap().parse().unwrap();
     assert_eq!(len, plain.body.len());
     assert!(len > 1 << 20, "a layer of several chunks: {len}");
     // HEAD: the same length announced, nothing sent.
-    let head = raw(&server.addr, "HEAD", path, "");
+    let head = raw(&server.addr, "HEAD", path, &[]);
     assert_eq!(head.status, 200);
     assert_eq!(
         head.header("content-length"),
@@ -800,17 +691,12 @@ fn over_the_wire_head_has_the_length_and_gzip_streams() {
     assert_eq!(head.header("etag"), plain.header("etag"));
     assert!(head.body.is_empty());
     // gzip over the streamed body decodes to the plain one.
-    let gz = raw(&server.addr, "GET", path, "Accept-Encoding: gzip\r\n");
+    let gz = raw(&server.addr, "GET", path, &[("Accept-Encoding", "gzip")]);
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
     assert_eq!(gunzip(&gz.body), plain.body);
     // And 304 over the wire carries no body.
     let tag = plain.header("etag").unwrap().to_string();
-    let nm = raw(
-        &server.addr,
-        "GET",
-        path,
-        &format!("If-None-Match: {tag}\r\n"),
-    );
+    let nm = raw(&server.addr, "GET", path, &[("If-None-Match", &tag)]);
     assert_eq!(nm.status, 304);
     assert!(nm.body.is_empty());
 }

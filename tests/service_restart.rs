@@ -6,56 +6,23 @@
 #[path = "service/common.rs"]
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{http, Resp};
+use common::{http, Resp, Server};
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path, job_delay_ms: u64) -> Server {
-        let port = common::free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(common::binary())
-            .args(["serve", "--listen", &addr, "--data-dir"])
-            .arg(dir)
-            .env("WANGGE_JOB_DELAY_MS", job_delay_ms.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn wangge");
-        let t0 = Instant::now();
-        while http(&addr, "GET", "/health", None).map(|r| r.status).ok() != Some(200) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, addr }
-    }
-
-    /// SIGKILL: no chance to flush or clean up.
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server on `dir`, its jobs held back `job_delay_ms` before they run.
+fn start(dir: &Path, job_delay_ms: u64) -> Server {
+    let delay = job_delay_ms.to_string();
+    Server::start(
+        &[OsStr::new("--data-dir"), dir.as_os_str()],
+        &[("WANGGE_JOB_DELAY_MS", &delay)],
+    )
 }
 
 fn matched(addr: &str, collection: &str) -> Option<u64> {
@@ -85,7 +52,7 @@ fn put(addr: &str, layer: &str, body: &str) -> std::io::Result<Resp> {
 #[test]
 fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     let dir = common::temp_dir("restart");
-    let server = Server::start(&dir, 600_000);
+    let server = start(&dir, 600_000);
     let addr = server.addr.clone();
 
     // Acknowledged uploads.
@@ -158,7 +125,7 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     let last_acked = *acked.last().unwrap();
 
     // Restart on the same directory.
-    let server = Server::start(&dir, 0);
+    let server = start(&dir, 0);
     let addr = server.addr.clone();
     assert_eq!(matched(&addr, "d.areas"), Some(9));
     assert_eq!(matched(&addr, "d.households"), Some(5000));
@@ -195,35 +162,20 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
 /// jobs as failed, and computes the missing results again.
 #[test]
 fn sigkill_during_demo_jobs_then_load_recomputes() {
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
     assert!(
         demo.join("areas.geojson").exists(),
         "data/demo is part of the repository; restore it with `git checkout data/demo`"
     );
     let dir = common::temp_dir("restart-demo");
-    let start = |dir: &std::path::Path| {
-        let addr = format!("127.0.0.1:{}", common::free_port());
-        let child = Command::new(common::binary())
-            .args(["serve", "--listen", &addr, "--load"])
-            .arg(&demo)
-            .arg("--data-dir")
-            .arg(dir)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            addr: addr.clone(),
-        };
-        let t0 = Instant::now();
-        while http(&addr, "GET", "/health", None).map(|r| r.status).ok() != Some(200) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
+    let start = |dir: &Path| {
+        let args = [
+            OsStr::new("--load"),
+            demo.as_os_str(),
+            OsStr::new("--data-dir"),
+            dir.as_os_str(),
+        ];
+        Server::start(&args, &[])
     };
     let server = start(&dir);
     let addr = server.addr.clone();
@@ -247,15 +199,7 @@ fn sigkill_during_demo_jobs_then_load_recomputes() {
 
     let server = start(&dir);
     let addr = server.addr.clone();
-    for layer in [
-        "areas",
-        "households",
-        "cameras",
-        "buildings",
-        "barriers",
-        "sites",
-        "candidates",
-    ] {
+    for layer in common::DEMO_LAYERS {
         let text = std::fs::read_to_string(demo.join(format!("{layer}.geojson"))).unwrap();
         let want = serde_json::from_str::<serde_json::Value>(&text).unwrap()["features"]
             .as_array()

@@ -590,18 +590,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn layers_and_jobs_survive_reopening() {
-        let dir = std::env::temp_dir().join(format!("wangge-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let feats: Vec<StoredFeature> = (0..10_000).map(feature).collect();
-        let job = JobRecord {
-            id: "j1".into(),
-            dataset: "demo".into(),
+    /// A partition job of `dataset`, created now, in `state` at `stage`.
+    fn job(id: &str, dataset: &str, state: JobState, progress: f64, stage: &str) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            dataset: dataset.into(),
             kind: "partition".into(),
-            state: JobState::Running,
-            progress: 0.5,
-            stage: "regions".into(),
+            state,
+            progress,
+            stage: stage.into(),
             reason: None,
             params: serde_json::json!({}),
             created: now_rfc3339(),
@@ -609,7 +606,15 @@ mod tests {
             finished: None,
             results: vec![],
             summary: serde_json::Value::Null,
-        };
+        }
+    }
+
+    #[test]
+    fn layers_and_jobs_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("wangge-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let feats: Vec<StoredFeature> = (0..10_000).map(feature).collect();
+        let job = job("j1", "demo", JobState::Running, 0.5, "regions");
         {
             let s = SqliteStore::open(&dir).unwrap();
             let m = s
@@ -648,21 +653,7 @@ mod tests {
             parent_code: "3411".into(),
             code: c.into(),
         };
-        let job = JobRecord {
-            id: "j2".into(),
-            dataset: "a".into(),
-            kind: "partition".into(),
-            state: JobState::Succeeded,
-            progress: 1.0,
-            stage: "done".into(),
-            reason: None,
-            params: serde_json::json!({}),
-            created: now_rfc3339(),
-            started: None,
-            finished: None,
-            results: vec![],
-            summary: serde_json::Value::Null,
-        };
+        let job = job("j2", "a", JobState::Succeeded, 1.0, "done");
         {
             let s = SqliteStore::open(&dir).unwrap();
             s.retire_codes("a", &[code("3411009")]).unwrap();

@@ -8,8 +8,9 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -25,15 +26,7 @@ pub const DATASET: &str = "langya";
 const RULES: &str = r#"{"min_households": 300, "max_households": 500, "max_persons": 2500, "max_area_m2": 2000000}"#;
 
 /// The input layers, uploaded as they are and normalised by `wangge convert`.
-pub const INPUTS: [&str; 7] = [
-    "areas",
-    "households",
-    "cameras",
-    "buildings",
-    "barriers",
-    "sites",
-    "candidates",
-];
+pub const INPUTS: [&str; 7] = common::DEMO_LAYERS;
 
 /// Every collection of the dataset, with the command line's file for it and
 /// whether a viewer may read it (written out here, apart from the service's
@@ -106,13 +99,12 @@ pub struct Deployment {
     pub dir: PathBuf,
     /// The command line's output for the same inputs.
     pub cli: PathBuf,
-    server: Child,
+    server: common::Server,
 }
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        self.server.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -237,50 +229,30 @@ impl Deployment {
             std::fs::write(path, input_layer(layer, window)).unwrap();
         }
         let tokens = dir.join("tokens");
-        std::fs::write(
-            &tokens,
-            format!("{PLANNER_TOKEN} planner\n{VIEWER_TOKEN} viewer\n"),
-        )
-        .unwrap();
-        set_private(&tokens);
-        let addr = format!("127.0.0.1:{}", common::free_port());
-        let server = Command::new(common::binary())
-            .args(["serve", "--listen", &addr, "--tokens"])
-            .arg(&tokens)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let text = format!("{PLANNER_TOKEN} planner\n{VIEWER_TOKEN} viewer\n");
+        common::write_private(&tokens, &text);
+        let data = dir.join("data");
+        let server = common::Server::start(
+            &[
+                OsStr::new("--tokens"),
+                tokens.as_os_str(),
+                OsStr::new("--data-dir"),
+                data.as_os_str(),
+            ],
+            &[],
+        );
         let d = Deployment {
-            addr,
+            addr: server.addr.clone(),
             cli: dir.join("cli"),
             dir,
             server,
         };
         let rules = d.dir.join("rules.json");
         std::fs::write(&rules, RULES).unwrap();
-        d.wait_healthy();
         d.fill(&inputs);
         run_cli(&inputs, &d.cli, &rules);
         eprintln!("deployment ready in {:.1} s", t0.elapsed().as_secs_f64());
         d
-    }
-
-    fn wait_healthy(&self) {
-        let t0 = Instant::now();
-        while common::http(&self.addr, "GET", "/health", None)
-            .map(|r| r.status)
-            .ok()
-            != Some(200)
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "the server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// A request as `role`, with the token as the Bearer.
@@ -337,21 +309,10 @@ impl Deployment {
             );
             urls.push(format!("/api/v1/jobs/{}", r.json()["id"].as_str().unwrap()));
         }
-        let t0 = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let auth = format!("Bearer {PLANNER_TOKEN}");
         for url in urls {
-            loop {
-                let job = self.get_json(Role::Planner, &url);
-                match job["state"].as_str().unwrap() {
-                    "succeeded" => break,
-                    "failed" | "cancelled" => panic!("{url}: {job}"),
-                    _ => {}
-                }
-                assert!(
-                    t0.elapsed() < Duration::from_secs(120),
-                    "jobs too slow: {job}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            common::job_succeeds(&self.addr, &url, Some(&auth), deadline);
         }
     }
 
@@ -377,15 +338,6 @@ impl Deployment {
         features
     }
 }
-
-#[cfg(unix)]
-fn set_private(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_private(_: &Path) {}
 
 /// A JSON value with every number as f64 and null members dropped: GDAL
 /// writes an integral double as an integer and omits unset fields.

@@ -1,13 +1,21 @@
 //! Shared helpers for the service tests: temporary data directories, small
-//! layers, a hand-rolled gzip encoder (stored blocks: no extra dependency) and a
-//! minimal HTTP/1.1 client for tests that talk to the real binary.
+//! layers, a hand-rolled gzip encoder (stored blocks: no extra dependency), a
+//! minimal HTTP/1.1 client and a guard for the real binary serving, and the
+//! in-process service with the built-in engines.
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use wangge::service::{self, engines::Builtin, AppState, Config, Role, Tokens};
+use wangge::store::{SqliteStore, Store};
 
 /// A fresh, empty directory under the system temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -16,6 +24,17 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The input layers of the demo district in `data/demo`, in upload order.
+pub const DEMO_LAYERS: [&str; 7] = [
+    "areas",
+    "households",
+    "cameras",
+    "buildings",
+    "barriers",
+    "sites",
+    "candidates",
+];
 
 /// `n` × `n` square areas of 0.01° from (118.30, 32.30), codes 3411020010NN.
 pub fn areas(n: usize) -> String {
@@ -140,20 +159,42 @@ pub fn http_as(
     authorization: Option<&str>,
     body: Option<&[u8]>,
 ) -> std::io::Result<Resp> {
+    let auth: Vec<(&str, &str)> = authorization
+        .map(|a| ("Authorization", a))
+        .into_iter()
+        .collect();
+    request(addr, method, path, &auth, body)
+}
+
+/// [`http`] with extra request headers; the body comes back undecoded (but
+/// de-chunked), so a test sees what went over the wire.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let body = body.unwrap_or(&[]);
-    let auth = authorization
-        .map(|a| format!("Authorization: {a}\r\n"))
-        .unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+/// A raw HTTP/1.1 response split into status, headers and (de-chunked) body.
+fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -220,3 +261,180 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wangge")))
 }
+
+/// Writes a file only its owner may read, as a tokens file must be.
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Waits until `GET /health` at `addr` answers 200 (a minute at most).
+pub fn wait_healthy(addr: &str) {
+    let t0 = Instant::now();
+    while http(addr, "GET", "/health", None).map(|r| r.status).ok() != Some(200) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls the job at `path` over HTTP (as `authorization`) until it succeeds;
+/// fails the test when it fails, is cancelled, or is not done by `deadline`.
+pub fn job_succeeds(addr: &str, path: &str, authorization: Option<&str>, deadline: Instant) {
+    loop {
+        let j = http_as(addr, "GET", path, authorization, None)
+            .unwrap()
+            .json();
+        match j["state"].as_str().unwrap() {
+            "succeeded" => return,
+            "failed" | "cancelled" => panic!("{path}: {j}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "{path} too slow: {j}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `wangge serve` process on a free loopback port, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// `wangge serve --listen ADDR ARGS` with `envs`, logging warnings only;
+    /// returns once it answers `/health`.
+    pub fn start<A: AsRef<OsStr>>(args: &[A], envs: &[(&str, &str)]) -> Server {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(binary())
+            .args(["serve", "--listen", &addr])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn wangge");
+        let server = Server { child, addr };
+        wait_healthy(&server.addr);
+        server
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Ends the process, if it still runs.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The path of a URL the service writes (it names itself `localhost:8080`
+/// when no public URL is configured), for a request to the test harness.
+pub fn local_path(url: &str) -> String {
+    url.trim_start_matches("http://localhost:8080").to_string()
+}
+
+/// Tokens where `p` is a planner.
+pub fn planner_tokens() -> Tokens {
+    let mut tokens = Tokens::default();
+    tokens.insert("p", Role::Planner);
+    tokens
+}
+
+/// The service with the built-in engines over a SQLite store in `dir` (its
+/// data directory too), with [`planner_tokens`]; `config` sets the rest.
+pub fn planner_service(dir: &Path, config: Config) -> (web::Data<AppState>, Arc<dyn Store>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
+    let state = service::state_with(
+        Config {
+            tokens: planner_tokens(),
+            data_dir: dir.to_path_buf(),
+            ..config
+        },
+        store.clone(),
+        Arc::new(Builtin),
+    )
+    .unwrap();
+    (state, store)
+}
+
+/// The test harness's service over the state `$state`.
+#[allow(unused_macros)]
+macro_rules! app {
+    ($state:expr) => {
+        actix_web::test::init_service(wangge::service::app($state.clone())).await
+    };
+}
+
+/// Calls the test harness's service: (status, headers, body).
+#[allow(unused_macros)]
+macro_rules! call {
+    ($app:expr, $req:expr $(,)?) => {{
+        let res = actix_web::test::call_service(&$app, $req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = actix_web::test::read_body(res).await.to_vec();
+        (status, headers, body)
+    }};
+}
+
+/// A body as JSON, failing the test with the body when it is not.
+pub fn json_of(b: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(b)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
+}
+
+/// A GeoJSON upload to the test harness.
+pub fn put(path: &str, body: impl Into<Vec<u8>>) -> actix_web::test::TestRequest {
+    actix_web::test::TestRequest::put()
+        .uri(path)
+        .insert_header(("content-type", "application/geo+json"))
+        .set_payload(body.into())
+}
+
+/// Polls the job at `$url` (as the service wrote it) through the test
+/// harness's `$app` with the `Authorization` `$auth` until it succeeds or
+/// fails, within `$secs` seconds; evaluates to the job's document.
+#[allow(unused_macros)]
+macro_rules! finished_job {
+    ($app:expr, $url:expr, $auth:expr, $secs:expr) => {{
+        let path = $crate::common::local_path($url);
+        let t0 = std::time::Instant::now();
+        loop {
+            let req = actix_web::test::TestRequest::get()
+                .uri(&path)
+                .insert_header(("authorization", $auth))
+                .to_request();
+            let res = actix_web::test::call_service(&$app, req).await;
+            let body = actix_web::test::read_body(res).await;
+            let j: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if j["state"] == "succeeded" || j["state"] == "failed" {
+                break j;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs($secs),
+                "job stuck: {j}"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use {app, call, finished_job};

@@ -2,9 +2,7 @@
 //! server with its datasets, started and filled once for all tests.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -144,64 +142,10 @@ impl Cred {
     }
 }
 
-/// One HTTP/1.1 request with `Connection: close`.
+/// One request to the fixture's server as `cred`.
 pub fn send(method: &str, path: &str, cred: Cred, body: Option<&[u8]>) -> Resp {
-    let addr = &server().0;
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let body = body.unwrap_or(&[]);
-    let auth = cred
-        .authorization()
-        .map(|a| format!("Authorization: {a}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 4 + size..];
-    }
-    out
+    let auth = cred.authorization();
+    common::http_as(&server().0, method, path, auth.as_deref(), body).unwrap()
 }
 
 pub fn get(path: &str, cred: Cred) -> Resp {
@@ -265,8 +209,7 @@ pub fn fixture() -> &'static Fixture {
 fn start_server() -> (String, actix_web::web::Data<AppState>) {
     let dir = common::temp_dir("access");
     let tokens_file = dir.join("tokens");
-    std::fs::write(&tokens_file, TOKENS_FILE).unwrap();
-    set_mode(&tokens_file, 0o600);
+    common::write_private(&tokens_file, TOKENS_FILE);
     let tokens = Tokens::load(Some(&tokens_file), None).unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("data")).unwrap());
     let state = service::state_with(
@@ -291,25 +234,9 @@ fn start_server() -> (String, actix_web::web::Data<AppState>) {
                 .await
         })
     });
-    let t0 = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_healthy(&addr);
     (addr, state)
 }
-
-#[cfg(unix)]
-fn set_mode(p: &PathBuf, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &PathBuf, _: u32) {}
 
 /// Starts a job and waits for it to succeed; returns its id.
 fn run_job(dataset: &str, kind: &str, query: &str, body: &[u8], cred: Cred) -> String {
@@ -321,35 +248,18 @@ fn run_job(dataset: &str, kind: &str, query: &str, body: &[u8], cred: Cred) -> S
     );
     expect(&r, 202, &format!("{kind} on {dataset}"));
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let t0 = Instant::now();
-    loop {
-        let j = get(&format!("/api/v1/jobs/{id}"), cred).json();
-        match j["state"].as_str().unwrap() {
-            "succeeded" => return id,
-            "failed" | "cancelled" => panic!("{kind} on {dataset}: {j}"),
-            _ => {}
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(300),
-            "{kind} too slow: {j}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let auth = cred.authorization();
+    let path = format!("/api/v1/jobs/{id}");
+    common::job_succeeds(&server().0, &path, auth.as_deref(), deadline);
+    id
 }
 
 /// Langya: the demo district through every engine, by the county planner;
 /// nanqiao: a small dataset written by its own scoped planner over Basic.
 fn fill() -> Fixture {
     let p = Cred::Planner;
-    for layer in [
-        "areas",
-        "households",
-        "cameras",
-        "buildings",
-        "barriers",
-        "sites",
-        "candidates",
-    ] {
+    for layer in common::DEMO_LAYERS {
         let r = send(
             "PUT",
             &format!("/api/v1/datasets/{LANGYA}/layers/{layer}"),
