@@ -218,6 +218,16 @@ async fn health_landing_conformance_api() {
     assert!(h.contains_key("x-request-id"));
     let (s, h, b) = call!(app, test::TestRequest::post().uri("/collections"));
     assert_problem(s, &h, &b, 405);
+    // Every route answers a method it lacks with 405, /health included.
+    for uri in ["/health", "/api/v1/jobs", "/collections"] {
+        let (s, h, b) = call!(
+            app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::TRACE)
+                .uri(uri)
+        );
+        assert_problem(s, &h, &b, 405);
+    }
     let (_, h, _) = call!(
         app,
         test::TestRequest::get()

@@ -370,7 +370,7 @@ async fn middleware(
 /// The routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let ds = "/api/v1/datasets/{dataset}";
-    cfg.route("/health", web::get().to(health))
+    cfg.service(web::resource("/health").route(web::get().to(health)))
         .service(web::resource("/").route(web::get().to(ogc::landing)))
         .service(web::resource("/conformance").route(web::get().to(ogc::conformance)))
         .service(web::resource("/api").route(web::get().to(openapi::api)))
