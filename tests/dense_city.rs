@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use geo::{Area as _, BooleanOps, Intersects, Validation};
 use geo_types::MultiPolygon;
-use support::contract::check_dense;
+use support::contract::{check_dense, DenseCheck};
 use support::dense::{census_update, dense_city, to_metres, City};
 use support::wuhan::optics_valley;
 use wangge::partition::{partition, update, Partition, PartitionOptions, UpdateOptions};
@@ -127,6 +127,34 @@ fn wuhan_cap_480_without_barriers() {
     wuhan(480, false);
 }
 
+/// Partitions `areas` of the towers-up-to-480 `city` on one 300–500 rule for
+/// every area (as the partition bench runs it) and checks the contract.
+fn on_one_rule(label: &str, areas: &[wangge::model::Area], city: &City) -> DenseCheck {
+    let rules = wangge::model::Rules {
+        min_households: 300,
+        max_households: 500,
+        target_households: None,
+        max_persons: None,
+        max_area_m2: None,
+    };
+    let opts = PartitionOptions {
+        rules: Some(rules),
+        ..PartitionOptions::default()
+    };
+    let t = Instant::now();
+    let p =
+        partition(areas, &city.households, &city.barriers, &opts, &NoProgress).expect("partition");
+    check_dense(
+        label,
+        areas,
+        &city.households,
+        &p,
+        Some(rules),
+        480,
+        t.elapsed(),
+    )
+}
+
 /// Two communities of the million-household city where the area's boundary
 /// pinches a sliver off a cell that holds a tower (459 and 480 households):
 /// the grid keeps the sliver with the tower and gives the empty part away,
@@ -146,29 +174,7 @@ fn a_tower_in_a_pinched_sliver_stays_with_its_grid() {
         wanted.len(),
         "the generator makes both communities"
     );
-    let rules = wangge::model::Rules {
-        min_households: 300,
-        max_households: 500,
-        target_households: None,
-        max_persons: None,
-        max_area_m2: None,
-    };
-    let opts = PartitionOptions {
-        rules: Some(rules),
-        ..PartitionOptions::default()
-    };
-    let t = Instant::now();
-    let p =
-        partition(&areas, &city.households, &city.barriers, &opts, &NoProgress).expect("partition");
-    let check = check_dense(
-        "pinched slivers of the 1M city",
-        &areas,
-        &city.households,
-        &p,
-        Some(rules),
-        480,
-        t.elapsed(),
-    );
+    let check = on_one_rule("pinched slivers of the 1M city", &areas, &city);
     assert_eq!(check.empty, 0);
     assert_eq!(
         check.feasible_within, check.feasible_grids,
@@ -182,35 +188,7 @@ fn a_tower_in_a_pinched_sliver_stays_with_its_grid() {
 #[test]
 fn a_million_households_meet_the_contract() {
     let city = dense_city(SEED, 1_000_000, 480);
-    let rules = wangge::model::Rules {
-        min_households: 300,
-        max_households: 500,
-        target_households: None,
-        max_persons: None,
-        max_area_m2: None,
-    };
-    let opts = PartitionOptions {
-        rules: Some(rules),
-        ..PartitionOptions::default()
-    };
-    let t = Instant::now();
-    let p = partition(
-        &city.areas,
-        &city.households,
-        &city.barriers,
-        &opts,
-        &NoProgress,
-    )
-    .expect("partition");
-    let check = check_dense(
-        "generated 1M cap 480 with barriers",
-        &city.areas,
-        &city.households,
-        &p,
-        Some(rules),
-        480,
-        t.elapsed(),
-    );
+    let check = on_one_rule("generated 1M cap 480 with barriers", &city.areas, &city);
     assert_eq!(
         check.reasons.unexplained, 0,
         "every grid outside the rules says why"
