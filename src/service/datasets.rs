@@ -243,9 +243,16 @@ pub async fn delete_layer(
 
 /// Upload options from the query string.
 fn read_options(req: &HttpRequest) -> Result<ReadOptions, ServiceError> {
+    parse_read_options(req.query_string())
+}
+
+/// Parses the raw query string of a layer upload (`crs`, `strict`, the
+/// `*_field` names). Pure, so the fuzz target `query` can reach it without a
+/// server.
+pub fn parse_read_options(query: &str) -> Result<ReadOptions, ServiceError> {
     let mut opts = ReadOptions::default();
     let mut fields = FieldNames::default();
-    for (k, v) in query_pairs(req)? {
+    for (k, v) in super::parse_query(query)? {
         match k.as_str() {
             "crs" => {
                 opts.crs = Some(

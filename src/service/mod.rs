@@ -172,7 +172,12 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
 
 /// The query string as decoded pairs, in order.
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ServiceError> {
-    let q = req.query_string();
+    parse_query(req.query_string())
+}
+
+/// Decodes a raw query string (the part after `?`) into pairs, in order. Pure,
+/// so the fuzz target `query` can reach it without a server.
+pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, ServiceError> {
     if q.is_empty() {
         return Ok(Vec::new());
     }

@@ -197,12 +197,15 @@ pub async fn collection(
 }
 
 /// Parsed items parameters.
-struct ItemsQuery {
-    limit: usize,
-    offset: usize,
-    bbox: Option<[f64; 4]>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    /// Features on the page, at least 1 and at most the server's page maximum.
+    pub limit: usize,
+    pub offset: usize,
+    /// West, south, east, north in CRS84, finite and within range.
+    pub bbox: Option<[f64; 4]>,
     /// Raw bbox text, echoed in links.
-    bbox_text: Option<String>,
+    pub bbox_text: Option<String>,
 }
 
 fn parse_number(name: &str, v: &str) -> Result<usize, ServiceError> {
@@ -236,13 +239,20 @@ fn parse_bbox(v: &str) -> Result<[f64; 4], ServiceError> {
 }
 
 fn items_query(req: &HttpRequest, max: usize) -> Result<ItemsQuery, ServiceError> {
+    parse_items_query(req.query_string(), max)
+}
+
+/// Parses the raw query string of an items request (`limit`, `offset`, `bbox`,
+/// `bbox-crs`, `f`); `max` caps `limit`. Pure, so the fuzz target `query` can
+/// reach it without a server.
+pub fn parse_items_query(query: &str, max: usize) -> Result<ItemsQuery, ServiceError> {
     let mut q = ItemsQuery {
         limit: 10,
         offset: 0,
         bbox: None,
         bbox_text: None,
     };
-    for (k, v) in query_pairs(req)? {
+    for (k, v) in super::parse_query(query)? {
         match k.as_str() {
             "limit" => {
                 let n = parse_number("limit", &v)?;
@@ -421,4 +431,39 @@ pub async fn item(
         .content_type(GEOJSON)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_query_from_the_raw_string() {
+        let q =
+            parse_items_query("limit=5000&offset=20&bbox=114.3,30.4,0,114.5,30.6,9", 1000).unwrap();
+        assert_eq!(q.limit, 1000, "limit is capped at the page maximum");
+        assert_eq!(q.offset, 20);
+        assert_eq!(q.bbox, Some([114.3, 30.4, 114.5, 30.6]));
+        assert_eq!(q.bbox_text.as_deref(), Some("114.3,30.4,0,114.5,30.6,9"));
+        assert_eq!(parse_items_query("", 1000).unwrap().limit, 10);
+        for bad in [
+            "limit=0",
+            "limit=-1",
+            "bbox=1,2,3",
+            "bbox=0,nan,1,1",
+            "bbox=0,10,1,5",
+            "datetime=2020-01-01",
+            "bbox-crs=EPSG:4326",
+            "colour=red",
+        ] {
+            let e = parse_items_query(bad, 1000).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ServiceError::BadRequest(_) | ServiceError::UnknownParameter(_)
+                ),
+                "{bad}: {e:?}"
+            );
+        }
+    }
 }
