@@ -200,17 +200,30 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
     let r = job!(app, "country", "coverage", "");
     refused("coverage of a country", r, 422, Some("cells"));
 
-    // Cameras that see 100 km each: every camera against every household.
+    // Cameras that claim to see 100 km are refused at upload: past the 3 km
+    // the coverage engine measures.
     let far = |i: usize| format!(r#"{{"id":"f{i}","type":"ptz","range_m":100000}}"#);
+    let (s, _, v, _) = call!(
+        app,
+        web_test::TestRequest::put()
+            .uri("/api/v1/datasets/far/layers/cameras")
+            .insert_header(("content-type", "application/geo+json"))
+            .set_payload(points(10, DISTRICT, far))
+    );
+    assert_eq!(s.as_u16(), 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("3000 m"), "{v}");
+    // 60,000 cameras of 3 km over 80,000 households in a 10 km district:
+    // each camera against a quarter of them, 1.3e9 pairs.
+    let wide = |i: usize| format!(r#"{{"id":"w{i}","type":"ptz","range_m":3000}}"#);
     put!(
         app,
         "far",
         "households",
-        points(20_000, DISTRICT, |_| "{}".into())
+        points(80_000, DISTRICT, |_| "{}".into())
     );
-    put!(app, "far", "cameras", points(60_000, DISTRICT, far));
+    put!(app, "far", "cameras", points(60_000, DISTRICT, wide));
     let r = job!(app, "far", "coverage", r#"{"area_coverage": false}"#);
-    refused("cameras of 100 km range", r, 422, Some("pairs"));
+    refused("60,000 cameras of 3 km range", r, 422, Some("pairs"));
 
     // Nothing was queued, and the server answers and runs a job in budget.
     assert!(
