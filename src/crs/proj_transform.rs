@@ -164,18 +164,28 @@ struct CodeInfo {
     area: Option<AreaOfUse>,
 }
 
-fn code_info(code: u32) -> Result<CodeInfo, CrsError> {
+/// Codes whose PROJ answer is remembered at most: a real deployment uses a
+/// handful, and requests naming ever new codes (valid or not) must not grow
+/// the table without bound.
+const CODE_TABLE_MAX: usize = 1024;
+
+fn code_table() -> &'static Mutex<HashMap<u32, Result<CodeInfo, CrsError>>> {
     static TABLE: OnceLock<Mutex<HashMap<u32, Result<CodeInfo, CrsError>>>> = OnceLock::new();
-    let table = TABLE.get_or_init(Default::default);
+    TABLE.get_or_init(Default::default)
+}
+
+fn code_info(code: u32) -> Result<CodeInfo, CrsError> {
+    let table = code_table();
     if let Some(known) = table.lock().unwrap_or_else(|e| e.into_inner()).get(&code) {
         return known.clone();
     }
     // Computed outside the lock: two threads may both do it once, harmlessly.
     let info = inspect(code);
-    table
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(code, info.clone());
+    let mut known = table.lock().unwrap_or_else(|e| e.into_inner());
+    if known.len() >= CODE_TABLE_MAX {
+        known.clear();
+    }
+    known.insert(code, info.clone());
     info
 }
 
@@ -437,6 +447,16 @@ impl ProjOp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_code_table_stays_bounded() {
+        // Ever new codes, known to PROJ or not, each answered once.
+        for code in 900_000..900_000 + 2 * super::CODE_TABLE_MAX as u32 {
+            let _ = super::code_info(code);
+        }
+        let len = super::code_table().lock().unwrap().len();
+        assert!(len <= super::CODE_TABLE_MAX, "{len} codes remembered");
+    }
+
     use super::*;
 
     #[test]
