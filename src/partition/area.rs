@@ -31,8 +31,6 @@ pub(crate) struct Loads {
     pub(crate) households: Vec<u64>,
     /// Persons per node.
     pub(crate) persons: Vec<u64>,
-    /// Households at the node's heaviest single location (one building).
-    pub(crate) heaviest_location: Vec<u64>,
     /// (household index, node) for the area's household locations.
     pub(crate) hh_node: Vec<(u32, u32)>,
     pub(crate) has_persons: bool,
@@ -151,7 +149,6 @@ fn locate_households(tess: &Tessellation, households: &[Household], hh: &[u32]) 
     let mut loads = Loads {
         households: vec![0; n],
         persons: vec![0; n],
-        heaviest_location: vec![0; n],
         hh_node: Vec::with_capacity(hh.len()),
         has_persons: hh.iter().any(|&i| households[i as usize].persons.is_some()),
     };
@@ -161,33 +158,6 @@ fn locate_households(tess: &Tessellation, households: &[Household], hh: &[u32]) 
         loads.households[v as usize] += u64::from(h.households);
         loads.persons[v as usize] += u64::from(h.persons.unwrap_or(0));
         loads.hh_node.push((i, v));
-    }
-    // Heaviest location per node: features at the same point are one
-    // location (one building entered as several records).
-    let mut by_point: Vec<(u32, u64, u64, u64)> = loads
-        .hh_node
-        .iter()
-        .map(|&(i, v)| {
-            let h = &households[i as usize];
-            (
-                v,
-                h.location.x().to_bits(),
-                h.location.y().to_bits(),
-                u64::from(h.households),
-            )
-        })
-        .collect();
-    by_point.sort_unstable();
-    let mut j = 0;
-    while j < by_point.len() {
-        let (v, x, y, _) = by_point[j];
-        let mut sum = 0;
-        while j < by_point.len() && (by_point[j].0, by_point[j].1, by_point[j].2) == (v, x, y) {
-            sum += by_point[j].3;
-            j += 1;
-        }
-        let slot = &mut loads.heaviest_location[v as usize];
-        *slot = (*slot).max(sum);
     }
     loads
 }
