@@ -48,9 +48,14 @@ async function signIn(page, token) {
 }
 
 /** Waits for the job panel to reach a final state; returns the progress values seen. */
-async function waitJob(page, timeout = 240_000) {
+async function waitJob(page, before, timeout = 240_000) {
   const seen = [];
   const t0 = Date.now();
+  await page.waitForFunction((b) => {
+    const j = document.querySelector('#job');
+    return (j.dataset.id && j.dataset.id !== b) || document.querySelector('#run-msg').classList.contains('error');
+  }, before, { timeout: 30_000 });
+  assert.ok(!(await page.evaluate(() => document.querySelector('#run-msg').classList.contains('error'))), `the job did not start: ${await page.textContent('#run-msg')}`);
   for (;;) {
     const s = await page.evaluate(() => ({ st: document.querySelector('#job').dataset.state, p: document.querySelector('#job-progress').value, stage: document.querySelector('#job-stage').textContent }));
     seen.push(s);
@@ -137,8 +142,9 @@ async function planner(browser) {
   figures.rejectedRow = row.trim();
 
   // Partition as a job: the progress bar moves and ends done.
+  const before = await page.getAttribute('#job', 'data-id');
   await page.click('#partition-form button[type=submit]');
-  const seen = await waitJob(page);
+  const seen = await waitJob(page, before);
   figures.partitionPolls = seen.length;
   figures.partitionStages = [...new Set(seen.map((s) => s.stage.split(' · ')[1]).filter(Boolean))];
   assert.equal(seen.at(-1).p, 1);
@@ -214,42 +220,41 @@ async function planner(browser) {
     }
     throw new Error('the demo dataset has no coverage');
   });
+  await page.click('#run details:has(#propose-form) summary');
   await page.fill('#pr-count', '8');
-  await page.click('#propose-form summary').catch(() => {});
-  await page.evaluate(() => document.querySelectorAll('#run details').forEach((d) => { d.open = true; }));
+  const prev = await page.getAttribute('#job', 'data-id');
   await page.click('#propose-form button[type=submit]');
-  await waitJob(page);
-  await page.waitForFunction(() => window.wangge.state.data.proposals, null, { timeout: 60_000 });
+  await waitJob(page, prev);
+  await page.waitForSelector('#proposal-list li', { timeout: 60_000 });
   figures.proposals = await page.locator('#proposal-list li').count();
   assert.ok(figures.proposals > 0);
+  await idle(page);
   const sectors = await page.evaluate(() => window.wangge.map.querySourceFeatures('camera_sectors').length);
   assert.ok(sectors > 0, 'camera sectors are drawn');
   figures.cameraSectors = sectors;
-  // The screenshot for the README: the demo's grids, coverage and cameras.
+  // The screenshot for the README: the demo's town centre, where the
+  // proposals are, with its grids, camera sectors, key sites, a grid's
+  // details and the summary.
   await page.evaluate(() => {
     const m = window.wangge.map;
-    const g = window.wangge.state.data.grids;
-    let b = null;
-    for (const f of g.features) {
-      const flat = JSON.stringify(f.geometry.coordinates).match(/-?\d+\.\d+,-?\d+\.\d+/g).map((s) => s.split(',').map(Number));
-      for (const [x, y] of flat) b = b ? [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)] : [x, y, x, y];
-    }
-    m.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 });
-  });
-  const first = await gridPixel(page, (await page.evaluate(() => window.wangge.state.data.grids.features[0].properties.code)));
-  await page.evaluate(() => {
-    const m = window.wangge.map;
-    const g = window.wangge.state.data.grids;
-    const fc = g.features.map((f) => f.geometry.coordinates.flat(3)).flat();
-    let b = null;
-    for (let i = 0; i + 1 < fc.length; i += 2) {
-      const [x, y] = [fc[i], fc[i + 1]];
-      b = b ? [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)] : [x, y, x, y];
-    }
-    m.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
+    const pts = window.wangge.state.data.proposals.features.map((f) => f.geometry.coordinates);
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    m.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 60, duration: 0 });
   });
   await idle(page);
-  await page.mouse.click(first.x, first.y).catch(() => {});
+  const centre = await page.evaluate(() => {
+    const m = window.wangge.map;
+    const c = m.getCanvas().getBoundingClientRect();
+    const f = m.queryRenderedFeatures([c.width / 2, c.height / 2], { layers: ['grids-fill'] })[0];
+    return f ? String(f.properties.code) : null;
+  });
+  if (centre) {
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForSelector('#detail:not([hidden])');
+  }
+  await page.evaluate(() => document.querySelector('#summary').scrollIntoView());
   await idle(page);
   mkdirSync(path.dirname(SHOT), { recursive: true });
   await page.screenshot({ path: SHOT });
@@ -293,6 +298,16 @@ const browser = await chromium.launch({
 try {
   await planner(browser);
   await viewer(browser);
+} catch (e) {
+  // What the page showed when it failed, for the test's output.
+  for (const c of browser.contexts()) {
+    for (const p of c.pages()) {
+      await p.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
+      const msgs = await p.evaluate(() => [...document.querySelectorAll('.msg')].map((m) => `${m.id}: ${m.textContent}`).filter((t) => !t.endsWith(': '))).catch(() => []);
+      log('messages on the page:', msgs);
+    }
+  }
+  throw e;
 } finally {
   await browser.close();
 }

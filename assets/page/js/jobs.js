@@ -22,7 +22,7 @@ export function wireJobs(onFinished) {
   $('#partition-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const body = partitionBody();
-    if (!body) return;
+    if (body === null) return;
     const update = $('#p-update').checked ? '?update=true' : '';
     start('partition', `/partition${update}`, body, onFinished);
   });
@@ -139,15 +139,26 @@ async function start(kind, path, body, onFinished) {
   }
 }
 
+/** Stops following a job (another dataset was chosen); the job itself goes on. */
+export function unfollow() {
+  if (current?.timer) clearTimeout(current.timer);
+  current = null;
+  $('#job').hidden = true;
+}
+
 /** Follows job `job` ({id, kind}) until it ends, then calls onFinished(job document). */
 export function follow(job, onFinished) {
   current = { ...job };
+  const mine = current;
   const box = $('#job');
   box.hidden = false;
+  box.dataset.id = job.id;
+  box.dataset.state = 'queued';
   const [zh, en] = KIND[job.kind] || [job.kind, job.kind];
   fill($('#job-title'), el('strong', {}, zh), el('span', { class: 'en' }, en));
   $('#job-cancel').disabled = false;
   const poll = async () => {
+    if (current !== mine) return;
     let j;
     try {
       j = await api(`/api/v1/jobs/${enc(job.id)}`);
@@ -156,6 +167,7 @@ export function follow(job, onFinished) {
       current = null;
       return;
     }
+    if (current !== mine) return;
     $('#job-progress').value = j.state === 'succeeded' ? 1 : j.progress || 0;
     $('#job-stage').textContent = `${STATES[j.state] || j.state} · ${j.stage || ''} · ${Math.round((j.progress || 0) * 100)}%`;
     box.dataset.state = j.state;

@@ -7,7 +7,7 @@ import { state, el, fill, $, say, applyRole } from './ui.js';
 import { createMap, renderLegend } from './map.js';
 import { refreshDatasets, wireDatasets, loadDataset, renderLayerList } from './data.js';
 import { wireUpload } from './upload.js';
-import { wireJobs, showLocked, resume } from './jobs.js';
+import { wireJobs, showLocked, resume, unfollow } from './jobs.js';
 import { renderSummary, renderProposals, wireClicks } from './review.js';
 import { wireAdjust, isMoving, renderAdoption } from './adjust.js';
 
@@ -53,6 +53,7 @@ async function onJobFinished() {
 }
 
 async function selectDataset(d) {
+  if (d !== state.dataset) unfollow();
   state.dataset = d || null;
   $('#detail').hidden = true;
   await reload();
