@@ -4,8 +4,9 @@
 //! signs in, uploads layers through the file input, runs a partition job to
 //! the end, checks the grids drawn on the map and a clicked grid's panel,
 //! runs proposals on the demo, downloads a layer, then checks a viewer's page
-//! offers no planner control and no private layer; every request the browser
-//! makes must stay on the server's origin. It saves `docs/planner.png`.
+//! offers no planner control and no private layer, and that a server without
+//! tokens needs no sign-in; every request the browser makes must stay on the
+//! server's origin. It saves `docs/planner.png`.
 
 #[path = "service/common.rs"]
 mod common;
@@ -49,7 +50,10 @@ fn planner_page_in_headless_chromium() {
     let node = which("node").expect("the planner page test needs Node.js (node) on PATH");
     let work = common::temp_dir("page");
     let tokens = work.join("tokens");
-    common::write_private(&tokens, "page-planner-token planner\npage-viewer-token viewer\n");
+    common::write_private(
+        &tokens,
+        "page-planner-token planner\npage-viewer-token viewer\n",
+    );
     let data = work.join("data");
     let demo = repo().join("data/demo");
     let server = common::Server::start(
@@ -63,10 +67,14 @@ fn planner_page_in_headless_chromium() {
         ],
         &[],
     );
+    // And one without tokens (empty): its page needs no sign-in.
+    let open_data = work.join("open");
+    let open = common::Server::start(&["--data-dir".as_ref(), open_data.as_os_str()], &[]);
     let shot = repo().join("docs/planner.png");
     let out = Command::new(node)
         .arg(repo().join("tests/page/planner_page.mjs"))
         .env("WANGGE_ADDR", &server.addr)
+        .env("OPEN_ADDR", &open.addr)
         .env("PLAYWRIGHT_DIR", &pw)
         .env("CHROMIUM", &chromium)
         .env("DEMO_DIR", &demo)
@@ -89,10 +97,17 @@ fn planner_page_in_headless_chromium() {
     assert_eq!(figures["offOrigin"], serde_json::json!([]), "{figures}");
     assert!(figures["requests"].as_u64().unwrap() > 20, "{figures}");
     let grids = figures["grids"].as_u64().unwrap();
-    assert!(grids > 1 && figures["gridsRendered"].as_u64() == Some(grids), "{figures}");
+    assert!(
+        grids > 1 && figures["gridsRendered"].as_u64() == Some(grids),
+        "{figures}"
+    );
     assert!(figures["proposals"].as_u64().unwrap() > 0, "{figures}");
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 50_000, "{}", shot.display());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 50_000,
+        "{}",
+        shot.display()
+    );
     let _ = std::fs::remove_dir_all(&work);
 }
 
@@ -102,4 +117,102 @@ fn which(name: &str) -> Option<PathBuf> {
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     })
+}
+
+/// The page's routes without a browser: negotiation of `/`, the embedded
+/// files with their tags, and the session probe, all without a token.
+#[actix_web::test]
+async fn page_routes_negotiate_tag_and_probe_the_session() {
+    use actix_web::test::TestRequest;
+    use common::{app, call, json_of};
+    let dir = common::temp_dir("page-routes");
+    let (state, _store) = common::planner_service(&dir, Default::default());
+    let app = app!(state);
+    let h = |m: &actix_web::http::header::HeaderMap, k: &str| {
+        m.get(k)
+            .unwrap_or_else(|| panic!("no {k}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let (status, headers, body) = call!(
+        app,
+        TestRequest::get()
+            .uri("/")
+            .insert_header(("accept", browser))
+    );
+    assert_eq!(status, 200);
+    assert!(h(&headers, "content-type").starts_with("text/html"));
+    let csp = h(&headers, "content-security-policy");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains("/ui/vendor/maplibre-gl/maplibre-gl.css") && !html.contains("http"),
+        "{html}"
+    );
+
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let mut r = TestRequest::get().uri("/");
+        if let Some(a) = accept {
+            r = r.insert_header(("accept", a));
+        }
+        let (status, _, body) = call!(app, r);
+        assert_eq!(status, 200, "{accept:?}");
+        assert_eq!(json_of(&body)["title"], "wangge", "{accept:?}");
+    }
+
+    let path = "/ui/vendor/maplibre-gl/maplibre-gl.mjs";
+    let (status, headers, body) = call!(app, TestRequest::get().uri(path));
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"/**\n* MapLibre GL JS"));
+    let tag = h(&headers, "etag");
+    assert!(h(&headers, "cache-control").contains("max-age"));
+    let (status, _, body) = call!(
+        app,
+        TestRequest::get()
+            .uri(path)
+            .insert_header(("if-none-match", tag.as_str()))
+    );
+    assert_eq!((status.as_u16(), body.len()), (304, 0));
+    let (status, headers, _) = call!(app, TestRequest::get().uri("/ui/page/js/main.js"));
+    assert_eq!(status, 200);
+    assert!(h(&headers, "content-type").starts_with("text/javascript"));
+    assert_eq!(h(&headers, "cache-control"), "no-cache");
+    let (status, headers, _) = call!(app, TestRequest::get().uri("/ui/page/../../Cargo.toml"));
+    assert_eq!(status, 404);
+    assert!(h(&headers, "content-type").starts_with("application/problem+json"));
+
+    let (status, _, body) = call!(app, TestRequest::get().uri("/ui/session"));
+    assert_eq!(status, 200);
+    let s = json_of(&body);
+    assert_eq!(
+        (s["tokens"].as_bool(), s["signed_in"].as_bool()),
+        (Some(true), Some(false)),
+        "{s}"
+    );
+    let (_, _, body) = call!(
+        app,
+        TestRequest::get()
+            .uri("/ui/session")
+            .insert_header(("authorization", "Bearer nope"))
+    );
+    assert_eq!(json_of(&body)["signed_in"], false);
+    let (_, _, body) = call!(
+        app,
+        TestRequest::get()
+            .uri("/ui/session")
+            .insert_header(("authorization", "Bearer p"))
+    );
+    let s = json_of(&body);
+    assert_eq!(
+        (s["role"].as_str(), s["datasets"].as_str()),
+        (Some("planner"), Some("*")),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

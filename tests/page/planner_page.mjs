@@ -30,7 +30,8 @@ function record(context) {
     figures.requests += 1;
     const u = r.url();
     if (u.startsWith('blob:') || u.startsWith('data:')) return;
-    if (new URL(u).origin !== ORIGIN) figures.offOrigin.push(u);
+    const o = new URL(u).origin;
+    if (o !== ORIGIN && o !== `http://${process.env.OPEN_ADDR}`) figures.offOrigin.push(u);
   });
 }
 
@@ -295,7 +296,22 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
+/** A server without tokens: no sign-in, every caller a planner. */
+async function open(browser) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  record(context);
+  const page = await context.newPage();
+  await page.goto(`http://${env('OPEN_ADDR')}/`);
+  await page.waitForFunction(() => window.wangge && window.wangge.ready, null, { timeout: 60_000 });
+  assert.equal(await page.isVisible('#signin'), false, 'no sign-in without tokens');
+  assert.equal(await page.getAttribute('#role', 'data-role'), 'planner');
+  assert.equal(await page.isVisible('#signout'), false);
+  assert.ok(await page.isVisible('#upload'));
+  await context.close();
+}
+
 try {
+  await open(browser);
   await planner(browser);
   await viewer(browser);
 } catch (e) {

@@ -117,7 +117,7 @@ function renderChanges() {
   for (const f of c.features) {
     const p = f.properties;
     counts[p.change] = (counts[p.change] || 0) + 1;
-    moved += Number(p.households_moved ?? p.moved_households ?? 0) || 0;
+    moved += Number(p.moved_in ?? 0) || 0;
   }
   const names = { unchanged: '未变', adjusted: '调整', new: '新增', retired: '撤销' };
   fill($('#changes'),

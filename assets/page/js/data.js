@@ -209,7 +209,7 @@ export function renderLayerList() {
     const [zh, en] = label(n);
     const fc = state.data[n];
     const count = fc ? fmt(fc.features.length) : state.metas?.[n] ? fmt(state.metas[n].features) : '';
-    const cb = el('input', { type: 'checkbox', 'data-layer': n, onchange: (e) => { map.setVisible(n, e.target.checked); map.renderLegend(); } });
+    const cb = el('input', { type: 'checkbox', 'data-layer': n, onchange: (e) => toggle(n, e.target.checked) });
     cb.checked = map.isShown(n);
     const tiles = state.tiled?.[n] ? el('span', { class: 'count' }, '瓦片 tiles') : null;
     rows.push(el('li', {}, el('label', {}, cb, zh, el('span', { class: 'en' }, en)), tiles, el('span', { class: 'count' }, count),
@@ -225,6 +225,13 @@ export function renderLayerList() {
   else if (!state.layers.length) say('#layers-msg', 'info', '此数据集还没有可读的图层', 'this dataset has no layers you may read yet');
   else if (state.tileNote) say('#layers-msg', 'info', '服务器未提供矢量瓦片，大图层以 GeoJSON 加载', 'the server offers no vector tiles: big layers load as GeoJSON');
   else say('#layers-msg', 'info', '');
+}
+
+/** Switches a layer; a coverage choropleth takes the place of the grids' rule colours. */
+function toggle(name, on) {
+  map.setVisible(name, on);
+  if (name === 'grid_coverage' || name === 'coverage') map.setGridFill(!map.isShown('grid_coverage') && !map.isShown('coverage'));
+  map.renderLegend();
 }
 
 function downloadButton(layer) {

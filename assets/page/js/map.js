@@ -157,6 +157,11 @@ export function setVisible(name, visible) {
   for (const s of STYLES[name] || []) if (map.getLayer(s.id)) map.setLayoutProperty(s.id, 'visibility', visible ? 'visible' : 'none');
 }
 
+/** Shows or hides the rule-state fill of the grids (a coverage choropleth replaces it). */
+export function setGridFill(visible) {
+  if (state.map.getLayer('grids-fill')) state.map.setPaintProperty('grids-fill', 'fill-opacity', visible ? ['case', ['boolean', ['feature-state', 'selected'], false], 0.55, 0.3] : 0);
+}
+
 export function isShown(name) {
   const s = (STYLES[name] || [])[0];
   return !!(s && state.map.getLayer(s.id) && state.map.getLayoutProperty(s.id, 'visibility') !== 'none');
