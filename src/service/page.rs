@@ -57,8 +57,14 @@ const ASSETS: &[Asset] = &[
     asset!("page/js/adjust.js", JS),
     asset!("vendor/maplibre-gl/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl/maplibre-gl-worker.mjs", JS),
-    asset!("vendor/maplibre-gl/maplibre-gl.css", "text/css; charset=utf-8"),
-    asset!("vendor/maplibre-gl/LICENSE.txt", "text/plain; charset=utf-8"),
+    asset!(
+        "vendor/maplibre-gl/maplibre-gl.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!(
+        "vendor/maplibre-gl/LICENSE.txt",
+        "text/plain; charset=utf-8"
+    ),
 ];
 
 /// What the page may load: its own origin only (MapLibre starts its workers
@@ -121,7 +127,10 @@ pub async fn root(
 }
 
 /// `GET /ui/{path}`: an embedded file (`/ui/` alone is the page).
-pub async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ServiceError> {
+pub async fn asset(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ServiceError> {
     let path = path.into_inner();
     let path = if path.is_empty() {
         "page/index.html".to_string()
@@ -224,7 +233,8 @@ mod tests {
 
     #[test]
     fn browsers_get_the_page_and_json_clients_the_landing_document() {
-        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+        let chrome =
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
         assert!(html(Some(chrome), "/"));
         assert!(!html(Some(chrome), "/?f=json"));
         assert!(!html(None, "/"));
