@@ -86,6 +86,9 @@ function clearMap() {
   state.data = {};
   state.layers = [];
   state.metas = {};
+  state.tooBig = [];
+  state.tileNote = false;
+  state.tiled = {};
 }
 
 /** Loads dataset `d`: its layers onto the map and into the layer list. */
@@ -150,6 +153,12 @@ export async function loadLayer(layer) {
     }
   }
   if (!map.ORDER.includes(layer) && layer !== 'coverage_households' && layer !== 'coverage_cameras') return;
+  // A city's households as one GeoJSON document would hold the browser for
+  // minutes: without tiles such a layer is listed (and downloadable), not drawn.
+  if ((state.metas[layer]?.features || 0) > MAX_LOCAL_HOUSEHOLDS) {
+    state.tooBig = [...(state.tooBig || []), layer];
+    return;
+  }
   const fc = await layerData(d, layer);
   if (!fc) return;
   state.data[layer] = fc;
@@ -223,6 +232,7 @@ export function renderLayerList() {
   fill(list, rows);
   if (!state.dataset) say('#layers-msg', 'info', '未选择数据集', 'no dataset selected');
   else if (!state.layers.length) say('#layers-msg', 'info', '此数据集还没有可读的图层', 'this dataset has no layers you may read yet');
+  else if (state.tooBig.length) say('#layers-msg', 'info', `图层过大，未在地图上显示：${state.tooBig.join(', ')}`, 'too big to draw without vector tiles (download them instead)');
   else if (state.tileNote) say('#layers-msg', 'info', '服务器未提供矢量瓦片，大图层以 GeoJSON 加载', 'the server offers no vector tiles: big layers load as GeoJSON');
   else say('#layers-msg', 'info', '');
 }
