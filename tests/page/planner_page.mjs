@@ -202,6 +202,32 @@ async function planner(browser) {
   figures.move = (await page.textContent('#adjust-msg')).trim();
   figures.adopt = (await page.textContent('#adopt-msg')).trim();
 
+  // The page's own geometry: a camera's sector follows its azimuth, field of
+  // view and range; GCJ-02 positions of an upload go back to WGS84.
+  const geo = await page.evaluate(async () => {
+    const g = await import('/ui/page/js/geo.js');
+    const c = [118.31, 32.35];
+    const ring = g.sector(c, g.cameraView({ type: 'bullet', azimuth_deg: 90, fov_deg: 60, range_m: 50 }));
+    const R = 6371008.8;
+    const rad = Math.PI / 180;
+    const arc = ring.slice(1, -1).map(([x, y]) => {
+      const dx = (x - c[0]) * rad * R * Math.cos(c[1] * rad);
+      const dy = (y - c[1]) * rad * R;
+      return { d: Math.hypot(dx, dy), b: (Math.atan2(dx, dy) / rad + 360) % 360 };
+    });
+    const p = [118.31, 32.35];
+    const back = g.gcjToWgs(g.wgsToGcj(p));
+    return { arc, disc: g.sector(c, g.cameraView({ type: 'dome' })).length, shift: g.wgsToGcj(p), back };
+  });
+  for (const { d, b } of geo.arc) {
+    assert.ok(Math.abs(d - 50) < 0.2, `sector vertex at ${d} m`);
+    assert.ok(b >= 60 - 1e-6 && b <= 120 + 1e-6, `sector vertex at bearing ${b}`);
+  }
+  assert.ok(Math.min(...geo.arc.map((a) => a.b)) < 60.01 && Math.max(...geo.arc.map((a) => a.b)) > 119.99);
+  assert.equal(geo.disc, 61, 'a dome camera is a closed disc of 60 segments');
+  assert.ok(Math.hypot(geo.shift[0] - 118.31, geo.shift[1] - 32.35) > 1e-3, 'GCJ-02 moves a point in China');
+  assert.ok(Math.abs(geo.back[0] - 118.31) < 1e-8 && Math.abs(geo.back[1] - 32.35) < 1e-8, `GCJ-02 round trip: ${geo.back}`);
+
   // Download a layer as GeoJSON.
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#layer-list button[data-download=grids]')]);
   const file = path.join(WORK, 'grids-download.geojson');

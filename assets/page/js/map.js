@@ -185,7 +185,7 @@ export function renderLegend() {
     parts.push(el('h3', {}, '网格 ', el('span', { class: 'en' }, 'grids')),
       item(COLORS.within, '符合规则', 'within rules'), item(COLORS.below, '户数偏少', 'below minimum'),
       item(COLORS.above, '超出上限', 'above maximum'),
-      el('div', { class: 'item' }, el('span', { class: 'sw', style: `border:3px solid ${COLORS.locked}` }), '已锁定', el('span', { class: 'en' }, 'locked')));
+      state.session.role === 'planner' ? el('div', { class: 'item' }, el('span', { class: 'sw', style: `border:3px solid ${COLORS.locked}` }), '已锁定', el('span', { class: 'en' }, 'locked')) : null);
   }
   if (isShown('coverage') || isShown('grid_coverage')) {
     parts.push(el('h3', {}, '住户覆盖率 ', el('span', { class: 'en' }, 'household coverage')),
