@@ -235,6 +235,26 @@ async function planner(browser) {
   const got = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
   assert.equal(got.features.length, api.length);
 
+  // Partition again keeping the locked grid: the job keeps it as it was, or
+  // a server that takes no `locked` input says so plainly.
+  const lockedBefore = await page.getAttribute('#job', 'data-id');
+  await page.click('#partition-form button[type=submit]');
+  await page.waitForFunction((b) => document.querySelector('#job').dataset.id !== b || document.querySelector('#run-msg').classList.contains('error'), lockedBefore);
+  if (await page.evaluate(() => document.querySelector('#run-msg').classList.contains('error'))) {
+    const msg = await page.textContent('#run-msg');
+    assert.match(msg, /locked/, 'a refused locked partition names the locked input');
+    figures.locked = msg.trim();
+  } else {
+    await waitJob(page, lockedBefore);
+    const kept = await page.evaluate(async (code) => {
+      const t = sessionStorage.getItem('wangge.token');
+      const r = await fetch('/api/v1/datasets/browser/layers/grids', { headers: { Authorization: `Bearer ${t}` } });
+      return (await r.json()).features.find((f) => String(f.properties.code) === String(code))?.properties;
+    }, code);
+    assert.ok(kept && kept.locked === true, `the locked grid ${code} is kept: ${JSON.stringify(kept)}`);
+    figures.locked = `kept ${code}`;
+  }
+
   // The demo dataset (loaded and computed by the server): coverage, then proposals as a job.
   await page.selectOption('#dataset-select', 'demo');
   await page.waitForFunction(() => window.wangge.state.dataset === 'demo' && window.wangge.state.data.coverage && window.wangge.state.data.grids, null, { timeout: 240_000 }).catch(async () => {
