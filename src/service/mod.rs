@@ -10,6 +10,7 @@
 //! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
 //!   R-tree ([`features`]).
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
+//! - [`page`]: the planner's web page (`/` for browsers, `/ui/`), offline.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
@@ -33,6 +34,7 @@ pub mod geomtype;
 pub mod jobs;
 pub mod ogc;
 pub mod openapi;
+pub mod page;
 pub mod stream;
 
 use std::path::{Path, PathBuf};
@@ -376,7 +378,9 @@ async fn middleware(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let ds = "/api/v1/datasets/{dataset}";
     cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/").route(web::get().to(ogc::landing)))
+        .service(web::resource("/").route(web::get().to(page::root)))
+        .service(web::resource("/ui/session").route(web::get().to(page::session)))
+        .service(web::resource("/ui/{path:.*}").route(web::get().to(page::asset)))
         .service(web::resource("/conformance").route(web::get().to(ogc::conformance)))
         .service(web::resource("/api").route(web::get().to(openapi::api)))
         .service(web::resource("/collections").route(web::get().to(ogc::collections)))

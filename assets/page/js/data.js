@@ -1,0 +1,252 @@
+// Datasets (list, create, delete) and the current dataset's layers: loading
+// each readable layer onto the map (vector tiles for the big point and
+// footprint layers when the server offers them, GeoJSON otherwise), the layer
+// list with its toggles and GeoJSON downloads, and the layers the page derives
+// (camera sectors, per-grid coverage, grid rule states).
+
+import { api, enc, layerData, downloadLayer, ApiError } from './api.js';
+import { state, el, fill, $, say, fmt, isPlanner, errorText } from './ui.js';
+import * as map from './map.js';
+import { cameraSectors, coverageByGrid, ruleState, bbox, PRESETS } from './geo.js';
+
+/** Layers drawn from tiles when the server has them (city scale: 10⁶ features). */
+const TILED = new Set(['households', 'buildings']);
+/** Per-grid coverage is computed in the page up to this many household locations. */
+const MAX_LOCAL_HOUSEHOLDS = 200_000;
+/** Shown when the dataset loads; the rest can be switched on. */
+const DEFAULT_ON = new Set(['areas', 'grids', 'camera_sectors', 'cameras', 'coverage_sites', 'proposals', 'barriers', 'rejected', 'move_preview', 'grid_changes']);
+
+const NAMES = {
+  areas: ['区域', 'areas'], grids: ['网格', 'grids'], grid_changes: ['普查变化', 'census changes'],
+  adopted_grids: ['已采用网格', 'adopted grids'], households: ['住户', 'households'], buildings: ['建筑', 'buildings'],
+  barriers: ['障碍线', 'barriers'], cameras: ['摄像机', 'cameras'], camera_sectors: ['摄像机视域', 'camera sectors'],
+  sites: ['重点区域', 'key sites'], candidates: ['候选点位', 'candidate sites'], coverage: ['区域覆盖率', 'coverage per area'],
+  grid_coverage: ['网格覆盖率', 'coverage per grid'], gaps: ['盲区', 'gaps'], coverage_sites: ['重点区域覆盖', 'key site coverage'],
+  coverage_households: ['住户覆盖', 'household coverage'], coverage_cameras: ['摄像机使用', 'camera use'], proposals: ['建议点位', 'proposals'],
+};
+export const label = (n) => NAMES[n] || [n, n];
+
+/** Fills the dataset selector; keeps the current one when it still exists. */
+export async function refreshDatasets() {
+  try {
+    const r = await api('/api/v1/datasets');
+    state.datasets = r.datasets.map((d) => d.name);
+  } catch (e) {
+    say('#datasets-msg', 'error', ...errorText(e, { zh: '数据集列表', en: 'the dataset list' }));
+    return;
+  }
+  if (state.dataset && !state.datasets.includes(state.dataset)) state.datasets.push(state.dataset);
+  const sel = $('#dataset-select');
+  fill(sel, state.datasets.map((d) => el('option', { value: d }, d)));
+  if (!state.dataset && state.datasets.length) state.dataset = state.datasets[0];
+  if (state.dataset) sel.value = state.dataset;
+  if (!state.datasets.length) say('#datasets-msg', 'info', '还没有数据集', isPlanner() ? 'no datasets yet: create one and upload layers' : 'no datasets yet');
+}
+
+export function wireDatasets(onChange) {
+  $('#dataset-select').addEventListener('change', (e) => onChange(e.target.value));
+  $('#dataset-new').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = $('#dataset-name').value.trim();
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+      say('#datasets-msg', 'error', '名称只能用字母、数字、- 和 _', 'use letters, digits, - and _');
+      return;
+    }
+    if (!state.datasets.includes(name)) state.datasets.push(name);
+    $('#dataset-name').value = '';
+    fill($('#dataset-select'), state.datasets.map((d) => el('option', { value: d }, d)));
+    $('#dataset-select').value = name;
+    say('#datasets-msg', 'ok', `已新建 ${name}，请上传图层`, 'created: upload its layers (it is stored with its first layer)');
+    onChange(name);
+  });
+  $('#dataset-delete').addEventListener('click', async () => {
+    const d = state.dataset;
+    if (!d || !confirm(`删除数据集 ${d} 及其全部图层？ Delete dataset ${d} and all its layers?`)) return;
+    try {
+      await api(`/api/v1/datasets/${enc(d)}`, { method: 'DELETE' });
+      state.datasets = state.datasets.filter((x) => x !== d);
+      state.dataset = null;
+      say('#datasets-msg', 'ok', `已删除 ${d}`, 'deleted');
+      await refreshDatasets();
+      onChange(state.dataset);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        state.datasets = state.datasets.filter((x) => x !== d);
+        state.dataset = null;
+        await refreshDatasets();
+        onChange(state.dataset);
+      } else say('#datasets-msg', 'error', ...errorText(e, { zh: '删除', en: 'deleting' }));
+    }
+  });
+}
+
+/** Removes every dataset layer from the map. */
+function clearMap() {
+  for (const n of map.ORDER) map.removeLayer(n);
+  state.data = {};
+  state.layers = [];
+  state.metas = {};
+  state.tooBig = [];
+  state.tileNote = false;
+  state.tiled = {};
+}
+
+/** Loads dataset `d`: its layers onto the map and into the layer list. */
+export async function loadDataset(d) {
+  clearMap();
+  state.dataset = d;
+  state.rules = null;
+  state.locked = new Set(JSON.parse(sessionStorage.getItem(`wangge.locked.${d}`) || '[]'));
+  if (!d) {
+    renderLayerList();
+    return;
+  }
+  let info;
+  try {
+    info = await api(`/api/v1/datasets/${enc(d)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) info = { layers: [], jobs: [] };
+    else {
+      say('#layers-msg', 'error', ...errorText(e, { zh: '数据集', en: 'the dataset' }));
+      return;
+    }
+  }
+  state.layers = info.layers.map((l) => l.layer);
+  state.metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
+  state.jobs = info.jobs || [];
+  await loadRules();
+  await Promise.all(state.layers.map((l) => loadLayer(l)));
+  derive();
+  const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
+  map.fitTo(b || bbox(state.data.grids || state.data.areas));
+  renderLayerList();
+  map.renderLegend();
+}
+
+/** The rules the current grids were made with (null: the per-area presets). */
+async function loadRules() {
+  const job = state.metas.grids?.job;
+  if (!job) return;
+  try {
+    const j = await api(`/api/v1/jobs/${enc(job)}`);
+    state.rules = j.params?.rules || null;
+  } catch {
+    state.rules = null;
+  }
+}
+
+/** Loads one stored layer onto the map. */
+export async function loadLayer(layer) {
+  const d = state.dataset;
+  if (TILED.has(layer)) {
+    try {
+      const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/WebMercatorQuad`);
+      if (ts && Array.isArray(ts.tiles) && ts.tiles.length) {
+        map.setTiles(layer, ts);
+        state.tiled = { ...(state.tiled || {}), [layer]: true };
+        return;
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
+      // No tiles on this server: the layer comes as GeoJSON below.
+      state.tileNote = true;
+    }
+  }
+  if (!map.ORDER.includes(layer) && layer !== 'coverage_households' && layer !== 'coverage_cameras') return;
+  // A city's households as one GeoJSON document would hold the browser for
+  // minutes: without tiles such a layer is listed (and downloadable), not drawn.
+  if ((state.metas[layer]?.features || 0) > MAX_LOCAL_HOUSEHOLDS) {
+    state.tooBig = [...(state.tooBig || []), layer];
+    return;
+  }
+  const fc = await layerData(d, layer);
+  if (!fc) return;
+  state.data[layer] = fc;
+  if (map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, fc));
+}
+
+/** Properties the styles read: rule state and lock of grids. */
+function prepare(layer, fc) {
+  if (layer !== 'grids') return fc;
+  const areaKind = new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
+  for (const f of fc.features) {
+    const p = f.properties;
+    const rules = state.rules || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
+    p._state = ruleState(p, rules);
+    p._locked = state.locked.has(String(p.code)) || p.locked === true;
+  }
+  return fc;
+}
+
+/** Re-colours the grids (after a lock changes). */
+export function restyleGrids() {
+  if (state.data.grids) map.setGeojson('grids', prepare('grids', state.data.grids));
+}
+
+/** Derived layers: camera sectors, per-grid household coverage. */
+function derive() {
+  const cams = state.data.coverage_cameras || state.data.cameras;
+  if (cams) {
+    // The coverage layer of cameras carries `online` as the engine used it.
+    map.setGeojson('camera_sectors', cameraSectors(cams));
+    if (!state.data.cameras) map.setGeojson('cameras', cams);
+  }
+  const hh = state.data.coverage_households;
+  if (state.data.grids && hh && hh.features.length <= MAX_LOCAL_HOUSEHOLDS) {
+    const by = coverageByGrid(state.data.grids, hh);
+    const features = state.data.grids.features.map((g) => {
+      const c = by.get(g.properties.code) || { households: 0, covered: 0 };
+      return { type: 'Feature', geometry: g.geometry, properties: { code: g.properties.code, households: c.households, covered_households: c.covered, _cov: c.households ? c.covered / c.households : null } };
+    });
+    state.data.grid_coverage = { type: 'FeatureCollection', features };
+    map.setGeojson('grid_coverage', state.data.grid_coverage);
+  }
+  if (state.data.coverage) {
+    for (const f of state.data.coverage.features) f.properties._cov = f.properties.household_coverage;
+    map.setGeojson('coverage', state.data.coverage);
+  }
+  for (const n of map.ORDER) if (!DEFAULT_ON.has(n)) map.setVisible(n, false);
+  // Coverage per grid replaces the rule colours when switched on; start with rule state.
+}
+
+/** The layer list: a toggle per shown layer, its count, and a download for stored layers. */
+export function renderLayerList() {
+  const list = $('#layer-list');
+  const rows = [];
+  const shown = map.ORDER.filter((n) => state.map.getSource(n) && !['rejected', 'move_preview'].includes(n));
+  for (const n of shown) {
+    const [zh, en] = label(n);
+    const fc = state.data[n];
+    const count = fc ? fmt(fc.features.length) : state.metas?.[n] ? fmt(state.metas[n].features) : '';
+    const cb = el('input', { type: 'checkbox', 'data-layer': n, onchange: (e) => toggle(n, e.target.checked) });
+    cb.checked = map.isShown(n);
+    const tiles = state.tiled?.[n] ? el('span', { class: 'count' }, '瓦片 tiles') : null;
+    rows.push(el('li', {}, el('label', {}, cb, zh, el('span', { class: 'en' }, en)), tiles, el('span', { class: 'count' }, count),
+      state.layers.includes(n) ? downloadButton(n) : null));
+  }
+  // Stored layers that are not drawn (per-household coverage, camera use) can still be downloaded.
+  for (const n of state.layers.filter((l) => !shown.includes(l))) {
+    const [zh, en] = label(n);
+    rows.push(el('li', {}, el('label', {}, zh, el('span', { class: 'en' }, en)), el('span', { class: 'count' }, fmt(state.metas[n]?.features)), downloadButton(n)));
+  }
+  fill(list, rows);
+  if (!state.dataset) say('#layers-msg', 'info', '未选择数据集', 'no dataset selected');
+  else if (!state.layers.length) say('#layers-msg', 'info', '此数据集还没有可读的图层', 'this dataset has no layers you may read yet');
+  else if (state.tooBig.length) say('#layers-msg', 'info', `图层过大，未在地图上显示：${state.tooBig.join(', ')}`, 'too big to draw without vector tiles (download them instead)');
+  else if (state.tileNote) say('#layers-msg', 'info', '服务器未提供矢量瓦片，大图层以 GeoJSON 加载', 'the server offers no vector tiles: big layers load as GeoJSON');
+  else say('#layers-msg', 'info', '');
+}
+
+/** Switches a layer; a coverage choropleth takes the place of the grids' rule colours. */
+function toggle(name, on) {
+  map.setVisible(name, on);
+  if (name === 'grid_coverage' || name === 'coverage') map.setGridFill(!map.isShown('grid_coverage') && !map.isShown('coverage'));
+  map.renderLegend();
+}
+
+function downloadButton(layer) {
+  return el('button', {
+    type: 'button', class: 'small', title: `下载 ${layer}.geojson · download`, 'data-download': layer,
+    onclick: () => downloadLayer(state.dataset, layer).catch((e) => say('#layers-msg', 'error', ...errorText(e, { zh: '下载', en: 'the download' }))),
+  }, '⇩ GeoJSON');
+}
