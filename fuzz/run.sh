@@ -13,6 +13,8 @@ set -euo pipefail
 seconds=${1:?usage: fuzz/run.sh SECONDS}
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1
+# PROJ's process-lifetime caches are not leaks (see lsan.supp).
+export LSAN_OPTIONS="suppressions=$PWD/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 sanitizer=${SANITIZER:-address}
 targets=(layers crs_name rules query)
 cargo fuzz build --sanitizer "$sanitizer"
