@@ -234,6 +234,90 @@ fn known_codes() -> &'static HashSet<u32> {
     })
 }
 
+/// A PROJ context of our own for one question, destroyed when dropped.
+///
+/// Questions that may fail are asked through `proj_sys` on such a context
+/// rather than through the `proj` crate, whose constructors do not destroy
+/// their context when PROJ refuses (a leak of about 200 kB a time).
+struct Context(*mut proj_sys::PJ_CONTEXT);
+
+impl Context {
+    fn new() -> Context {
+        // Contexts copy the default context's logger, so install it first.
+        install_proj_log();
+        // SAFETY: a plain constructor; the context is destroyed in Drop.
+        Context(unsafe { proj_sys::proj_context_create() })
+    }
+
+    /// Runs `create` on this context; `Err` with PROJ's message when it
+    /// answers null, else hands the object to `read` and destroys it after.
+    fn with_object<R>(
+        &self,
+        create: impl FnOnce(*mut proj_sys::PJ_CONTEXT) -> *mut proj_sys::PJ,
+        read: impl FnOnce(*mut proj_sys::PJ_CONTEXT, *mut proj_sys::PJ) -> R,
+    ) -> Result<R, String> {
+        let (pj, logged) = capturing(|| create(self.0));
+        if pj.is_null() {
+            return Err(reason(logged, &"PROJ could not create the object"));
+        }
+        let r = read(self.0, pj);
+        // SAFETY: `pj` was made on this context and is not used after this.
+        unsafe { proj_sys::proj_destroy(pj) };
+        Ok(r)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: every object made on the context was destroyed already.
+        unsafe { proj_sys::proj_context_destroy(self.0) };
+    }
+}
+
+/// The PROJJSON `type` of a PROJ object, e.g. `ProjectedCRS`.
+///
+/// # Safety
+/// `ctx` and `pj` must be live, `pj` made on `ctx`.
+unsafe fn projjson_type(ctx: *mut proj_sys::PJ_CONTEXT, pj: *mut proj_sys::PJ) -> String {
+    let json = unsafe { proj_sys::proj_as_projjson(ctx, pj, std::ptr::null()) };
+    if json.is_null() {
+        return "object of unknown type".to_string();
+    }
+    let text = unsafe { CStr::from_ptr(json) }.to_string_lossy();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "object of unknown type".to_string())
+}
+
+/// Where a PROJ object is meant to be used, when PROJ knows.
+///
+/// # Safety
+/// `ctx` and `pj` must be live, `pj` made on `ctx`.
+unsafe fn area_of_use(ctx: *mut proj_sys::PJ_CONTEXT, pj: *mut proj_sys::PJ) -> Option<AreaOfUse> {
+    let (mut west, mut south, mut east, mut north) = (0.0, 0.0, 0.0, 0.0);
+    let known = unsafe {
+        proj_sys::proj_get_area_of_use(
+            ctx,
+            pj,
+            &mut west,
+            &mut south,
+            &mut east,
+            &mut north,
+            std::ptr::null_mut(),
+        )
+    };
+    // PROJ answers -1000 for the parts it does not know.
+    let plausible = [west, east].iter().all(|v| (-180.0..=180.0).contains(v))
+        && [south, north].iter().all(|v| (-90.0..=90.0).contains(v));
+    (known != 0 && plausible).then_some(AreaOfUse {
+        west,
+        south,
+        east,
+        north,
+    })
+}
+
 /// Asks PROJ whether it knows the code, and what kind of object it is.
 fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
     if !known_codes().contains(&code) {
@@ -242,17 +326,16 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
             reason: format!("crs not found: EPSG:{code} is not in PROJ's EPSG database"),
         });
     }
-    let (crs, logged) = capturing(|| Proj::new(&format!("EPSG:{code}")));
-    let crs = crs.map_err(|e| CrsError::UnknownEpsg {
-        code,
-        reason: reason(logged, &e),
-    })?;
-    let kind = crs
-        .to_projjson(Some(false), None, None)
-        .ok()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "object of unknown type".to_string());
+    let name = CString::new(format!("EPSG:{code}")).expect("no NUL");
+    let ctx = Context::new();
+    let (kind, area) = ctx
+        .with_object(
+            // SAFETY: a live context and a NUL-terminated name.
+            |c| unsafe { proj_sys::proj_create(c, name.as_ptr()) },
+            // SAFETY: the object was just made on this context.
+            |c, pj| unsafe { (projjson_type(c, pj), area_of_use(c, pj)) },
+        )
+        .map_err(|reason| CrsError::UnknownEpsg { code, reason })?;
     // GeodeticCRS in PROJJSON is a geocentric (cartesian) one; geographic ones are
     // GeographicCRS. A compound CRS (horizontal + height) converts its horizontal part.
     let horizontal = matches!(
@@ -270,21 +353,6 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
             kind: describe_kind(&kind),
         });
     }
-    let area = match crs.area_of_use() {
-        Ok((Some(a), _))
-            if [a.west, a.south, a.east, a.north]
-                .iter()
-                .all(|v| v.is_finite()) =>
-        {
-            Some(AreaOfUse {
-                west: a.west,
-                south: a.south,
-                east: a.east,
-                north: a.north,
-            })
-        }
-        _ => None,
-    };
     Ok(CodeInfo { area })
 }
 
@@ -356,6 +424,28 @@ fn build_new(code: u32, dir: Direction) -> Result<Proj, CrsError> {
         Direction::ToWgs84 => (epsg.as_str(), "EPSG:4326"),
         Direction::FromWgs84 => ("EPSG:4326", epsg.as_str()),
     };
+    // Asked first on a context of our own, so a refusal leaks nothing; the
+    // `proj` crate then builds the transformer PROJ has just agreed to.
+    let (c_from, c_to) = (
+        CString::new(from).expect("no NUL"),
+        CString::new(to).expect("no NUL"),
+    );
+    let checked = Context::new().with_object(
+        // SAFETY: a live context and NUL-terminated names; no area of interest.
+        |c| unsafe {
+            proj_sys::proj_create_crs_to_crs(
+                c,
+                c_from.as_ptr(),
+                c_to.as_ptr(),
+                std::ptr::null_mut(),
+            )
+        },
+        |_, _| (),
+    );
+    if let Err(reason) = checked {
+        let (from, to) = endpoints(code, dir);
+        return Err(CrsError::NoTransformation { from, to, reason });
+    }
     let (proj, logged) = capturing(|| Proj::new_known_crs(from, to, None));
     proj.map_err(|e| {
         let (from, to) = endpoints(code, dir);
