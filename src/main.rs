@@ -366,7 +366,11 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
             };
             // The change report beside the grids: JSON, and the changed grids as a layer.
             let json_path = a.out.with_file_name(format!("{name}.changes.json"));
-            let ext = a.out.extension().and_then(|e| e.to_str()).unwrap_or("geojson");
+            let ext = a
+                .out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("geojson");
             let layer_path = a.out.with_file_name(format!("{name}.changes.{ext}"));
             let mut f = create(&json_path)?;
             serde_json::to_writer_pretty(&mut f, &update.changes).map_err(|e| e.to_string())?;
@@ -468,8 +472,7 @@ impl<'s> Inputs<'s> {
             origin: text.origin.clone(),
             ..self.opts.clone()
         };
-        let (items, report) =
-            read(&text, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (items, report) = read(&text, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
         self.reports
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -3,5 +3,5 @@
 //! formats.
 
 pub(crate) mod coverage;
-pub(crate) mod serve;
 pub(crate) mod formats;
+pub(crate) mod serve;

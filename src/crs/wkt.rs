@@ -132,7 +132,10 @@ unsafe fn best_code(ctx: *mut proj_sys::PJ_CONTEXT, obj: *mut proj_sys::PJ) -> O
             if !best.is_null() {
                 let code = proj_sys::proj_get_id_code(best, 0);
                 if !code.is_null() {
-                    found = CStr::from_ptr(code).to_str().ok().and_then(|c| c.parse().ok());
+                    found = CStr::from_ptr(code)
+                        .to_str()
+                        .ok()
+                        .and_then(|c| c.parse().ok());
                 }
                 proj_sys::proj_destroy(best);
             }

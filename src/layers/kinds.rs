@@ -234,8 +234,14 @@ pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerRep
     for (index, area) in areas {
         if let Some(&first) = first_with.get(&area.code) {
             // Converted files: name the file's records, as the other rejections do.
-            let (index, row) = opts.origin.as_ref().map_or((index, None), |o| o.locate(index));
-            let (first, first_row) = opts.origin.as_ref().map_or((first, None), |o| o.locate(first));
+            let (index, row) = opts
+                .origin
+                .as_ref()
+                .map_or((index, None), |o| o.locate(index));
+            let (first, first_row) = opts
+                .origin
+                .as_ref()
+                .map_or((first, None), |o| o.locate(first));
             let first = first_row.map_or(format!("feature {first}"), |r| format!("row {r}"));
             report.rejections.push(Rejection {
                 index,

@@ -97,8 +97,14 @@ mod tests {
         }
         assert!(parse_encoding("klingon").is_err());
         let gbk = encoding_rs::GBK.encode("社区").0;
-        assert_eq!(decode(&gbk, encoding_rs::GBK, String::new, false).unwrap(), "社区");
+        assert_eq!(
+            decode(&gbk, encoding_rs::GBK, String::new, false).unwrap(),
+            "社区"
+        );
         let err = decode(&gbk, encoding_rs::UTF_8, || "record 3".into(), true).unwrap_err();
-        assert!(err.to_string().contains("record 3 is not valid UTF-8"), "{err}");
+        assert!(
+            err.to_string().contains("record 3 is not valid UTF-8"),
+            "{err}"
+        );
     }
 }

@@ -37,8 +37,8 @@ pub(super) fn read_path(path: &Path, opts: &SourceOptions) -> Result<Converted, 
     if !path.is_file() {
         return Err(FormatError::Io(format!("{}: no such file", path.display())));
     }
-    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(sql_err)?;
+    let db =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql_err)?;
     read(&db, opts)
 }
 
@@ -48,7 +48,8 @@ pub(super) fn read_bytes(bytes: &[u8], opts: &SourceOptions) -> Result<Converted
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("wangge-upload-{}-{n}.gpkg", std::process::id()));
-    std::fs::write(&path, bytes).map_err(|e| FormatError::Io(format!("{}: {e}", path.display())))?;
+    std::fs::write(&path, bytes)
+        .map_err(|e| FormatError::Io(format!("{}: {e}", path.display())))?;
     let result = read_path(&path, opts);
     let _ = std::fs::remove_file(&path);
     result
@@ -61,8 +62,12 @@ fn quote(name: &str) -> String {
 /// The feature table to read: the named one, or the only one.
 fn table_name(db: &Connection, wanted: &Option<String>) -> Result<String, FormatError> {
     let mut stmt = db
-        .prepare("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")
-        .map_err(|e| FormatError::GeoPackage(format!("not a GeoPackage (no gpkg_contents table): {e}")))?;
+        .prepare(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name",
+        )
+        .map_err(|e| {
+            FormatError::GeoPackage(format!("not a GeoPackage (no gpkg_contents table): {e}"))
+        })?;
     let names: Vec<String> = stmt
         .query_map([], |r| r.get(0))
         .and_then(|rows| rows.collect())
@@ -71,7 +76,11 @@ fn table_name(db: &Connection, wanted: &Option<String>) -> Result<String, Format
         (Some(w), _) if names.contains(w) => Ok(w.clone()),
         (Some(w), _) => Err(FormatError::GeoPackage(format!(
             "it has no feature layer {w:?} (it has: {})",
-            if names.is_empty() { "none".into() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
         ))),
         (None, [one]) => Ok(one.clone()),
         (None, []) => Err(FormatError::GeoPackage("it has no feature layers".into())),
@@ -109,7 +118,9 @@ fn srs_crs(db: &Connection, srs_id: i64) -> Result<Option<Crs>, FormatError> {
     if org.eq_ignore_ascii_case("epsg") {
         return u32::try_from(code)
             .map(|c| Some(Crs::epsg(c)))
-            .map_err(|_| FormatError::GeoPackage(format!("the layer's SRS is EPSG:{code}, not a code")));
+            .map_err(|_| {
+                FormatError::GeoPackage(format!("the layer's SRS is EPSG:{code}, not a code"))
+            });
     }
     if org.eq_ignore_ascii_case("wangge") {
         match code {
@@ -119,7 +130,9 @@ fn srs_crs(db: &Connection, srs_id: i64) -> Result<Option<Crs>, FormatError> {
         }
     }
     Crs::from_wkt(&definition).map(Some).map_err(|e| {
-        FormatError::GeoPackage(format!("the layer's SRS {srs_id} ({org} {code}) cannot be used: {e}"))
+        FormatError::GeoPackage(format!(
+            "the layer's SRS {srs_id} ({org} {code}) cannot be used: {e}"
+        ))
     })
 }
 
@@ -131,7 +144,9 @@ fn read(db: &Connection, opts: &SourceOptions) -> Result<Converted, FormatError>
             params![table],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .map_err(|e| FormatError::GeoPackage(format!("layer {table:?} has no geometry column: {e}")))?;
+        .map_err(|e| {
+            FormatError::GeoPackage(format!("layer {table:?} has no geometry column: {e}"))
+        })?;
     let crs = srs_crs(db, srs_id)?;
     // Every column but the geometry and the integer primary key (the fid).
     let mut columns: Vec<(String, bool)> = Vec::new();
@@ -140,7 +155,9 @@ fn read(db: &Connection, opts: &SourceOptions) -> Result<Converted, FormatError>
             .prepare(&format!("PRAGMA table_info({})", quote(&table)))
             .map_err(sql_err)?;
         let rows = info
-            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)? > 0)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)? > 0))
+            })
             .map_err(sql_err)?;
         for row in rows {
             columns.push(row.map_err(sql_err)?);
@@ -224,7 +241,11 @@ fn parse_blob(b: &[u8]) -> Result<Option<Geometry<f64>>, String> {
         1 => 32,
         2 | 3 => 48,
         4 => 64,
-        n => return Err(format!("the geometry blob has an invalid envelope code {n}")),
+        n => {
+            return Err(format!(
+                "the geometry blob has an invalid envelope code {n}"
+            ))
+        }
     };
     if flags & 0b1_0000 != 0 {
         return Ok(None);
@@ -232,7 +253,8 @@ fn parse_blob(b: &[u8]) -> Result<Option<Geometry<f64>>, String> {
     let wkb = b
         .get(8 + envelope..)
         .ok_or("the geometry blob is cut short")?;
-    let parsed = wkb::reader::read_wkb(wkb).map_err(|e| format!("the geometry's WKB is invalid: {e}"))?;
+    let parsed =
+        wkb::reader::read_wkb(wkb).map_err(|e| format!("the geometry's WKB is invalid: {e}"))?;
     Ok(parsed.try_to_geometry())
 }
 
@@ -334,7 +356,9 @@ fn write_db(
            ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
            ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system');",
     )?;
-    let wgs84 = Crs::Wgs84.to_wkt(false).unwrap_or_else(|_| "undefined".into());
+    let wgs84 = Crs::Wgs84
+        .to_wkt(false)
+        .unwrap_or_else(|_| "undefined".into());
     let tx = db.transaction()?;
     tx.execute(
         "INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84 geodetic', 4326, 'EPSG', 4326, ?1, 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
@@ -387,7 +411,10 @@ fn write_db(
     tx.execute(&create, [])?;
     let (mut min_x, mut min_y, mut max_x, mut max_y) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     {
-        let placeholders = (0..columns.len() + 1).map(|i| format!("?{}", i + 1)).collect::<Vec<_>>().join(", ");
+        let placeholders = (0..columns.len() + 1)
+            .map(|i| format!("?{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
         let names = std::iter::once("geom".to_string())
             .chain(columns.iter().map(|(c, _)| quote(c)))
             .collect::<Vec<_>>()

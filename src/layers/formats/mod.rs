@@ -219,7 +219,11 @@ pub fn open(path: &Path, opts: &SourceOptions) -> Result<Opened, LayerError> {
 }
 
 /// Reads a layer sent as bytes (an upload) in the given format.
-pub fn from_bytes(format: Format, bytes: Vec<u8>, opts: &SourceOptions) -> Result<Opened, LayerError> {
+pub fn from_bytes(
+    format: Format,
+    bytes: Vec<u8>,
+    opts: &SourceOptions,
+) -> Result<Opened, LayerError> {
     if format == Format::GeoJson {
         let text = String::from_utf8(bytes).map_err(|e| LayerError::NotUtf8 {
             offset: e.utf8_error().valid_up_to(),

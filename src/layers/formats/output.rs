@@ -97,12 +97,17 @@ impl Sink {
             Target::Buffer(b) => b,
         };
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
-        let collection: Value = serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
+        let collection: Value =
+            serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
         let name = collection
             .get("name")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .or_else(|| self.path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .or_else(|| {
+                self.path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
             .unwrap_or_else(|| "layer".into());
         let to = self.crs.from_wgs84().map_err(|e| invalid(e.to_string()))?;
         let features = features(&collection, &to).map_err(invalid)?;
@@ -173,7 +178,10 @@ fn features(collection: &Value, to: &FromWgs84) -> Result<Vec<OutFeature>, Strin
                 .and_then(Value::as_object)
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
-            if let Some(id) = f.get("id").filter(|_| !props.iter().any(|(k, _)| k == "id")) {
+            if let Some(id) = f
+                .get("id")
+                .filter(|_| !props.iter().any(|(k, _)| k == "id"))
+            {
                 props.insert(0, ("id".into(), id.clone()));
             }
             Ok(OutFeature { geometry, props })

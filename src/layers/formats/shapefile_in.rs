@@ -25,7 +25,7 @@ struct Parts {
     /// The name, for messages (`roads.shp`).
     name: String,
     shp: Vec<u8>,
-    shx: Option<Vec<u8>>,
+    shx: Vec<u8>,
     dbf: Vec<u8>,
     prj: Option<Vec<u8>>,
     cpg: Option<Vec<u8>>,
@@ -49,10 +49,16 @@ pub(super) fn read_path(path: &Path, opts: &SourceOptions) -> Result<Converted, 
             path.display()
         ))
     })?;
+    let shx = sibling("shx").ok_or_else(|| {
+        FormatError::MissingPart(format!(
+            "{} has no .shx beside it (copy the .shp with all its sibling files)",
+            path.display()
+        ))
+    })?;
     let optional = |ext: &str| sibling(ext).map(|p| read_file(&p)).transpose();
     let parts = Parts {
         shp: read_file(path)?,
-        shx: optional("shx")?,
+        shx: read_file(&shx)?,
         dbf: read_file(&dbf)?,
         prj: optional("prj")?,
         cpg: optional("cpg")?,
@@ -91,10 +97,11 @@ pub(super) fn read_zip(bytes: &[u8], opts: &SourceOptions) -> Result<Converted, 
     };
     let stem = &shp[..shp.len() - 4];
     let mut member = |ext: &str| -> Result<Option<Vec<u8>>, FormatError> {
-        let Some(name) = names
-            .iter()
-            .find(|n| n.len() == stem.len() + 4 && n.starts_with(stem) && n[stem.len()..].eq_ignore_ascii_case(ext))
-        else {
+        let Some(name) = names.iter().find(|n| {
+            n.len() == stem.len() + 4
+                && n.starts_with(stem)
+                && n[stem.len()..].eq_ignore_ascii_case(ext)
+        }) else {
             return Ok(None);
         };
         let mut file = archive.by_name(name).map_err(zip_err)?;
@@ -105,7 +112,9 @@ pub(super) fn read_zip(bytes: &[u8], opts: &SourceOptions) -> Result<Converted, 
     };
     let parts = Parts {
         shp: member(".shp")?.unwrap_or_default(),
-        shx: member(".shx")?,
+        shx: member(".shx")?.ok_or_else(|| {
+            FormatError::MissingPart(format!("the zip has {shp} but no {stem}.shx"))
+        })?,
         dbf: member(".dbf")?.ok_or_else(|| {
             FormatError::MissingPart(format!(
                 "the zip has {shp} but no {stem}.dbf (the attributes are kept there)"
@@ -173,11 +182,8 @@ fn read_parts(parts: Parts, opts: &SourceOptions) -> Result<Converted, FormatErr
     let (encoding, said_by) = attribute_encoding(&parts, opts)?;
     let assumed = said_by == "assumed";
     let shp_err = |e: shapefile::Error| FormatError::Shapefile(format!("{}: {e}", parts.name));
-    let shapes = match &parts.shx {
-        Some(shx) => shapefile::ShapeReader::with_shx(Cursor::new(&parts.shp), Cursor::new(shx)),
-        None => shapefile::ShapeReader::new(Cursor::new(&parts.shp)),
-    }
-    .map_err(shp_err)?;
+    let shapes = shapefile::ShapeReader::with_shx(Cursor::new(&parts.shp), Cursor::new(&parts.shx))
+        .map_err(shp_err)?;
     let dbf = dbase::ReaderBuilder::new()
         .with_encoding(dbase::encoding::EncodingRs::from(encoding))
         .build(Cursor::new(&parts.dbf))
@@ -199,9 +205,8 @@ fn read_parts(parts: Parts, opts: &SourceOptions) -> Result<Converted, FormatErr
         .enumerate()
     {
         total += 1;
-        let (shape, Ordered(fields)) = item.map_err(|e| {
-            FormatError::Shapefile(format!("{}, record {record}: {e}", parts.name))
-        })?;
+        let (shape, Ordered(fields)) = item
+            .map_err(|e| FormatError::Shapefile(format!("{}, record {record}: {e}", parts.name)))?;
         let mut props = Vec::with_capacity(fields.len());
         for (name, value) in fields {
             let value = field_value(value);
@@ -226,8 +231,16 @@ fn read_parts(parts: Parts, opts: &SourceOptions) -> Result<Converted, FormatErr
     }
     let (text, records) = out.finish();
     let source = match crs {
-        Some(c) => format!("Shapefile {}, {} text ({said_by}), {c} (.prj)", parts.name, encoding.name()),
-        None => format!("Shapefile {}, {} text ({said_by}), no .prj", parts.name, encoding.name()),
+        Some(c) => format!(
+            "Shapefile {}, {} text ({said_by}), {c} (.prj)",
+            parts.name,
+            encoding.name()
+        ),
+        None => format!(
+            "Shapefile {}, {} text ({said_by}), no .prj",
+            parts.name,
+            encoding.name()
+        ),
     };
     Ok(Converted {
         text,

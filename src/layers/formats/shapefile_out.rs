@@ -44,7 +44,8 @@ fn layer_kind(features: &[OutFeature]) -> Result<Kind, String> {
             .geometry
             .as_ref()
             .ok_or_else(|| format!("feature {i} has no geometry, which a Shapefile cannot keep"))?;
-        let k = kind_of(g).ok_or_else(|| format!("feature {i}'s geometry has no Shapefile type"))?;
+        let k =
+            kind_of(g).ok_or_else(|| format!("feature {i}'s geometry has no Shapefile type"))?;
         kind = Some(match (kind, k) {
             (None, k) => k,
             (Some(a), b) if a == b => a,
@@ -126,7 +127,10 @@ pub(super) fn write(_name: &str, crs: Crs, features: &[OutFeature]) -> Result<Fi
     let columns = schema(features);
     let names = field_names(&columns);
     let value = |f: &OutFeature, col: &str| -> Option<Value> {
-        f.props.iter().find(|(k, _)| k == col).map(|(_, v)| v.clone())
+        f.props
+            .iter()
+            .find(|(k, _)| k == col)
+            .map(|(_, v)| v.clone())
     };
     let mut builder = dbase::TableWriterBuilder::with_encoding(dbase::Unicode);
     for ((col, kind), name) in columns.iter().zip(&names) {
@@ -152,7 +156,11 @@ pub(super) fn write(_name: &str, crs: Crs, features: &[OutFeature]) -> Result<Fi
             }
         };
     }
-    let (mut shp, mut shx, mut dbf) = (Cursor::new(Vec::new()), Cursor::new(Vec::new()), Cursor::new(Vec::new()));
+    let (mut shp, mut shx, mut dbf) = (
+        Cursor::new(Vec::new()),
+        Cursor::new(Vec::new()),
+        Cursor::new(Vec::new()),
+    );
     {
         let shapes = shapefile::ShapeWriter::with_shx(&mut shp, &mut shx);
         let table = builder.build_with_dest(&mut dbf);
@@ -218,7 +226,11 @@ fn dbf_value(v: Option<Value>, kind: Column) -> dbase::FieldValue {
     match kind {
         Column::Integer | Column::Real => F::Numeric(v.and_then(|v| v.as_f64())),
         Column::Boolean => F::Logical(v.and_then(|v| v.as_bool())),
-        Column::Text => F::Character(v.as_ref().and_then(as_text).map(|t| cut(&t, 254).to_string())),
+        Column::Text => F::Character(
+            v.as_ref()
+                .and_then(as_text)
+                .map(|t| cut(&t, 254).to_string()),
+        ),
     }
 }
 

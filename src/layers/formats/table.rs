@@ -24,7 +24,15 @@ use crate::layers::Rejection;
 /// Header names taken as the longitude (easting) column, compared without
 /// case and surrounding space.
 /// (Not `x`/`y`: Chinese survey tables call the northing X.)
-const LON_NAMES: [&str; 7] = ["lon", "lng", "long", "longitude", "经度", "gcj_lng", "bd_lng"];
+const LON_NAMES: [&str; 7] = [
+    "lon",
+    "lng",
+    "long",
+    "longitude",
+    "经度",
+    "gcj_lng",
+    "bd_lng",
+];
 /// Header names taken as the latitude (northing) column.
 const LAT_NAMES: [&str; 5] = ["lat", "latitude", "纬度", "gcj_lat", "bd_lat"];
 
@@ -120,7 +128,13 @@ pub(super) fn read_csv(bytes: &[u8], opts: &SourceOptions) -> Result<Converted, 
         let line = record.position().map_or(i + 1, |p| p.line() as usize);
         let cells = record
             .iter()
-            .map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) })
+            .map(|c| {
+                if c.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(c.to_string())
+                }
+            })
             .collect();
         rows.push((line, cells));
     }
@@ -213,7 +227,11 @@ fn header(
 fn unique(names: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(names.len());
     for (i, n) in names.into_iter().enumerate() {
-        let base = if n.is_empty() { format!("column_{}", i + 1) } else { n };
+        let base = if n.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            n
+        };
         let mut name = base.clone();
         let mut k = 2;
         while out.contains(&name) {
@@ -266,6 +284,11 @@ fn to_points(
                 reason,
             }),
         }
+    }
+    if total == 0 {
+        return Err(FormatError::Table(format!(
+            "no data rows below the header on row {header_row}"
+        )));
     }
     let (text, records) = out.finish();
     Ok(Converted {

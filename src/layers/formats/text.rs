@@ -42,8 +42,7 @@ impl CollectionText {
             self.text.push_str(",\n");
         }
         self.records.push(record);
-        self.text
-            .push_str("{\"type\":\"Feature\",\"properties\":{");
+        self.text.push_str("{\"type\":\"Feature\",\"properties\":{");
         for (i, (k, v)) in props.iter().enumerate() {
             if i > 0 {
                 self.text.push(',');
