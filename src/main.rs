@@ -253,7 +253,7 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         .parse()
         .map_err(|e: layers::LayerError| e.to_string())?;
     let mut opts = a.read.options()?;
-    let text = a.read.source.open(&a.input, &status)?;
+    let text = a.read.source.open(&a.input, &opts.fields.id, &status)?;
     opts.origin = text.origin.clone();
     status.stage("parsing and validating");
     let (layer, report) = layers::read_layer(kind, &text, &opts)
@@ -466,7 +466,7 @@ impl<'s> Inputs<'s> {
     }
 
     fn read<T>(&self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
-        let text = self.source.open(path, self.status)?;
+        let text = self.source.open(path, &self.opts.fields.id, self.status)?;
         self.status.stage(&format!("validating {}", path.display()));
         let opts = ReadOptions {
             origin: text.origin.clone(),

@@ -32,7 +32,7 @@ pub(crate) struct SourceArgs {
 }
 
 impl SourceArgs {
-    fn options(&self) -> Result<SourceOptions, String> {
+    fn options(&self, id_field: &str) -> Result<SourceOptions, String> {
         Ok(SourceOptions {
             encoding: self
                 .encoding
@@ -43,14 +43,22 @@ impl SourceArgs {
             layer: self.in_layer.clone(),
             lon_field: self.lon_field.clone(),
             lat_field: self.lat_field.clone(),
+            id_field: Some(id_field.to_string()),
         })
     }
 
     /// Opens a layer file of any format (by its extension): GeoJSON is mapped
     /// into memory, the others are converted.
-    pub(crate) fn open(&self, path: &Path, status: &Status) -> Result<Opened, String> {
+    /// `id_field` names refused rows in the report.
+    pub(crate) fn open(
+        &self,
+        path: &Path,
+        id_field: &str,
+        status: &Status,
+    ) -> Result<Opened, String> {
         status.stage(&format!("reading {}", path.display()));
-        formats::open(path, &self.options()?).map_err(|e| format!("{}: {e}", path.display()))
+        formats::open(path, &self.options(id_field)?)
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 

@@ -56,7 +56,7 @@ impl Format {
             "shp" => Format::Shapefile,
             "zip" => Format::ShapefileZip,
             "gpkg" => Format::GeoPackage,
-            "csv" | "txt" => Format::Csv,
+            "csv" => Format::Csv,
             "xlsx" | "xls" | "xlsm" => Format::Excel,
             _ => Format::GeoJson,
         }
@@ -109,6 +109,9 @@ pub struct SourceOptions {
     /// The column holding longitudes (or eastings) in a CSV or Excel list;
     /// found among `lon`, `lng`, `longitude`, `经度` when not given.
     pub lon_field: Option<String>,
+    /// The column naming each row in the report when a row is refused while
+    /// converting (the reader's id field).
+    pub id_field: Option<String>,
     /// The column holding latitudes (or northings); found among `lat`,
     /// `latitude`, `纬度` when not given.
     pub lat_field: Option<String>,

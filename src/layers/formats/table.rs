@@ -66,19 +66,19 @@ impl Cell {
         }
     }
 
-    /// The cell as a property. CSV text that reads as a plain number (no
-    /// leading zero, so codes such as `0012` stay text) becomes a number, as
-    /// Excel would have shown it.
-    fn value(&self, from_text: bool) -> Value {
+    /// The cell as a property. Text that reads as a plain number (no
+    /// leading zero, so codes such as `0012` stay text) becomes a number:
+    /// CSV has nothing but text, and Excel lists often keep counts in text
+    /// cells.
+    fn value(&self) -> Value {
         match self {
             Cell::Empty => Value::Null,
             Cell::Number(n) => number(*n),
             Cell::Bool(b) => Value::Bool(*b),
-            Cell::Text(t) if from_text => match plain_number(t) {
+            Cell::Text(t) => match plain_number(t) {
                 Some(n) => number(n),
                 None => Value::String(t.clone()),
             },
-            Cell::Text(t) => Value::String(t.clone()),
         }
     }
 
@@ -125,7 +125,8 @@ pub(super) fn read_csv(bytes: &[u8], opts: &SourceOptions) -> Result<Converted, 
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| FormatError::Table(format!("row {}: {e}", i + 1)))?;
-        let line = record.position().map_or(i + 1, |p| p.line() as usize);
+        // The row as Excel shows the file: a cell spanning lines is one row.
+        let line = i + 1;
         let cells = record
             .iter()
             .map(|c| {
@@ -138,7 +139,7 @@ pub(super) fn read_csv(bytes: &[u8], opts: &SourceOptions) -> Result<Converted, 
             .collect();
         rows.push((line, cells));
     }
-    to_points(rows, opts, true, format!("CSV, {} text", encoding.name()))
+    to_points(rows, opts, format!("CSV, {} text", encoding.name()))
 }
 
 /// Reads the named sheet, or the first, of an Excel workbook.
@@ -170,7 +171,7 @@ pub(super) fn read_excel(bytes: &[u8], opts: &SourceOptions) -> Result<Converted
             (row0 as usize + i + 1, cells)
         })
         .collect();
-    to_points(rows, opts, false, format!("Excel sheet {sheet:?}"))
+    to_points(rows, opts, format!("Excel sheet {sheet:?}"))
 }
 
 fn excel_cell(d: &Data) -> Cell {
@@ -246,11 +247,14 @@ fn unique(names: Vec<String>) -> Vec<String> {
 fn to_points(
     rows: Vec<(usize, Vec<Cell>)>,
     opts: &SourceOptions,
-    from_text: bool,
     source: String,
 ) -> Result<Converted, FormatError> {
     let (at, names, lon, lat) = header(&rows, opts)?;
     let header_row = rows[at].0;
+    let id_column = opts
+        .id_field
+        .as_ref()
+        .and_then(|f| names.iter().position(|n| n == f));
     let mut out = CollectionText::new(None);
     let mut rejected = Vec::new();
     let mut total = 0;
@@ -273,13 +277,17 @@ fn to_points(
         let props: Vec<(String, Value)> = names
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.clone(), cell(i).value(from_text)))
+            .map(|(i, n)| (n.clone(), cell(i).value()))
             .collect();
         match position {
             Ok((x, y)) => out.push(record, Some(&Geometry::Point(Point::new(x, y))), &props),
             Err(reason) => rejected.push(Rejection {
                 index: record,
-                id: None,
+                id: id_column.and_then(|i| match cell(i).value() {
+                    Value::String(s) => Some(s),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
                 row: None,
                 reason,
             }),
