@@ -41,7 +41,7 @@ pub struct LayerReport {
     /// What the file was when it was not GeoJSON (format, encoding, CRS
     /// source), e.g. `"Shapefile roads.shp, GBK text (.cpg), EPSG:4549 (.prj)"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub read_from: Option<String>,
     /// The CRS the coordinates were read in.
     pub crs: String,
     /// Features in the input.
@@ -67,7 +67,7 @@ impl LayerReport {
             "{}: {} features, {} accepted, {} rejected (crs {})",
             self.layer, self.features, self.accepted, self.rejected, self.crs
         );
-        if let Some(source) = &self.source {
+        if let Some(source) = &self.read_from {
             s.push_str(&format!("; read from {source}"));
         }
         for (what, n) in &self.defaults {

@@ -34,6 +34,7 @@ pub mod jobs;
 pub mod ogc;
 pub mod openapi;
 pub mod stream;
+pub mod upload_format;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

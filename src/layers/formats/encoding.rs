@@ -70,7 +70,7 @@ pub(super) fn undecodable(what: String, encoding: &'static Encoding, assumed: bo
         what,
         encoding: encoding.name(),
         hint: if assumed {
-            " (no .cpg or --encoding said which encoding it is in: give --encoding, e.g. --encoding GBK)"
+            " (no .cpg or --encoding said which encoding it is in: give --encoding, e.g. --encoding GBK; encoding=GBK on an upload)"
         } else {
             " (check the .cpg or --encoding)"
         },

@@ -186,7 +186,7 @@ impl Origin {
         }
         report.rejected = report.rejections.len();
         report.features = self.total;
-        report.source = Some(self.source.clone());
+        report.read_from = Some(self.source.clone());
     }
 }
 
