@@ -213,7 +213,8 @@ fn write_geojson(
         );
     }
     let head = serde_json::to_string(&Value::Object(head))?;
-    out.write_all(head[..head.len() - 1].as_bytes())?;
+    // The head without its closing brace: the features follow.
+    out.write_all(&head.as_bytes()[..head.len() - 1])?;
     out.write_all(b",\"features\":[\n")?;
     let list = collection.get("features").and_then(Value::as_array);
     for (i, f) in features.iter().enumerate() {

@@ -194,7 +194,7 @@ pub(super) fn write(_name: &str, crs: Crs, features: &[OutFeature]) -> Result<Fi
                         Geometry::MultiLineString(ml) => ml,
                         _ => unreachable!("checked by layer_kind"),
                     };
-                    let line = shapefile::Polyline::try_from(ml).map_err(|e| e.to_string())?;
+                    let line = shapefile::Polyline::from(ml);
                     writer.write_shape_and_record(&line, &record).map_err(err)?
                 }
                 (Kind::Polygon, g) => {
