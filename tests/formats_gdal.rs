@@ -496,3 +496,53 @@ fn gcj02_and_bd09_outputs_read_back_in_their_crs_within_a_centimetre() {
         assert!(worst < 0.01, "{crs}: round trip off by {worst} m");
     }
 }
+
+/// The grids of `partition` written as a GeoPackage in GCJ-02, for an AMap
+/// base map: GDAL reads the grids of the GeoJSON output, each vertex moved
+/// by the GCJ-02 offset (within 1 cm), with the same codes and counts.
+#[test]
+fn partition_writes_its_grids_as_a_gcj02_geopackage() {
+    require_gdal();
+    let d = dir("grids");
+    let (areas, households) = (demo("areas.geojson"), demo("households.geojson"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "partition",
+            "--areas",
+            p(&areas),
+            "--households",
+            p(&households),
+            "--out",
+        ];
+        args.push(p(out));
+        args.extend(extra);
+        wangge(&args);
+    };
+    let wgs84 = d.join("grids.geojson");
+    run(&wgs84, &[]);
+    let gpkg = d.join("grids.gpkg");
+    run(&gpkg, &["--out-crs", "GCJ02"]);
+    let back = gdal_geojson(&gpkg, &d.join("grids.back.geojson"));
+    let grids = features(&wgs84);
+    assert_eq!(back.len(), grids.len());
+    let gcj = wangge::crs::Crs::Gcj02.from_wgs84().unwrap();
+    for (b, g) in back.iter().zip(&grids) {
+        assert_eq!(b["properties"]["code"], g["properties"]["code"]);
+        assert_eq!(b["properties"]["households"], g["properties"]["households"]);
+        let mut moved = g["geometry"].clone();
+        fn shift(v: &mut Value, gcj: &wangge::crs::FromWgs84) {
+            let arr = v.as_array_mut().unwrap();
+            if arr.len() >= 2 && arr.iter().all(Value::is_number) {
+                let (x, y) = gcj
+                    .convert(arr[0].as_f64().unwrap(), arr[1].as_f64().unwrap())
+                    .unwrap();
+                *v = serde_json::json!([x, y]);
+            } else {
+                arr.iter_mut().for_each(|x| shift(x, gcj));
+            }
+        }
+        shift(&mut moved["coordinates"], &gcj);
+        let off = max_shift(&b["geometry"], &moved);
+        assert!(off < 0.01, "grid {}: {off} m", g["properties"]["code"]);
+    }
+}
