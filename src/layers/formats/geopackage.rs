@@ -17,7 +17,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OpenFlags};
 use serde_json::Value;
 
-use super::text::{number, CollectionText};
+use super::text::{id_of, number, CollectionText};
 use super::{Converted, FormatError, Origin, SourceOptions};
 use crate::crs::Crs;
 use crate::layers::Rejection;
@@ -207,7 +207,7 @@ fn read(db: &Connection, opts: &SourceOptions) -> Result<Converted, FormatError>
             Ok(g) => out.push(record, g.as_ref(), &values),
             Err(reason) => rejected.push(Rejection {
                 index: record,
-                id: None,
+                id: id_of(&values, &opts.id_field),
                 row: None,
                 reason,
             }),

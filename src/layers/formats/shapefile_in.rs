@@ -15,7 +15,7 @@ use geo_types::Geometry;
 use serde_json::Value;
 
 use super::encoding::{self, parse_encoding};
-use super::text::{number, CollectionText};
+use super::text::{id_of, number, CollectionText};
 use super::{read_file, Converted, FormatError, Origin, SourceOptions};
 use crate::crs::Crs;
 use crate::layers::Rejection;
@@ -223,7 +223,7 @@ fn read_parts(parts: Parts, opts: &SourceOptions) -> Result<Converted, FormatErr
             Ok(g) => out.push(record, g.as_ref(), &props),
             Err(reason) => rejected.push(Rejection {
                 index: record,
-                id: None,
+                id: id_of(&props, &opts.id_field),
                 row: None,
                 reason,
             }),

@@ -66,6 +66,16 @@ impl CollectionText {
     }
 }
 
+/// The id of a record refused while converting: its `id_field` property.
+pub(super) fn id_of(props: &[(String, Value)], id_field: &Option<String>) -> Option<String> {
+    let field = id_field.as_ref()?;
+    match &props.iter().find(|(k, _)| k == field)?.1 {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A number for a property: whole numbers as integers (as GIS tools write
 /// them), the rest as they are; NaN and infinities, which JSON cannot hold,
 /// as null.
