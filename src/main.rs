@@ -73,6 +73,8 @@ struct InputArgs {
     /// Property holding a feature's id.
     #[arg(long, default_value = "id")]
     id_field: String,
+    #[command(flatten)]
+    source: cli::formats::SourceArgs,
 }
 
 impl InputArgs {
@@ -98,6 +100,8 @@ impl InputArgs {
         })
     }
 }
+
+use cli::formats::{finish, OutputArgs};
 
 /// The largest job the command runs (see the README's parameter ranges).
 #[derive(Args, Clone)]
@@ -129,10 +133,13 @@ struct ConvertArgs {
     /// areas, households, cameras, buildings, barriers, sites or candidates.
     #[arg(long)]
     layer: String,
+    /// The output layer: .geojson, .gpkg, .shp or .zip (a zipped Shapefile).
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
     read: InputArgs,
+    #[command(flatten)]
+    write: OutputArgs,
     /// Also write the full report (every rejection) as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -162,6 +169,8 @@ struct PartitionArgs {
     budget: BudgetArgs,
     #[command(flatten)]
     read: InputArgs,
+    #[command(flatten)]
+    write: OutputArgs,
 }
 
 fn main() -> ExitCode {
@@ -243,8 +252,9 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         .layer
         .parse()
         .map_err(|e: layers::LayerError| e.to_string())?;
-    let opts = a.read.options()?;
-    let text = read_file(&a.input, &status)?;
+    let mut opts = a.read.options()?;
+    let text = a.read.source.open(&a.input, &opts.fields.id, &status)?;
+    opts.origin = text.origin.clone();
     status.stage("parsing and validating");
     let (layer, report) = layers::read_layer(kind, &text, &opts)
         .map_err(|e| format!("{}: {e}", a.input.display()))?;
@@ -255,9 +265,9 @@ fn convert(a: ConvertArgs) -> Result<(), String> {
         .file_stem()
         .and_then(|s| s.to_str())
         .map(str::to_owned);
-    let written = FeatureWriter::new(create(&a.out)?, name.as_deref())
+    let written = FeatureWriter::new(a.write.layer(&a.out)?, name.as_deref())
         .and_then(|mut w| layers::outputs::write_layer(&mut w, &layer).and_then(|_| w.finish()));
-    written.map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    finish(&a.out, written)?;
     status.done();
     println!("{}", report.summary());
     for r in report.rejections.iter().take(20) {
@@ -356,18 +366,23 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
             };
             // The change report beside the grids: JSON, and the changed grids as a layer.
             let json_path = a.out.with_file_name(format!("{name}.changes.json"));
-            let layer_path = a.out.with_file_name(format!("{name}.changes.geojson"));
+            let ext = a
+                .out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("geojson");
+            let layer_path = a.out.with_file_name(format!("{name}.changes.{ext}"));
             let mut f = create(&json_path)?;
             serde_json::to_writer_pretty(&mut f, &update.changes).map_err(|e| e.to_string())?;
             f.flush()
                 .map_err(|e| format!("writing {}: {e}", json_path.display()))?;
-            layers::previous::write_changes(
-                create(&layer_path)?,
+            let written = layers::previous::write_changes(
+                a.write.layer(&layer_path)?,
                 &format!("{name}.changes"),
                 &update,
                 &previous,
-            )
-            .map_err(|e| format!("writing {}: {e}", layer_path.display()))?;
+            );
+            finish(&layer_path, written)?;
             let t = &update.changes.totals;
             let summary = format!(
                 "update: {} unchanged, {} adjusted, {} new, {} retired grids; {} households moved between grids; report in {} and {}",
@@ -377,8 +392,8 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         }
     };
     status.stage(&format!("writing {}", a.out.display()));
-    layers::outputs::write_grids(create(&a.out)?, &name, &result.grids)
-        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    let written = layers::outputs::write_grids(a.write.layer(&a.out)?, &name, &result.grids);
+    finish(&a.out, written)?;
     let lineage_out = lineage_path(&a.out);
     write_lineage(create(&lineage_out)?, &lineage)
         .map_err(|e| format!("writing {}: {e}", lineage_out.display()))?;
@@ -435,6 +450,7 @@ type ReadFn<T> =
 /// features) overlap another's parallel parsing.
 struct Inputs<'s> {
     opts: ReadOptions,
+    source: cli::formats::SourceArgs,
     status: &'s Status,
     reports: std::sync::Mutex<Vec<layers::LayerReport>>,
 }
@@ -443,16 +459,20 @@ impl<'s> Inputs<'s> {
     fn new(args: &InputArgs, status: &'s Status) -> Result<Self, String> {
         Ok(Inputs {
             opts: args.options()?,
+            source: args.source.clone(),
             status,
             reports: Default::default(),
         })
     }
 
     fn read<T>(&self, path: &Path, read: ReadFn<T>) -> Result<Vec<T>, String> {
-        let text = read_file(path, self.status)?;
+        let text = self.source.open(path, &self.opts.fields.id, self.status)?;
         self.status.stage(&format!("validating {}", path.display()));
-        let (items, report) =
-            read(&text, &self.opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        let opts = ReadOptions {
+            origin: text.origin.clone(),
+            ..self.opts.clone()
+        };
+        let (items, report) = read(&text, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
         self.reports
             .lock()
             .unwrap_or_else(|p| p.into_inner())

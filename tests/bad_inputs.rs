@@ -46,7 +46,21 @@ fn one_line_failure(o: &Output, what: &str) -> String {
 
 #[test]
 fn every_bad_input_is_refused_with_a_named_reason() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let checked = check_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad"));
+    assert!(checked >= 30, "corpus has only {checked} files");
+}
+
+/// Broken Shapefiles, GeoPackages, CSV and Excel lists
+/// (`tests/data/bad/formats/make_formats.py` writes them).
+#[test]
+fn every_bad_file_of_another_format_is_refused_with_a_named_reason() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad/formats");
+    let checked = check_corpus(&dir);
+    assert!(checked >= 20, "corpus has only {checked} files");
+}
+
+/// Runs `convert --strict` on every file of a corpus's MANIFEST.tsv.
+fn check_corpus(dir: &Path) -> usize {
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
     let mut checked = 0;
     for line in manifest.lines().skip(1) {
@@ -81,7 +95,7 @@ fn every_bad_input_is_refused_with_a_named_reason() {
         }
         checked += 1;
     }
-    assert!(checked >= 30, "corpus has only {checked} files");
+    checked
 }
 
 #[test]
@@ -209,4 +223,44 @@ fn bad_options_are_refused_with_one_line() {
         out.to_str().unwrap(),
     ]);
     assert!(one_line_failure(&missing, "missing file").contains("/nonexistent/x.geojson"));
+}
+
+/// A spreadsheet's empty rows are skipped, not counted; a row whose position
+/// is not a number is rejected by the row number Excel shows, and the other
+/// rows are kept.
+#[test]
+fn a_spreadsheet_keeps_its_good_rows_and_names_the_bad_ones_by_row() {
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad/formats/xlsx_text_in_lat.xlsx");
+    let out = out_path("rows.geojson");
+    let report = out_path("rows.report.json");
+    let o = wangge(&[
+        "convert",
+        "--in",
+        input.to_str().unwrap(),
+        "--layer",
+        "households",
+        "--id-field",
+        "户号",
+        "--households-field",
+        "户数",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("2 features, 1 accepted, 1 rejected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rejected row 4 (id H2)"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["rejections"][0]["row"], 4);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["features"][0]["id"], "H1");
+    assert_eq!(written["features"][0]["properties"]["户数"], 3);
 }

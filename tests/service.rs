@@ -348,10 +348,19 @@ async fn upload_validates_reports_and_replaces() {
         app,
         test::TestRequest::put()
             .uri("/api/v1/datasets/t1/layers/areas")
-            .insert_header(("content-type", "text/csv"))
+            .insert_header(("content-type", "text/plain"))
             .set_payload("a,b"),
     );
     assert_problem(s, &h, &b, 415);
+    // CSV is a point list now; one without coordinate columns is refused.
+    let (s, h, b) = call!(
+        app,
+        test::TestRequest::put()
+            .uri("/api/v1/datasets/t1/layers/areas")
+            .insert_header(("content-type", "text/csv"))
+            .set_payload("a,b"),
+    );
+    assert_problem(s, &h, &b, 400);
     let (s, h, b) = call!(
         app,
         put("/api/v1/datasets/t1/layers/areas", vec![0xff, 0xfe, 0x00])

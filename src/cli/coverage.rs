@@ -8,6 +8,7 @@ use clap::Args;
 
 use wangge::layers;
 
+use crate::cli::formats::{finish, OutputArgs};
 use crate::{both, create, BudgetArgs, InputArgs, Inputs, Status};
 
 #[derive(Args)]
@@ -29,6 +30,8 @@ pub(crate) struct CoverageArgs {
     budget: BudgetArgs,
     #[command(flatten)]
     read: InputArgs,
+    #[command(flatten)]
+    write: OutputArgs,
 }
 
 #[derive(Args)]
@@ -63,12 +66,15 @@ pub(crate) struct ProposeArgs {
     orientations: u32,
     #[arg(long)]
     buildings: Option<PathBuf>,
+    /// The proposals layer: .geojson, .gpkg, .shp or .zip.
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
     budget: BudgetArgs,
     #[command(flatten)]
     read: InputArgs,
+    #[command(flatten)]
+    write: OutputArgs,
 }
 
 pub(crate) fn coverage(a: CoverageArgs) -> Result<(), String> {
@@ -115,40 +121,44 @@ pub(crate) fn coverage(a: CoverageArgs) -> Result<(), String> {
     status.stage(&format!("writing {}", a.out.display()));
     // The layers are written at the same time, like the inputs are read.
     let households_and_cameras = || -> Result<(), String> {
-        layers::outputs::write_covered_households(
-            create(&file("households.geojson"))?,
+        let written = layers::outputs::write_covered_households(
+            a.write.layer(&file("households.geojson"))?,
             &households,
             &cameras,
             &result.households,
-        )
-        .map_err(|e| fail("households.geojson", e))?;
-        layers::outputs::write_camera_use(
-            create(&file("cameras.geojson"))?,
+        );
+        finish(&file("households.geojson"), written)?;
+        let written = layers::outputs::write_camera_use(
+            a.write.layer(&file("cameras.geojson"))?,
             &cameras,
             &result.households,
-        )
-        .map_err(|e| fail("cameras.geojson", e))?;
+        );
+        finish(&file("cameras.geojson"), written)?;
         Ok(())
     };
     let areas_gaps_and_sites = || -> Result<(), String> {
         if !areas.is_empty() {
-            layers::outputs::write_area_coverage(
-                create(&file("areas.geojson"))?,
+            let written = layers::outputs::write_area_coverage(
+                a.write.layer(&file("areas.geojson"))?,
                 &areas,
                 &result.areas,
-            )
-            .map_err(|e| fail("areas.geojson", e))?;
-            layers::outputs::write_gaps(create(&file("gaps.geojson"))?, &areas, &result.gaps)
-                .map_err(|e| fail("gaps.geojson", e))?;
+            );
+            finish(&file("areas.geojson"), written)?;
+            let written = layers::outputs::write_gaps(
+                a.write.layer(&file("gaps.geojson"))?,
+                &areas,
+                &result.gaps,
+            );
+            finish(&file("gaps.geojson"), written)?;
         }
         if a.sites.is_some() {
-            layers::outputs::write_covered_sites(
-                create(&file("sites.geojson"))?,
+            let written = layers::outputs::write_covered_sites(
+                a.write.layer(&file("sites.geojson"))?,
                 &sites,
                 &cameras,
                 &result.sites,
-            )
-            .map_err(|e| fail("sites.geojson", e))?;
+            );
+            finish(&file("sites.geojson"), written)?;
         }
         Ok(())
     };
@@ -263,8 +273,8 @@ pub(crate) fn propose(a: ProposeArgs) -> Result<(), String> {
     };
     let result = coverage::propose_oriented(&input, &options, a.orientations, &status)
         .map_err(|e| e.to_string())?;
-    layers::outputs::write_proposals(create(&a.out)?, &candidates, &result)
-        .map_err(|e| format!("writing {}: {e}", a.out.display()))?;
+    let written = layers::outputs::write_proposals(a.write.layer(&a.out)?, &candidates, &result);
+    finish(&a.out, written)?;
     status.done();
     inputs.print_reports();
     let axes = if a.orientations > 1 && a.fov_deg < 360.0 {

@@ -1,5 +1,7 @@
 //! Commands of the `wangge` binary that have a file of their own: the
-//! coverage and siting commands, and the service.
+//! coverage and siting commands, the service, and the options for file
+//! formats.
 
 pub(crate) mod coverage;
+pub(crate) mod formats;
 pub(crate) mod serve;

@@ -38,6 +38,16 @@ pub enum CrsError {
         name: String,
     },
 
+    /// A WKT definition (a Shapefile's `.prj`, a GeoPackage's spatial reference
+    /// system) that PROJ cannot read or cannot match to an EPSG code.
+    #[error("the CRS definition {wkt:?} cannot be used: {reason}")]
+    BadWkt {
+        /// The start of the definition.
+        wkt: String,
+        /// What PROJ said, or why no code matched.
+        reason: String,
+    },
+
     /// The EPSG code is well formed but PROJ's database does not have it.
     #[error("EPSG:{code} is not a code PROJ knows: {reason}")]
     UnknownEpsg {

@@ -35,6 +35,7 @@ pub mod chinese;
 mod error;
 mod name;
 mod proj_transform;
+mod wkt;
 
 use geo_types::Coord;
 use rayon::prelude::*;

@@ -149,6 +149,13 @@ fn capturing<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
     (r, LAST_PROJ_MESSAGE.with(|m| m.borrow_mut().take()))
 }
 
+/// [`capturing`] for the crate's other PROJ calls (`crs::wkt`), with the
+/// message cleaned as every other PROJ reason is.
+pub(crate) fn capture<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    let (r, logged) = capturing(f);
+    (r, logged.map(|m| proj_reason(&m)))
+}
+
 /// The best reason for a failure: PROJ's logged message if there was one, else
 /// the proj crate's error text without its wrapper.
 fn reason(logged: Option<String>, error: &dyn std::fmt::Display) -> String {

@@ -106,6 +106,9 @@ pub struct ReadOptions {
     pub strict: bool,
     pub fields: FieldNames,
     pub camera_defaults: CameraDefaults,
+    /// Set when the text was converted from another format
+    /// ([`super::formats`]): rejections then name the file's records and rows.
+    pub origin: Option<std::sync::Arc<super::formats::Origin>>,
 }
 
 /// Any layer, for callers that pick the kind at run time.
@@ -230,11 +233,22 @@ pub fn read_areas(text: &str, opts: &ReadOptions) -> Result<(Vec<Area>, LayerRep
     let mut kept = Vec::with_capacity(areas.len());
     for (index, area) in areas {
         if let Some(&first) = first_with.get(&area.code) {
+            // Converted files: name the file's records, as the other rejections do.
+            let (index, row) = opts
+                .origin
+                .as_ref()
+                .map_or((index, None), |o| o.locate(index));
+            let (first, first_row) = opts
+                .origin
+                .as_ref()
+                .map_or((first, None), |o| o.locate(first));
+            let first = first_row.map_or(format!("feature {first}"), |r| format!("row {r}"));
             report.rejections.push(Rejection {
                 index,
                 id: Some(area.code.clone()),
+                row,
                 reason: format!(
-                    "duplicate area code {} (already used by feature {first})",
+                    "duplicate area code {} (already used by {first})",
                     area.code
                 ),
             });

@@ -16,6 +16,7 @@
 mod collection;
 mod direct;
 mod fields;
+pub mod formats;
 mod geometry;
 mod kinds;
 pub mod lineage;
@@ -65,6 +66,8 @@ pub enum LayerError {
     NothingAccepted { rejected: usize, first: Rejection },
     #[error("unknown layer kind {0:?} (expected areas, households, cameras, buildings, barriers, sites or candidates)")]
     UnknownKind(String),
+    #[error("{0}")]
+    Format(#[from] formats::FormatError),
     #[error("reading {path}: {source}")]
     Io {
         path: String,

@@ -89,6 +89,7 @@ where
             let reject = |reason: String| Rejection {
                 index,
                 id: id.clone(),
+                row: None,
                 reason,
             };
             if !transform.is_identity() {
@@ -132,6 +133,9 @@ where
         }
     }
     report.rejected = report.rejections.len();
+    if let Some(origin) = &opts.origin {
+        origin.apply(&mut report);
+    }
     finish(items, report, opts.strict)
 }
 
@@ -188,7 +192,12 @@ pub(super) fn parse_feature<'a>(
             });
         }
     }
-    let reject = |id: Option<String>, reason: String| Rejection { index, id, reason };
+    let reject = |id: Option<String>, reason: String| Rejection {
+        index,
+        id,
+        row: None,
+        reason,
+    };
     let parts: FeatureParts<'a> = serde_json::from_str(raw)
         .map_err(|e| reject(None, format!("not a GeoJSON Feature object: {}", short(&e))))?;
     if parts.kind.as_deref() != Some("Feature") {

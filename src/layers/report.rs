@@ -11,6 +11,10 @@ use serde::Serialize;
 pub struct Rejection {
     /// Position of the feature in the input `features` array, from 0.
     pub index: usize,
+    /// For spreadsheets, the row the record is on, counted from 1 as Excel
+    /// does (the header row included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
     /// The feature's id (its `id` member or id property), when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -19,7 +23,10 @@ pub struct Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "feature {}", self.index)?;
+        match self.row {
+            Some(row) => write!(f, "row {row}")?,
+            None => write!(f, "feature {}", self.index)?,
+        }
         if let Some(id) = &self.id {
             write!(f, " (id {id})")?;
         }
@@ -31,6 +38,10 @@ impl fmt::Display for Rejection {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LayerReport {
     pub layer: String,
+    /// What the file was when it was not GeoJSON (format, encoding, CRS
+    /// source), e.g. `"Shapefile roads.shp, GBK text (.cpg), EPSG:4549 (.prj)"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<String>,
     /// The CRS the coordinates were read in.
     pub crs: String,
     /// Features in the input.
@@ -56,6 +67,9 @@ impl LayerReport {
             "{}: {} features, {} accepted, {} rejected (crs {})",
             self.layer, self.features, self.accepted, self.rejected, self.crs
         );
+        if let Some(source) = &self.read_from {
+            s.push_str(&format!("; read from {source}"));
+        }
         for (what, n) in &self.defaults {
             s.push_str(&format!("; default {what} ×{n}"));
         }

@@ -276,6 +276,8 @@ pub fn parse_read_options(query: &str) -> Result<ReadOptions, ServiceError> {
             "households_field" => fields.households = v,
             "persons_field" => fields.persons = v,
             "id_field" => fields.id = v,
+            // The upload's file format and its options: `upload_format`'s.
+            k if super::upload_format::SOURCE_PARAMETERS.contains(&k) => {}
             _ => return Err(ServiceError::UnknownParameter(k)),
         }
     }
@@ -338,25 +340,39 @@ pub async fn put_layer(
             "cannot upload a layer named {layer:?}: layers are areas, households, cameras, buildings, barriers, sites, candidates, or grids (adopted grids, for updates)"
         )));
     }
-    check_json_content_type(&req)?;
     check_content_encoding(&req)?;
-    let opts = read_options(&req)?;
+    let mut opts = read_options(&req)?;
     if kind.is_none() && !query_pairs(&req)?.is_empty() {
         return Err(ServiceError::BadRequest(
             "adopted grids take no parameters: send RFC 7946 (WGS84) grids as written by wangge partition".into(),
         ));
     }
     let body = body.map_err(|e| from_actix(&e, state.config.max_body_bytes))?;
+    let (format, source) = super::upload_format::upload_format(&req, &body, &opts.fields.id)?;
+    if kind.is_none() && format != layers::formats::Format::GeoJson {
+        return Err(ServiceError::BadRequest(
+            "adopted grids are uploaded as the GeoJSON wangge partition writes".into(),
+        ));
+    }
     let base = base_url(&req, &state);
     let st = state.clone();
     let ds = dataset.clone();
     let t0 = std::time::Instant::now();
     let (meta, report, created) = blocking(move || {
-        let text = std::str::from_utf8(&body).map_err(|e| {
-            ServiceError::Layer(layers::LayerError::NotUtf8 {
-                offset: e.valid_up_to(),
-            })
-        })?;
+        // Other formats are converted to GeoJSON text first (`layers::formats`).
+        let converted = match format {
+            layers::formats::Format::GeoJson => None,
+            f => Some(layers::formats::from_bytes(f, body.to_vec(), &source)?),
+        };
+        opts.origin = converted.as_ref().and_then(|c| c.origin.clone());
+        let text: &str = match &converted {
+            Some(c) => c,
+            None => std::str::from_utf8(&body).map_err(|e| {
+                ServiceError::Layer(layers::LayerError::NotUtf8 {
+                    offset: e.valid_up_to(),
+                })
+            })?,
+        };
         let t_read = std::time::Instant::now();
         let Some(kind) = kind else {
             // Adopted grids.
@@ -447,6 +463,9 @@ pub async fn put_layer(
     v["defaults"] = json!(report.defaults);
     v["repairs"] = json!(report.repairs);
     v["ignored"] = json!(report.ignored);
+    if let Some(from) = &report.read_from {
+        v["read_from"] = json!(from);
+    }
     let status = if created {
         StatusCode::CREATED
     } else {

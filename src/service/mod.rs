@@ -36,6 +36,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod page;
 pub mod stream;
+pub mod upload_format;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
