@@ -603,6 +603,7 @@ pub mod http {
     use crate::service::auth::Caller;
     use crate::service::conditional;
     use crate::service::error::ServiceError;
+    use crate::service::openapi::types::JobsQuery;
     use crate::service::{base_url, query_pairs, AppState};
     use crate::store::JobRecord;
 
@@ -653,8 +654,17 @@ pub mod http {
     pub const DEFAULT_LIMIT: usize = 100;
     pub const MAX_LIMIT: usize = 1000;
 
-    /// `GET /api/v1/jobs?dataset=&limit=&offset=`: newest first, a page at a
-    /// time, with a `next` link while more follow.
+    /// Jobs, newest first, a page at a time.
+    ///
+    /// With a `next` link while more follow.
+    #[utoipa::path(get, path = "/api/v1/jobs", tag = "Jobs", operation_id = "jobs",
+        params(JobsQuery),
+        responses(
+            (status = 200, description = "a page of jobs, newest first, with a next link while more follow (finished jobs are removed after the server's retention age)", body = Jobs),
+            (status = 304, description = "not modified"),
+            (status = 400, description = "a bad or unknown parameter"),
+            (status = 401, description = "no valid token"),
+            (status = 403, description = "the dataset is outside this caller's scope")))]
     pub async fn list(
         req: HttpRequest,
         state: web::Data<AppState>,
@@ -662,14 +672,13 @@ pub mod http {
     ) -> Result<HttpResponse, ServiceError> {
         let mut dataset = None;
         let (mut limit, mut offset) = (DEFAULT_LIMIT, 0usize);
-        let number = |k: &str, v: &str| {
-            v.trim().parse::<usize>().map_err(|_| {
-                ServiceError::BadRequest(format!("{k} must be a non-negative integer, got {v:?}"))
-            })
-        };
+        let number = crate::service::ogc::parse_number;
         for (k, v) in query_pairs(&req)? {
             match k.as_str() {
-                "dataset" => dataset = Some(v),
+                "dataset" => {
+                    crate::service::datasets::check_dataset_name(&v)?;
+                    dataset = Some(v)
+                }
                 "limit" => {
                     limit = number("limit", &v)?;
                     if limit == 0 {
@@ -712,6 +721,16 @@ pub mod http {
         Ok(conditional::json(&req, &body, None))
     }
 
+    /// A job's state, progress, timing and results.
+    #[utoipa::path(get, path = "/api/v1/jobs/{jobId}", tag = "Jobs", operation_id = "job",
+        params(("jobId" = String, Path, description = "the job id")),
+        responses(
+            (status = 200, description = "the job's state, progress, timing and results", body = Job),
+            (status = 304, description = "not modified"),
+            (status = 400, description = "an unknown parameter"),
+            (status = 401, description = "no valid token"),
+            (status = 403, description = "the job's dataset is outside this caller's scope"),
+            (status = 404, description = "no such job")))]
     pub async fn get(
         req: HttpRequest,
         state: web::Data<AppState>,
@@ -741,6 +760,15 @@ pub mod http {
         ))
     }
 
+    /// Cancel a job (planner).
+    #[utoipa::path(delete, path = "/api/v1/jobs/{jobId}", tag = "Jobs", operation_id = "cancel_job",
+        params(("jobId" = String, Path, description = "the job id")),
+        responses(
+            (status = 202, description = "cancelling", body = Job),
+            (status = 401, description = "no valid token"),
+            (status = 403, description = "not a planner"),
+            (status = 404, description = "no such job"),
+            (status = 409, description = "the job has already finished")))]
     pub async fn cancel(
         req: HttpRequest,
         state: web::Data<AppState>,
@@ -768,5 +796,24 @@ pub mod http {
                 Ok(HttpResponse::build(StatusCode::ACCEPTED).json(doc(&base, &r, None, &caller)))
             }
         }
+    }
+
+    /// Cancel a job (planner): the same as `DELETE /api/v1/jobs/{jobId}`,
+    /// for clients that cannot send DELETE.
+    #[utoipa::path(post, path = "/api/v1/jobs/{jobId}/cancel", tag = "Jobs", operation_id = "cancel_job_post",
+        params(("jobId" = String, Path, description = "the job id")),
+        responses(
+            (status = 202, description = "cancelling", body = Job),
+            (status = 401, description = "no valid token"),
+            (status = 403, description = "not a planner"),
+            (status = 404, description = "no such job"),
+            (status = 409, description = "the job has already finished")))]
+    pub async fn cancel_post(
+        req: HttpRequest,
+        state: web::Data<AppState>,
+        caller: Caller,
+        path: web::Path<String>,
+    ) -> Result<HttpResponse, ServiceError> {
+        cancel(req, state, caller, path).await
     }
 }
