@@ -53,8 +53,8 @@ fn schemathesis_finds_no_failure_of_any_check() {
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-time", &seconds.to_string()])
         .args(["--workers", "2", "--request-timeout", "30"])
-        .arg("--report-dir")
-        .arg(dir.join("report"))
+        .args(["--report", "har", "--report-har-path"])
+        .arg(dir.join("requests.har"))
         .current_dir(&dir)
         .output()
         .unwrap();
@@ -62,6 +62,13 @@ fn schemathesis_finds_no_failure_of_any_check() {
     // The summary, for the log (and the README's figures).
     let summary = stdout.find("SUMMARY").map_or(&stdout[..], |i| &stdout[i..]);
     println!("{summary}");
+    // Every request sent, from the HTTP archive schemathesis writes.
+    let har: serde_json::Value = std::fs::read(dir.join("requests.har"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let requests = har["log"]["entries"].as_array().map_or(0, Vec::len);
+    println!("requests sent: {requests}");
     assert!(
         out.status.success(),
         "schemathesis found failures:\n{stdout}\n{}",
@@ -71,6 +78,7 @@ fn schemathesis_finds_no_failure_of_any_check() {
         stdout.contains("Stateful") && !stdout.contains("No operations"),
         "the stateful phase did not run:\n{stdout}"
     );
+    assert!(requests > 1000, "only {requests} requests were sent");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -325,7 +325,8 @@ async fn upload_validates_reports_and_replaces() {
             r#"{"type":"FeatureCollection","features":[]}"#.to_string(),
             400,
         ),
-        ("/api/v1/datasets/t1/layers/grids", common::areas(1), 400),
+        // Areas are no adopted grids (no parent codes): well-formed, unusable.
+        ("/api/v1/datasets/t1/layers/grids", common::areas(1), 422),
         (
             "/api/v1/datasets/bad.name/layers/areas",
             common::areas(1),
@@ -336,10 +337,11 @@ async fn upload_validates_reports_and_replaces() {
             common::areas(1),
             400,
         ),
+        // A well-formed EPSG code that PROJ does not know.
         (
             "/api/v1/datasets/t1/layers/areas?crs=EPSG:999999",
             common::areas(1),
-            400,
+            422,
         ),
     ] {
         let (s, h, b) = call!(app, put(path, body));

@@ -82,13 +82,16 @@ impl ServiceError {
 
 /// A layer that is a well-formed FeatureCollection but cannot be used: no
 /// feature could be accepted (or, strict, one was rejected), or its CRS is
-/// one PROJ cannot convert. Malformed text (not UTF-8, not JSON, not a
+/// one PROJ does not know or cannot convert. Malformed text (not UTF-8, not JSON, not a
 /// FeatureCollection, no features) is a bad request.
 fn layer_unprocessable(e: &LayerError) -> bool {
-    matches!(
-        e,
-        LayerError::NothingAccepted { .. } | LayerError::Strict { .. } | LayerError::Crs(_)
-    )
+    match e {
+        LayerError::NothingAccepted { .. } | LayerError::Strict { .. } => true,
+        // A CRS name that cannot be read is malformed; one that names a
+        // system PROJ does not know or cannot convert is unusable.
+        LayerError::Crs(c) => !matches!(c, crate::crs::CrsError::UnknownName { .. }),
+        _ => false,
+    }
 }
 
 impl From<actix_web::error::BlockingError> for ServiceError {

@@ -327,8 +327,38 @@ fn links(doc: &mut Value) {
             json!({"operationId": "dataset", "parameters": {"dataset": "$request.path.dataset"}}),
         );
     }
+    for name in upload_names() {
+        let op = format!("put_layer_{name}");
+        for (link_name, target) in [("layer", "get_layer"), ("delete", "delete_layer")] {
+            link(
+                doc,
+                &op,
+                &stored,
+                link_name,
+                json!({"operationId": format!("{target}_{name}"), "parameters": {"dataset": "$request.path.dataset"}}),
+            );
+        }
+        link(
+            doc,
+            &op,
+            &stored,
+            "queryables",
+            json!({"operationId": "queryables", "parameters": {"collectionId": "$response.body#/collection"}}),
+        );
+    }
+    link(
+        doc,
+        "items",
+        &["200"],
+        "feature",
+        json!({"operationId": "item", "parameters": {"collectionId": "$request.path.collectionId", "featureId": "$response.body#/features/0/id"}}),
+    );
     for job in ["partition", "coverage", "propose"] {
-        for (name, target) in [("job", "job"), ("cancel", "cancel_job")] {
+        for (name, target) in [
+            ("job", "job"),
+            ("cancel", "cancel_job"),
+            ("cancel_post", "cancel_job_post"),
+        ] {
             link(
                 doc,
                 job,
