@@ -1,5 +1,5 @@
 //! The upload bodies: one FeatureCollection schema per layer kind, with the
-//! geometry types and properties that kind reads ([`crate::layers::kinds`],
+//! geometry types and properties that kind reads (`layers/kinds.rs`,
 //! [`crate::layers::previous`]) and a real example, so a schema-driven client
 //! sends features the reader takes.
 //!
