@@ -269,6 +269,36 @@ fn the_document_has_every_route_and_every_documented_operation_is_served() {
         Some(AUTH),
         Instant::now() + Duration::from_secs(120),
     );
+    // The grids' queryables name every property, `issues` as an array and
+    // `issues_text` as its text twin.
+    let r = common::http_as(
+        &addr,
+        "GET",
+        "/collections/d.grids/queryables",
+        Some(AUTH),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/schema+json"));
+    let q = r.json();
+    let grid = &get_json(&addr, "/collections/d.grids/items?limit=1")["features"][0];
+    for name in grid["properties"].as_object().unwrap().keys() {
+        assert!(
+            q["properties"][name].is_object(),
+            "queryables lack {name}: {q}"
+        );
+    }
+    assert_eq!(q["properties"]["issues"]["type"], "array");
+    assert_eq!(q["properties"]["issues"]["items"]["type"], "string");
+    assert_eq!(q["properties"]["issues_text"]["type"], "string");
+    assert!(q["properties"]["issues_text"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("\"issues\""));
+    assert_eq!(q["properties"]["households"]["type"], "integer");
+    assert_eq!(q["properties"]["geometry"]["format"], "geometry-polygon");
+
     let example = |name: &str| -> Vec<u8> {
         let e = &doc["components"]["schemas"][name]["example"];
         assert!(e.is_object(), "{name} has no example");
