@@ -210,7 +210,8 @@ async fn oversized_jobs_are_refused_fast_and_the_server_keeps_answering() {
             .insert_header(("content-type", "application/geo+json"))
             .set_payload(points(10, DISTRICT, far))
     );
-    assert_eq!(s.as_u16(), 400, "{v}");
+    // Every feature rejected: a well-formed layer that cannot be used, 422.
+    assert_eq!(s.as_u16(), 422, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("3000 m"), "{v}");
     // 60,000 cameras of 3 km over 80,000 households in a 10 km district:
     // each camera against a quarter of them, 1.3e9 pairs.

@@ -291,7 +291,8 @@ async fn upload_validates_reports_and_replaces() {
             fc.to_string()
         ),
     );
-    assert_problem(s, &h, &b, 400);
+    // Well-formed, but a feature cannot be used: 422 Unprocessable Content.
+    assert_problem(s, &h, &b, 422);
     let (_, _, b) = call!(
         app,
         test::TestRequest::get().uri("/collections/t1.areas/items")
@@ -324,7 +325,8 @@ async fn upload_validates_reports_and_replaces() {
             r#"{"type":"FeatureCollection","features":[]}"#.to_string(),
             400,
         ),
-        ("/api/v1/datasets/t1/layers/grids", common::areas(1), 400),
+        // Areas are no adopted grids (no parent codes): well-formed, unusable.
+        ("/api/v1/datasets/t1/layers/grids", common::areas(1), 422),
         (
             "/api/v1/datasets/bad.name/layers/areas",
             common::areas(1),
@@ -335,10 +337,11 @@ async fn upload_validates_reports_and_replaces() {
             common::areas(1),
             400,
         ),
+        // A well-formed EPSG code that PROJ does not know.
         (
             "/api/v1/datasets/t1/layers/areas?crs=EPSG:999999",
             common::areas(1),
-            400,
+            422,
         ),
     ] {
         let (s, h, b) = call!(app, put(path, body));
@@ -586,8 +589,8 @@ async fn ogc_items_paging_bbox_and_single_features() {
         "offset=x",
         "bbox=1,2,3",
         "bbox=a,b,c,d",
-        "bbox=0,50,1,40",
-        "bbox=0,0,1,100",
+        "bbox=1,2,3,4,5",
+        "bbox=0,nan,1,2",
         "bbox-crs=EPSG:4326",
         "f=xml",
         "colour=red",
@@ -601,10 +604,19 @@ async fn ogc_items_paging_bbox_and_single_features() {
         );
         assert_problem(s, &h, &b, 400);
     }
-    // Accepted: CRS84 bbox-crs, 6-number bbox.
+    // A south edge north of the north edge holds no point: an empty page,
+    // as the API description says (every box of numbers is a query).
+    let (s, _, b) = call!(
+        app,
+        test::TestRequest::get().uri("/collections/o.areas/items?bbox=0,50,1,40")
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(json_of(&b)["numberMatched"], 0);
+    // Accepted: CRS84 bbox-crs, 6-number bbox, latitudes past a pole.
     for q in [
         "bbox-crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84&bbox=118,32,119,33",
         "bbox=118,32,0,119,33,100",
+        "bbox=0,0,1,100",
         "f=json",
     ] {
         let (s, _, b) = call!(
@@ -708,8 +720,17 @@ async fn jobs_run_report_progress_fail_and_cancel() {
             common::households(10)
         )
     );
+    // Values in range that contradict one another: 422 (a schema cannot
+    // compare two fields, so a schema-valid request never gets a 400).
+    let (s, h, b) = call!(
+        app,
+        post(
+            "/api/v1/datasets/j/partition",
+            r#"{"min_households": 500, "max_households": 300}"#
+        )
+    );
+    assert_problem(s, &h, &b, 422);
     for body in [
-        r#"{"min_households": 500, "max_households": 300}"#,
         r#"{"min_households": 1, "max_households": 2, "colour": 1}"#,
         "{not json",
     ] {
@@ -1126,7 +1147,7 @@ async fn without_tokens_only_loopback() {
 
 /// Every file of the bad-input corpus, uploaded as every layer kind: always a
 /// 2xx or a 4xx problem, never a 5xx; whole-file errors are 400; feature errors
-/// are rejections (or a 400 when nothing could be accepted).
+/// are rejections (or a 422 when nothing could be accepted).
 #[actix_web::test]
 async fn bad_input_corpus_never_gives_a_server_error() {
     let st = state("corpus", Config::default());
@@ -1152,11 +1173,19 @@ async fn bad_input_corpus_never_gives_a_server_error() {
             }
             if kind.as_str() == layer {
                 if feature == "-" {
-                    assert_problem(s, &h, &b, 400);
+                    // A CRS PROJ does not know is well-formed but unusable.
+                    let want = if file == "unknown_crs_member.geojson" {
+                        422
+                    } else {
+                        400
+                    };
+                    assert_problem(s, &h, &b, want);
                 } else if s.is_success() {
                     assert!(json_of(&b)["rejected"].as_u64().unwrap() >= 1, "{file}");
                 } else {
-                    assert_problem(s, &h, &b, 400);
+                    // Nothing accepted: 422 (or 400 when the text is malformed).
+                    assert!(s == 422 || s == 400, "{file}: {s}");
+                    assert_problem(s, &h, &b, s.as_u16());
                 }
                 checked += 1;
             }

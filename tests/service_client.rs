@@ -45,7 +45,8 @@ fn owslib_python() -> Result<PathBuf, String> {
             "--quiet",
             "--disable-pip-version-check",
             "OWSLib>=0.30",
-            "openapi-spec-validator",
+            // The version .ci/provision pins for tests/service_openapi.rs.
+            "openapi-spec-validator==0.9.0",
         ])
         .status()
         .map_err(|e| format!("pip not available: {e}"))?;

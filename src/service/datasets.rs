@@ -15,6 +15,8 @@ use super::estimate;
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
 use super::stream::{FeatureBody, Picks};
+// The annotations name the body types of `super::openapi::types` by name.
+use super::openapi::types::{PartitionQuery, UploadQuery};
 use super::{base_url, query_pairs, AppState};
 use crate::crs::Crs;
 use crate::layers::{self, FieldNames, LayerKind, ReadOptions};
@@ -74,7 +76,11 @@ async fn blocking<T: Send + 'static>(
     web::block(f).await?
 }
 
-/// `GET /api/v1/datasets`
+/// Datasets and their layers.
+#[utoipa::path(get, path = "/api/v1/datasets", tag = "Datasets", operation_id = "datasets",
+    responses(
+        (status = 200, description = "the datasets this caller may see, with the layers it may read", body = Datasets),
+        (status = 401, description = "no valid token")))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -104,7 +110,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({ "datasets": datasets })))
 }
 
-/// `GET /api/v1/datasets/{dataset}`
+/// A dataset's layers and jobs.
+#[utoipa::path(get, path = "/api/v1/datasets/{dataset}", tag = "Datasets", operation_id = "dataset",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    responses(
+        (status = 200, description = "the dataset's layers and jobs", body = Dataset),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset (a deleted dataset is gone; its finished jobs stay in the job list until pruned)")))]
 pub async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -143,7 +156,14 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(json!({"name": dataset, "layers": layers, "jobs": jobs})))
 }
 
-/// `DELETE /api/v1/datasets/{dataset}`
+/// Delete a dataset and all its layers (planner).
+#[utoipa::path(delete, path = "/api/v1/datasets/{dataset}", tag = "Datasets", operation_id = "delete_dataset",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    responses(
+        (status = 204, description = "deleted with all its layers; its running jobs are cancelled"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset")))]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Caller,
@@ -167,9 +187,18 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/v1/datasets/{dataset}/layers/{layer}`: the whole layer as one
-/// GeoJSON FeatureCollection, streamed from the collection in memory (shared by
-/// every concurrent download of it), with a strong ETag and Last-Modified.
+/// The whole layer as one GeoJSON FeatureCollection.
+///
+/// Streamed from the collection in memory (shared by every concurrent
+/// download of it), with a strong ETag and Last-Modified.
+#[utoipa::path(get, path = "/api/v1/datasets/{dataset}/layers/{layer}", tag = "Datasets", operation_id = "get_layer",
+    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = LayerName, Path, description = "the layer")),
+    responses(
+        (status = 200, description = "the whole layer", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 304, description = "not modified"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
+        (status = 404, description = "no such layer")))]
 pub async fn get_layer(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -202,7 +231,14 @@ pub async fn get_layer(
         )))
 }
 
-/// `GET /api/v1/datasets/{dataset}/layers/{layer}/report`
+/// A layer's metadata and upload report.
+#[utoipa::path(get, path = "/api/v1/datasets/{dataset}/layers/{layer}/report", tag = "Datasets", operation_id = "layer_report",
+    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = LayerName, Path, description = "the layer")),
+    responses(
+        (status = 200, description = "the layer's metadata and upload report", body = LayerInfo),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
+        (status = 404, description = "no such layer")))]
 pub async fn layer_report(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -221,7 +257,14 @@ pub async fn layer_report(
     Ok(HttpResponse::Ok().json(layer_json(&base, &meta, true)))
 }
 
-/// `DELETE /api/v1/datasets/{dataset}/layers/{layer}`
+/// Delete a layer (planner).
+#[utoipa::path(delete, path = "/api/v1/datasets/{dataset}/layers/{layer}", tag = "Datasets", operation_id = "delete_layer",
+    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = LayerName, Path, description = "the layer")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such layer")))]
 pub async fn delete_layer(
     state: web::Data<AppState>,
     caller: Caller,
@@ -261,8 +304,8 @@ pub fn parse_read_options(query: &str) -> Result<ReadOptions, ServiceError> {
             }
             "strict" => {
                 opts.strict = match v.as_str() {
-                    "" | "true" | "1" => true,
-                    "false" | "0" => false,
+                    "true" => true,
+                    "false" => false,
                     _ => {
                         return Err(ServiceError::BadRequest(
                             "strict must be true or false".into(),
@@ -323,7 +366,19 @@ pub fn check_json_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
     }
 }
 
-/// `PUT /api/v1/datasets/{dataset}/layers/{layer}`: validates and stores a layer.
+/// Upload (or replace) a layer (planner): validated per feature as the
+/// command line validates, then stored.
+#[utoipa::path(put, path = "/api/v1/datasets/{dataset}/layers/{layer}", tag = "Datasets", operation_id = "put_layer",
+    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = UploadLayerName, Path, description = "the layer"), UploadQuery),
+    responses(
+        (status = 200, description = "replaced: the layer report", body = UploadReport),
+        (status = 201, description = "created: the layer report", body = UploadReport),
+        (status = 400, description = "not a GeoJSON FeatureCollection, or a bad parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 413, description = "the body is larger than the server's limit"),
+        (status = 415, description = "a body that is not JSON, or a content coding the server cannot decode"),
+        (status = 422, description = "no feature could be accepted (or, with strict=true, one was rejected), the CRS is unknown to PROJ, or adopted grids contradict one another")))]
 pub async fn put_layer(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -336,9 +391,18 @@ pub async fn put_layer(
     check_dataset_name(&dataset)?;
     let kind: Option<LayerKind> = layer.parse().ok();
     if kind.is_none() && layer != "grids" {
-        return Err(ServiceError::BadRequest(format!(
+        let why = format!(
             "cannot upload a layer named {layer:?}: layers are areas, households, cameras, buildings, barriers, sites, candidates, or grids (adopted grids, for updates)"
-        )));
+        );
+        // A result layer is read and deleted, never uploaded; any other name
+        // is no layer at all.
+        return Err(match super::access::class_of(&layer) {
+            Some(_) => ServiceError::MethodNotAllowed {
+                allow: "GET, HEAD, DELETE",
+                detail: why,
+            },
+            None => ServiceError::NotFound(why),
+        });
     }
     check_content_encoding(&req)?;
     let mut opts = read_options(&req)?;
@@ -376,8 +440,7 @@ pub async fn put_layer(
         let t_read = std::time::Instant::now();
         let Some(kind) = kind else {
             // Adopted grids.
-            let (features, report_json) =
-                engines::read_grids_upload(text).map_err(ServiceError::BadRequest)?;
+            let (features, report_json) = engines::read_grids_upload(text)?;
             // A lineage the upload carries (the command line's) joins the dataset's.
             let carried = layers::lineage::read_carried(text)
                 .map_err(|e| ServiceError::BadRequest(format!("retired_codes: {e}")))?;
@@ -496,8 +559,8 @@ pub async fn submit(
         match (kind, k.as_str()) {
             (JobKind::Partition, "update") => {
                 update = match v.as_str() {
-                    "" | "true" | "1" => true,
-                    "false" | "0" => false,
+                    "true" => true,
+                    "false" => false,
                     _ => {
                         return Err(ServiceError::BadRequest(
                             "update must be true or false".into(),
@@ -514,10 +577,9 @@ pub async fn submit(
     }
     let params = match kind {
         JobKind::Partition => engines::partition_params(&body, update),
-        JobKind::Coverage => engines::coverage_params(&body),
-        JobKind::Propose => engines::propose_params(&body),
-    }
-    .map_err(ServiceError::BadRequest)?;
+        JobKind::Coverage => engines::coverage_params(&body).map_err(ServiceError::BadRequest),
+        JobKind::Propose => engines::propose_params(&body).map_err(ServiceError::BadRequest),
+    }?;
     let base = base_url(&req, &state);
     let st: Arc<AppState> = state.clone().into_inner();
     let ds = dataset.clone();
@@ -554,6 +616,22 @@ pub async fn submit(
         .json(json!({"id": record.id, "url": url, "state": record.state})))
 }
 
+/// Start a partition job (planner): the grids of every area, or with
+/// `update=true` the smallest change to the current grids (census update).
+#[utoipa::path(post, path = "/api/v1/datasets/{dataset}/partition", tag = "Jobs", operation_id = "partition",
+    params(("dataset" = DatasetName, Path, description = "the dataset"), PartitionQuery),
+    request_body(content = Rules, content_type = "application/json", description = "the rules (min/max/target households, max persons, max area); empty: the per-area presets"),
+    responses(
+        (status = 202, description = "the job is queued", body = JobStarted,
+         headers(("Location" = String, description = "the job"))),
+        (status = 400, description = "a malformed body or a bad parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset"),
+        (status = 409, description = "a layer the job needs is missing; or, with update=true, no grids layer"),
+        (status = 413, description = "the body is larger than the server's limit"),
+        (status = 415, description = "a body that is not JSON"),
+        (status = 422, description = "the job is over the server's size budget (the problem names the estimate), or the rules contradict one another")))]
 pub async fn partition(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -564,6 +642,21 @@ pub async fn partition(
     submit(req, state, caller, path, body, JobKind::Partition).await
 }
 
+/// Start a coverage job (planner).
+#[utoipa::path(post, path = "/api/v1/datasets/{dataset}/coverage", tag = "Jobs", operation_id = "coverage",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    request_body(content = CoverageOptions, content_type = "application/json", description = "the options; empty: the defaults"),
+    responses(
+        (status = 202, description = "the job is queued", body = JobStarted,
+         headers(("Location" = String, description = "the job"))),
+        (status = 400, description = "a malformed body or a bad parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset"),
+        (status = 409, description = "a layer the job needs is missing"),
+        (status = 413, description = "the body is larger than the server's limit"),
+        (status = 415, description = "a body that is not JSON"),
+        (status = 422, description = "the job is over the server's size budget (the problem names the estimate)")))]
 pub async fn coverage(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -574,6 +667,21 @@ pub async fn coverage(
     submit(req, state, caller, path, body, JobKind::Coverage).await
 }
 
+/// Start a camera-siting job (planner).
+#[utoipa::path(post, path = "/api/v1/datasets/{dataset}/propose", tag = "Jobs", operation_id = "propose",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    request_body(content = ProposeOptions, content_type = "application/json", description = "how many sites to propose, or the coverage to reach"),
+    responses(
+        (status = 202, description = "the job is queued", body = JobStarted,
+         headers(("Location" = String, description = "the job"))),
+        (status = 400, description = "a malformed body or a bad parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset"),
+        (status = 409, description = "a layer the job needs is missing"),
+        (status = 413, description = "the body is larger than the server's limit"),
+        (status = 415, description = "a body that is not JSON"),
+        (status = 422, description = "the job is over the server's size budget (the problem names the estimate)")))]
 pub async fn propose(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -4,6 +4,7 @@
 use geo_types::Geometry;
 use serde_json::{json, Value};
 
+use super::error::ServiceError;
 use super::features::{bbox_of, stored_from_output};
 use super::jobs::{Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
 use crate::bounds;
@@ -11,7 +12,7 @@ use crate::coverage::{
     self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
 };
 use crate::layers::{outputs, AnyLayer, LayerKind};
-use crate::model::{Grid, Rules};
+use crate::model::{Grid, Rules, RulesError};
 use crate::partition::{
     self, PartitionError, PartitionOptions, RetiredCode, UpdateError, UpdateOptions,
 };
@@ -21,25 +22,36 @@ use crate::store::StoredFeature;
 /// Parameters of a partition job: the rules document (or nothing for the
 /// per-area presets), and whether to update the dataset's current grids with
 /// the smallest change (census update) instead of drawing them afresh.
-pub fn partition_params(body: &[u8], update: bool) -> Result<Value, String> {
+pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError> {
     let rules = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
         let rules: Rules = serde_json::from_slice(body)
-            .map_err(|e| format!("the rules document is invalid: {e}"))?;
-        rules
-            .validate()
-            .map_err(|e| format!("the rules are inconsistent: {e}"))?;
-        serde_json::to_value(rules).map_err(|e| e.to_string())?
+            .map_err(|e| ServiceError::BadRequest(format!("the rules document is invalid: {e}")))?;
+        rules.validate().map_err(|e| match e {
+            // Each value is in range, but they contradict one another:
+            // something the API description (JSON Schema) cannot say.
+            RulesError::MinAboveMax { .. } | RulesError::TargetOutside { .. } => {
+                ServiceError::Unprocessable(format!("the rules contradict one another: {e}"))
+            }
+            _ => ServiceError::BadRequest(format!("the rules are inconsistent: {e}")),
+        })?;
+        serde_json::to_value(rules).map_err(|e| ServiceError::Internal(e.to_string()))?
     };
     Ok(json!({"rules": rules, "update": update}))
 }
 
 /// Adopted grids uploaded as the `grids` layer: read as `--previous` reads
 /// them, stored as `wangge partition` writes grids.
-pub fn read_grids_upload(text: &str) -> Result<(Vec<StoredFeature>, Value), String> {
-    let grids = crate::layers::previous::read_previous_grids(text).map_err(|e| e.to_string())?;
-    let layer = grids_layer(&grids).map_err(|e| e.to_string())?;
+pub fn read_grids_upload(text: &str) -> Result<(Vec<StoredFeature>, Value), ServiceError> {
+    use crate::layers::previous::PreviousError;
+    let grids = crate::layers::previous::read_previous_grids(text).map_err(|e| match e {
+        // Not a FeatureCollection: malformed. Grids that cannot be adopted
+        // (a code outside its parent, a code twice, a bad geometry): 422.
+        PreviousError::Layer(e) => ServiceError::Layer(e),
+        e => ServiceError::Unprocessable(e.to_string()),
+    })?;
+    let layer = grids_layer(&grids).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report = json!({"layer": "grids", "features": grids.len(), "accepted": grids.len(),
                         "rejected": 0, "rejections": [], "crs": "CRS84"});
     Ok((layer.features, report))

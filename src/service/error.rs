@@ -28,6 +28,11 @@ pub enum ServiceError {
     /// layer a job needs is missing).
     #[error("{0}")]
     Conflict(String),
+    /// A well-formed request whose content cannot be used: values that
+    /// contradict one another, features none of which can be read, a CRS
+    /// PROJ does not know (what a schema cannot rule out).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the request body is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
     #[error("unsupported media type: {0}; send application/geo+json or application/json")]
@@ -36,8 +41,9 @@ pub enum ServiceError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// A method the resource does not have; `allow` lists those it has.
+    #[error("{detail}")]
+    MethodNotAllowed { allow: &'static str, detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A job whose estimated size is over the server's budget.
@@ -57,18 +63,34 @@ impl ServiceError {
         match self {
             ServiceError::BadRequest(_) => "bad-request",
             ServiceError::UnknownParameter(_) => "unknown-parameter",
+            ServiceError::Layer(e) if layer_unprocessable(e) => "unprocessable-layer",
             ServiceError::Layer(_) => "invalid-layer",
             ServiceError::NotFound(_) => "not-found",
             ServiceError::Conflict(_) => "conflict",
+            ServiceError::Unprocessable(_) => "unprocessable",
             ServiceError::TooLarge { .. } => "payload-too-large",
             ServiceError::UnsupportedMediaType(_) => "unsupported-media-type",
             ServiceError::Unauthorized(_) => "unauthorized",
             ServiceError::Forbidden(_) => "forbidden",
-            ServiceError::MethodNotAllowed(_) => "method-not-allowed",
+            ServiceError::MethodNotAllowed { .. } => "method-not-allowed",
             ServiceError::OverBudget(_) => "job-too-big",
             ServiceError::Store(_) => "storage",
             ServiceError::Internal(_) | ServiceError::Startup(_) => "internal",
         }
+    }
+}
+
+/// A layer that is a well-formed FeatureCollection but cannot be used: no
+/// feature could be accepted (or, strict, one was rejected), or its CRS is
+/// one PROJ does not know or cannot convert. Malformed text (not UTF-8, not JSON, not a
+/// FeatureCollection, no features) is a bad request.
+fn layer_unprocessable(e: &LayerError) -> bool {
+    match e {
+        LayerError::NothingAccepted { .. } | LayerError::Strict { .. } => true,
+        // A CRS name that cannot be read is malformed; one that names a
+        // system PROJ does not know or cannot convert is unusable.
+        LayerError::Crs(c) => !matches!(c, crate::crs::CrsError::UnknownName { .. }),
+        _ => false,
     }
 }
 
@@ -106,16 +128,18 @@ pub fn problem(status: StatusCode, slug: &str, detail: &str) -> HttpResponse<Box
 impl ResponseError for ServiceError {
     fn status_code(&self) -> StatusCode {
         match self {
+            ServiceError::Layer(e) if layer_unprocessable(e) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::BadRequest(_)
             | ServiceError::UnknownParameter(_)
             | ServiceError::Layer(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ServiceError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServiceError::OverBudget(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Startup(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -133,7 +157,12 @@ impl ResponseError for ServiceError {
         if let ServiceError::OverBudget(e) = self {
             return over_budget(status, self.slug(), e);
         }
-        problem(status, self.slug(), &self.to_string())
+        let mut res = problem(status, self.slug(), &self.to_string());
+        if let ServiceError::MethodNotAllowed { allow, .. } = self {
+            res.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        }
+        res
     }
 }
 

@@ -9,7 +9,10 @@
 //!   workers), progress, cancellation, restart recovery.
 //! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
 //!   R-tree ([`features`]).
-//! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
+//! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`, generated
+//!   from the handlers' annotations and the request and response types.
+//! - [`queryables`]: each collection's properties as JSON Schema (OGC API –
+//!   Features Part 3).
 //! - [`page`]: the planner's web page (`/` for browsers, `/ui/`), offline.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
@@ -35,6 +38,7 @@ pub mod jobs;
 pub mod ogc;
 pub mod openapi;
 pub mod page;
+pub mod queryables;
 pub mod stream;
 pub mod upload_format;
 
@@ -59,6 +63,8 @@ use crate::layers::LayerKind;
 use crate::store::{SqliteStore, Store};
 use features::Cache;
 use jobs::{Engine, JobKind, Jobs};
+#[allow(unused_imports)] // named by the API description of `health`
+use openapi::types::Health;
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -189,9 +195,11 @@ pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, ServiceError> {
         .map_err(|e| ServiceError::BadRequest(format!("malformed query string: {e}")))
 }
 
-/// `GET /health`: liveness, plus the jobs this process is working on. Needs no
-/// token.
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// Liveness, and the jobs this process is working on (needs no token).
+#[utoipa::path(get, path = "/health", tag = "Capabilities", operation_id = "health",
+    security(()),
+    responses((status = 200, description = "the service is up", body = Health)))]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (queued, running) = state.jobs.counts();
     HttpResponse::Ok().json(json!({
         "status": "ok",
@@ -386,6 +394,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api").route(web::get().to(openapi::api)))
         .service(web::resource("/collections").route(web::get().to(ogc::collections)))
         .service(web::resource("/collections/{id}").route(web::get().to(ogc::collection)))
+        .service(
+            web::resource("/collections/{id}/queryables")
+                .route(web::get().to(queryables::queryables)),
+        )
         .service(web::resource("/collections/{id}/items").route(web::get().to(ogc::items)))
         .service(web::resource("/collections/{id}/items/{fid}").route(web::get().to(ogc::item)))
         .service(web::resource("/api/v1/datasets").route(web::get().to(datasets::list)))
@@ -394,10 +406,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(datasets::get))
                 .route(web::delete().to(datasets::delete)),
         )
+        // The uploadable layers take PUT; the others (results) answer it 405.
+        .service(
+            web::resource(format!(
+                "{ds}/layers/{{layer:(areas|households|cameras|buildings|barriers|sites|candidates|grids)}}"
+            ))
+            .route(web::get().to(datasets::get_layer))
+            .route(web::put().to(datasets::put_layer))
+            .route(web::delete().to(datasets::delete_layer)),
+        )
         .service(
             web::resource(format!("{ds}/layers/{{layer}}"))
                 .route(web::get().to(datasets::get_layer))
-                .route(web::put().to(datasets::put_layer))
                 .route(web::delete().to(datasets::delete_layer)),
         )
         .service(
@@ -416,7 +436,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(jobs::http::cancel)),
         )
         .service(
-            web::resource("/api/v1/jobs/{id}/cancel").route(web::post().to(jobs::http::cancel)),
+            web::resource("/api/v1/jobs/{id}/cancel")
+                .route(web::post().to(jobs::http::cancel_post)),
         );
 }
 

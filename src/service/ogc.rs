@@ -19,6 +19,7 @@ use super::auth::Caller;
 use super::conditional::{self, Validators};
 use super::error::ServiceError;
 use super::features::FeatureSet;
+use super::openapi::types::{FormatQuery, ItemsQuery as ItemsParams};
 use super::stream::{FeatureBody, Picks};
 use super::{base_url, query_pairs, AppState};
 use crate::store::LayerMeta;
@@ -76,7 +77,13 @@ pub async fn load_set(
     found.ok_or_else(|| ServiceError::NotFound(format!("no collection \"{dataset}.{layer}\"")))
 }
 
-/// `GET /`
+/// Landing page.
+#[utoipa::path(get, path = "/", tag = "Capabilities", operation_id = "landing",
+    security(()), params(FormatQuery),
+    responses(
+        (status = 200, description = "links to the API", body = Landing),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format")))]
 pub async fn landing(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -96,7 +103,13 @@ pub async fn landing(
     Ok(conditional::json(&req, &doc, None))
 }
 
-/// `GET /conformance`
+/// Conformance classes.
+#[utoipa::path(get, path = "/conformance", tag = "Capabilities", operation_id = "conformance",
+    security(()), params(FormatQuery),
+    responses(
+        (status = 200, description = "the conformance classes", body = Conformance),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format")))]
 pub async fn conformance(req: HttpRequest) -> Result<HttpResponse, ServiceError> {
     only_f(&req)?;
     Ok(conditional::json(
@@ -145,7 +158,14 @@ fn collection_json(base: &str, m: &LayerMeta) -> Value {
     c
 }
 
-/// `GET /collections`
+/// The collections this caller may read.
+#[utoipa::path(get, path = "/collections", tag = "Data", operation_id = "collections",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "the collections this caller may read", body = Collections),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token")))]
 pub async fn collections(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -167,7 +187,16 @@ pub async fn collections(
     Ok(conditional::json(&req, &doc, None))
 }
 
-/// `GET /collections/{id}`
+/// One collection.
+#[utoipa::path(get, path = "/collections/{collectionId}", tag = "Data", operation_id = "collection",
+    params(("collectionId" = CollectionId, Path, description = "the collection, `{dataset}.{layer}`"), FormatQuery),
+    responses(
+        (status = 200, description = "the collection", body = Collection),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
+        (status = 404, description = "no such collection")))]
 pub async fn collection(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -208,34 +237,74 @@ pub struct ItemsQuery {
     pub bbox_text: Option<String>,
 }
 
-fn parse_number(name: &str, v: &str) -> Result<usize, ServiceError> {
-    v.trim().parse::<usize>().map_err(|_| {
-        ServiceError::BadRequest(format!("{name} must be a non-negative integer, got {v:?}"))
-    })
+/// A count from the query: any run of digits (a number past the largest
+/// count means "as many as there are"), so every integer the API description
+/// allows is taken.
+pub(crate) fn parse_number(name: &str, v: &str) -> Result<usize, ServiceError> {
+    let digits = v.strip_prefix('+').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ServiceError::BadRequest(format!(
+            "{name} must be a non-negative integer, got {v:?}"
+        )));
+    }
+    Ok(digits.parse::<usize>().unwrap_or(usize::MAX))
 }
 
+/// A JSON number's text (RFC 8259 6), which may be past f64's range: then
+/// the nearest infinity, which the bbox clamps.
+fn json_number(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let int = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if int == 0 || (int > 1 && b[i] == b'0') {
+        return None;
+    }
+    i += int;
+    if b.get(i) == Some(&b'.') {
+        let frac = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if frac == 0 {
+            return None;
+        }
+        i += 1 + frac;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if exp == 0 {
+            return None;
+        }
+        i += exp;
+    }
+    (i == b.len()).then(|| s.parse::<f64>().ok()).flatten()
+}
+
+/// Parses `bbox`: 4 numbers (west, south, east, north) or 6 (with a low and
+/// a high height, ignored). Every box of numbers is a query: longitudes and
+/// latitudes past the ends of CRS84 end there (a box past a pole ends at
+/// it), a west edge east of the east edge crosses the antimeridian (OGC API –
+/// Features 1, 7.15.3), and a south edge north of the north edge holds no
+/// point (the page is empty).
 fn parse_bbox(v: &str) -> Result<[f64; 4], ServiceError> {
     let bad = |why: &str| ServiceError::BadRequest(format!("bbox {v:?}: {why}"));
     let nums: Vec<f64> = v
         .split(',')
-        .map(|s| s.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad("expected 4 (or 6) comma-separated numbers"))?;
+        .map(|s| json_number(s.trim()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("expected 4 (or 6) comma-separated numbers"))?;
     let b = match nums.len() {
         4 => [nums[0], nums[1], nums[2], nums[3]],
         6 => [nums[0], nums[1], nums[3], nums[4]],
         _ => return Err(bad("expected 4 (or 6) comma-separated numbers")),
     };
-    if !b.iter().all(|x| x.is_finite()) {
-        return Err(bad("numbers must be finite"));
-    }
-    if b[1] > b[3] {
-        return Err(bad("the lower latitude is above the upper one"));
-    }
-    if b[1] < -90.0 || b[3] > 90.0 || b[0] < -180.0 || b[2] > 180.0 {
-        return Err(bad("outside longitude/latitude range"));
-    }
-    Ok(b)
+    Ok([
+        b[0].clamp(-180.0, 180.0),
+        b[1].clamp(-90.0, 90.0),
+        b[2].clamp(-180.0, 180.0),
+        b[3].clamp(-90.0, 90.0),
+    ])
 }
 
 fn items_query(req: &HttpRequest, max: usize) -> Result<ItemsQuery, ServiceError> {
@@ -301,7 +370,16 @@ pub(crate) fn encode(v: &str) -> String {
     out
 }
 
-/// `GET /collections/{id}/items`
+/// Features of a collection, a page at a time.
+#[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "Data", operation_id = "items",
+    params(("collectionId" = CollectionId, Path, description = "the collection, `{dataset}.{layer}`"), ItemsParams),
+    responses(
+        (status = 200, description = "a page of features, with next and prev links", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "a bad or unknown parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
+        (status = 404, description = "no such collection")))]
 pub async fn items(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -321,6 +399,8 @@ pub async fn items(
 
     let matched: Option<Vec<u32>> = match q.bbox {
         None => None,
+        // South above north: no point is in the box.
+        Some(b) if b[1] > b[3] => Some(Vec::new()),
         Some(b) => {
             let boxes = if b[0] <= b[2] {
                 vec![b]
@@ -393,7 +473,16 @@ pub async fn items(
         .body(FeatureBody::new(set, picks, true, head, ",", tail)))
 }
 
-/// `GET /collections/{id}/items/{fid}`
+/// One feature.
+#[utoipa::path(get, path = "/collections/{collectionId}/items/{featureId}", tag = "Data", operation_id = "item",
+    params(("collectionId" = CollectionId, Path, description = "the collection, `{dataset}.{layer}`"), ("featureId" = String, Path, description = "the feature id"), FormatQuery),
+    responses(
+        (status = 200, description = "the feature", body = Feature, content_type = "application/geo+json"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
+        (status = 404, description = "no such collection or feature")))]
 pub async fn item(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -446,12 +535,23 @@ mod tests {
         assert_eq!(q.bbox, Some([114.3, 30.4, 114.5, 30.6]));
         assert_eq!(q.bbox_text.as_deref(), Some("114.3,30.4,0,114.5,30.6,9"));
         assert_eq!(parse_items_query("", 1000).unwrap().limit, 10);
+        // Past the ends of CRS84: clamped; huge counts: as many as there are.
+        let q =
+            parse_items_query("bbox=-200,-95,1e400,10&offset=99999999999999999999999", 10).unwrap();
+        assert_eq!(q.bbox, Some([-180.0, -90.0, 180.0, 10.0]));
+        assert_eq!(q.offset, usize::MAX);
+        // South above north is a box with no point, not an error.
+        assert_eq!(
+            parse_items_query("bbox=0,10,1,5", 10).unwrap().bbox,
+            Some([0.0, 10.0, 1.0, 5.0])
+        );
         for bad in [
             "limit=0",
             "limit=-1",
             "bbox=1,2,3",
             "bbox=0,nan,1,1",
-            "bbox=0,10,1,5",
+            "bbox=0,inf,1,1",
+            "bbox=1,2,3,4,5",
             "datetime=2020-01-01",
             "bbox-crs=EPSG:4326",
             "colour=red",
