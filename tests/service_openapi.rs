@@ -335,7 +335,8 @@ fn the_document_has_every_route_and_every_documented_operation_is_served() {
             .replace("{layer}", "grids")
             .replace("{collectionId}", "d.grids")
             .replace("{featureId}", &fid)
-            .replace("{jobId}", &job);
+            .replace("{jobId}", &job)
+            .replace("{file}", "page/index.html");
         let r =
             common::request(&addr, m, &uri, &[("Authorization", AUTH)], body.as_deref()).unwrap();
         let text = String::from_utf8_lossy(&r.body);

@@ -87,6 +87,9 @@ impl ServiceError {
 fn layer_unprocessable(e: &LayerError) -> bool {
     match e {
         LayerError::NothingAccepted { .. } | LayerError::Strict { .. } => true,
+        // A Shapefile, GeoPackage or spreadsheet that cannot be read as one:
+        // nothing a schema of its bytes could have ruled out.
+        LayerError::Format(_) => true,
         // A CRS name that cannot be read is malformed; one that names a
         // system PROJ does not know or cannot convert is unusable.
         LayerError::Crs(c) => !matches!(c, crate::crs::CrsError::UnknownName { .. }),

@@ -81,7 +81,8 @@ pub async fn load_set(
 #[utoipa::path(get, path = "/", tag = "Capabilities", operation_id = "landing",
     security(()), params(FormatQuery),
     responses(
-        (status = 200, description = "links to the API", body = Landing),
+        (status = 200, description = "links to the API; a browser asking for text/html (Accept) gets the planner page",
+         content(("application/json" = Landing), ("text/html; charset=utf-8" = String))),
         (status = 304, description = "not modified"),
         (status = 400, description = "an unknown parameter or format")))]
 pub async fn landing(

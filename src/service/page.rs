@@ -127,6 +127,17 @@ pub async fn root(
 }
 
 /// `GET /ui/{path}`: an embedded file (`/ui/` alone is the page).
+#[utoipa::path(get, path = "/ui/{file}", tag = "Capabilities", operation_id = "ui_file",
+    security(()),
+    params(("file" = String, Path,
+        description = "a file of the planner page below /ui/, e.g. page/index.html")),
+    responses(
+        (status = 200, description = "the file: the page, its scripts, styles and icon, or the vendored map library",
+         content(("text/html; charset=utf-8" = String), ("text/javascript; charset=utf-8" = String),
+                 ("text/css; charset=utf-8" = String), ("image/svg+xml" = String),
+                 ("text/plain; charset=utf-8" = String))),
+        (status = 304, description = "not modified"),
+        (status = 404, description = "no such file")))]
 pub async fn asset(
     req: HttpRequest,
     path: web::Path<String>,
@@ -198,6 +209,11 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ServiceError> {
 /// controls (the API refuses them anyway). A missing or unknown token is
 /// `signed_in: false` with the reason, not a 401, so the browser never pops
 /// up its own login box for the page's probe.
+#[utoipa::path(get, path = "/ui/session", tag = "Capabilities", operation_id = "ui_session",
+    security(()),
+    responses(
+        (status = 200, description = "whether the server wants a token (`tokens`), and whether the one presented is valid (`signed_in`) with its `role` and `datasets`, or the `reason` it is not; never 401",
+         body = Object)))]
 pub async fn session(
     state: web::Data<AppState>,
     caller: Result<Caller, ServiceError>,

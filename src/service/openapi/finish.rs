@@ -225,7 +225,11 @@ fn split_uploads(doc: &mut Value) {
         let schema = json!({"$ref": format!("#/components/schemas/{body}")});
         item["put"]["requestBody"] = json!({"required": true,
             "description": "a GeoJSON FeatureCollection (RFC 7946, or with the crs of the `crs` parameter); Content-Encoding gzip, deflate, br or zstd accepted",
-            "content": {"application/geo+json": {"schema": schema.clone()}, "application/json": {"schema": schema}}});
+            "content": {"application/geo+json": {"schema": schema.clone()}, "application/json": {"schema": schema},
+                "application/zip": binary_file("a zipped Shapefile (.shp, .shx, .dbf, .prj, .cpg)"),
+                "application/geopackage+sqlite3": binary_file("a GeoPackage"),
+                "text/csv": binary_file("a CSV point list"),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary_file("an Excel point list")}});
         let path = LAYER_PATH.replace("{layer}", name);
         doc["paths"][path] = item;
     }
@@ -403,4 +407,10 @@ fn fix(m: &mut Map<String, Value>, exclusive: &str, inclusive: &str) {
         m.insert(inclusive.into(), x);
         m.insert(exclusive.into(), json!(true));
     }
+}
+
+/// A file body in a format JSON Schema cannot describe; one that cannot be
+/// read as that format answers 422, like a layer with no usable feature.
+fn binary_file(what: &str) -> Value {
+    json!({"schema": {"type": "string", "format": "binary", "description": what}})
 }

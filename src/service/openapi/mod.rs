@@ -77,6 +77,8 @@ use types::*;
         super::jobs::http::get,
         super::jobs::http::cancel,
         super::jobs::http::cancel_post,
+        super::page::session,
+        super::page::asset,
     ),
     components(schemas(
         Link, Landing, Conformance, Health, JobCounts, SpatialExtent, Extent, Collection,

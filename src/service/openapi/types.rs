@@ -588,6 +588,24 @@ pub struct UploadQuery {
     /// Property holding a feature's id.
     #[param(default = "id")]
     pub id_field: Option<String>,
+    /// The body's file format, when neither its Content-Type nor its first
+    /// bytes say it (a Shapefile comes zipped with its siblings).
+    #[param(inline, value_type = Option<String>,
+        pattern = "^(geojson|json|shapefile|shp|zip|gpkg|geopackage|csv|xlsx|xls|excel)$")]
+    pub format: Option<String>,
+    /// The text encoding of a Shapefile's attributes or a CSV list (default:
+    /// the Shapefile's .cpg, else UTF-8).
+    #[param(inline, value_type = Option<String>,
+        pattern = "^(utf-?8|gbk|gb18030|gb2312|cp936|936|big5|cp950)$")]
+    pub encoding: Option<String>,
+    /// The layer of a GeoPackage to read (default: its only layer).
+    pub layer_name: Option<String>,
+    /// The longitude column of a CSV or Excel list (default: a column named
+    /// lon, lng, longitude, x or 经度).
+    pub lon_field: Option<String>,
+    /// The latitude column of a CSV or Excel list (default: lat, latitude, y
+    /// or 纬度).
+    pub lat_field: Option<String>,
 }
 
 /// The query of a partition job.
