@@ -12,6 +12,7 @@
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
+//! - [`tiles`]: OGC API – Tiles, Mapbox Vector Tiles of every collection.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
 //!   [`stream`]: layer and page bodies written while they are sent.
 //!
@@ -34,6 +35,7 @@ pub mod jobs;
 pub mod ogc;
 pub mod openapi;
 pub mod stream;
+pub mod tiles;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -383,6 +385,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/collections/{id}").route(web::get().to(ogc::collection)))
         .service(web::resource("/collections/{id}/items").route(web::get().to(ogc::items)))
         .service(web::resource("/collections/{id}/items/{fid}").route(web::get().to(ogc::item)))
+        .service(web::resource("/collections/{id}/tiles").route(web::get().to(tiles::tilesets)))
+        .service(
+            web::resource("/collections/{id}/tiles/{tms}").route(web::get().to(tiles::tileset)),
+        )
+        .service(
+            web::resource("/collections/{id}/tiles/{tms}/{z}/{y}/{x}")
+                .route(web::get().to(tiles::tile)),
+        )
         .service(web::resource("/api/v1/datasets").route(web::get().to(datasets::list)))
         .service(
             web::resource(ds)
