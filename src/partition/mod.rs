@@ -38,6 +38,7 @@ mod codes;
 mod compact;
 mod dissolve;
 mod graph;
+mod locked;
 mod metrics;
 mod outline;
 mod pip;
@@ -60,6 +61,7 @@ use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
 pub(crate) use area::{partition_area, AreaResult};
+pub use locked::{partition_around, select_locked, LockError, LockedPartition};
 pub use metrics::polsby_popper;
 pub use update::{
     update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,

@@ -12,6 +12,7 @@
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
+//! - [`adopt`]: adopted grids, versioned (who and when).
 //! - [`tiles`]: OGC API – Tiles, Mapbox Vector Tiles of every collection.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
 //!   [`stream`]: layer and page bodies written while they are sent.
@@ -23,6 +24,7 @@
 //! Storage is behind [`crate::store::Store`].
 
 pub mod access;
+pub mod adopt;
 pub mod auth;
 pub mod conditional;
 pub mod datasets;
@@ -414,6 +416,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(format!("{ds}/coverage")).route(web::post().to(datasets::coverage)))
         .service(web::resource(format!("{ds}/propose")).route(web::post().to(datasets::propose)))
+        .service(
+            web::resource(format!("{ds}/adoptions"))
+                .route(web::get().to(adopt::list))
+                .route(web::post().to(adopt::adopt)),
+        )
         .service(web::resource("/api/v1/jobs").route(web::get().to(jobs::http::list)))
         .service(
             web::resource("/api/v1/jobs/{id}")
