@@ -33,6 +33,7 @@
 //! The module knows nothing of GeoJSON, HTTP or storage: model types in, model
 //! types out.
 
+mod adjust;
 mod area;
 mod codes;
 mod compact;
@@ -61,6 +62,7 @@ use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
 pub(crate) use area::{partition_area, AreaResult};
+pub use adjust::{move_cell, CellMove, MoveError};
 pub use locked::{partition_around, select_locked, LockError, LockedPartition};
 pub use metrics::polsby_popper;
 pub use update::{

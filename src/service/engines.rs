@@ -545,7 +545,7 @@ impl Builtin {
 }
 
 /// Stored features as one FeatureCollection text.
-fn collection_text(features: &[StoredFeature]) -> String {
+pub(crate) fn collection_text(features: &[StoredFeature]) -> String {
     let mut text =
         String::with_capacity(features.iter().map(|f| f.json.len() + 1).sum::<usize>() + 64);
     text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");

@@ -40,6 +40,10 @@ pub enum ServiceError {
     MethodNotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A well-formed request the data cannot satisfy (a grid move to a grid
+    /// that is not a neighbour, or one that would split a grid).
+    #[error("{0}")]
+    Unprocessable(String),
     /// A job whose estimated size is over the server's budget.
     #[error(transparent)]
     OverBudget(#[from] crate::bounds::OverBudget),
@@ -66,6 +70,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::MethodNotAllowed(_) => "method-not-allowed",
             ServiceError::OverBudget(_) => "job-too-big",
+            ServiceError::Unprocessable(_) => "unprocessable",
             ServiceError::Store(_) => "storage",
             ServiceError::Internal(_) | ServiceError::Startup(_) => "internal",
         }
@@ -116,7 +121,9 @@ impl ResponseError for ServiceError {
             ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ServiceError::OverBudget(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::OverBudget(_) | ServiceError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Startup(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

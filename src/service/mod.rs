@@ -12,7 +12,8 @@
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
-//! - [`adopt`]: adopted grids, versioned (who and when).
+//! - [`adopt`]: adopted grids, versioned (who and when); [`adjust`]: moving
+//!   a cell between neighbouring grids.
 //! - [`tiles`]: OGC API – Tiles, Mapbox Vector Tiles of every collection.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
 //!   [`stream`]: layer and page bodies written while they are sent.
@@ -24,6 +25,7 @@
 //! Storage is behind [`crate::store::Store`].
 
 pub mod access;
+pub mod adjust;
 pub mod adopt;
 pub mod auth;
 pub mod conditional;
@@ -416,6 +418,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(format!("{ds}/coverage")).route(web::post().to(datasets::coverage)))
         .service(web::resource(format!("{ds}/propose")).route(web::post().to(datasets::propose)))
+        .service(
+            web::resource(format!("{ds}/grids/move"))
+                .route(web::post().to(adjust::move_grid_cell)),
+        )
         .service(
             web::resource(format!("{ds}/adoptions"))
                 .route(web::get().to(adopt::list))
