@@ -58,16 +58,28 @@ fn grid_polygon(i: usize, j: usize) -> Polygon<f64> {
     let wiggle = |k: usize| if k % 2 == 0 { 0.0 } else { CELL * 0.02 };
     let mut pts = Vec::new();
     for k in 0..n {
-        pts.push(Coord { x: x0 + CELL * k as f64 / n as f64, y: y0 + wiggle(k) });
+        pts.push(Coord {
+            x: x0 + CELL * k as f64 / n as f64,
+            y: y0 + wiggle(k),
+        });
     }
     for k in 0..n {
-        pts.push(Coord { x: x0 + CELL - wiggle(k), y: y0 + CELL * k as f64 / n as f64 });
+        pts.push(Coord {
+            x: x0 + CELL - wiggle(k),
+            y: y0 + CELL * k as f64 / n as f64,
+        });
     }
     for k in 0..n {
-        pts.push(Coord { x: x0 + CELL - CELL * k as f64 / n as f64, y: y0 + CELL - wiggle(k) });
+        pts.push(Coord {
+            x: x0 + CELL - CELL * k as f64 / n as f64,
+            y: y0 + CELL - wiggle(k),
+        });
     }
     for k in 0..n {
-        pts.push(Coord { x: x0 + wiggle(k), y: y0 + CELL - CELL * k as f64 / n as f64 });
+        pts.push(Coord {
+            x: x0 + wiggle(k),
+            y: y0 + CELL - CELL * k as f64 / n as f64,
+        });
     }
     pts.push(pts[0]);
     Polygon::new(LineString(pts), vec![])
@@ -99,7 +111,14 @@ fn store_city(dir: &std::path::Path, points: usize) {
     });
     let stored = stored_from_output(&bytes, boxes).expect("stored grids");
     store
-        .put_layer("city", "grids", "grids", LayerSource::Job, &json!({}), &stored)
+        .put_layer(
+            "city",
+            "grids",
+            "grids",
+            LayerSource::Job,
+            &json!({}),
+            &stored,
+        )
         .expect("store grids");
 
     let span = SIDE as f64 * CELL;
@@ -115,7 +134,10 @@ fn store_city(dir: &std::path::Path, points: usize) {
         } else {
             let (cx, cy) = centres[i % centres.len()];
             // Within about 300 m of the centre: towers and estates.
-            (cx + (rng.next() - 0.5) * 0.006, cy + (rng.next() - 0.5) * 0.006)
+            (
+                cx + (rng.next() - 0.5) * 0.006,
+                cy + (rng.next() - 0.5) * 0.006,
+            )
         };
         if i > 0 {
             text.push(',');
@@ -125,11 +147,18 @@ fn store_city(dir: &std::path::Path, points: usize) {
         ));
     }
     text.push_str("]}");
-    let (layer, _) =
-        wangge::layers::read_layer(LayerKind::Households, &text, &Default::default()).expect("households");
+    let (layer, _) = wangge::layers::read_layer(LayerKind::Households, &text, &Default::default())
+        .expect("households");
     let stored = layer_to_stored(&layer).expect("stored households");
     store
-        .put_layer("city", "households", "households", LayerSource::Upload, &json!({}), &stored)
+        .put_layer(
+            "city",
+            "households",
+            "households",
+            LayerSource::Upload,
+            &json!({}),
+            &stored,
+        )
         .expect("store households");
 }
 
@@ -150,7 +179,11 @@ impl Drop for Server {
 }
 
 fn start(dir: &std::path::Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let child = Command::new(binary())
         .args(["serve", "--listen", &addr, "--data-dir"])
@@ -170,7 +203,10 @@ fn start(dir: &std::path::Path) -> Server {
                 break;
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Server(child, addr)
@@ -180,9 +216,11 @@ fn rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
@@ -190,7 +228,11 @@ fn rss_mb(pid: u32) -> f64 {
 fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, usize)> {
     let mut line = String::new();
     r.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut len = 0usize;
     loop {
         line.clear();
@@ -280,7 +322,13 @@ fn run(addr: &str, collection: &str, z: u8, conns: usize, secs: u64) -> Run {
         .collect();
     std::thread::sleep(Duration::from_secs(secs));
     stop.store(true, Ordering::Relaxed);
-    let mut all = Run { lat_us: Vec::new(), empty: 0, errors: 0, bytes: 0, secs: 0.0 };
+    let mut all = Run {
+        lat_us: Vec::new(),
+        empty: 0,
+        errors: 0,
+        bytes: 0,
+        secs: 0.0,
+    };
     for h in handles {
         let r = h.join().unwrap();
         all.lat_us.extend(r.lat_us);
@@ -311,7 +359,10 @@ fn first_tile(addr: &str, collection: &str) -> f64 {
     .unwrap();
     let mut r = BufReader::new(s);
     let (status, _) = read_response(&mut r).unwrap();
-    assert!(status == 200 || status == 204, "first tile of {collection}: {status}");
+    assert!(
+        status == 200 || status == 204,
+        "first tile of {collection}: {status}"
+    );
     t.elapsed().as_secs_f64()
 }
 
@@ -330,7 +381,10 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
     store_city(&dir, points);
-    println!("stored {points} households and 10,000 grids in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "stored {points} households and 10,000 grids in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let server = start(&dir);
     let addr = server.1.clone();
     let pid = server.0.id();
@@ -353,7 +407,11 @@ fn main() {
                 n as f64 / r.secs,
                 pct(&r.lat_us, 0.5),
                 pct(&r.lat_us, 0.99),
-                if full > 0 { r.bytes as f64 / full as f64 / 1000.0 } else { 0.0 },
+                if full > 0 {
+                    r.bytes as f64 / full as f64 / 1000.0
+                } else {
+                    0.0
+                },
                 r.empty as f64 * 100.0 / n.max(1) as f64,
                 r.errors
             );
@@ -365,7 +423,9 @@ fn main() {
     let rss_end = rss_mb(pid);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let md = format!(
         "# Vector tile benchmark\n\n\
 Measured by `cargo bench --bench tiles` (benches/tiles.rs): the real `wangge serve`\n\

@@ -42,9 +42,16 @@ fn households(extra: usize) -> String {
         }
     }
     for k in 0..extra {
-        push(118.3002 + (k % 8) as f64 * 0.0003, 32.3002 + (k / 8) as f64 * 0.0003, 10);
+        push(
+            118.3002 + (k % 8) as f64 * 0.0003,
+            32.3002 + (k / 8) as f64 * 0.0003,
+            10,
+        );
     }
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 fn with(req: TestRequest, who: &str) -> TestRequest {
@@ -68,7 +75,10 @@ fn post(path: &str, who: &str, body: &str) -> TestRequest {
 /// Every item of a collection.
 macro_rules! items {
     ($app:expr, $cid:expr) => {{
-        let (s, _, b) = call!($app, get(&format!("/collections/{}/items?limit=10000", $cid), "p"));
+        let (s, _, b) = call!(
+            $app,
+            get(&format!("/collections/{}/items?limit=10000", $cid), "p")
+        );
         assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
         json_of(&b)["features"].as_array().unwrap().clone()
     }};
@@ -76,9 +86,13 @@ macro_rules! items {
 
 macro_rules! partition {
     ($app:expr, $query:expr) => {{
-        let (s, _, b) = call!($app, post(&format!("/api/v1/datasets/t/partition{}", $query), "p", ""));
+        let (s, _, b) = call!(
+            $app,
+            post(&format!("/api/v1/datasets/t/partition{}", $query), "p", "")
+        );
         assert_eq!(s, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&b));
-        let job = common::finished_job!($app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 120);
+        let job =
+            common::finished_job!($app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 120);
         assert_eq!(job["state"], "succeeded", "{job}");
         job
     }};
@@ -100,7 +114,15 @@ async fn adopt_update_and_adopt_again_are_versioned() {
     tokens.insert("p", Role::Planner);
     tokens.insert("v", Role::Viewer);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
-    let state = service::state_with(Config { tokens, ..Config::default() }, store, Arc::new(Builtin)).unwrap();
+    let state = service::state_with(
+        Config {
+            tokens,
+            ..Config::default()
+        },
+        store,
+        Arc::new(Builtin),
+    )
+    .unwrap();
     let app = app!(state);
 
     let ds = "/api/v1/datasets/t";
@@ -111,7 +133,11 @@ async fn adopt_update_and_adopt_again_are_versioned() {
         assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     }
     let (s, _, b) = call!(app, post(&format!("{ds}/adoptions"), "p", ""));
-    assert_eq!(s, StatusCode::CONFLICT, "nothing to adopt before a partition");
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "nothing to adopt before a partition"
+    );
     assert!(String::from_utf8_lossy(&b).contains("partition"));
 
     partition!(app, "");
@@ -121,19 +147,35 @@ async fn adopt_update_and_adopt_again_are_versioned() {
     // Refusals, before anything changes.
     let (s, _, _) = call!(app, post(&format!("{ds}/adoptions"), "v", ""));
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, b) = call!(app, post(&format!("{ds}/adoptions"), "p", r#"{"layer":"households"}"#));
+    let (s, _, b) = call!(
+        app,
+        post(&format!("{ds}/adoptions"), "p", r#"{"layer":"households"}"#)
+    );
     assert_eq!(s, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&b));
-    let (s, _, b) = call!(app, post(&format!("{ds}/adoptions"), "p", r#"{"layers":"grids"}"#));
+    let (s, _, b) = call!(
+        app,
+        post(&format!("{ds}/adoptions"), "p", r#"{"layers":"grids"}"#)
+    );
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&b).contains("layers"));
-    let (s, _, _) = call!(app, post(&format!("{ds}/adoptions"), "p", r#"{"layer":"adopted_grids"}"#));
+    let (s, _, _) = call!(
+        app,
+        post(
+            &format!("{ds}/adoptions"),
+            "p",
+            r#"{"layer":"adopted_grids"}"#
+        )
+    );
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, _, b) = call!(app, get(&format!("{ds}/adoptions"), "v"));
     assert_eq!(json_of(&b)["adoptions"].as_array().unwrap().len(), 0);
     assert_eq!(json_of(&b)["current"], Value::Null);
 
     // Version 1: the proposal becomes the adopted grids.
-    let (s, _, b) = call!(app, post(&format!("{ds}/adoptions"), "p", r#"{"layer":"grids"}"#));
+    let (s, _, b) = call!(
+        app,
+        post(&format!("{ds}/adoptions"), "p", r#"{"layer":"grids"}"#)
+    );
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     let first = json_of(&b);
     assert_eq!(first["version"], 1);
@@ -142,14 +184,20 @@ async fn adopt_update_and_adopt_again_are_versioned() {
     assert_eq!(first["grids"].as_u64().unwrap() as usize, proposal.len());
     assert!(wangge::store::parse_rfc3339(first["adopted_at"].as_str().unwrap()).is_some());
     let adopted = items!(app, "t.adopted_grids");
-    assert_eq!(adopted, proposal, "the adopted grids are the proposal, feature for feature");
+    assert_eq!(
+        adopted, proposal,
+        "the adopted grids are the proposal, feature for feature"
+    );
     // Viewers read the adopted grids (public) and their tiles.
     let (s, _, _) = call!(app, get("/collections/t.adopted_grids/items", "v"));
     assert_eq!(s, StatusCode::OK);
 
     // The census: a new estate of 60 points (600 households) in the first
     // area. The update starts from the adopted grids.
-    let (s, _, _) = call!(app, with(put(&format!("{ds}/layers/households"), households(60)), "p"));
+    let (s, _, _) = call!(
+        app,
+        with(put(&format!("{ds}/layers/households"), households(60)), "p")
+    );
     assert_eq!(s, StatusCode::OK);
     let job = partition!(app, "?update=true");
     assert_eq!(job["summary"]["previous"], "adopted_grids", "{job}");
@@ -160,16 +208,25 @@ async fn adopt_update_and_adopt_again_are_versioned() {
         .map(|f| f["properties"]["change"].as_str().unwrap())
         .collect();
     assert!(
-        kinds.iter().all(|k| ["adjusted", "new", "retired"].contains(k)),
+        kinds
+            .iter()
+            .all(|k| ["adjusted", "new", "retired"].contains(k)),
         "{kinds:?}"
     );
     let moved: u64 = changes
         .iter()
         .map(|f| f["properties"]["moved_in"].as_u64().unwrap_or(0))
         .sum();
-    assert!(moved > 0, "households moved into changed grids: {changes:?}");
+    assert!(
+        moved > 0,
+        "households moved into changed grids: {changes:?}"
+    );
     let update = items!(app, "t.grids");
-    assert_ne!(codes(&update), codes(&adopted), "the update is a new proposal");
+    assert_ne!(
+        codes(&update),
+        codes(&adopted),
+        "the update is a new proposal"
+    );
     // Until it is adopted, the adopted grids stay as they were.
     assert_eq!(items!(app, "t.adopted_grids"), adopted);
     // Unchanged grids keep their code: every adopted code not reported as
@@ -200,9 +257,17 @@ async fn adopt_update_and_adopt_again_are_versioned() {
         .collect();
     assert_eq!(versions, vec![1, 2]);
     assert_eq!(list["current"], 2);
-    assert_eq!(list["adoptions"][0]["grids"].as_u64().unwrap() as usize, adopted.len());
-    assert_eq!(list["adoptions"][1]["grids"].as_u64().unwrap() as usize, update.len());
-    assert!(list["adoptions"][0]["adopted_at"].as_str() <= list["adoptions"][1]["adopted_at"].as_str());
+    assert_eq!(
+        list["adoptions"][0]["grids"].as_u64().unwrap() as usize,
+        adopted.len()
+    );
+    assert_eq!(
+        list["adoptions"][1]["grids"].as_u64().unwrap() as usize,
+        update.len()
+    );
+    assert!(
+        list["adoptions"][0]["adopted_at"].as_str() <= list["adoptions"][1]["adopted_at"].as_str()
+    );
 
     // Deleting the dataset drops its adoptions.
     let (s, _, _) = call!(app, with(TestRequest::delete().uri(ds), "p"));

@@ -40,7 +40,10 @@ fn households() -> String {
             r#"{{"type":"Feature","properties":{{"households":10,"persons":20}},"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}"#
         ))
         .collect();
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 fn geometry(f: &Value) -> MultiPolygon<f64> {
@@ -73,7 +76,10 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
     let store: std::sync::Arc<dyn wangge::store::Store> =
         std::sync::Arc::new(wangge::store::SqliteStore::open(&dir).unwrap());
     let state = wangge::service::state_with(
-        wangge::service::Config { tokens, ..Default::default() },
+        wangge::service::Config {
+            tokens,
+            ..Default::default()
+        },
         store,
         std::sync::Arc::new(wangge::service::engines::Builtin),
     )
@@ -81,15 +87,35 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
     let app = app!(state);
     let auth = ("authorization", "Bearer p");
     for (layer, text) in [("areas", common::areas(2)), ("households", households())] {
-        let (s, _, _) = call!(app, put(&format!("/api/v1/datasets/t/layers/{layer}"), text).insert_header(auth));
+        let (s, _, _) = call!(
+            app,
+            put(&format!("/api/v1/datasets/t/layers/{layer}"), text).insert_header(auth)
+        );
         assert_eq!(s, StatusCode::CREATED);
     }
-    let (s, _, b) = call!(app, post(json!({"lon": 118.305, "lat": 32.305, "to": "x"}), "p"));
-    assert_eq!(s, StatusCode::CONFLICT, "no grids yet: {}", String::from_utf8_lossy(&b));
-    let (_, _, b) = call!(app, TestRequest::post().uri("/api/v1/datasets/t/partition").insert_header(auth));
+    let (s, _, b) = call!(
+        app,
+        post(json!({"lon": 118.305, "lat": 32.305, "to": "x"}), "p")
+    );
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "no grids yet: {}",
+        String::from_utf8_lossy(&b)
+    );
+    let (_, _, b) = call!(
+        app,
+        TestRequest::post()
+            .uri("/api/v1/datasets/t/partition")
+            .insert_header(auth)
+    );
     let job = common::finished_job!(app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 120);
     assert_eq!(job["state"], "succeeded");
-    let get_grids = || TestRequest::get().uri("/api/v1/datasets/t/layers/grids").insert_header(auth);
+    let get_grids = || {
+        TestRequest::get()
+            .uri("/api/v1/datasets/t/layers/grids")
+            .insert_header(auth)
+    };
     let (_, h, b) = call!(app, get_grids());
     let etag = h.get("etag").unwrap().clone();
     let before = json_of(&b)["features"].as_array().unwrap().clone();
@@ -100,7 +126,9 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
     let mut found = None;
     'search: for (a, ga) in geoms.iter().enumerate() {
         for (b, gb) in geoms.iter().enumerate() {
-            if a == b || before[a]["properties"]["parent_code"] != before[b]["properties"]["parent_code"] {
+            if a == b
+                || before[a]["properties"]["parent_code"] != before[b]["properties"]["parent_code"]
+            {
                 continue;
             }
             let centre = ga.centroid().unwrap();
@@ -109,11 +137,15 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
                     continue;
                 }
                 for t in [0.02, 0.05, 0.1] {
-                    let p = Coord { x: v.x + t * (centre.x() - v.x), y: v.y + t * (centre.y() - v.y) };
+                    let p = Coord {
+                        x: v.x + t * (centre.x() - v.x),
+                        y: v.y + t * (centre.y() - v.y),
+                    };
                     if !ga.intersects(&Point::from(p)) {
                         continue;
                     }
-                    let body = json!({"lon": p.x, "lat": p.y, "to": code(&before[b]), "dry_run": true});
+                    let body =
+                        json!({"lon": p.x, "lat": p.y, "to": code(&before[b]), "dry_run": true});
                     let (s, _, r) = call!(app, post(body, "p"));
                     if s == StatusCode::OK && json_of(&r)["from"]["contiguous"] == true {
                         found = Some((a, b, p, json_of(&r)));
@@ -157,8 +189,14 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
     let old_union = geoms[a].union(&geoms[b]);
     let new_union = nf.union(&nt);
     let diff = old_union.xor(&new_union).unsigned_area() / old_union.unsigned_area();
-    assert!(diff < 1e-9, "the two grids cover the same ground ({diff:e})");
-    assert!(nt.unsigned_area() > geoms[b].unsigned_area(), "the neighbour grew");
+    assert!(
+        diff < 1e-9,
+        "the two grids cover the same ground ({diff:e})"
+    );
+    assert!(
+        nt.unsigned_area() > geoms[b].unsigned_area(),
+        "the neighbour grew"
+    );
     let overlap = nf.intersection(&nt).unsigned_area() / old_union.unsigned_area();
     assert!(overlap < 1e-9, "the grids overlap by {overlap:e}");
 
@@ -182,8 +220,16 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
         }
     }
     // The items follow (the collection in memory was replaced).
-    let (_, _, ib) = call!(app, TestRequest::get().uri(&format!("/collections/t.grids/items/{}", code(&before[a]))).insert_header(auth));
-    assert_eq!(json_of(&ib)["properties"]["households"].as_u64().unwrap(), hf);
+    let (_, _, ib) = call!(
+        app,
+        TestRequest::get()
+            .uri(&format!("/collections/t.grids/items/{}", code(&before[a])))
+            .insert_header(auth)
+    );
+    assert_eq!(
+        json_of(&ib)["properties"]["households"].as_u64().unwrap(),
+        hf
+    );
 
     // Refusals.
     let other = (0..before.len())
@@ -191,15 +237,30 @@ async fn a_cell_moves_to_a_neighbour_and_both_grids_recount() {
         .unwrap();
     let c = geoms[a].centroid().unwrap();
     for (body, want) in [
-        (json!({"lon": c.x(), "lat": c.y(), "to": code(&before[other])}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"lon": 100.0, "lat": 20.0, "to": code(&before[b])}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"lon": c.x(), "lat": c.y(), "to": "nope"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"lon": c.x(), "lat": c.y(), "to": code(&before[other])}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"lon": 100.0, "lat": 20.0, "to": code(&before[b])}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"lon": c.x(), "lat": c.y(), "to": "nope"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"lon": c.x(), "lat": c.y()}), StatusCode::BAD_REQUEST),
-        (json!({"lon": 200.0, "lat": c.y(), "to": code(&before[b])}), StatusCode::BAD_REQUEST),
+        (
+            json!({"lon": 200.0, "lat": c.y(), "to": code(&before[b])}),
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (s, _, r) = call!(app, post(body.clone(), "p"));
         assert_eq!(s, want, "{body}: {}", String::from_utf8_lossy(&r));
     }
-    let (s, _, _) = call!(app, post(json!({"lon": p.x, "lat": p.y, "to": code(&before[b])}), "v"));
+    let (s, _, _) = call!(
+        app,
+        post(json!({"lon": p.x, "lat": p.y, "to": code(&before[b])}), "v")
+    );
     assert_eq!(s, StatusCode::FORBIDDEN);
 }

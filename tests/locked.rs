@@ -4,9 +4,9 @@
 //! line's `--locked` and the service's `locked` job parameter write them
 //! with `"locked": true`.
 
-mod support;
 #[path = "service/common.rs"]
 mod common;
+mod support;
 
 use std::process::Command;
 
@@ -48,7 +48,12 @@ fn locked_grids_are_kept_exactly_and_the_rest_tiles_around_them() {
     let in_b: Vec<usize> = (0..first.grids.len())
         .filter(|&g| first.grids[g].parent_code == areas[1].code)
         .collect();
-    assert!(in_a.len() >= 6 && in_b.len() >= 6, "{} and {} grids", in_a.len(), in_b.len());
+    assert!(
+        in_a.len() >= 6 && in_b.len() >= 6,
+        "{} and {} grids",
+        in_a.len(),
+        in_b.len()
+    );
     // Lock the second and last grids of the first area and all of the second.
     let mut locked: Vec<wangge::model::Grid> = vec![
         first.grids[in_a[1]].clone(),
@@ -68,30 +73,48 @@ fn locked_grids_are_kept_exactly_and_the_rest_tiles_around_them() {
     let p = &run.partition;
     assert_eq!(run.locked.len(), p.grids.len());
     for l in &locked {
-        let i = p.grids.iter().position(|g| g.code == l.code).expect("locked grid kept");
+        let i = p
+            .grids
+            .iter()
+            .position(|g| g.code == l.code)
+            .expect("locked grid kept");
         assert!(run.locked[i], "{} marked locked", l.code);
         let g = &p.grids[i];
         assert_eq!(g.geometry, l.geometry, "{}: geometry changed", l.code);
-        assert_eq!((g.households, g.persons), (l.households, l.persons), "{}", l.code);
+        assert_eq!(
+            (g.households, g.persons),
+            (l.households, l.persons),
+            "{}",
+            l.code
+        );
         assert_eq!(&g.parent_code, &l.parent_code);
     }
     assert_eq!(run.locked.iter().filter(|l| **l).count(), locked.len());
     // The second area is all locked: nothing else there.
     assert_eq!(
-        p.grids.iter().filter(|g| g.parent_code == areas[1].code).count(),
+        p.grids
+            .iter()
+            .filter(|g| g.parent_code == areas[1].code)
+            .count(),
         in_b.len()
     );
     // New grids exist around the locked ones, and everything tiles and
     // recounts (the oracle also checks codes are unique).
     assert!(run.locked.iter().filter(|l| !**l).count() >= 3);
     let c = check(&areas, &hh, p, options.rules);
-    eprintln!("around locked: {} grids, union diff {:e}, overlap {:e}", c.grids, c.max_union_rel_diff, c.max_overlap_rel);
+    eprintln!(
+        "around locked: {} grids, union diff {:e}, overlap {:e}",
+        c.grids, c.max_union_rel_diff, c.max_overlap_rel
+    );
 
     // Refusals name the grid.
     let mut twice = locked.clone();
     twice.push(locked[0].clone());
     let e = partition_around(&areas, &hh, &[], &twice, &options, &NoProgress).unwrap_err();
-    assert!(matches!(e, LockError::Duplicate(ref c) if *c == locked[0].code), "{e}");
+    assert!(
+        matches!(e, LockError::Duplicate(ref c) if *c == locked[0].code),
+        "{e}"
+    );
     let mut stray = locked[0].clone();
     stray.parent_code = "999".into();
     let e = partition_around(&areas, &hh, &[], &[stray], &options, &NoProgress).unwrap_err();
@@ -134,28 +157,64 @@ fn the_command_line_locks_grids_of_previous() {
     let second = dir.join("kept.geojson");
     let list = codes.join(",");
     let prev = first.to_str().unwrap().to_string();
-    let o = run(&["--previous", &prev, "--locked", &list, "--max-households", "450"], &second);
+    let o = run(
+        &[
+            "--previous",
+            &prev,
+            "--locked",
+            &list,
+            "--max-households",
+            "450",
+        ],
+        &second,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let kept = features(&second);
     for c in &codes {
-        let before = grids.iter().find(|f| f["properties"]["code"] == c.as_str()).unwrap();
-        let after = kept.iter().find(|f| f["properties"]["code"] == c.as_str()).unwrap();
-        assert_eq!(after["geometry"].to_string(), before["geometry"].to_string(), "{c}");
-        assert_eq!(after["properties"]["households"], before["properties"]["households"]);
+        let before = grids
+            .iter()
+            .find(|f| f["properties"]["code"] == c.as_str())
+            .unwrap();
+        let after = kept
+            .iter()
+            .find(|f| f["properties"]["code"] == c.as_str())
+            .unwrap();
+        assert_eq!(
+            after["geometry"].to_string(),
+            before["geometry"].to_string(),
+            "{c}"
+        );
+        assert_eq!(
+            after["properties"]["households"],
+            before["properties"]["households"]
+        );
         assert_eq!(after["properties"]["locked"], true, "{c}");
     }
-    let marked = kept.iter().filter(|f| f["properties"]["locked"] == true).count();
+    let marked = kept
+        .iter()
+        .filter(|f| f["properties"]["locked"] == true)
+        .count();
     assert_eq!(marked, codes.len());
-    let mut all: Vec<&str> = kept.iter().map(|f| f["properties"]["code"].as_str().unwrap()).collect();
+    let mut all: Vec<&str> = kept
+        .iter()
+        .map(|f| f["properties"]["code"].as_str().unwrap())
+        .collect();
     all.sort_unstable();
     let n = all.len();
     all.dedup();
     assert_eq!(all.len(), n, "codes unique");
 
     // Unknown code, and --locked without --previous.
-    let o = run(&["--previous", &prev, "--locked", "nope"], &dir.join("x.geojson"));
+    let o = run(
+        &["--previous", &prev, "--locked", "nope"],
+        &dir.join("x.geojson"),
+    );
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("\"nope\""), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("\"nope\""),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = run(&["--locked", &list], &dir.join("y.geojson"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--previous"));
@@ -178,7 +237,10 @@ fn lattice() -> String {
             }
         }
     }
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 #[actix_web::test]
@@ -191,7 +253,10 @@ async fn the_service_keeps_locked_grids_of_the_current_grids_layer() {
     let app = app!(state);
     let auth = ("authorization", "Bearer p");
     for (layer, text) in [("areas", common::areas(2)), ("households", lattice())] {
-        let (s, _, _) = call!(app, put(&format!("/api/v1/datasets/t/layers/{layer}"), text).insert_header(auth));
+        let (s, _, _) = call!(
+            app,
+            put(&format!("/api/v1/datasets/t/layers/{layer}"), text).insert_header(auth)
+        );
         assert_eq!(s, StatusCode::CREATED);
     }
     let post = |q: &str, body: &str| {
@@ -206,15 +271,31 @@ async fn the_service_keeps_locked_grids_of_the_current_grids_layer() {
     assert_eq!(s, StatusCode::ACCEPTED);
     let job = common::finished_job!(app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 120);
     assert_eq!(job["state"], "succeeded");
-    let (_, _, b) = call!(app, TestRequest::get().uri("/api/v1/datasets/t/layers/grids").insert_header(auth));
+    let (_, _, b) = call!(
+        app,
+        TestRequest::get()
+            .uri("/api/v1/datasets/t/layers/grids")
+            .insert_header(auth)
+    );
     let before = grids(&b);
-    let codes: Vec<&str> = [0usize, 2].iter().map(|&i| before[i]["properties"]["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = [0usize, 2]
+        .iter()
+        .map(|&i| before[i]["properties"]["code"].as_str().unwrap())
+        .collect();
 
     // Refused before queueing: a bad list, and locking in an update.
     let (s, _, b) = call!(app, post("", r#"{"locked":"x"}"#));
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
     assert!(String::from_utf8_lossy(&b).contains("locked"));
-    let (s, _, _) = call!(app, post("?update=true", &format!(r#"{{"locked":["{}"]}}"#, codes[0])));
+    let (s, _, _) = call!(
+        app,
+        post("?update=true", &format!(r#"{{"locked":["{}"]}}"#, codes[0]))
+    );
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // An unknown code fails the job, naming it.
     let (_, _, b) = call!(app, post("", r#"{"locked":["nope"]}"#));
@@ -231,15 +312,39 @@ async fn the_service_keeps_locked_grids_of_the_current_grids_layer() {
     let job = common::finished_job!(app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 120);
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["summary"]["locked"], 2);
-    let (_, _, b) = call!(app, TestRequest::get().uri("/api/v1/datasets/t/layers/grids").insert_header(auth));
+    let (_, _, b) = call!(
+        app,
+        TestRequest::get()
+            .uri("/api/v1/datasets/t/layers/grids")
+            .insert_header(auth)
+    );
     let after = grids(&b);
     for c in &codes {
-        let old = before.iter().find(|f| f["properties"]["code"] == *c).unwrap();
-        let new = after.iter().find(|f| f["properties"]["code"] == *c).unwrap();
-        assert_eq!(new["geometry"].to_string(), old["geometry"].to_string(), "{c}");
-        assert_eq!(new["properties"]["households"], old["properties"]["households"]);
+        let old = before
+            .iter()
+            .find(|f| f["properties"]["code"] == *c)
+            .unwrap();
+        let new = after
+            .iter()
+            .find(|f| f["properties"]["code"] == *c)
+            .unwrap();
+        assert_eq!(
+            new["geometry"].to_string(),
+            old["geometry"].to_string(),
+            "{c}"
+        );
+        assert_eq!(
+            new["properties"]["households"],
+            old["properties"]["households"]
+        );
         assert_eq!(new["properties"]["locked"], true);
     }
-    assert_eq!(after.iter().filter(|f| f["properties"]["locked"] == true).count(), 2);
+    assert_eq!(
+        after
+            .iter()
+            .filter(|f| f["properties"]["locked"] == true)
+            .count(),
+        2
+    );
     assert!(after.len() > 2);
 }

@@ -83,10 +83,9 @@ fn cell_polygon(at: LatLng, res: Resolution, outline: &[Coord<f64>]) -> (Polygon
                 x: ll.lng(),
                 y: ll.lat(),
             };
-            match outline
-                .iter()
-                .find(|o| (o.x - c.x).abs() < VERTEX_TOLERANCE && (o.y - c.y).abs() < VERTEX_TOLERANCE)
-            {
+            match outline.iter().find(|o| {
+                (o.x - c.x).abs() < VERTEX_TOLERANCE && (o.y - c.y).abs() < VERTEX_TOLERANCE
+            }) {
                 Some(o) => {
                     matched += 1;
                     *o

@@ -76,7 +76,10 @@ pub fn partition_around(
     for members in by_area.values() {
         for (n, &i) in members.iter().enumerate() {
             for &j in &members[n + 1..] {
-                let shared = locked[i].geometry.intersection(&locked[j].geometry).unsigned_area();
+                let shared = locked[i]
+                    .geometry
+                    .intersection(&locked[j].geometry)
+                    .unsigned_area();
                 let least = locked[i]
                     .geometry
                     .unsigned_area()
@@ -155,7 +158,12 @@ pub fn partition_around(
                 let report = rest.areas[r].clone();
                 let mine: Vec<usize> = (next_rest_grid..next_rest_grid + report.grids).collect();
                 next_rest_grid += report.grids;
-                let mut codes = Codes::new(&area.code, taken.iter().chain(mine.iter().map(|&g| &rest.grids[g].code)));
+                let mut codes = Codes::new(
+                    &area.code,
+                    taken
+                        .iter()
+                        .chain(mine.iter().map(|&g| &rest.grids[g].code)),
+                );
                 for g in mine {
                     let mut grid = rest.grids[g].clone();
                     if taken.contains(&grid.code) {

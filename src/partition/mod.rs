@@ -61,8 +61,8 @@ use rayon::prelude::*;
 use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
-pub(crate) use area::{partition_area, AreaResult};
 pub use adjust::{move_cell, CellMove, MoveError};
+pub(crate) use area::{partition_area, AreaResult};
 pub use locked::{partition_around, select_locked, LockError, LockedPartition};
 pub use metrics::polsby_popper;
 pub use update::{

@@ -68,9 +68,8 @@ pub async fn adopt(
         }
     } else {
         check_json_content_type(&req)?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ServiceError::BadRequest(format!("the adoption body is invalid: {e}"))
-        })?
+        serde_json::from_slice(&body)
+            .map_err(|e| ServiceError::BadRequest(format!("the adoption body is invalid: {e}")))?
     };
     let source = body.layer;
     if source == ADOPTED_LAYER {
@@ -103,9 +102,9 @@ pub async fn adopt(
             }
             Some(_) => {}
         }
-        st.store
-            .adopt(&ds, &source, by)?
-            .ok_or_else(|| ServiceError::Conflict(format!("layer {source:?} was removed meanwhile")))
+        st.store.adopt(&ds, &source, by)?.ok_or_else(|| {
+            ServiceError::Conflict(format!("layer {source:?} was removed meanwhile"))
+        })
     })
     .await??;
     state.cache.forget(&dataset, Some(ADOPTED_LAYER));

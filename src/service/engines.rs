@@ -317,7 +317,12 @@ impl Builtin {
             let keep = partition::select_locked(&current, &locked)
                 .map_err(|e| JobError::Invalid(format!("locked: {e}")))?;
             let run = partition::partition_around(
-                &areas, &households, &barriers, &keep, &options, progress,
+                &areas,
+                &households,
+                &barriers,
+                &keep,
+                &options,
+                progress,
             )
             .map_err(|e| match e {
                 partition::LockError::Partition(p) => part_err(p),
@@ -337,8 +342,7 @@ impl Builtin {
                     Some((_, stored)) => stored,
                     None => {
                         return Err(JobError::Invalid(
-                            "an update needs the dataset's adopted grids or its grids layer"
-                                .into(),
+                            "an update needs the dataset's adopted grids or its grids layer".into(),
                         ))
                     }
                 },

@@ -419,8 +419,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(format!("{ds}/coverage")).route(web::post().to(datasets::coverage)))
         .service(web::resource(format!("{ds}/propose")).route(web::post().to(datasets::propose)))
         .service(
-            web::resource(format!("{ds}/grids/move"))
-                .route(web::post().to(adjust::move_grid_cell)),
+            web::resource(format!("{ds}/grids/move")).route(web::post().to(adjust::move_grid_cell)),
         )
         .service(
             web::resource(format!("{ds}/adoptions"))

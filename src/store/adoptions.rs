@@ -137,15 +137,24 @@ mod tests {
             json: format!("{{\"type\":\"Feature\",\"id\":\"g{i}\"}}").into(),
         };
         let v = serde_json::Value::Null;
-        s.put_layer("d", "grids", "grids", LayerSource::Job, &v, &[f(1), f(2)]).unwrap();
+        s.put_layer("d", "grids", "grids", LayerSource::Job, &v, &[f(1), f(2)])
+            .unwrap();
         let (a, meta) = s.adopt_layer("d", "grids", "planner").unwrap().unwrap();
         assert_eq!((a.version, a.grids, meta.features), (1, 2, 2));
-        s.put_layer("d", "grids", "grids", LayerSource::Job, &v, &[f(3)]).unwrap();
+        s.put_layer("d", "grids", "grids", LayerSource::Job, &v, &[f(3)])
+            .unwrap();
         let (_, copied) = s.features("d", ADOPTED_LAYER).unwrap().unwrap();
-        assert_eq!(copied, vec![f(1), f(2)], "a new proposal leaves the adopted grids");
+        assert_eq!(
+            copied,
+            vec![f(1), f(2)],
+            "a new proposal leaves the adopted grids"
+        );
         let (b, _) = s.adopt_layer("d", "grids", "viewer?").unwrap().unwrap();
         assert_eq!((b.version, b.grids), (2, 1));
-        assert_eq!(s.features("d", ADOPTED_LAYER).unwrap().unwrap().1, vec![f(3)]);
+        assert_eq!(
+            s.features("d", ADOPTED_LAYER).unwrap().unwrap().1,
+            vec![f(3)]
+        );
         assert_eq!(s.list_adoptions("d").unwrap().len(), 2);
         s.delete_dataset("d").unwrap();
         assert!(s.list_adoptions("d").unwrap().is_empty());
