@@ -156,10 +156,8 @@ pub async fn move_grid_cell(
     check_json_content_type(&req)?;
     let body: MoveBody = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("the move body is invalid: {e}")))?;
-    if !(body.lon.is_finite() && body.lat.is_finite())
-        || !(-180.0..=180.0).contains(&body.lon)
-        || !(-90.0..=90.0).contains(&body.lat)
-    {
+    // NaN and infinities are outside both ranges.
+    if !((-180.0..=180.0).contains(&body.lon) && (-90.0..=90.0).contains(&body.lat)) {
         return Err(ServiceError::BadRequest(format!(
             "lon {} / lat {} is not a longitude/latitude",
             body.lon, body.lat
