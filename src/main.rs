@@ -163,6 +163,12 @@ struct PartitionArgs {
     /// Previously adopted grids, to change as little as possible.
     #[arg(long)]
     previous: Option<PathBuf>,
+    /// Codes of grids of --previous to keep exactly as they are (geometry,
+    /// code, households), comma-separated: the rest of their areas is
+    /// partitioned afresh around them, and the kept grids are written with
+    /// "locked": true.
+    #[arg(long, value_delimiter = ',', requires = "previous")]
+    locked: Vec<String>,
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
@@ -338,7 +344,26 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         .to_string();
     // A fresh partition starts a lineage; an update carries its lineage on.
     let mut lineage = Lineage::default();
+    let mut locked_marks = Vec::new();
     let (result, update) = match &a.previous {
+        Some(path) if !a.locked.is_empty() => {
+            let text = read_file(path, &status)?;
+            let previous = layers::previous::read_previous_grids(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let locked = partition::select_locked(&previous, &a.locked)
+                .map_err(|e| format!("--locked: {e} in {}", path.display()))?;
+            let run = partition::partition_around(
+                &areas,
+                &households,
+                &barriers,
+                &locked,
+                &options,
+                &status,
+            )
+            .map_err(|e| e.to_string())?;
+            locked_marks = run.locked;
+            (run.partition, None)
+        }
         None => {
             let result = partition::partition(&areas, &households, &barriers, &options, &status)
                 .map_err(|e| e.to_string())?;
@@ -392,7 +417,12 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         }
     };
     status.stage(&format!("writing {}", a.out.display()));
-    let written = layers::outputs::write_grids(a.write.layer(&a.out)?, &name, &result.grids);
+    let written = layers::outputs::write_grids_marked(
+        a.write.layer(&a.out)?,
+        &name,
+        &result.grids,
+        &locked_marks,
+    );
     finish(&a.out, written)?;
     let lineage_out = lineage_path(&a.out);
     write_lineage(create(&lineage_out)?, &lineage)

@@ -42,12 +42,27 @@ struct GridProperties<'a> {
     issues: &'a [String],
     /// `issues` as one string, for clients that drop arrays ("" when none).
     issues_text: String,
+    /// Written (as `true`) only on grids kept as they were by a partition
+    /// around locked grids.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    locked: bool,
 }
 
 /// Writes grids as a FeatureCollection, one Feature per grid, `id` = code.
 pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::Result<W> {
+    write_grids_marked(out, name, grids, &[])
+}
+
+/// [`write_grids`], with `"locked": true` on the grids whose index is true
+/// in `locked` (a partition around locked grids).
+pub fn write_grids_marked<W: Write + Send>(
+    out: W,
+    name: &str,
+    grids: &[Grid],
+    locked: &[bool],
+) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some(name))?;
-    w.write_features(grids, |_, g, text| {
+    w.write_features(grids, |i, g, text| {
         let props = GridProperties {
             code: &g.code,
             parent_code: &g.parent_code,
@@ -59,6 +74,7 @@ pub fn write_grids<W: Write + Send>(out: W, name: &str, grids: &[Grid]) -> io::R
             within_rules: g.within_rules,
             issues: &g.issues,
             issues_text: g.issues.join(LIST_SEPARATOR),
+            locked: locked.get(i).copied().unwrap_or(false),
         };
         text.feature(Some(&g.code), &polygonal(&g.geometry), &props);
     })?;

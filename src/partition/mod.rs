@@ -33,11 +33,13 @@
 //! The module knows nothing of GeoJSON, HTTP or storage: model types in, model
 //! types out.
 
+mod adjust;
 mod area;
 mod codes;
 mod compact;
 mod dissolve;
 mod graph;
+mod locked;
 mod metrics;
 mod outline;
 mod pip;
@@ -59,7 +61,9 @@ use rayon::prelude::*;
 use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
+pub use adjust::{move_cell, CellMove, MoveError};
 pub(crate) use area::{partition_area, AreaResult};
+pub use locked::{partition_around, select_locked, LockError, LockedPartition};
 pub use metrics::polsby_popper;
 pub use update::{
     update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,

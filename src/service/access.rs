@@ -13,7 +13,12 @@
 //!   may name;
 //! - [`Caller::require_dataset`] / [`Caller::sees_dataset`]: a dataset and its
 //!   jobs;
-//! - [`Caller::require_write`]: uploads, deletions and jobs.
+//! - [`Caller::require_write`]: uploads, deletions, jobs and adoptions.
+//!
+//! Vector tiles are a way of reading a layer: they take the layer's class
+//! (`require_read`), so a viewer gets no household tile. The list of a
+//! dataset's adoptions (version, role, time, grid count) is public within
+//! the token's scope (`require_dataset`), like the grids it describes.
 
 use std::sync::Arc;
 
@@ -76,7 +81,7 @@ impl Class {
 /// are the [`crate::layers::LayerKind`]s and `grids` (adopted grids); the
 /// results are what the jobs write (`service::engines`). A name not listed is
 /// private until it is added here.
-pub const LAYER_CLASSES: [(&str, Class); 15] = [
+pub const LAYER_CLASSES: [(&str, Class); 16] = [
     // Uploaded.
     ("households", Class::Personal),
     ("cameras", Class::Sensitive),
@@ -87,6 +92,9 @@ pub const LAYER_CLASSES: [(&str, Class); 15] = [
     ("sites", Class::Public),
     // Uploaded (adopted) or computed by partition.
     ("grids", Class::Public),
+    // Adopted (POST …/adoptions copies a grids proposal here); census
+    // updates start from it.
+    ("adopted_grids", Class::Public),
     // Partition with update=true: per grid, the counts before and after.
     ("grid_changes", Class::Public),
     // Coverage.

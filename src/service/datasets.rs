@@ -594,7 +594,11 @@ pub async fn submit(
             .map(|k| k.as_str())
             .filter(|k| !layers.iter().any(|m| m.layer == *k))
             .collect();
-        if update && !layers.iter().any(|m| m.layer == "grids") {
+        let previous = |m: &LayerMeta| m.layer == "grids" || m.layer == crate::store::ADOPTED_LAYER;
+        if update && !layers.iter().any(previous) {
+            missing.push("grids");
+        }
+        if params.get("locked").is_some() && !layers.iter().any(|m| m.layer == "grids") {
             missing.push("grids");
         }
         if !missing.is_empty() {

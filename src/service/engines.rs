@@ -17,28 +17,51 @@ use crate::partition::{
     self, PartitionError, PartitionOptions, RetiredCode, UpdateError, UpdateOptions,
 };
 use crate::progress::Progress;
-use crate::store::StoredFeature;
+use crate::store::{StoredFeature, ADOPTED_LAYER};
 
 /// Parameters of a partition job: the rules document (or nothing for the
 /// per-area presets), and whether to update the dataset's current grids with
 /// the smallest change (census update) instead of drawing them afresh.
 pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError> {
+    let mut locked: Vec<String> = Vec::new();
     let rules = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        let rules: Rules = serde_json::from_slice(body)
+        let mut doc: Value = serde_json::from_slice(body)
             .map_err(|e| ServiceError::BadRequest(format!("the rules document is invalid: {e}")))?;
-        rules.validate().map_err(|e| match e {
-            // Each value is in range, but they contradict one another:
-            // something the API description (JSON Schema) cannot say.
-            RulesError::MinAboveMax { .. } | RulesError::TargetOutside { .. } => {
-                ServiceError::Unprocessable(format!("the rules contradict one another: {e}"))
-            }
-            _ => ServiceError::BadRequest(format!("the rules are inconsistent: {e}")),
-        })?;
-        serde_json::to_value(rules).map_err(|e| ServiceError::Internal(e.to_string()))?
+        // `locked` sits beside the rules: codes of the current grids to keep.
+        if let Some(l) = doc.as_object_mut().and_then(|o| o.remove("locked")) {
+            locked = serde_json::from_value(l).map_err(|e| {
+                ServiceError::BadRequest(format!("locked must be a list of grid codes: {e}"))
+            })?;
+        }
+        if doc.as_object().is_some_and(|o| o.is_empty()) {
+            Value::Null
+        } else {
+            let rules: Rules = serde_json::from_value(doc).map_err(|e| {
+                ServiceError::BadRequest(format!("the rules document is invalid: {e}"))
+            })?;
+            rules.validate().map_err(|e| match e {
+                // Each value is in range, but they contradict one another:
+                // something the API description (JSON Schema) cannot say.
+                RulesError::MinAboveMax { .. } | RulesError::TargetOutside { .. } => {
+                    ServiceError::Unprocessable(format!("the rules contradict one another: {e}"))
+                }
+                _ => ServiceError::BadRequest(format!("the rules are inconsistent: {e}")),
+            })?;
+            serde_json::to_value(rules).map_err(|e| ServiceError::Internal(e.to_string()))?
+        }
     };
-    Ok(json!({"rules": rules, "update": update}))
+    if locked.is_empty() {
+        return Ok(json!({"rules": rules, "update": update}));
+    }
+    if update {
+        return Err(ServiceError::BadRequest(
+            "locked grids and update=true cannot be combined: an update keeps every grid within the rules already; lock grids in a fresh partition"
+                .into(),
+        ));
+    }
+    Ok(json!({"rules": rules, "update": update, "locked": locked}))
 }
 
 /// Adopted grids uploaded as the `grids` layer: read as `--previous` reads
@@ -200,8 +223,13 @@ pub fn propose_params(body: &[u8]) -> Result<Value, String> {
 
 /// Grids as the `grids` layer, written exactly as `wangge partition` writes them.
 pub fn grids_layer(grids: &[Grid]) -> Result<OutputLayer, JobError> {
+    grids_layer_marked(grids, &[])
+}
+
+/// [`grids_layer`] with `"locked": true` on the grids marked in `locked`.
+pub fn grids_layer_marked(grids: &[Grid], locked: &[bool]) -> Result<OutputLayer, JobError> {
     let within = grids.iter().filter(|g| g.within_rules).count();
-    let bytes = write(|w| outputs::write_grids(w, "grids", grids))?;
+    let bytes = write(|w| outputs::write_grids_marked(w, "grids", grids, locked))?;
     let boxes = grids.iter().map(|g| bbox_of(&g.geometry));
     Ok(OutputLayer {
         layer: "grids".into(),
@@ -281,11 +309,57 @@ impl Builtin {
         let mut changes = Value::Null;
         let mut retired = Vec::new();
         let mut lineage = Value::Null;
-        let result = if update {
+        let mut previous_layer = "grids";
+        let locked: Vec<String> = params
+            .get("locked")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| JobError::Invalid(format!("locked: {e}")))?
+            .unwrap_or_default();
+        let mut locked_marks = Vec::new();
+        let result = if !locked.is_empty() {
             let Some((_, stored)) = inputs.store.features(inputs.dataset, "grids")? else {
                 return Err(JobError::Invalid(
-                    "an update needs the dataset's current grids layer".into(),
+                    "locked grids are taken from the dataset's grids layer, which is missing"
+                        .into(),
                 ));
+            };
+            let current = crate::layers::previous::read_previous_grids(&collection_text(&stored))
+                .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
+            drop(stored);
+            let keep = partition::select_locked(&current, &locked)
+                .map_err(|e| JobError::Invalid(format!("locked: {e}")))?;
+            let run = partition::partition_around(
+                &areas,
+                &households,
+                &barriers,
+                &keep,
+                &options,
+                progress,
+            )
+            .map_err(|e| match e {
+                partition::LockError::Partition(p) => part_err(p),
+                other => JobError::Invalid(format!("locked: {other}")),
+            })?;
+            locked_marks = run.locked;
+            run.partition
+        } else if update {
+            // The adopted grids when there are any (`POST …/adoptions`), else
+            // the grids layer as uploaded or last computed.
+            let stored = match inputs.store.features(inputs.dataset, ADOPTED_LAYER)? {
+                Some((_, stored)) => {
+                    previous_layer = ADOPTED_LAYER;
+                    stored
+                }
+                None => match inputs.store.features(inputs.dataset, "grids")? {
+                    Some((_, stored)) => stored,
+                    None => {
+                        return Err(JobError::Invalid(
+                            "an update needs the dataset's adopted grids or its grids layer".into(),
+                        ))
+                    }
+                },
             };
             let text = collection_text(&stored);
             drop(stored);
@@ -325,7 +399,7 @@ impl Builtin {
                 .map_err(part_err)?
         };
         progress.report("writing results", 0.99);
-        let grids = grids_layer(&result.grids)?;
+        let grids = grids_layer_marked(&result.grids, &locked_marks)?;
         let notes: Vec<Value> = result
             .areas
             .iter()
@@ -340,6 +414,8 @@ impl Builtin {
             "household_locations_outside_areas": result.outside.locations.len(),
             "area_notes": notes,
             "update": update,
+            "locked": locked_marks.iter().filter(|l| **l).count(),
+            "previous": if update { json!(previous_layer) } else { Value::Null },
             "changes": changes,
             "retired_codes": lineage,
         });
@@ -487,7 +563,7 @@ impl Builtin {
 }
 
 /// Stored features as one FeatureCollection text.
-fn collection_text(features: &[StoredFeature]) -> String {
+pub(crate) fn collection_text(features: &[StoredFeature]) -> String {
     let mut text =
         String::with_capacity(features.iter().map(|f| f.json.len() + 1).sum::<usize>() + 64);
     text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");

@@ -169,6 +169,9 @@ pub struct FeatureSet {
     tree: RTree<Entry>,
     /// Approximate memory held, bytes.
     bytes: usize,
+    /// The features projected for vector tiles, built on the first tile
+    /// request ([`super::tiles`]) and dropped with the set.
+    tiles: OnceLock<super::tiles::index::TileIndex>,
     /// When the set was last used ([`Cache`] ticks), for eviction.
     last_used: AtomicU64,
 }
@@ -198,6 +201,7 @@ impl FeatureSet {
             bytes,
             last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
+            tiles: OnceLock::new(),
             tree: RTree::bulk_load(entries),
         }
     }
@@ -217,6 +221,13 @@ impl FeatureSet {
                 .collect()
         });
         ids.get(fid).map(|&i| i as usize)
+    }
+
+    /// The features projected for vector tiles, built on first use (a
+    /// concurrent caller waits for that build rather than repeating it).
+    pub fn tile_index(&self) -> &super::tiles::index::TileIndex {
+        self.tiles
+            .get_or_init(|| super::tiles::index::TileIndex::build(&self.features))
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.

@@ -16,6 +16,9 @@
 //! - [`page`]: the planner's web page (`/` for browsers, `/ui/`), offline.
 //! - [`auth`]: tokens, Bearer and Basic authentication.
 //! - [`access`]: the access policy: layer classes, roles, dataset scopes.
+//! - [`adopt`]: adopted grids, versioned (who and when); [`adjust`]: moving
+//!   a cell between neighbouring grids.
+//! - [`tiles`]: OGC API – Tiles, Mapbox Vector Tiles of every collection.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
 //!   [`stream`]: layer and page bodies written while they are sent.
 //!
@@ -26,6 +29,8 @@
 //! Storage is behind [`crate::store::Store`].
 
 pub mod access;
+pub mod adjust;
+pub mod adopt;
 pub mod auth;
 pub mod conditional;
 pub mod datasets;
@@ -40,6 +45,7 @@ pub mod openapi;
 pub mod page;
 pub mod queryables;
 pub mod stream;
+pub mod tiles;
 pub mod upload_format;
 
 use std::path::{Path, PathBuf};
@@ -400,6 +406,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/collections/{id}/items").route(web::get().to(ogc::items)))
         .service(web::resource("/collections/{id}/items/{fid}").route(web::get().to(ogc::item)))
+        .service(web::resource("/collections/{id}/tiles").route(web::get().to(tiles::tilesets)))
+        .service(
+            web::resource("/collections/{id}/tiles/{tms}").route(web::get().to(tiles::tileset)),
+        )
+        .service(
+            web::resource("/collections/{id}/tiles/{tms}/{z}/{y}/{x}")
+                .route(web::get().to(tiles::tile)),
+        )
         .service(web::resource("/api/v1/datasets").route(web::get().to(datasets::list)))
         .service(
             web::resource(ds)
@@ -429,6 +443,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(format!("{ds}/coverage")).route(web::post().to(datasets::coverage)))
         .service(web::resource(format!("{ds}/propose")).route(web::post().to(datasets::propose)))
+        .service(
+            web::resource(format!("{ds}/grids/move")).route(web::post().to(adjust::move_grid_cell)),
+        )
+        .service(
+            web::resource(format!("{ds}/adoptions"))
+                .route(web::get().to(adopt::list))
+                .route(web::post().to(adopt::adopt)),
+        )
         .service(web::resource("/api/v1/jobs").route(web::get().to(jobs::http::list)))
         .service(
             web::resource("/api/v1/jobs/{id}")

@@ -12,8 +12,10 @@
 //! The service keeps the features of the collections it serves in memory with an
 //! R-tree over the boxes; the store is the durable source of truth.
 
+mod adoptions;
 mod sqlite;
 
+pub use adoptions::{Adoption, ADOPTED_LAYER};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// One feature, ready to serve: its id (unique in its layer), its GeoJSON text (a
@@ -231,6 +235,25 @@ pub trait Store: Send + Sync {
     /// before `before` (RFC 3339, as [`rfc3339`] writes it); their result
     /// layers stay. Returns how many.
     fn prune_jobs(&self, before: &str) -> Result<usize, StoreError>;
+
+    /// Adopts the dataset's layer `layer` (a grids proposal): copies it to
+    /// [`ADOPTED_LAYER`] and records the adoption with `adopted_by` and the
+    /// time, atomically. `None` when there is no such layer. A store
+    /// without adoptions says so.
+    fn adopt(
+        &self,
+        dataset: &str,
+        layer: &str,
+        adopted_by: &str,
+    ) -> Result<Option<(Adoption, LayerMeta)>, StoreError> {
+        let _ = (dataset, layer, adopted_by);
+        Err(StoreError::Unsupported("adopting grids"))
+    }
+    /// The dataset's adoptions, oldest first.
+    fn adoptions(&self, dataset: &str) -> Result<Vec<Adoption>, StoreError> {
+        let _ = dataset;
+        Err(StoreError::Unsupported("adopting grids"))
+    }
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.

@@ -58,12 +58,12 @@ fn insert_retired(
 /// a big commit is acknowledged once its WAL frames are synced, without waiting
 /// for them to be copied into the main database file.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
+    pub(super) reader: Mutex<Connection>,
     checkpoint: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+pub(super) fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot corrupt SQLite's own state.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -84,6 +84,7 @@ impl SqliteStore {
             "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;",
         )?;
         writer.execute_batch(SCHEMA)?;
+        writer.execute_batch(super::adoptions::SCHEMA)?;
         let reader = Connection::open(&path)?;
         reader.busy_timeout(std::time::Duration::from_secs(30))?;
         reader.execute_batch("PRAGMA synchronous=FULL;")?;
@@ -117,7 +118,7 @@ impl SqliteStore {
     }
 
     /// Asks the checkpoint thread to fold the WAL into the database.
-    fn checkpoint_soon(&self) {
+    pub(super) fn checkpoint_soon(&self) {
         if let Some(tx) = self
             .checkpoint
             .lock()
@@ -129,7 +130,7 @@ impl SqliteStore {
     }
 }
 
-fn next_version(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+pub(super) fn next_version(tx: &Transaction<'_>) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO counters (name, value) VALUES ('layer_version', 1)
          ON CONFLICT(name) DO UPDATE SET value = value + 1",
@@ -408,6 +409,7 @@ impl Store for SqliteStore {
             "DELETE FROM retired_codes WHERE dataset = ?1",
             params![dataset],
         )?;
+        tx.execute("DELETE FROM adoptions WHERE dataset = ?1", params![dataset])?;
         tx.commit()?;
         Ok(n)
     }
@@ -575,6 +577,19 @@ impl Store for SqliteStore {
              AND COALESCE(finished, created) < ?1",
             params![before],
         )?)
+    }
+
+    fn adopt(
+        &self,
+        dataset: &str,
+        layer: &str,
+        adopted_by: &str,
+    ) -> Result<Option<(super::Adoption, LayerMeta)>, StoreError> {
+        self.adopt_layer(dataset, layer, adopted_by)
+    }
+
+    fn adoptions(&self, dataset: &str) -> Result<Vec<super::Adoption>, StoreError> {
+        self.list_adoptions(dataset)
     }
 }
 
