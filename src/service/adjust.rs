@@ -140,6 +140,18 @@ fn side(g: &Grid, contiguous: bool, r: &Rules) -> Value {
 }
 
 /// `POST /api/v1/datasets/{dataset}/grids/move`
+#[utoipa::path(post, path = "/api/v1/datasets/{dataset}/grids/move", tag = "Datasets", operation_id = "move_grid_cell",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    request_body(content = Object, description = "{\"lon\", \"lat\", \"to\": grid code, \"dry_run\": bool}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "both grids after the move (code, households, persons, state, contiguous), whether it was applied, and the two grids", body = Object),
+        (status = 400, description = "a malformed body"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset"),
+        (status = 409, description = "the dataset has no grids layer"),
+        (status = 415, description = "a body that is not JSON"),
+        (status = 422, description = "the point is in no grid, the grid `to` is unknown or not a neighbour, or the move would split a grid")))]
 pub async fn move_grid_cell(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -51,6 +51,17 @@ fn adoption_json(a: &Adoption) -> Value {
 }
 
 /// `POST /api/v1/datasets/{dataset}/adoptions`
+#[utoipa::path(post, path = "/api/v1/datasets/{dataset}/adoptions", tag = "Datasets", operation_id = "adopt",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    request_body(content = Object, description = "optional: {\"layer\": \"grids\"}, the proposal to adopt", content_type = "application/json"),
+    responses(
+        (status = 201, description = "adopted: the version, who and when, the number of grids", body = Object),
+        (status = 400, description = "a malformed body"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "not a planner, or the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset or layer"),
+        (status = 409, description = "the layer is not a grids proposal"),
+        (status = 415, description = "a body that is not JSON")))]
 pub async fn adopt(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -129,6 +140,14 @@ pub async fn adopt(
 }
 
 /// `GET /api/v1/datasets/{dataset}/adoptions`
+#[utoipa::path(get, path = "/api/v1/datasets/{dataset}/adoptions", tag = "Datasets", operation_id = "adoptions",
+    params(("dataset" = DatasetName, Path, description = "the dataset")),
+    responses(
+        (status = 200, description = "the adoptions, oldest first, and the current version", body = Object),
+        (status = 400, description = "a bad parameter"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the dataset is outside this caller's scope"),
+        (status = 404, description = "no such dataset")))]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -56,7 +56,7 @@ pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError
         return Ok(json!({"rules": rules, "update": update}));
     }
     if update {
-        return Err(ServiceError::BadRequest(
+        return Err(ServiceError::Unprocessable(
             "locked grids and update=true cannot be combined: an update keeps every grid within the rules already; lock grids in a fresh partition"
                 .into(),
         ));

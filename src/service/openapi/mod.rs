@@ -79,6 +79,12 @@ use types::*;
         super::jobs::http::cancel_post,
         super::page::session,
         super::page::asset,
+        super::tiles::tilesets,
+        super::tiles::tileset,
+        super::tiles::tile,
+        super::adopt::adopt,
+        super::adopt::list,
+        super::adjust::move_grid_cell,
     ),
     components(schemas(
         Link, Landing, Conformance, Health, JobCounts, SpatialExtent, Extent, Collection,
@@ -93,6 +99,7 @@ use types::*;
         (name = "Data", description = "OGC API – Features collections"),
         (name = "Datasets", description = "datasets and their layers"),
         (name = "Jobs", description = "partition, coverage and proposal jobs"),
+        (name = "Tiles", description = "OGC API – Tiles: vector tiles of every collection"),
     )
 )]
 pub struct ApiDoc;

@@ -258,7 +258,9 @@ impl Described for Rules {
                    "max_households": {"type": "integer", "minimum": 1, "maximum": hh},
                    "target_households": {"type": "integer", "minimum": 0, "maximum": hh, "nullable": true},
                    "max_persons": {"type": "integer", "minimum": 1, "maximum": bounds::MAX_PERSONS, "nullable": true},
-                   "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true}},
+                   "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true},
+                   "locked": {"type": "array", "items": {"type": "string"},
+                              "description": "codes of grids in the dataset's current grids layer kept exactly as they are (not with update=true: 422); an unknown code fails the job, naming it"}},
                "example": {"min_households": 300, "max_households": 500, "max_persons": 2500}})
     }
 }

@@ -84,6 +84,16 @@ fn only_f(req: &HttpRequest, offered: &[&str]) -> Result<(), ServiceError> {
 const JSON_F: [&str; 2] = ["json", "application/json"];
 
 /// `GET /collections/{id}/tiles`
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles", tag = "Tiles", operation_id = "tilesets",
+    params(("collectionId" = CollectionId, Path, description = "the collection"),
+           ("f" = Option<String>, Query, description = "json", pattern = "^(json|application/json)$")),
+    responses(
+        (status = 200, description = "the collection's vector tilesets (OGC API – Tiles)", body = Object),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the collection is not readable by this caller"),
+        (status = 404, description = "no such collection")))]
 pub async fn tilesets(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -122,6 +132,17 @@ pub async fn tilesets(
 
 /// `GET /collections/{id}/tiles/{tms}`: the tileset, also a TileJSON 3.0
 /// document.
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles/{tileMatrixSetId}", tag = "Tiles", operation_id = "tileset",
+    params(("collectionId" = CollectionId, Path, description = "the collection"),
+           ("tileMatrixSetId" = String, Path, description = "the tiling scheme", pattern = "^WebMercatorQuad$"),
+           ("f" = Option<String>, Query, description = "json", pattern = "^(json|application/json)$")),
+    responses(
+        (status = 200, description = "the tileset, also a TileJSON 3.0 document (tiles template, zooms, bounds, vector_layers)", body = Object),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the collection is not readable by this caller"),
+        (status = 404, description = "no such collection or tiling scheme")))]
 pub async fn tileset(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -208,6 +229,23 @@ pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
 }
 
 /// `GET /collections/{id}/tiles/{tms}/{z}/{y}/{x}`
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    tag = "Tiles", operation_id = "tile",
+    params(("collectionId" = CollectionId, Path, description = "the collection"),
+           ("tileMatrixSetId" = String, Path, description = "the tiling scheme", pattern = "^WebMercatorQuad$"),
+           ("tileMatrix" = u32, Path, description = "the zoom level", minimum = 0, maximum = 24),
+           ("tileRow" = u32, Path, description = "the row, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0),
+           ("tileCol" = u32, Path, description = "the column, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0),
+           ("f" = Option<String>, Query, description = "mvt", pattern = "^(mvt|application/vnd.mapbox-vector-tile)$")),
+    responses(
+        (status = 200, description = "a Mapbox Vector Tile, one layer named after the collection's layer",
+         content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
+        (status = 204, description = "an empty tile"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "an unknown parameter or format"),
+        (status = 401, description = "no valid token"),
+        (status = 403, description = "the collection is not readable by this caller"),
+        (status = 404, description = "no such collection, tiling scheme or tile")))]
 pub async fn tile(
     req: HttpRequest,
     state: web::Data<AppState>,
