@@ -4,8 +4,9 @@
 //! The real binary serves a data directory holding the demo district (its grids
 //! and coverage computed first). For `WANGGE_SOAK_SECS` (default 600) seconds:
 //!
-//! - readers on keep-alive connections ask items pages (grids and households
-//!   with a random bbox), single grids, whole-layer downloads and the job list;
+//! - readers on keep-alive connections ask vector tiles and items pages
+//!   (grids and households, at a random place), whole-layer downloads and the
+//!   job list;
 //! - an uploader stores a new 2,000-household layer every 3 s, each in a
 //!   dataset of its own, and notes every upload the server acknowledged;
 //! - a job runner starts a partition of the demo district every 15 s and polls
@@ -171,13 +172,29 @@ fn random_bbox(rng: &mut Rng, span: f64) -> String {
     format!("{x:.5},{y:.5},{:.5},{:.5}", x + span, y + span)
 }
 
+/// A vector tile path at zoom 12–16 over a random point of the district.
+fn random_tile(rng: &mut Rng, collection: &str) -> String {
+    let (x0, y0, w, h) = EXTENT;
+    let (lon, lat) = (x0 + rng.next() * w, y0 + rng.next() * h);
+    let z = 12 + (rng.next() * 5.0) as u32;
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    format!("/collections/{collection}/tiles/WebMercatorQuad/{z}/{y}/{x}")
+}
+
 /// One reader: a keep-alive connection asking a mix of reads until stopped.
 fn reader(shared: Arc<Shared>, seed: u64) {
     let mut rng = Rng(seed);
     let mut conn: Option<(TcpStream, BufReader<TcpStream>)> = None;
     while !shared.stop.load(Ordering::Relaxed) {
         let r = rng.next();
-        let (kind, path) = if r < 0.45 {
+        let (kind, path) = if r < 0.15 {
+            ("grids tile", random_tile(&mut rng, "soak.grids"))
+        } else if r < 0.30 {
+            ("households tile", random_tile(&mut rng, "soak.households"))
+        } else if r < 0.45 {
             (
                 "grids page",
                 format!(
@@ -221,7 +238,7 @@ fn reader(shared: Arc<Shared>, seed: u64) {
         let t = Instant::now();
         let answer = w.write_all(req.as_bytes()).and_then(|()| read_response(rd));
         match answer {
-            Ok((200, body)) if !body.is_empty() => {
+            Ok((200, body)) if !body.is_empty() || kind.ends_with("tile") => {
                 let us = t.elapsed().as_micros() as u64;
                 shared.ok(kind);
                 shared.ledger.lock().unwrap().read_us.push(us);

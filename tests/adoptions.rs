@@ -166,7 +166,8 @@ async fn adopt_update_and_adopt_again_are_versioned() {
             r#"{"layer":"adopted_grids"}"#
         )
     );
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Well-formed, but not a proposal.
+    assert_eq!(s, StatusCode::CONFLICT);
     let (_, _, b) = call!(app, get(&format!("{ds}/adoptions"), "v"));
     assert_eq!(json_of(&b)["adoptions"].as_array().unwrap().len(), 0);
     assert_eq!(json_of(&b)["current"], Value::Null);

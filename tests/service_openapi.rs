@@ -356,7 +356,11 @@ fn the_document_has_every_route_and_every_documented_operation_is_served() {
             // A tile may be empty (204): at zoom 0 a district's grids are
             // smaller than one tile unit.
             let empty_tile = p.ends_with("{tileCol}") && r.status == 204;
-            assert!(r.status == 200 || empty_tile, "{m} {uri}: {} {text}", r.status);
+            assert!(
+                r.status == 200 || empty_tile,
+                "{m} {uri}: {} {text}",
+                r.status
+            );
         }
         if body.is_some() {
             assert!(

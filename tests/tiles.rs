@@ -506,8 +506,9 @@ async fn tiles_follow_access_etags_compression_and_the_tileset_document() {
             StatusCode::NOT_FOUND,
         ),
         (
-            format!("/collections/demo.households/tiles/{TMS}/z/0/0"),
-            StatusCode::BAD_REQUEST,
+            // Not a number: no such tile (as a link template taken literally).
+            format!("/collections/demo.households/tiles/{TMS}/{{z}}/0/0"),
+            StatusCode::NOT_FOUND,
         ),
         (
             "/collections/demo.households/tiles/WorldCRS84Quad/0/0/0".into(),

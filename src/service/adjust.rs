@@ -28,12 +28,18 @@ use crate::model::{AreaKind, Grid, Rules};
 use crate::partition::{move_cell, polsby_popper, MoveError};
 use crate::store::{LayerSource, Store};
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MoveBody {
+pub struct MoveBody {
+    /// Longitude of a point in the cell to move (WGS84).
+    #[schema(minimum = -180, maximum = 180)]
     lon: f64,
+    /// Latitude of that point.
+    #[schema(minimum = -90, maximum = 90)]
     lat: f64,
+    /// The code of the neighbouring grid that takes the cell.
     to: String,
+    /// Report the move without writing it.
     #[serde(default)]
     dry_run: bool,
 }
@@ -142,7 +148,7 @@ fn side(g: &Grid, contiguous: bool, r: &Rules) -> Value {
 /// `POST /api/v1/datasets/{dataset}/grids/move`
 #[utoipa::path(post, path = "/api/v1/datasets/{dataset}/grids/move", tag = "Datasets", operation_id = "move_grid_cell",
     params(("dataset" = DatasetName, Path, description = "the dataset")),
-    request_body(content = Object, description = "{\"lon\", \"lat\", \"to\": grid code, \"dry_run\": bool}", content_type = "application/json"),
+    request_body(content = MoveBody, description = "the cell (by a point in it) and the grid that takes it", content_type = "application/json"),
     responses(
         (status = 200, description = "both grids after the move (code, households, persons, state, contiguous), whether it was applied, and the two grids", body = Object),
         (status = 400, description = "a malformed body"),

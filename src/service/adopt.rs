@@ -22,10 +22,12 @@ use super::{base_url, query_pairs, AppState};
 use crate::store::{Adoption, ADOPTED_LAYER};
 
 /// The body of an adoption: which proposal layer to adopt.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AdoptBody {
+pub struct AdoptBody {
+    /// The proposal layer to adopt (default `grids`).
     #[serde(default = "default_layer")]
+    #[schema(default = "grids", min_length = 1)]
     layer: String,
 }
 
@@ -53,7 +55,7 @@ fn adoption_json(a: &Adoption) -> Value {
 /// `POST /api/v1/datasets/{dataset}/adoptions`
 #[utoipa::path(post, path = "/api/v1/datasets/{dataset}/adoptions", tag = "Datasets", operation_id = "adopt",
     params(("dataset" = DatasetName, Path, description = "the dataset")),
-    request_body(content = Object, description = "optional: {\"layer\": \"grids\"}, the proposal to adopt", content_type = "application/json"),
+    request_body(content = AdoptBody, description = "optional: the proposal to adopt", content_type = "application/json"),
     responses(
         (status = 201, description = "adopted: the version, who and when, the number of grids", body = Object),
         (status = 400, description = "a malformed body"),
@@ -84,7 +86,7 @@ pub async fn adopt(
     };
     let source = body.layer;
     if source == ADOPTED_LAYER {
-        return Err(ServiceError::BadRequest(format!(
+        return Err(ServiceError::Conflict(format!(
             "layer {ADOPTED_LAYER:?} is the adopted grids themselves: adopt a proposal (\"grids\")"
         )));
     }

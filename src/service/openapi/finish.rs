@@ -223,13 +223,19 @@ fn split_uploads(doc: &mut Value) {
         let body = format!("Upload_{name}");
         doc["components"]["schemas"][&body] = upload::collection_schema(name);
         let schema = json!({"$ref": format!("#/components/schemas/{body}")});
+        let mut content = json!({"application/geo+json": {"schema": schema.clone()}, "application/json": {"schema": schema}});
+        // Adopted grids are read as wangge writes them: GeoJSON only.
+        if *name != "grids" {
+            content["application/zip"] =
+                binary_file("a zipped Shapefile (.shp, .shx, .dbf, .prj, .cpg)");
+            content["application/geopackage+sqlite3"] = binary_file("a GeoPackage");
+            content["text/csv"] = binary_file("a CSV point list");
+            content["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] =
+                binary_file("an Excel point list");
+        }
         item["put"]["requestBody"] = json!({"required": true,
-            "description": "a GeoJSON FeatureCollection (RFC 7946, or with the crs of the `crs` parameter); Content-Encoding gzip, deflate, br or zstd accepted",
-            "content": {"application/geo+json": {"schema": schema.clone()}, "application/json": {"schema": schema},
-                "application/zip": binary_file("a zipped Shapefile (.shp, .shx, .dbf, .prj, .cpg)"),
-                "application/geopackage+sqlite3": binary_file("a GeoPackage"),
-                "text/csv": binary_file("a CSV point list"),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary_file("an Excel point list")}});
+            "description": "a GeoJSON FeatureCollection (RFC 7946, or with the crs of the `crs` parameter), or for other layers a Shapefile (zipped), GeoPackage, CSV or Excel file; Content-Encoding gzip, deflate, br or zstd accepted",
+            "content": content});
         let path = LAYER_PATH.replace("{layer}", name);
         doc["paths"][path] = item;
     }

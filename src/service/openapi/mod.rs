@@ -93,6 +93,7 @@ use types::*;
         JobState, LayerSource,
         DatasetName, LayerName, UploadLayerName, CollectionId, Bbox, CrsName, Format, Flag,
         Geometry, Feature, FeatureCollection, Rules, CoverageOptions, ProposeOptions, Job,
+        super::adopt::AdoptBody, super::adjust::MoveBody,
     )),
     tags(
         (name = "Capabilities", description = "what the service offers"),

@@ -198,12 +198,13 @@ pub async fn tileset(
     ))
 }
 
-/// Parses a tile's `z`, `y`, `x`: a non-number is 400 naming it; a tile
-/// outside the tile matrix is 404.
+/// Parses a tile's `z`, `y`, `x`: a tile outside the tile matrix, or a
+/// segment that is not a number at all (a client that took the `{z}/{y}/{x}`
+/// template literally), names no tile: 404, naming why.
 pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
     let num = |name: &str, v: &str| {
         v.parse::<u32>().map_err(|_| {
-            ServiceError::BadRequest(format!(
+            ServiceError::NotFound(format!(
                 "tile {name} must be a non-negative integer, got {v:?}"
             ))
         })
@@ -234,9 +235,9 @@ pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
     params(("collectionId" = CollectionId, Path, description = "the collection"),
            ("tileMatrixSetId" = String, Path, description = "the tiling scheme", pattern = "^WebMercatorQuad$"),
            ("tileMatrix" = u32, Path, description = "the zoom level", minimum = 0, maximum = 24),
-           ("tileRow" = u32, Path, description = "the row, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0),
-           ("tileCol" = u32, Path, description = "the column, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0),
-           ("f" = Option<String>, Query, description = "mvt", pattern = "^(mvt|application/vnd.mapbox-vector-tile)$")),
+           ("tileRow" = u32, Path, description = "the row, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0, maximum = 16777215),
+           ("tileCol" = u32, Path, description = "the column, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0, maximum = 16777215),
+           ("f" = Option<String>, Query, description = "mvt", pattern = "^(mvt|application/vnd\\.mapbox-vector-tile)$")),
     responses(
         (status = 200, description = "a Mapbox Vector Tile, one layer named after the collection's layer",
          content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
