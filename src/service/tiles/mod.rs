@@ -319,11 +319,11 @@ mod tests {
         ));
         assert!(matches!(
             parse_tile("a", "0", "0"),
-            Err(ServiceError::BadRequest(_))
+            Err(ServiceError::NotFound(_))
         ));
         assert!(matches!(
             parse_tile("1", "-1", "0"),
-            Err(ServiceError::BadRequest(_))
+            Err(ServiceError::NotFound(_))
         ));
     }
 }
