@@ -355,7 +355,8 @@ async fn upload_validates_reports_and_replaces() {
             .set_payload("a,b"),
     );
     assert_problem(s, &h, &b, 415);
-    // CSV is a point list now; one without coordinate columns is refused.
+    // CSV is a point list now; one without coordinate columns cannot be
+    // used (422: well-formed, but nothing to read).
     let (s, h, b) = call!(
         app,
         test::TestRequest::put()
@@ -363,7 +364,7 @@ async fn upload_validates_reports_and_replaces() {
             .insert_header(("content-type", "text/csv"))
             .set_payload("a,b"),
     );
-    assert_problem(s, &h, &b, 400);
+    assert_problem(s, &h, &b, 422);
     let (s, h, b) = call!(
         app,
         put("/api/v1/datasets/t1/layers/areas", vec![0xff, 0xfe, 0x00])

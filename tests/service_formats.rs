@@ -254,25 +254,25 @@ async fn broken_uploads_of_other_formats_are_refused_with_the_reason() {
         (
             "zip_two_layers.zip",
             "application/zip",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "holds 2 Shapefiles",
         ),
         (
             "gpkg_missing_srs.gpkg",
             "application/geopackage+sqlite3",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "SRS id 777",
         ),
         (
             "xlsx_merged_headers.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "longitude column",
         ),
         (
             "csv_gbk.csv",
             "text/csv",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "give --encoding",
         ),
         (
