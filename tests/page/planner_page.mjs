@@ -185,20 +185,29 @@ async function planner(browser) {
   figures.summary = summary.replace(/\s+/g, ' ').trim();
 
   // Move a cell: the dry run (or, on a server without it, a plain message).
-  await page.click('#move-start');
-  await page.mouse.click(px.x, px.y);
-  const neighbour = await page.evaluate((code) => {
+  // A cell on the edge between two grids: two points 3 px apart whose grids
+  // differ, so the second grid is a neighbour of the cell holding the first.
+  const edge = await page.evaluate(() => {
     const m = window.wangge.map;
     const c = m.getCanvas().getBoundingClientRect();
-    for (let dx = -300; dx <= 300; dx += 20) for (let dy = -300; dy <= 300; dy += 20) {
-      const f = m.queryRenderedFeatures([c.width / 2 + dx, c.height / 2 + dy], { layers: ['grids-fill'] })[0];
-      if (f && String(f.properties.code) !== String(code)) return { x: c.left + c.width / 2 + dx, y: c.top + c.height / 2 + dy };
+    const at = (x, y) => m.queryRenderedFeatures([x, y], { layers: ['grids-fill'] })[0];
+    for (let r = 0; r <= 300; r += 6) for (let a = 0; a < 360; a += 15) {
+      const x = c.width / 2 + r * Math.cos(a * Math.PI / 180), y = c.height / 2 + r * Math.sin(a * Math.PI / 180);
+      const f = at(x, y), g = at(x + 3, y);
+      if (f && g && String(f.properties.code) !== String(g.properties.code)) {
+        return { cell: { x: c.left + x, y: c.top + y }, to: { x: c.left + x + 3, y: c.top + y } };
+      }
     }
     return null;
-  }, code);
-  assert.ok(neighbour, 'a neighbouring grid is in view');
-  await page.mouse.click(neighbour.x, neighbour.y);
-  await page.waitForFunction(() => document.querySelector('#move-result table') || /offer|cannot|move/i.test(document.querySelector('#adjust-msg').textContent) && document.querySelector('#adjust-msg').classList.contains('error'));
+  });
+  assert.ok(edge, 'two neighbouring grids are in view');
+  await page.click('#move-start');
+  await page.mouse.click(edge.cell.x, edge.cell.y);
+  await page.mouse.click(edge.to.x, edge.to.y);
+  await page.waitForFunction(() => document.querySelector('#move-result table') || document.querySelector('#adjust-msg').classList.contains('error'));
+  assert.ok(await page.$('#move-result table'), 'the dry run shows both grids: ' + (await page.textContent('#adjust-msg')));
+  figures.move_preview = (await page.textContent('#move-result')).replace(/\s+/g, ' ').trim();
+  await page.click('#move-start'); // ends the move, so clicks select grids again
   figures.move = (await page.textContent('#adjust-msg')).trim();
   figures.adopt = (await page.textContent('#adopt-msg')).trim();
 
