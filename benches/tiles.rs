@@ -14,112 +14,28 @@
 //! Results are printed and written to `benches/TILES_RESULTS.md`.
 //! Run: `cargo bench --bench tiles` (set `WANGGE_BIN` to pick a binary).
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/grid_city.rs"]
+mod grid_city;
+#[path = "support/http.rs"]
+mod http;
+
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use geo::BoundingRect;
-use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use grid_city::{store_city_grids, CELL, ORIGIN, SIDE};
+use http::{env_num, free_addr, pct, read_response, Rng, Server};
 use serde_json::json;
-use wangge::layers::outputs::write_grids;
 use wangge::layers::LayerKind;
-use wangge::model::Grid;
-use wangge::service::features::{layer_to_stored, stored_from_output};
+use wangge::service::features::layer_to_stored;
 use wangge::store::{LayerSource, SqliteStore, Store};
-
-const ORIGIN: (f64, f64) = (118.20, 32.25);
-const CELL: f64 = 0.004;
-const SIDE: usize = 100;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn grid_polygon(i: usize, j: usize) -> Polygon<f64> {
-    let (x0, y0) = (ORIGIN.0 + i as f64 * CELL, ORIGIN.1 + j as f64 * CELL);
-    let n = 12;
-    let wiggle = |k: usize| if k % 2 == 0 { 0.0 } else { CELL * 0.02 };
-    let mut pts = Vec::new();
-    for k in 0..n {
-        pts.push(Coord {
-            x: x0 + CELL * k as f64 / n as f64,
-            y: y0 + wiggle(k),
-        });
-    }
-    for k in 0..n {
-        pts.push(Coord {
-            x: x0 + CELL - wiggle(k),
-            y: y0 + CELL * k as f64 / n as f64,
-        });
-    }
-    for k in 0..n {
-        pts.push(Coord {
-            x: x0 + CELL - CELL * k as f64 / n as f64,
-            y: y0 + CELL - wiggle(k),
-        });
-    }
-    for k in 0..n {
-        pts.push(Coord {
-            x: x0 + wiggle(k),
-            y: y0 + CELL - CELL * k as f64 / n as f64,
-        });
-    }
-    pts.push(pts[0]);
-    Polygon::new(LineString(pts), vec![])
-}
 
 fn store_city(dir: &std::path::Path, points: usize) {
     let store = SqliteStore::open(dir).expect("open store");
-    let mut grids = Vec::with_capacity(SIDE * SIDE);
-    for i in 0..SIDE {
-        for j in 0..SIDE {
-            grids.push(Grid {
-                code: format!("341102{:03}{:03}{:03}", i / 10, i, j),
-                parent_code: format!("341102{:03}{:03}", i / 10, i),
-                geometry: MultiPolygon(vec![grid_polygon(i, j)]),
-                households: (300 + (i * 7 + j * 13) % 200) as u64,
-                persons: (1000 + (i * j) % 1400) as u64,
-                area_m2: 160000.0,
-                compactness: 0.78,
-                barrier_length_m: 0.0,
-                within_rules: true,
-                issues: vec![],
-            });
-        }
-    }
-    let bytes = write_grids(Vec::new(), "grids", &grids).expect("write grids");
-    let boxes = grids.iter().map(|g| {
-        let r = g.geometry.bounding_rect().expect("box");
-        [r.min().x, r.min().y, r.max().x, r.max().y]
-    });
-    let stored = stored_from_output(&bytes, boxes).expect("stored grids");
-    store
-        .put_layer(
-            "city",
-            "grids",
-            "grids",
-            LayerSource::Job,
-            &json!({}),
-            &stored,
-        )
-        .expect("store grids");
+    store_city_grids(&store, "city");
 
     let span = SIDE as f64 * CELL;
     let mut rng = Rng(42);
@@ -160,102 +76,6 @@ fn store_city(dir: &std::path::Path, points: usize) {
             &stored,
         )
         .expect("store households");
-}
-
-fn binary() -> PathBuf {
-    if let Some(b) = std::env::var_os("WANGGE_BIN") {
-        return b.into();
-    }
-    PathBuf::from(env!("CARGO_BIN_EXE_wangge"))
-}
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(dir: &std::path::Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(binary())
-        .args(["serve", "--listen", &addr, "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start wangge serve (build it with cargo build --release)");
-    let t0 = Instant::now();
-    loop {
-        if let Ok(mut s) = TcpStream::connect(&addr) {
-            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut b = String::new();
-            let _ = s.read_to_string(&mut b);
-            if b.starts_with("HTTP/1.1 200") {
-                break;
-            }
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server(child, addr)
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, usize)> {
-    let mut line = String::new();
-    r.read_line(&mut line)?;
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut len = 0usize;
-    loop {
-        line.clear();
-        r.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut left = len;
-    let mut buf = [0u8; 65536];
-    while left > 0 {
-        let n = r.read(&mut buf[..left.min(65536)])?;
-        if n == 0 {
-            return Err(std::io::Error::other("connection closed"));
-        }
-        left -= n;
-    }
-    Ok((status, len))
 }
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
@@ -302,9 +122,9 @@ fn run(addr: &str, collection: &str, z: u8, conns: usize, secs: u64) -> Run {
                         break;
                     }
                     match read_response(&mut r) {
-                        Ok((200, n)) => {
+                        Ok((200, body)) => {
                             out.lat_us.push(t.elapsed().as_micros() as u64);
-                            out.bytes += n as u64;
+                            out.bytes += body.len() as u64;
                         }
                         Ok((204, _)) => {
                             out.lat_us.push(t.elapsed().as_micros() as u64);
@@ -339,13 +159,6 @@ fn run(addr: &str, collection: &str, z: u8, conns: usize, secs: u64) -> Run {
     all.secs = t0.elapsed().as_secs_f64();
     all.lat_us.sort_unstable();
     all
-}
-
-fn pct(v: &[u64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[((v.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
 fn first_tile(addr: &str, collection: &str) -> f64 {
@@ -385,14 +198,14 @@ fn main() {
         "stored {points} households and 10,000 grids in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let server = start(&dir);
-    let addr = server.1.clone();
-    let pid = server.0.id();
-    let rss0 = rss_mb(pid);
+    let server = Server::start(&dir, &free_addr(), "warn", &[]);
+    let addr = server.addr.clone();
+    let rss_mb = |s: &Server| s.rss_mb().unwrap_or(f64::NAN);
+    let rss0 = rss_mb(&server);
     let first_h = first_tile(&addr, "city.households");
-    let rss_h = rss_mb(pid);
+    let rss_h = rss_mb(&server);
     let first_g = first_tile(&addr, "city.grids");
-    let rss_g = rss_mb(pid);
+    let rss_g = rss_mb(&server);
     println!(
         "first tile (collection load + projected index): households {first_h:.2} s, grids {first_g:.2} s; server memory {rss0:.0} MB → {rss_h:.0} MB → {rss_g:.0} MB"
     );
@@ -420,7 +233,7 @@ fn main() {
             rows.push('\n');
         }
     }
-    let rss_end = rss_mb(pid);
+    let rss_end = rss_mb(&server);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     let cpus = std::thread::available_parallelism()

@@ -225,7 +225,7 @@ fn bad_options_are_refused_with_one_line() {
     assert!(one_line_failure(&missing, "missing file").contains("/nonexistent/x.geojson"));
 }
 
-/// A spreadsheet's empty rows are skipped, not counted; a row whose position
+/// A spreadsheet's empty rows are passed over, not counted; a row whose position
 /// is not a number is rejected by the row number Excel shows, and the other
 /// rows are kept.
 #[test]

@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A whole-number setting from the environment, or `default`.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The binary under test: `WANGGE_BIN`, else the one cargo built beside the bench.
 pub fn binary() -> PathBuf {
     if let Some(b) = std::env::var_os("WANGGE_BIN") {

@@ -21,7 +21,7 @@ use super::datasets::{check_dataset_name, check_json_content_type};
 use super::engines::{collection_text, grids_layer};
 use super::error::ServiceError;
 use super::features::FeatureSet;
-use super::{query_pairs, AppState};
+use super::{no_query, AppState};
 use crate::geodesy::LocalFrame;
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::{AreaKind, Grid, Rules};
@@ -168,9 +168,7 @@ pub async fn move_grid_cell(
     let dataset = path.into_inner();
     caller.require_write(&dataset)?;
     check_dataset_name(&dataset)?;
-    if let Some((k, _)) = query_pairs(&req)?.into_iter().next() {
-        return Err(ServiceError::UnknownParameter(k));
-    }
+    no_query(&req)?;
     check_json_content_type(&req)?;
     let body: MoveBody = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("the move body is invalid: {e}")))?;

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::datasets::{check_dataset_name, check_json_content_type};
 use super::error::ServiceError;
-use super::{base_url, query_pairs, AppState};
+use super::{base_url, no_query, AppState};
 use crate::store::{Adoption, ADOPTED_LAYER};
 
 /// The body of an adoption: which proposal layer to adopt.
@@ -33,13 +33,6 @@ pub struct AdoptBody {
 
 fn default_layer() -> String {
     "grids".into()
-}
-
-fn no_query(req: &HttpRequest) -> Result<(), ServiceError> {
-    match query_pairs(req)?.into_iter().next() {
-        Some((k, _)) => Err(ServiceError::UnknownParameter(k)),
-        None => Ok(()),
-    }
 }
 
 fn adoption_json(a: &Adoption) -> Value {

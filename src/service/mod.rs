@@ -190,6 +190,14 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ServiceEr
     parse_query(req.query_string())
 }
 
+/// Refuses any query parameter: for endpoints that take none.
+pub(crate) fn no_query(req: &HttpRequest) -> Result<(), ServiceError> {
+    match query_pairs(req)?.into_iter().next() {
+        Some((k, _)) => Err(ServiceError::UnknownParameter(k)),
+        None => Ok(()),
+    }
+}
+
 /// Decodes a raw query string (the part after `?`) into pairs, in order. Pure,
 /// so the fuzz target `query` can reach it without a server.
 pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, ServiceError> {

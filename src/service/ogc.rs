@@ -54,7 +54,7 @@ fn only_f(req: &HttpRequest) -> Result<(), ServiceError> {
 }
 
 /// Splits a collection id `{dataset}.{layer}`.
-fn split_id(id: &str) -> Result<(&str, &str), ServiceError> {
+pub(crate) fn split_id(id: &str) -> Result<(&str, &str), ServiceError> {
     id.split_once('.')
         .filter(|(d, l)| !d.is_empty() && !l.is_empty())
         .ok_or_else(|| ServiceError::NotFound(format!("no collection {id:?}")))

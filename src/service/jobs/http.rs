@@ -143,9 +143,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let id = path.into_inner();
-    if let Some((k, _)) = query_pairs(&req)?.into_iter().next() {
-        return Err(ServiceError::UnknownParameter(k));
-    }
+    crate::service::no_query(&req)?;
     let base = base_url(&req, &state);
     let st = state.clone();
     let i = id.clone();

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::conditional::{self, Validators};
 use super::error::ServiceError;
-use super::ogc::load_set;
+use super::ogc::{load_set, split_id};
 use super::{base_url, query_pairs, AppState};
 use cut::{TileId, FULL_ZOOM, MAX_ZOOM};
 
@@ -47,12 +47,6 @@ const TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schem
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// Changes whenever the cutting rules change, so cached tiles are refetched.
 const RULES_VERSION: u32 = 1;
-
-fn split_id(id: &str) -> Result<(&str, &str), ServiceError> {
-    id.split_once('.')
-        .filter(|(d, l)| !d.is_empty() && !l.is_empty())
-        .ok_or_else(|| ServiceError::NotFound(format!("no collection {id:?}")))
-}
 
 fn check_tms(tms: &str) -> Result<(), ServiceError> {
     if tms == WEB_MERCATOR_QUAD {

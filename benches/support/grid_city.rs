@@ -1,0 +1,97 @@
+//! The 10,000-grid city the service benches serve: a 100 × 100 lattice of
+//! grid-like polygons (about 400 m, 49 vertices each) with the contract's grid
+//! properties, stored the way a partition job stores its grids.
+
+#![allow(dead_code)] // each bench uses part of it
+
+use geo::BoundingRect;
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use serde_json::json;
+use wangge::layers::outputs::write_grids;
+use wangge::model::Grid;
+use wangge::service::features::stored_from_output;
+use wangge::store::{LayerSource, SqliteStore, Store};
+
+pub const ORIGIN: (f64, f64) = (118.20, 32.25);
+pub const CELL: f64 = 0.004; // about 400 m
+pub const SIDE: usize = 100; // 100 × 100 = 10,000 grids
+
+/// A grid-like polygon: a square cell whose edges wiggle (12 vertices per side).
+pub fn grid_polygon(i: usize, j: usize) -> Polygon<f64> {
+    let (x0, y0) = (ORIGIN.0 + i as f64 * CELL, ORIGIN.1 + j as f64 * CELL);
+    let mut pts = Vec::new();
+    let n = 12;
+    let wiggle = |k: usize| if k % 2 == 0 { 0.0 } else { CELL * 0.02 };
+    for k in 0..n {
+        pts.push(Coord {
+            x: x0 + CELL * k as f64 / n as f64,
+            y: y0 + wiggle(k),
+        });
+    }
+    for k in 0..n {
+        pts.push(Coord {
+            x: x0 + CELL - wiggle(k),
+            y: y0 + CELL * k as f64 / n as f64,
+        });
+    }
+    for k in 0..n {
+        pts.push(Coord {
+            x: x0 + CELL - CELL * k as f64 / n as f64,
+            y: y0 + CELL - wiggle(k),
+        });
+    }
+    for k in 0..n {
+        pts.push(Coord {
+            x: x0 + wiggle(k),
+            y: y0 + CELL - CELL * k as f64 / n as f64,
+        });
+    }
+    pts.push(pts[0]);
+    Polygon::new(LineString(pts), vec![])
+}
+
+/// The city's grids.
+pub fn city_grids() -> Vec<Grid> {
+    let mut grids = Vec::with_capacity(SIDE * SIDE);
+    for i in 0..SIDE {
+        for j in 0..SIDE {
+            grids.push(Grid {
+                code: format!("341102{:03}{:03}{:03}", i / 10, i, j),
+                parent_code: format!("341102{:03}{:03}", i / 10, i),
+                geometry: MultiPolygon(vec![grid_polygon(i, j)]),
+                households: (300 + (i * 7 + j * 13) % 200) as u64,
+                persons: (1000 + (i * j) % 1400) as u64,
+                area_m2: 160000.0,
+                compactness: 0.78,
+                barrier_length_m: 0.0,
+                within_rules: true,
+                issues: vec![],
+            });
+        }
+    }
+    grids
+}
+
+/// Stores the city's grids as `{dataset}.grids`; returns the average stored
+/// feature's size in bytes.
+pub fn store_city_grids(store: &SqliteStore, dataset: &str) -> usize {
+    let grids = city_grids();
+    let bytes = write_grids(Vec::new(), "grids", &grids).expect("write grids");
+    let boxes = grids.iter().map(|g| {
+        let r = g.geometry.bounding_rect().expect("box");
+        [r.min().x, r.min().y, r.max().x, r.max().y]
+    });
+    let stored = stored_from_output(&bytes, boxes).expect("stored grids");
+    let avg = stored.iter().map(|f| f.json.len()).sum::<usize>() / stored.len();
+    store
+        .put_layer(
+            dataset,
+            "grids",
+            "grids",
+            LayerSource::Job,
+            &json!({}),
+            &stored,
+        )
+        .expect("store grids");
+    avg
+}
