@@ -7,14 +7,11 @@
 #[path = "service/common.rs"]
 mod common;
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use serde_json::Value;
 
-use wangge::service::{self, engines::Builtin, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::service::Config;
 
 use common::{app, call, json_of, put};
 
@@ -110,19 +107,13 @@ fn codes(feats: &[Value]) -> Vec<String> {
 #[actix_web::test]
 async fn adopt_update_and_adopt_again_are_versioned() {
     let dir = common::temp_dir("adoptions");
-    let mut tokens = Tokens::default();
-    tokens.insert("p", Role::Planner);
-    tokens.insert("v", Role::Viewer);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
-    let state = service::state_with(
+    let (state, _) = common::service_over(
+        &dir,
         Config {
-            tokens,
+            tokens: common::planner_and_viewer_tokens(),
             ..Config::default()
         },
-        store,
-        Arc::new(Builtin),
-    )
-    .unwrap();
+    );
     let app = app!(state);
 
     let ds = "/api/v1/datasets/t";

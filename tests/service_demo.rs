@@ -8,15 +8,13 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test;
 use serde_json::Value;
 
-use wangge::service::{self, engines::Builtin, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::service::{self, Config};
 
 fn demo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo"))
@@ -45,19 +43,13 @@ async fn demo_loads_computes_and_serves_what_the_cli_writes() {
         "data/demo is part of the repository; restore it with `git checkout data/demo`"
     );
     let dir = common::temp_dir("demo");
-    let mut tokens = Tokens::default();
-    tokens.insert("p", Role::Planner);
-    tokens.insert("v", Role::Viewer);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("data")).unwrap());
-    let state = service::state_with(
+    let (state, _) = common::service_over(
+        &dir.join("data"),
         Config {
-            tokens,
+            tokens: common::planner_and_viewer_tokens(),
             ..Config::default()
         },
-        store,
-        Arc::new(Builtin),
-    )
-    .unwrap();
+    );
     assert_eq!(service::load_dir(&state, demo(), "demo").unwrap(), 7);
     // A second load is a no-op: the dataset is stored and its jobs are pending.
     assert_eq!(service::load_dir(&state, demo(), "demo").unwrap(), 0);

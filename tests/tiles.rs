@@ -12,15 +12,13 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use geo::{Area, Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
-use wangge::service::{self, engines::Builtin, AppState, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::service::{AppState, Config};
 
 use common::{app, call, json_of, put};
 
@@ -44,19 +42,13 @@ fn require(tool: &str, package: &str) {
 /// A service with a planner `p` and a viewer `v`, over a fresh store.
 fn state(name: &str) -> (actix_web::web::Data<AppState>, PathBuf) {
     let dir = common::temp_dir(name);
-    let mut tokens = Tokens::default();
-    tokens.insert("p", Role::Planner);
-    tokens.insert("v", Role::Viewer);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("data")).unwrap());
-    let state = service::state_with(
+    let (state, _) = common::service_over(
+        &dir.join("data"),
         Config {
-            tokens,
+            tokens: common::planner_and_viewer_tokens(),
             ..Config::default()
         },
-        store,
-        Arc::new(Builtin),
-    )
-    .unwrap();
+    );
     (state, dir)
 }
 

@@ -358,13 +358,31 @@ pub fn planner_tokens() -> Tokens {
     tokens
 }
 
+/// Tokens where `p` is a planner and `v` a viewer.
+pub fn planner_and_viewer_tokens() -> Tokens {
+    let mut tokens = planner_tokens();
+    tokens.insert("v", Role::Viewer);
+    tokens
+}
+
 /// The service with the built-in engines over a SQLite store in `dir` (its
 /// data directory too), with [`planner_tokens`]; `config` sets the rest.
 pub fn planner_service(dir: &Path, config: Config) -> (web::Data<AppState>, Arc<dyn Store>) {
+    service_over(
+        dir,
+        Config {
+            tokens: planner_tokens(),
+            ..config
+        },
+    )
+}
+
+/// The service with the built-in engines over a SQLite store in `dir` (its
+/// data directory too), configured by `config`.
+pub fn service_over(dir: &Path, config: Config) -> (web::Data<AppState>, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
     let state = service::state_with(
         Config {
-            tokens: planner_tokens(),
             data_dir: dir.to_path_buf(),
             ..config
         },
