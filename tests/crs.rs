@@ -4,7 +4,6 @@
 //! `tests/data/crs/gen_vectors.py` with pyproj (PROJ) and two independent PyPI
 //! implementations of GCJ-02/BD-09 (coord-convert, prcoords); never by wangge.
 
-use std::time::Instant;
 
 use geo_types::Coord;
 use serde_json::Value;
@@ -460,58 +459,4 @@ fn gcj02_inverse_is_exact_not_the_one_step_approximation() {
     let w = chinese::gcj02_to_wgs84(glon, glat);
     let f = chinese::wgs84_to_gcj02(w.0, w.1);
     assert!((f.0 - glon).abs() < 1e-9 && (f.1 - glat).abs() < 1e-9);
-}
-
-// ---------------------------------------------------------------- timing
-
-/// `cargo test --release --test crs -- --ignored --nocapture timing` prints how
-/// long 1M conversions take.
-#[test]
-#[ignore]
-fn timing_one_million() {
-    let n = 1_000_000;
-    let gk: Vec<Coord> = (0..n)
-        .map(|i| Coord {
-            x: 380_000.0 + (i % 1000) as f64 * 120.0,
-            y: 3_540_000.0 + (i / 1000) as f64 * 120.0,
-        })
-        .collect();
-    let to = Crs::Epsg(4549).to_wgs84().unwrap();
-    for (label, seq) in [("parallel", false), ("sequential", true)] {
-        let mut c = gk.clone();
-        let t = Instant::now();
-        if seq {
-            for ch in c.chunks_mut(4096) {
-                to.convert_coords(ch).unwrap();
-            }
-        } else {
-            to.convert_coords(&mut c).unwrap();
-        }
-        println!("EPSG:4549 -> WGS84, 1M coords, {label}: {:?}", t.elapsed());
-    }
-    let gcj: Vec<Coord> = (0..n)
-        .map(|i| Coord {
-            x: 117.8 + (i % 1000) as f64 * 0.0014,
-            y: 32.0 + (i / 1000) as f64 * 0.0011,
-        })
-        .collect();
-    let to = Crs::Gcj02.to_wgs84().unwrap();
-    for (label, seq) in [("parallel", false), ("sequential", true)] {
-        let mut c = gcj.clone();
-        let t = Instant::now();
-        if seq {
-            for ch in c.chunks_mut(4096) {
-                to.convert_coords(ch).unwrap();
-            }
-        } else {
-            to.convert_coords(&mut c).unwrap();
-        }
-        println!("GCJ02 -> WGS84, 1M coords, {label}: {:?}", t.elapsed());
-    }
-    let to = Crs::Bd09.to_wgs84().unwrap();
-    let mut c = gcj.clone();
-    let t = Instant::now();
-    to.convert_coords(&mut c).unwrap();
-    println!("BD09 -> WGS84, 1M coords, parallel: {:?}", t.elapsed());
-    println!("threads: {}", rayon::current_num_threads());
 }
