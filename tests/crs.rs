@@ -4,7 +4,6 @@
 //! `tests/data/crs/gen_vectors.py` with pyproj (PROJ) and two independent PyPI
 //! implementations of GCJ-02/BD-09 (coord-convert, prcoords); never by wangge.
 
-
 use geo_types::Coord;
 use serde_json::Value;
 use wangge::crs::{chinese, Crs, CrsError};
