@@ -101,7 +101,11 @@ fn others_unchanged(base: &[Grid], run: &[Grid], own: &[&str]) {
     );
     assert_eq!(b.len(), r.len(), "grids outside the overridden areas");
     for (x, y) in b.iter().zip(&r) {
-        assert!(same_grid(x, y), "grid {} changed with another area's rules", x.code);
+        assert!(
+            same_grid(x, y),
+            "grid {} changed with another area's rules",
+            x.code
+        );
     }
 }
 
@@ -218,11 +222,21 @@ fn a_census_update_and_locked_grids_honour_the_overrides() {
     };
     let run = partition_around(&areas, &hh, &barriers, &locked, &with_rural, &NoProgress).unwrap();
     within_own(&run.partition, OWN, &narrow());
-    let rural = run.partition.areas.iter().find(|r| r.code == RURAL).unwrap();
+    let rural = run
+        .partition
+        .areas
+        .iter()
+        .find(|r| r.code == RURAL)
+        .unwrap();
     assert_eq!(rural.rules, small_rural());
     assert_eq!(rural.grids, locked.len());
     for l in &locked {
-        let g = run.partition.grids.iter().find(|g| g.code == l.code).unwrap();
+        let g = run
+            .partition
+            .grids
+            .iter()
+            .find(|g| g.code == l.code)
+            .unwrap();
         assert!(same_grid(g, l), "locked grid {} kept", l.code);
     }
 }
@@ -249,7 +263,9 @@ fn bad_overrides_are_refused_naming_the_area_before_any_work() {
     }
     assert_eq!(
         e.to_string(),
-        format!("invalid rules: area {OWN}: min_households (300) is greater than max_households (200)")
+        format!(
+            "invalid rules: area {OWN}: min_households (300) is greater than max_households (200)"
+        )
     );
     let zero = PartitionOptions {
         area_rules: overrides(&[(
@@ -264,7 +280,8 @@ fn bad_overrides_are_refused_naming_the_area_before_any_work() {
     };
     let e = partition(&areas, &hh, &barriers, &zero, &NoProgress).unwrap_err();
     assert!(
-        e.to_string().contains(&format!("area {RURAL}: max_households must be at least 1")),
+        e.to_string()
+            .contains(&format!("area {RURAL}: max_households must be at least 1")),
         "{e}"
     );
 
@@ -287,9 +304,20 @@ fn bad_overrides_are_refused_naming_the_area_before_any_work() {
         e.to_string(),
         "rules are given for areas that are not among the areas: 000, 341102999999"
     );
-    let e = update(&areas, &hh, &barriers, &[], &unknown.clone().into(), &NoProgress).unwrap_err();
+    let e = update(
+        &areas,
+        &hh,
+        &barriers,
+        &[],
+        &unknown.clone().into(),
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(
-        matches!(e, UpdateError::Partition(PartitionError::UnknownAreaRules(_))),
+        matches!(
+            e,
+            UpdateError::Partition(PartitionError::UnknownAreaRules(_))
+        ),
         "{e:?}"
     );
     let e = partition_around(&areas, &hh, &barriers, &[], &bad, &NoProgress).unwrap_err();
@@ -410,7 +438,11 @@ fn written_unchanged(base: &[Written], run: &[Written], own: &str) {
     let (b, r) = (pick(base), pick(run));
     assert_eq!(b.len(), r.len());
     for (code, f) in &b {
-        assert_eq!(Some(f), r.get(code), "grid {code} changed with another area's rules");
+        assert_eq!(
+            Some(f),
+            r.get(code),
+            "grid {code} changed with another area's rules"
+        );
     }
 }
 
@@ -444,7 +476,8 @@ fn the_command_line_reads_area_rules_from_a_file() {
     let file = dir.join("area-rules.json");
     std::fs::write(
         &file,
-        json!({OWN: {"min_households": 150, "max_households": 250, "max_persons": 2500}}).to_string(),
+        json!({OWN: {"min_households": 150, "max_households": 250, "max_persons": 2500}})
+            .to_string(),
     )
     .unwrap();
     let out = dir.join("own.geojson");
@@ -461,7 +494,10 @@ fn the_command_line_reads_area_rules_from_a_file() {
         (
             "contradicting",
             json!({OWN: {"min_households": 300, "max_households": 200}}).to_string(),
-            &[OWN, "min_households (300) is greater than max_households (200)"],
+            &[
+                OWN,
+                "min_households (300) is greater than max_households (200)",
+            ],
         ),
         (
             "zero",
@@ -556,7 +592,10 @@ async fn the_partition_job_takes_area_rules_and_refuses_bad_ones() {
     let job = common::finished_job!(app, json_of(&b)["url"].as_str().unwrap(), "Bearer p", 240);
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["summary"]["areas_with_own_rules"], 1, "{job}");
-    assert_eq!(job["params"]["area_rules"][OWN]["max_households"], 250, "{job}");
+    assert_eq!(
+        job["params"]["area_rules"][OWN]["max_households"], 250,
+        "{job}"
+    );
     let (_, _, b) = call!(app, grids_layer());
     let own = written(json_of(&b)["features"].as_array().unwrap());
     let n = check_written(&own, OWN, &narrow());
@@ -586,7 +625,12 @@ async fn the_partition_job_takes_area_rules_and_refuses_bad_ones() {
             moved = Some(doc);
             break;
         }
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&b));
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            String::from_utf8_lossy(&b)
+        );
     }
     let moved = moved.expect("a cell of OWN can be moved to a neighbouring grid");
     for side in ["from", "to"] {
@@ -624,7 +668,10 @@ async fn the_partition_job_takes_area_rules_and_refuses_bad_ones() {
             "contradicting",
             json!({"area_rules": {OWN: {"min_households": 300, "max_households": 200}}}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            &[OWN, "min_households (300) is greater than max_households (200)"],
+            &[
+                OWN,
+                "min_households (300) is greater than max_households (200)",
+            ],
         ),
         (
             "target outside",
@@ -670,7 +717,11 @@ async fn the_partition_job_takes_area_rules_and_refuses_bad_ones() {
         }
     }
     let (_, _, b) = call!(app, jobs());
-    assert_eq!(json_of(&b)["jobs"].as_array().unwrap().len(), queued, "a refused job was queued");
+    assert_eq!(
+        json_of(&b)["jobs"].as_array().unwrap().len(),
+        queued,
+        "a refused job was queued"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -695,10 +746,8 @@ fn neighbours_in(grids: &[Written], code: &str) -> Vec<(String, String, Point<f6
                 let (dx, dy) = (q.x() - p.x(), q.y() - p.y());
                 let len = dx.hypot(dy);
                 for s in [1.0, -1.0] {
-                    let t = Point::new(
-                        mid.x() - s * dy / len * 5e-6,
-                        mid.y() + s * dx / len * 5e-6,
-                    );
+                    let t =
+                        Point::new(mid.x() - s * dy / len * 5e-6, mid.y() + s * dx / len * 5e-6);
                     if a.geometry.contains(&t) && !b.geometry.intersects(&t) {
                         out.push((a.code.clone(), b.code.clone(), t));
                     }

@@ -42,7 +42,10 @@ pub enum RulesError {
     },
     /// One area's override is unusable: what is wrong, naming the area.
     #[error("area {code}: {reason}")]
-    Area { code: String, reason: Box<RulesError> },
+    Area {
+        code: String,
+        reason: Box<RulesError>,
+    },
     #[error("rules are given for {count} areas; at most {max} may have rules of their own")]
     TooManyAreas { count: usize, max: usize },
 }
@@ -286,7 +289,10 @@ mod tests {
         };
         let o: AreaRules = [("A".to_string(), narrow)].into_iter().collect();
         assert_eq!(o.resolve("A", AreaKind::Rural, Some(Rules::URBAN)), narrow);
-        assert_eq!(o.resolve("B", AreaKind::Rural, Some(Rules::URBAN)), Rules::URBAN);
+        assert_eq!(
+            o.resolve("B", AreaKind::Rural, Some(Rules::URBAN)),
+            Rules::URBAN
+        );
         assert_eq!(o.resolve("B", AreaKind::Rural, None), Rules::RURAL);
         assert_eq!(o.unknown_codes(["B", "C"]), vec!["A".to_string()]);
         assert!(o.unknown_codes(["A"]).is_empty());
@@ -314,6 +320,9 @@ mod tests {
             r#"{"X": {"min_households": 1, "max_households": 2, "locked": []}}"#
         )
         .is_err());
-        assert_eq!(list_codes(&["a".into(), "b".into(), "c".into()], 2), "a, b and 1 more");
+        assert_eq!(
+            list_codes(&["a".into(), "b".into(), "c".into()], 2),
+            "a, b and 1 more"
+        );
     }
 }

@@ -57,7 +57,10 @@ pub fn partition_around(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<LockedPartition, LockError> {
-    options.area_rules.validate().map_err(PartitionError::from)?;
+    options
+        .area_rules
+        .validate()
+        .map_err(PartitionError::from)?;
     super::check_area_rules(areas, options)?;
     let mut by_area: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut seen = HashSet::new();

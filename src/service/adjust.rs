@@ -111,10 +111,7 @@ fn remeasured(old: &Grid, geometry: MultiPolygon<f64>, hh: u64, persons: u64, r:
 
 /// The rules of the dataset's last successful partition, if it gave any,
 /// and the areas' own rules it gave.
-fn job_rules(
-    store: &dyn Store,
-    dataset: &str,
-) -> Result<(Option<Rules>, AreaRules), ServiceError> {
+fn job_rules(store: &dyn Store, dataset: &str) -> Result<(Option<Rules>, AreaRules), ServiceError> {
     let jobs = store.jobs(Some(dataset))?;
     let last = jobs
         .iter()
