@@ -3,7 +3,8 @@
 //! with Debian's Chromium, both installed by `.ci/provision`). The script
 //! signs in, uploads layers through the file input, runs a partition job to
 //! the end, checks the grids drawn on the map and a clicked grid's panel,
-//! runs proposals on the demo, downloads a layer, then checks a viewer's page
+//! partitions again with a locked grid and one area's own rules (its grids
+//! within them, coloured so), runs proposals on the demo, downloads a layer, then checks a viewer's page
 //! offers no planner control and no private layer, and that a server without
 //! tokens needs no sign-in; every request the browser makes must stay on the
 //! server's origin. It saves `docs/planner.png`.

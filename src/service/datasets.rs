@@ -608,6 +608,8 @@ pub async fn submit(
                 missing.join(", ")
             )));
         }
+        // Overrides must name the dataset's areas.
+        engines::check_area_rules_codes(&*st.store, &ds, &params)?;
         // Refused before it is queued when its estimated size is over budget.
         let size = estimate::job(&*st.store, &ds, &layers, kind, &params)?;
         st.config.job_budget.check(&size)?;
@@ -624,7 +626,7 @@ pub async fn submit(
 /// `update=true` the smallest change to the current grids (census update).
 #[utoipa::path(post, path = "/api/v1/datasets/{dataset}/partition", tag = "Jobs", operation_id = "partition",
     params(("dataset" = DatasetName, Path, description = "the dataset"), PartitionQuery),
-    request_body(content = Rules, content_type = "application/json", description = "the rules (min/max/target households, max persons, max area); empty: the per-area presets"),
+    request_body(content = Rules, content_type = "application/json", description = "the rules (min/max/target households, max persons, max area), `area_rules` (rules of their own for some areas, by area code) and `locked`; empty: the per-area presets"),
     responses(
         (status = 202, description = "the job is queued", body = JobStarted,
          headers(("Location" = String, description = "the job"))),
@@ -635,7 +637,7 @@ pub async fn submit(
         (status = 409, description = "a layer the job needs is missing; or, with update=true, no grids layer"),
         (status = 413, description = "the body is larger than the server's limit"),
         (status = 415, description = "a body that is not JSON"),
-        (status = 422, description = "the job is over the server's size budget (the problem names the estimate), or the rules contradict one another")))]
+        (status = 422, description = "the job is over the server's size budget (the problem names the estimate), the rules (or an area's own rules) contradict one another, or area_rules names an area code the areas layer does not have")))]
 pub async fn partition(
     req: HttpRequest,
     state: web::Data<AppState>,

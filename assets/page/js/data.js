@@ -96,6 +96,7 @@ export async function loadDataset(d) {
   clearMap();
   state.dataset = d;
   state.rules = null;
+  state.areaRules = {};
   state.locked = new Set(JSON.parse(sessionStorage.getItem(`wangge.locked.${d}`) || '[]'));
   if (!d) {
     renderLayerList();
@@ -123,15 +124,20 @@ export async function loadDataset(d) {
   map.renderLegend();
 }
 
-/** The rules the current grids were made with (null: the per-area presets). */
+/**
+ * The rules the current grids were made with (null: the per-area presets),
+ * and the areas' own rules of that job (area code → rules).
+ */
 async function loadRules() {
   const job = state.metas.grids?.job;
   if (!job) return;
   try {
     const j = await api(`/api/v1/jobs/${enc(job)}`);
     state.rules = j.params?.rules || null;
+    state.areaRules = j.params?.area_rules || {};
   } catch {
     state.rules = null;
+    state.areaRules = {};
   }
 }
 
@@ -171,7 +177,9 @@ function prepare(layer, fc) {
   const areaKind = new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
   for (const f of fc.features) {
     const p = f.properties;
-    const rules = state.rules || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
+    // An area's own rules, else the job's, else its kind's preset (as the engine).
+    const rules = state.areaRules?.[String(p.parent_code)] || state.rules
+      || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
     p._state = ruleState(p, rules);
     p._locked = state.locked.has(String(p.code)) || p.locked === true;
   }

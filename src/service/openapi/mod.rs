@@ -92,7 +92,7 @@ use types::*;
         JobRef, Dataset, JobResult, Jobs, JobStarted,
         JobState, LayerSource,
         DatasetName, LayerName, UploadLayerName, CollectionId, Bbox, CrsName, Format, Flag,
-        Geometry, Feature, FeatureCollection, Rules, CoverageOptions, ProposeOptions, Job,
+        Geometry, Feature, FeatureCollection, RulesDocument, Rules, CoverageOptions, ProposeOptions, Job,
         super::adopt::AdoptBody, super::adjust::MoveBody,
     )),
     tags(

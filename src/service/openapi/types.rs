@@ -56,6 +56,7 @@ described!(
     Geometry,
     Feature,
     FeatureCollection,
+    RulesDocument,
     Rules,
     CoverageOptions,
     ProposeOptions,
@@ -242,25 +243,59 @@ impl Described for FeatureCollection {
     }
 }
 
-/// The rules of a partition ([`crate::model::Rules`]). That the minimum is at
-/// most the maximum, and the target between them, JSON Schema cannot say:
-/// rules that contradict one another answer 422.
+/// A rules document ([`crate::model::Rules`]): the rules of a partition, or
+/// of one area in `area_rules`. That the minimum is at most the maximum,
+/// and the target between them, JSON Schema cannot say: rules that
+/// contradict one another answer 422.
+pub struct RulesDocument;
+impl RulesDocument {
+    fn properties() -> Value {
+        let hh = bounds::MAX_HOUSEHOLDS;
+        json!({
+            "min_households": {"type": "integer", "minimum": 0, "maximum": hh},
+            "max_households": {"type": "integer", "minimum": 1, "maximum": hh},
+            "target_households": {"type": "integer", "minimum": 0, "maximum": hh, "nullable": true},
+            "max_persons": {"type": "integer", "minimum": 1, "maximum": bounds::MAX_PERSONS, "nullable": true},
+            "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true}})
+    }
+}
+impl Described for RulesDocument {
+    const NAME: &'static str = "RulesDocument";
+    fn json_schema() -> Value {
+        json!({"type": "object", "additionalProperties": false,
+               "required": ["min_households", "max_households"],
+               "description": "min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422); a bound left out is not checked",
+               "properties": Self::properties(),
+               "example": {"min_households": 150, "max_households": 250}})
+    }
+}
+
+/// The body of a partition job: a rules document for every area (or none,
+/// for the presets of the areas' kinds), with `locked` grid codes and
+/// `area_rules` (rules of their own for some areas) beside it.
 pub struct Rules;
 impl Described for Rules {
     const NAME: &'static str = "Rules";
     fn json_schema() -> Value {
-        let hh = bounds::MAX_HOUSEHOLDS;
-        json!({"type": "object", "additionalProperties": false,
-               "required": ["min_households", "max_households"],
-               "description": "min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422)",
-               "properties": {
-                   "min_households": {"type": "integer", "minimum": 0, "maximum": hh},
-                   "max_households": {"type": "integer", "minimum": 1, "maximum": hh},
-                   "target_households": {"type": "integer", "minimum": 0, "maximum": hh, "nullable": true},
-                   "max_persons": {"type": "integer", "minimum": 1, "maximum": bounds::MAX_PERSONS, "nullable": true},
-                   "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true},
-                   "locked": {"type": "array", "items": {"type": "string"},
-                              "description": "codes of grids in the dataset's current grids layer kept exactly as they are (not with update=true: 422); an unknown code fails the job, naming it"}},
+        let beside = json!({
+            "locked": {"type": "array", "items": {"type": "string"},
+                       "description": "codes of grids in the dataset's current grids layer kept exactly as they are (not with update=true: 422); an unknown code fails the job, naming it"},
+            "area_rules": {"type": "object", "maxProperties": bounds::MAX_AREA_RULES,
+                           "additionalProperties": {"$ref": "#/components/schemas/RulesDocument"},
+                           "description": "rules of their own for some areas, by area code: an area's own rules replace the job's rules (or its kind's preset) there; a code the dataset's areas layer does not have answers 422, naming it",
+                           "example": {"341102001002": {"min_households": 150, "max_households": 250}}}});
+        let mut with_rules = RulesDocument::properties();
+        for (k, v) in beside.as_object().into_iter().flatten() {
+            with_rules[k] = v.clone();
+        }
+        json!({"oneOf": [
+                   {"type": "object", "additionalProperties": false,
+                    "required": ["min_households", "max_households"],
+                    "description": "rules for every area: min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422)",
+                    "properties": with_rules},
+                   {"type": "object", "additionalProperties": false,
+                    "description": "the presets of the areas' kinds, with overrides or locked grids (or neither)",
+                    "properties": beside}],
                "example": {"min_households": 300, "max_households": 500, "max_persons": 2500}})
     }
 }
