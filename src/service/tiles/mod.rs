@@ -24,7 +24,9 @@
 //! feature projected to Web Mercator. [`cut`] documents clipping,
 //! simplification and thinning.
 
+pub mod cache;
 pub mod cut;
+pub mod encode;
 pub mod index;
 
 use actix_web::http::header;
@@ -46,7 +48,10 @@ const TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schem
 /// The media type of a tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// Changes whenever the cutting rules change, so cached tiles are refetched.
-const RULES_VERSION: u32 = 1;
+const RULES_VERSION: u32 = 2;
+/// The response header counting the features of a tile's area that
+/// thinning left out (absent when none were).
+pub const THINNED_HEADER: &str = "Wangge-Thinned";
 
 fn check_tms(tms: &str) -> Result<(), ServiceError> {
     if tms == WEB_MERCATOR_QUAD {
@@ -264,32 +269,30 @@ pub async fn tile(
     }
     let layer = layer.to_string();
     let started = std::time::Instant::now();
-    let encoded = web::block(move || {
-        let index = set.tile_index();
-        cut::cut(&set, index, &layer, t)
-    })
-    .await?
-    .map_err(|e| {
-        ServiceError::Internal(format!("cannot encode tile {}/{}/{}: {e}", t.z, t.y, t.x))
-    })?;
+    let (tile, cut_here) =
+        web::block(move || set.tile_cache().get_or_cut(&set, &layer, t)).await?;
     tracing::debug!(
         collection = %id,
         z = t.z, x = t.x, y = t.y,
-        features = encoded.features,
-        thinned = encoded.thinned,
-        bytes = encoded.bytes.as_ref().map_or(0, Vec::len),
+        features = tile.features,
+        thinned = tile.thinned,
+        bytes = tile.bytes.as_ref().map_or(0, |b| b.len()),
+        cut = cut_here,
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "tile"
     );
-    let mut res = match encoded.bytes {
+    let mut res = match tile.bytes {
         None => HttpResponse::NoContent(),
         Some(_) => HttpResponse::Ok(),
     };
     validators.apply(&mut res);
     res.insert_header((header::CACHE_CONTROL, "no-cache"));
-    Ok(match encoded.bytes {
+    if tile.thinned > 0 {
+        res.insert_header((THINNED_HEADER, tile.thinned.to_string()));
+    }
+    Ok(match &tile.bytes {
         None => res.finish(),
-        Some(b) => res.content_type(MVT).body(b),
+        Some(b) => res.content_type(MVT).body(b.clone()),
     })
 }
 
