@@ -1,6 +1,6 @@
 //! Cutting one Mapbox Vector Tile out of a collection: candidates from the
 //! R-tree, clipping and simplification in tile units, thinning below
-//! [`FULL_ZOOM`], encoding with the `mvt` crate.
+//! [`FULL_ZOOM`], writing with [`super::encode`].
 //!
 //! The rules, which the tests check against the raw layer:
 //!
@@ -13,14 +13,21 @@
 //!   dropped, and below [`FULL_ZOOM`] simplified (Ramer–Douglas–Peucker, one
 //!   unit). A ring that collapses (fewer than three vertices or no area) is
 //!   dropped: it is smaller than a unit at this zoom.
-//! - **Thinning**, only below [`FULL_ZOOM`]: the tile is divided into bins
-//!   of [`FIRST_BIN`] units; a *small* feature (a point, or a line or
-//!   polygon whose box fits in a bin) is kept only when it is the first, in
-//!   layer order, of its bin (by its box's centre). Features larger than a
-//!   bin are always kept. If the encoded tile is still over
-//!   [`MAX_TILE_BYTES`], the bins double until it fits. From
-//!   [`FULL_ZOOM`] on nothing is thinned, which is why the tileset's
-//!   `maxzoom` is [`FULL_ZOOM`]: a client overzooms the full tile.
+//! - **Thinning**, only below [`FULL_ZOOM`], as tippecanoe's
+//!   `--drop-densest-as-needed` with its feature and byte caps per tile: the
+//!   tile is divided into bins of [`FIRST_BIN`] units (one screen pixel of a
+//!   256-pixel tile); a *small* feature (a point, or a line or polygon whose
+//!   box fits in a bin) is kept only when it is the first, in layer order, of
+//!   its bin (by its box's centre). Features larger than a bin are always
+//!   kept. While the tile would keep more than [`MAX_TILE_FEATURES`]
+//!   features, or its encoding is over [`MAX_TILE_BYTES`], the bins double.
+//!   So only dense ground is thinned, and it stays dense on the map; every
+//!   kept feature is a real one with its own position and properties (no
+//!   clustering or averaging), the response's `Wangge-Thinned` header counts
+//!   the ones left out, and from [`FULL_ZOOM`] on nothing is thinned, which
+//!   is why the tileset's `maxzoom` is [`FULL_ZOOM`]: a client overzooms the
+//!   full tile. (martin's GeoJSON source, by contrast, keeps every feature at
+//!   every zoom; tippecanoe thins by a drop rate per zoom as well.)
 
 use std::borrow::Cow;
 

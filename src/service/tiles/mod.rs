@@ -10,7 +10,9 @@
 //!   after the collection's layer (`households`, `grids`, …), its features'
 //!   scalar properties as tags (arrays left out: their text twins are there),
 //!   MVT id = the feature's 1-based position in the layer, and the stored id
-//!   as the tag `id` when the properties have none. An empty tile is `204`.
+//!   as the tag `id` when the properties have none. An empty tile is `204`;
+//!   a tile that thinning left features out of says how many in its
+//!   `Wangge-Thinned` header.
 //!
 //! Access is the items' access ([`super::access`] decides, before anything is
 //! looked up), so a viewer gets no household tile. A tile's strong ETag is the
@@ -21,8 +23,9 @@
 //! Tiles are cut on request from the in-memory collection: its R-tree finds
 //! the candidates and [`index::TileIndex`], built once per layer version on
 //! the first tile request and dropped with the collection, holds every
-//! feature projected to Web Mercator. [`cut`] documents clipping,
-//! simplification and thinning.
+//! feature projected to Web Mercator and its properties encoded as tags.
+//! [`cut`] documents clipping, simplification and thinning, [`encode`] the
+//! writing, and [`cache`] keeps the cut tiles of the layer version.
 
 pub mod cache;
 pub mod cut;
@@ -239,7 +242,8 @@ pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
            ("f" = Option<String>, Query, description = "mvt", pattern = "^(mvt|application/vnd\\.mapbox-vector-tile)$")),
     responses(
         (status = 200, description = "a Mapbox Vector Tile, one layer named after the collection's layer",
-         content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
+         content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>,
+         headers(("Wangge-Thinned" = u64, description = "below zoom 16: how many features of the tile's area thinning left out (absent when none)"))),
         (status = 204, description = "an empty tile"),
         (status = 304, description = "not modified"),
         (status = 400, description = "an unknown parameter or format"),
