@@ -286,6 +286,111 @@ async fn households_each_in_one_tile_where_they_are_and_thinned_as_documented() 
     );
 }
 
+/// A dense estate: 80,000 households in one z12 tile, more than a thinned
+/// tile keeps. The tile says how many it left out, keeps no more than
+/// `MAX_TILE_FEATURES`, no two in one bin of the doubled size (32 units),
+/// and every feature it keeps is a household where it is, with its
+/// properties; the tile is cut once and served again from the cache.
+#[actix_web::test]
+async fn a_dense_low_zoom_tile_is_thinned_to_a_subset_and_says_so() {
+    use wangge::service::tiles::cut::MAX_TILE_FEATURES;
+    require("ogr2ogr", "gdal-bin");
+    let (state, dir) = state("tiles-dense");
+    let app = app!(state);
+    let z = 12;
+    let (x, y) = tile_of(118.35, 32.32, z);
+    let n = f64::from(1u32 << z);
+    let lon0 = (f64::from(x) + 0.5) / n * 360.0 - 180.0;
+    let lat0 = (std::f64::consts::PI * (1.0 - 2.0 * (f64::from(y) + 0.5) / n))
+        .sinh()
+        .atan()
+        .to_degrees();
+    let count = 80_000;
+    let mut seed = 12345u64;
+    let mut rnd = || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut at: HashMap<String, (f64, f64, u64)> = HashMap::new();
+    let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+    for i in 0..count {
+        let lon = ((lon0 + (rnd() - 0.5) * 0.06) * 1e6).round() / 1e6;
+        let lat = ((lat0 + (rnd() - 0.5) * 0.05) * 1e6).round() / 1e6;
+        let persons = 1 + i as u64 % 5;
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            "{{\"type\":\"Feature\",\"properties\":{{\"id\":\"d{i}\",\"households\":1,\"persons\":{persons}}},\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{lon},{lat}]}}}}"
+        ));
+        assert_eq!(tile_of(lon, lat, z), (x, y));
+        at.insert(format!("d{i}"), (lon, lat, persons));
+    }
+    text.push_str("]}");
+    let (s, _, b) = call!(
+        app,
+        put("/api/v1/datasets/dense/layers/households", text.into_bytes())
+            .insert_header(("authorization", "Bearer p"))
+    );
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+
+    let path = format!("/collections/dense.households/tiles/{TMS}/{z}/{y}/{x}");
+    let (s, h, bytes) = call!(app, get(&path, "p"));
+    assert_eq!(s, StatusCode::OK);
+    let thinned: usize = h
+        .get("wangge-thinned")
+        .expect("a thinned tile says how many features it left out")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let feats = decode(&dir, &bytes, z, x, y);
+    assert!(
+        !feats.is_empty() && feats.len() <= MAX_TILE_FEATURES,
+        "{} features",
+        feats.len()
+    );
+    assert_eq!(feats.len() + thinned, count, "kept + thinned = the tile's households");
+    let mut bins = HashSet::new();
+    let mut ids = HashSet::new();
+    for f in &feats {
+        let id = f["properties"]["id"].as_str().unwrap();
+        let &(ilon, ilat, persons) = at.get(id).unwrap_or_else(|| panic!("unknown {id}"));
+        assert!(ids.insert(id.to_string()), "{id} twice");
+        let (lon, lat) = lon_lat(f);
+        assert!(
+            (lon - ilon).abs() <= unit_deg(z) && (lat - ilat).abs() <= unit_deg(z),
+            "{id} drawn at {lon},{lat}, it is at {ilon},{ilat}"
+        );
+        assert_eq!(f["properties"]["persons"].as_u64(), Some(persons), "{id}");
+        assert_eq!(f["properties"]["households"].as_u64(), Some(1), "{id}");
+        // Bins of 32 units: the tile position at 4096 × 2^z / 32.
+        assert!(
+            bins.insert(tile_of(ilon, ilat, z + 7)),
+            "{id} shares a 32-unit bin"
+        );
+    }
+    // Served again from the cache: the same tile and count.
+    let (s, h2, again) = call!(app, get(&path, "p"));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, bytes);
+    assert_eq!(h2.get("wangge-thinned"), h.get("wangge-thinned"));
+    // Full zoom thins nothing and says nothing.
+    let (dlon, dlat, _) = at["d0"];
+    let (fx, fy) = tile_of(dlon, dlat, 16);
+    let (s, h, _) = call!(
+        app,
+        get(
+            &format!("/collections/dense.households/tiles/{TMS}/16/{fy}/{fx}"),
+            "p"
+        )
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(h.get("wangge-thinned").is_none());
+}
+
 /// Planar area in degrees², of a GeoJSON Polygon or MultiPolygon.
 fn area_of(g: &Value) -> f64 {
     let ring = |r: &Value| -> LineString<f64> {

@@ -172,6 +172,9 @@ pub struct FeatureSet {
     /// The features projected for vector tiles, built on the first tile
     /// request ([`super::tiles`]) and dropped with the set.
     tiles: OnceLock<super::tiles::index::TileIndex>,
+    /// Tiles already cut from this version ([`super::tiles::cache`]),
+    /// created on the first tile request.
+    tile_cache: OnceLock<super::tiles::cache::TileCache>,
     /// When the set was last used ([`Cache`] ticks), for eviction.
     last_used: AtomicU64,
 }
@@ -202,6 +205,7 @@ impl FeatureSet {
             last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
             tiles: OnceLock::new(),
+            tile_cache: OnceLock::new(),
             tree: RTree::bulk_load(entries),
         }
     }
@@ -228,6 +232,11 @@ impl FeatureSet {
     pub fn tile_index(&self) -> &super::tiles::index::TileIndex {
         self.tiles
             .get_or_init(|| super::tiles::index::TileIndex::build(&self.features))
+    }
+
+    /// The tiles cut from this version of the layer.
+    pub fn tile_cache(&self) -> &super::tiles::cache::TileCache {
+        self.tile_cache.get_or_init(Default::default)
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.

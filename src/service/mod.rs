@@ -379,7 +379,7 @@ async fn middleware(
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Location, X-Request-Id, ETag"),
+            HeaderValue::from_static("Location, X-Request-Id, ETag, Wangge-Thinned"),
         );
         // Appended: the compression middleware may have set Vary already.
         headers.append(header::VARY, HeaderValue::from_static("Origin"));

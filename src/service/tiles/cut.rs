@@ -1,6 +1,6 @@
 //! Cutting one Mapbox Vector Tile out of a collection: candidates from the
 //! R-tree, clipping and simplification in tile units, thinning below
-//! [`FULL_ZOOM`], encoding with the `mvt` crate.
+//! [`FULL_ZOOM`], writing with [`super::encode`].
 //!
 //! The rules, which the tests check against the raw layer:
 //!
@@ -13,21 +13,26 @@
 //!   dropped, and below [`FULL_ZOOM`] simplified (Ramer–Douglas–Peucker, one
 //!   unit). A ring that collapses (fewer than three vertices or no area) is
 //!   dropped: it is smaller than a unit at this zoom.
-//! - **Thinning**, only below [`FULL_ZOOM`]: the tile is divided into bins
-//!   of [`FIRST_BIN`] units; a *small* feature (a point, or a line or
-//!   polygon whose box fits in a bin) is kept only when it is the first, in
-//!   layer order, of its bin (by its box's centre). Features larger than a
-//!   bin are always kept. If the encoded tile is still over
-//!   [`MAX_TILE_BYTES`], the bins double until it fits. From
-//!   [`FULL_ZOOM`] on nothing is thinned, which is why the tileset's
-//!   `maxzoom` is [`FULL_ZOOM`]: a client overzooms the full tile.
+//! - **Thinning**, only below [`FULL_ZOOM`], as tippecanoe's
+//!   `--drop-densest-as-needed` with its feature and byte caps per tile: the
+//!   tile is divided into bins of [`FIRST_BIN`] units (one screen pixel of a
+//!   256-pixel tile); a *small* feature (a point, or a line or polygon whose
+//!   box fits in a bin) is kept only when it is the first, in layer order, of
+//!   its bin (by its box's centre). Features larger than a bin are always
+//!   kept. While the tile would keep more than [`MAX_TILE_FEATURES`]
+//!   features, or its encoding is over [`MAX_TILE_BYTES`], the bins double.
+//!   So only dense ground is thinned, and it stays dense on the map; every
+//!   kept feature is a real one with its own position and properties (no
+//!   clustering or averaging), the response's `Wangge-Thinned` header counts
+//!   the ones left out, and from [`FULL_ZOOM`] on nothing is thinned, which
+//!   is why the tileset's `maxzoom` is [`FULL_ZOOM`]: a client overzooms the
+//!   full tile. (martin's GeoJSON source, by contrast, keeps every feature at
+//!   every zoom; tippecanoe thins by a drop rate per zoom as well.)
 
 use std::borrow::Cow;
 
-use mvt::{GeomEncoder, GeomType};
-use serde_json::{Map, Value};
-
-use super::index::{to_lon_lat, Shape, TileIndex, World};
+use super::encode::{GeomType, LayerWriter};
+use super::index::{to_lon_lat, Shape, Tags, TileIndex, World};
 use crate::service::features::FeatureSet;
 
 /// Tile units across a tile.
@@ -42,9 +47,12 @@ pub const MAX_ZOOM: u8 = 24;
 pub const MAX_TILE_BYTES: usize = 500_000;
 /// The first thinning bin, tile units (256 × 256 bins a tile).
 pub const FIRST_BIN: u32 = 16;
+/// The most features a thinned tile keeps (128 × 128: one per bin of 32
+/// units when the tile is full), as tippecanoe caps features per tile.
+pub const MAX_TILE_FEATURES: usize = 16_384;
 
 /// A tile of the WebMercatorQuad tile matrix set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileId {
     pub z: u8,
     pub x: u32,
@@ -114,12 +122,7 @@ pub struct Encoded {
 
 /// Cuts tile `t` of `set` (whose projected shapes are `index`) as one MVT
 /// layer named `layer`.
-pub fn cut(
-    set: &FeatureSet,
-    index: &TileIndex,
-    layer: &str,
-    t: TileId,
-) -> Result<Encoded, mvt::Error> {
+pub fn cut(set: &FeatureSet, index: &TileIndex, layer: &str, t: TileId) -> Encoded {
     let candidates = set.matching(&[t.lon_lat_box(BUFFER)]);
     let thin = t.z < FULL_ZOOM;
     let simplify = if thin { 1.0 } else { 0.0 };
@@ -127,40 +130,79 @@ pub fn cut(
     let mut taken = Bins::new(FIRST_BIN);
     let mut thinned = 0;
     for i in candidates {
-        let Some(p) = prepare(&index.shapes[i as usize], t, simplify) else {
+        let shape = &index.shapes[i as usize];
+        if thin {
+            // A point's bin is known before anything is built for it.
+            if let Shape::Points(ps) = shape {
+                if let [p] = ps.as_slice() {
+                    let u = t.units(*p);
+                    if !inside(u) {
+                        continue;
+                    }
+                    if !taken.take(u) {
+                        thinned += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        let Some(p) = prepare(shape, t, simplify) else {
             continue;
         };
         let p = Prepared { position: i, ..p };
-        if thin && p.size < f64::from(FIRST_BIN) && !taken.take(p.centre) {
+        let single_point = matches!(&p.cut, Cut::Points(v) if v.len() == 1);
+        if thin && !single_point && p.size < f64::from(FIRST_BIN) && !taken.take(p.centre) {
             thinned += 1;
             continue;
         }
         prepared.push(p);
     }
     if prepared.is_empty() {
-        return Ok(Encoded {
+        return Encoded {
             bytes: None,
             features: 0,
             thinned,
-        });
+        };
     }
+    // Larger bins while the tile holds too many small features (counted
+    // without encoding), then while its bytes are over the limit.
     let mut bin = FIRST_BIN;
+    if thin {
+        while bin < EXTENT && thin_to(&prepared, bin).len() > MAX_TILE_FEATURES {
+            bin *= 2;
+        }
+    }
     loop {
-        let mut bins = Bins::new(bin);
-        let keep: Vec<&Prepared> = prepared
-            .iter()
-            .filter(|p| bin == FIRST_BIN || p.size >= f64::from(bin) || bins.take(p.centre))
-            .collect();
-        let tile = encode(set, layer, &keep)?;
+        let keep = if bin == FIRST_BIN {
+            prepared.iter().collect()
+        } else {
+            thin_to(&prepared, bin)
+        };
+        let tile = encode(&index.tags, layer, &keep);
         if !thin || tile.len() <= MAX_TILE_BYTES || bin >= EXTENT {
-            return Ok(Encoded {
+            return Encoded {
                 features: keep.len(),
                 thinned: thinned + prepared.len() - keep.len(),
                 bytes: Some(tile),
-            });
+            };
         }
         bin *= 2;
     }
+}
+
+/// The features kept with bins of `bin` units: those larger than a bin,
+/// and the first small one of each bin.
+fn thin_to(prepared: &[Prepared], bin: u32) -> Vec<&Prepared> {
+    let mut bins = Bins::new(bin);
+    prepared
+        .iter()
+        .filter(|p| p.size >= f64::from(bin) || bins.take(p.centre))
+        .collect()
+}
+
+fn inside(u: [f64; 2]) -> bool {
+    let e = f64::from(EXTENT);
+    (0.0..e).contains(&u[0]) && (0.0..e).contains(&u[1])
 }
 
 /// Which thinning bins of a tile are taken.
@@ -207,7 +249,7 @@ fn prepare(shape: &Shape, t: TileId, simplify: f64) -> Option<Prepared> {
             let pts: Vec<[f64; 2]> = ps
                 .iter()
                 .map(|&p| t.units(p))
-                .filter(|u| (0.0..e).contains(&u[0]) && (0.0..e).contains(&u[1]))
+                .filter(|&u| inside(u))
                 .collect();
             let bbox = bbox_of(pts.iter())?;
             (Cut::Points(pts.into_iter().map(round).collect()), bbox)
@@ -428,77 +470,32 @@ fn clip_line(line: &[[f64; 2]], lo: f64, hi: f64) -> Vec<Vec<[f64; 2]>> {
     pieces
 }
 
-#[derive(serde::Deserialize)]
-struct Props {
-    #[serde(default)]
-    properties: Option<Map<String, Value>>,
-}
-
 /// Encodes the kept features as one layer.
-fn encode(set: &FeatureSet, layer: &str, keep: &[&Prepared]) -> Result<Vec<u8>, mvt::Error> {
-    let mut tile = mvt::Tile::new(EXTENT);
-    let mut l = tile.create_layer(layer);
+fn encode(tags: &Tags, layer: &str, keep: &[&Prepared]) -> Vec<u8> {
+    let mut w = LayerWriter::new(tags);
     for p in keep {
-        let geom = match &p.cut {
+        let g = w.geometry();
+        let kind = match &p.cut {
             Cut::Points(pts) => {
-                let mut g = GeomEncoder::new(GeomType::Point);
-                for &(x, y) in pts {
-                    g.add_point(x, y)?;
-                }
-                g.encode()?
+                g.points(pts);
+                GeomType::Point
             }
             Cut::Lines(parts) => {
-                let mut g = GeomEncoder::new(GeomType::Linestring);
                 for part in parts {
-                    for &(x, y) in part {
-                        g.add_point(x, y)?;
-                    }
-                    g.complete_geom()?;
+                    g.line(part);
                 }
-                g.encode()?
+                GeomType::Linestring
             }
             Cut::Polygons(rings) => {
-                let mut g = GeomEncoder::new(GeomType::Polygon);
                 for ring in rings {
-                    for &(x, y) in ring {
-                        g.add_point(x, y)?;
-                    }
-                    g.complete_geom()?;
+                    g.ring(ring);
                 }
-                g.encode()?
+                GeomType::Polygon
             }
         };
-        let stored = &set.features[p.position as usize];
-        let mut f = l.into_feature(geom);
-        f.set_id(u64::from(p.position) + 1);
-        let props = serde_json::from_str::<Props>(&stored.json)
-            .ok()
-            .and_then(|p| p.properties)
-            .unwrap_or_default();
-        for (k, v) in &props {
-            match v {
-                Value::String(s) => f.add_tag_string(k, s),
-                Value::Bool(b) => f.add_tag_bool(k, *b),
-                Value::Number(n) => {
-                    if let Some(u) = n.as_u64() {
-                        f.add_tag_uint(k, u);
-                    } else if let Some(i) = n.as_i64() {
-                        f.add_tag_sint(k, i);
-                    } else if let Some(d) = n.as_f64() {
-                        f.add_tag_double(k, d);
-                    }
-                }
-                // Arrays (their text twins are carried) and nulls are left out.
-                _ => {}
-            }
-        }
-        if !props.contains_key("id") {
-            f.add_tag_string("id", &stored.id);
-        }
-        l = f.into_layer();
+        w.feature(u64::from(p.position) + 1, p.position as usize, kind);
     }
-    tile.add_layer(l)?;
-    tile.to_bytes()
+    w.finish(layer, EXTENT)
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! a tile come from the collection's own R-tree of lon/lat boxes
 //! ([`super::super::features::FeatureSet`]); this index adds what the R-tree
 //! lacks: every feature's shape in world coordinates (`x` east, `y` south, both
-//! in `[0, 1]` over the whole Web Mercator square), and the layer's fields
-//! for the tileset document.
+//! in `[0, 1]` over the whole Web Mercator square), every feature's properties
+//! already encoded as MVT tags ([`Tags`]), and the layer's fields for the
+//! tileset document.
 
 use std::collections::BTreeMap;
 
@@ -66,9 +67,157 @@ fn field_type(v: &Value) -> Option<&'static str> {
     }
 }
 
+/// A collection's properties as MVT tags, encoded once per layer version so
+/// that a tile copies bytes instead of parsing stored JSON per feature: one
+/// dictionary of keys and one of distinct values (each value kept as the body
+/// of its protobuf `Value` message) for the whole layer, and per feature its
+/// (key, value) pairs as indices into them. A tile renumbers the entries it
+/// uses into its own layer's tables ([`super::encode`]).
+#[derive(Default)]
+pub struct Tags {
+    /// Property names, in order of first appearance.
+    pub keys: Vec<String>,
+    /// The distinct values' `Value` message bodies, end to end.
+    values: Vec<u8>,
+    /// Where each value starts in `values` (one more entry than values).
+    value_at: Vec<u32>,
+    /// Every feature's (key, value) pairs, end to end.
+    pairs: Vec<[u32; 2]>,
+    /// Where each feature's pairs start (one more entry than features).
+    pair_at: Vec<u32>,
+}
+
+impl Tags {
+    /// The (key, value) pairs of the feature at `position`.
+    pub fn of(&self, position: usize) -> &[[u32; 2]] {
+        let (a, b) = (self.pair_at[position], self.pair_at[position + 1]);
+        &self.pairs[a as usize..b as usize]
+    }
+
+    /// The `Value` message body of value `v`.
+    pub fn value(&self, v: u32) -> &[u8] {
+        let (a, b) = (self.value_at[v as usize], self.value_at[v as usize + 1]);
+        &self.values[a as usize..b as usize]
+    }
+
+    /// Distinct values.
+    pub fn value_count(&self) -> usize {
+        self.value_at.len().saturating_sub(1)
+    }
+
+    /// Approximate memory held, bytes.
+    pub fn bytes(&self) -> usize {
+        self.keys.iter().map(|k| k.len() + 24).sum::<usize>()
+            + self.values.len()
+            + 4 * self.value_at.len()
+            + 8 * self.pairs.len()
+            + 4 * self.pair_at.len()
+    }
+}
+
+/// Appends `v` as a protobuf varint.
+pub fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The body of the MVT `Value` message for a scalar property (`None` for
+/// arrays, objects and nulls, which tiles leave out: arrays have `…_text`
+/// twins). Integers are `uint_value` when non-negative, else `sint_value`;
+/// other numbers `double_value`.
+pub fn value_body(v: &Value) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match v {
+        Value::String(s) => {
+            out.push(0x0A);
+            varint(&mut out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Bool(b) => out.extend_from_slice(&[0x38, u8::from(*b)]),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                out.push(0x28);
+                varint(&mut out, u);
+            } else if let Some(i) = n.as_i64() {
+                out.push(0x30);
+                varint(&mut out, ((i << 1) ^ (i >> 63)) as u64);
+            } else {
+                out.push(0x19);
+                out.extend_from_slice(&n.as_f64()?.to_le_bytes());
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// One feature's tags before they are numbered: (name, encoded value).
+pub(super) type RawTags = Vec<(String, Vec<u8>)>;
+
+/// The tags of one feature's properties, plus `id` = the stored id when the
+/// properties have none (so every tile feature can be matched to its item).
+pub(super) fn raw_tags(props: Option<&Map<String, Value>>, stored_id: &str) -> RawTags {
+    let mut out: RawTags = props
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), value_body(v)?)))
+        .collect();
+    if !props.is_some_and(|p| p.contains_key("id")) {
+        out.push((
+            "id".into(),
+            value_body(&Value::String(stored_id.into())).unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// Numbers every feature's tags into one layer-wide dictionary.
+pub(super) fn number_tags(raw: Vec<RawTags>) -> Tags {
+    use std::collections::HashMap;
+    let mut t = Tags {
+        value_at: vec![0],
+        pair_at: Vec::with_capacity(raw.len() + 1),
+        ..Tags::default()
+    };
+    t.pair_at.push(0);
+    let mut key_ids: HashMap<String, u32> = HashMap::new();
+    let mut value_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+    for feature in raw {
+        for (k, v) in feature {
+            let kid = match key_ids.get(&k) {
+                Some(&i) => i,
+                None => {
+                    let i = t.keys.len() as u32;
+                    t.keys.push(k.clone());
+                    key_ids.insert(k, i);
+                    i
+                }
+            };
+            let vid = match value_ids.get(&v) {
+                Some(&i) => i,
+                None => {
+                    let i = (t.value_at.len() - 1) as u32;
+                    t.values.extend_from_slice(&v);
+                    t.value_at.push(t.values.len() as u32);
+                    value_ids.insert(v, i);
+                    i
+                }
+            };
+            t.pairs.push([kid, vid]);
+        }
+        t.pair_at.push(t.pairs.len() as u32);
+    }
+    t
+}
+
 /// The projected shapes of a collection, in the collection's order.
 pub struct TileIndex {
     pub shapes: Vec<Shape>,
+    /// The features' properties as MVT tags.
+    pub tags: Tags,
     /// Property name → type, over every feature (a name whose type differs
     /// between features is `String`, as tile clients read it as text).
     pub fields: BTreeMap<String, &'static str>,
@@ -127,9 +276,11 @@ pub fn shape_of(g: &geo_types::Geometry<f64>) -> Shape {
 }
 
 impl TileIndex {
-    /// Parses and projects every feature (in parallel).
+    /// Parses and projects every feature and encodes its tags (in
+    /// parallel; the dictionaries are numbered after, in layer order).
     pub fn build(features: &[StoredFeature]) -> TileIndex {
-        let parsed: Vec<(Shape, BTreeMap<String, &'static str>)> = features
+        type Parsed = (Shape, BTreeMap<String, &'static str>, RawTags);
+        let parsed: Vec<Parsed> = features
             .par_iter()
             .map(|f| match serde_json::from_str::<Parts>(&f.json) {
                 Ok(p) => {
@@ -143,16 +294,19 @@ impl TileIndex {
                         .flatten()
                         .filter_map(|(k, v)| Some((k.clone(), field_type(v)?)))
                         .collect();
-                    (shape, fields)
+                    let tags = raw_tags(p.properties.as_ref(), &f.id);
+                    (shape, fields, tags)
                 }
                 // Stored features were written by this service; one that does
                 // not parse is not drawn rather than failing every tile.
-                Err(_) => (Shape::Empty, BTreeMap::new()),
+                Err(_) => (Shape::Empty, BTreeMap::new(), Vec::new()),
             })
             .collect();
         let mut fields: BTreeMap<String, &'static str> = BTreeMap::new();
         let mut shapes = Vec::with_capacity(parsed.len());
-        for (shape, f) in parsed {
+        let mut raw = Vec::with_capacity(parsed.len());
+        for (shape, f, tags) in parsed {
+            raw.push(tags);
             for (k, t) in f {
                 let e = fields.entry(k).or_insert(t);
                 if *e != t {
@@ -162,13 +316,19 @@ impl TileIndex {
             shapes.push(shape);
         }
         fields.entry("id".into()).or_insert("String");
-        TileIndex { shapes, fields }
+        TileIndex {
+            shapes,
+            tags: number_tags(raw),
+            fields,
+        }
     }
 
     /// Approximate memory held, bytes.
     pub fn bytes(&self) -> usize {
         let world = std::mem::size_of::<World>();
-        self.shapes
+        self.tags.bytes()
+            + self
+                .shapes
             .iter()
             .map(|s| {
                 std::mem::size_of::<Shape>()
@@ -183,7 +343,7 @@ impl TileIndex {
                             .sum::<usize>(),
                     }
             })
-            .sum()
+            .sum::<usize>()
     }
 }
 

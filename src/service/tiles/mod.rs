@@ -10,7 +10,9 @@
 //!   after the collection's layer (`households`, `grids`, …), its features'
 //!   scalar properties as tags (arrays left out: their text twins are there),
 //!   MVT id = the feature's 1-based position in the layer, and the stored id
-//!   as the tag `id` when the properties have none. An empty tile is `204`.
+//!   as the tag `id` when the properties have none. An empty tile is `204`;
+//!   a tile that thinning left features out of says how many in its
+//!   `Wangge-Thinned` header.
 //!
 //! Access is the items' access ([`super::access`] decides, before anything is
 //! looked up), so a viewer gets no household tile. A tile's strong ETag is the
@@ -21,10 +23,13 @@
 //! Tiles are cut on request from the in-memory collection: its R-tree finds
 //! the candidates and [`index::TileIndex`], built once per layer version on
 //! the first tile request and dropped with the collection, holds every
-//! feature projected to Web Mercator. [`cut`] documents clipping,
-//! simplification and thinning.
+//! feature projected to Web Mercator and its properties encoded as tags.
+//! [`cut`] documents clipping, simplification and thinning, [`encode`] the
+//! writing, and [`cache`] keeps the cut tiles of the layer version.
 
+pub mod cache;
 pub mod cut;
+pub mod encode;
 pub mod index;
 
 use actix_web::http::header;
@@ -46,7 +51,10 @@ const TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schem
 /// The media type of a tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// Changes whenever the cutting rules change, so cached tiles are refetched.
-const RULES_VERSION: u32 = 1;
+const RULES_VERSION: u32 = 2;
+/// The response header counting the features of a tile's area that
+/// thinning left out (absent when none were).
+pub const THINNED_HEADER: &str = "Wangge-Thinned";
 
 fn check_tms(tms: &str) -> Result<(), ServiceError> {
     if tms == WEB_MERCATOR_QUAD {
@@ -234,7 +242,8 @@ pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
            ("f" = Option<String>, Query, description = "mvt", pattern = "^(mvt|application/vnd\\.mapbox-vector-tile)$")),
     responses(
         (status = 200, description = "a Mapbox Vector Tile, one layer named after the collection's layer",
-         content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
+         content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>,
+         headers(("Wangge-Thinned" = u64, description = "below zoom 16: how many features of the tile's area thinning left out (absent when none)"))),
         (status = 204, description = "an empty tile"),
         (status = 304, description = "not modified"),
         (status = 400, description = "an unknown parameter or format"),
@@ -264,32 +273,30 @@ pub async fn tile(
     }
     let layer = layer.to_string();
     let started = std::time::Instant::now();
-    let encoded = web::block(move || {
-        let index = set.tile_index();
-        cut::cut(&set, index, &layer, t)
-    })
-    .await?
-    .map_err(|e| {
-        ServiceError::Internal(format!("cannot encode tile {}/{}/{}: {e}", t.z, t.y, t.x))
-    })?;
+    let (tile, cut_here) =
+        web::block(move || set.tile_cache().get_or_cut(&set, &layer, t)).await?;
     tracing::debug!(
         collection = %id,
         z = t.z, x = t.x, y = t.y,
-        features = encoded.features,
-        thinned = encoded.thinned,
-        bytes = encoded.bytes.as_ref().map_or(0, Vec::len),
+        features = tile.features,
+        thinned = tile.thinned,
+        bytes = tile.bytes.as_ref().map_or(0, |b| b.len()),
+        cut = cut_here,
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "tile"
     );
-    let mut res = match encoded.bytes {
+    let mut res = match tile.bytes {
         None => HttpResponse::NoContent(),
         Some(_) => HttpResponse::Ok(),
     };
     validators.apply(&mut res);
     res.insert_header((header::CACHE_CONTROL, "no-cache"));
-    Ok(match encoded.bytes {
+    if tile.thinned > 0 {
+        res.insert_header((THINNED_HEADER, tile.thinned.to_string()));
+    }
+    Ok(match &tile.bytes {
         None => res.finish(),
-        Some(b) => res.content_type(MVT).body(b),
+        Some(b) => res.content_type(MVT).body(b.clone()),
     })
 }
 

@@ -1,0 +1,69 @@
+// The planner page's first render of a city in headless Chromium (Debian's),
+// driven by playwright-core: run by benches/page_render.rs against a
+// `wangge serve` it started over a city of 10,000 grids and its households.
+// Each run opens the page in a fresh browser context (nothing cached) and
+// times from navigation to the first frame in which every grid of the fitted
+// view is drawn (rendered features queried from the map) and the map is idle
+// (every tile and source loaded). Prints one JSON line with the runs.
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (benches/page_render.rs sets it)`);
+  return v;
+};
+const ORIGIN = `http://${env('WANGGE_ADDR')}`;
+const require = createRequire(path.join(env('PLAYWRIGHT_DIR'), 'node_modules', 'x.js'));
+const { chromium } = require('playwright-core');
+const RUNS = Number(process.env.RUNS || 5);
+const GRIDS = Number(env('GRIDS'));
+
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM'),
+  headless: true,
+  args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const runs = [];
+try {
+  for (let i = 0; i < RUNS; i += 1) {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const requests = { tiles: 0, tileBytes: 0, other: 0, offOrigin: 0 };
+    page.on('response', async (r) => {
+      const u = r.url();
+      if (!u.startsWith(ORIGIN)) requests.offOrigin += 1;
+      if (u.includes('/tiles/WebMercatorQuad/')) {
+        requests.tiles += 1;
+        requests.tileBytes += Number(r.headers()['content-length'] || 0);
+      } else requests.other += 1;
+    });
+    const t0 = Date.now();
+    await page.goto(`${ORIGIN}/`);
+    await page.waitForFunction(() => window.wangge && window.wangge.ready && window.wangge.map, null, { timeout: 120_000 });
+    // Every grid in the fitted view drawn, and the map idle.
+    const drawn = await page.evaluate((want) => new Promise((resolve) => {
+      const m = window.wangge.map;
+      const check = () => {
+        const codes = new Set(m.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => f.properties.code));
+        if (codes.size >= want && m.loaded() && m.areTilesLoaded()) {
+          resolve({ grids: codes.size, households: m.queryRenderedFeatures({ layers: m.getStyle().layers.filter((l) => l.source === 'households').map((l) => l.id) }).length });
+          return true;
+        }
+        return false;
+      };
+      if (!check()) {
+        const on = () => { if (check()) m.off('idle', on); };
+        m.on('idle', on);
+      }
+    }), GRIDS);
+    const ms = Date.now() - t0;
+    runs.push({ ms, ...drawn, ...requests });
+    console.error(`[page] run ${i + 1}: ${ms} ms, ${drawn.grids} grids drawn, ${requests.tiles} tiles`);
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify({ runs }));
