@@ -120,7 +120,19 @@ pub fn cut(
     layer: &str,
     t: TileId,
 ) -> Result<Encoded, mvt::Error> {
-    let candidates = set.matching(&[t.lon_lat_box(BUFFER)]);
+    cut_among(set, index, layer, t, set.matching(&[t.lon_lat_box(BUFFER)]))
+}
+
+/// [`cut`] with the candidates given (positions, ascending): a superset of
+/// the features in the tile, e.g. those near a GCJ-02 tile's box
+/// ([`super::gcj02_candidates`]).
+pub fn cut_among(
+    set: &FeatureSet,
+    index: &TileIndex,
+    layer: &str,
+    t: TileId,
+    candidates: Vec<u32>,
+) -> Result<Encoded, mvt::Error> {
     let thin = t.z < FULL_ZOOM;
     let simplify = if thin { 1.0 } else { 0.0 };
     let mut prepared = Vec::new();

@@ -129,6 +129,16 @@ pub fn shape_of(g: &geo_types::Geometry<f64>) -> Shape {
 impl TileIndex {
     /// Parses and projects every feature (in parallel).
     pub fn build(features: &[StoredFeature]) -> TileIndex {
+        Self::build_shifted(features, None)
+    }
+
+    /// [`TileIndex::build`] with every position first moved by `shift`
+    /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
+    pub fn build_shifted(
+        features: &[StoredFeature],
+        shift: Option<fn(f64, f64) -> (f64, f64)>,
+    ) -> TileIndex {
+        use geo::MapCoordsInPlace;
         let parsed: Vec<(Shape, BTreeMap<String, &'static str>)> = features
             .par_iter()
             .map(|f| match serde_json::from_str::<Parts>(&f.json) {
@@ -136,6 +146,12 @@ impl TileIndex {
                     let shape = p
                         .geometry
                         .and_then(|g| geo_types::Geometry::<f64>::try_from(&g.value).ok())
+                        .map(|mut g| {
+                            if let Some(shift) = shift {
+                                g.map_coords_in_place(|c| shift(c.x, c.y).into());
+                            }
+                            g
+                        })
                         .map_or(Shape::Empty, |g| shape_of(&g));
                     let fields = p
                         .properties
