@@ -49,7 +49,8 @@ enum Command {
 /// Options for reading input layers.
 #[derive(Args, Clone)]
 struct InputArgs {
-    /// CRS of the inputs: EPSG:n, CRS84, GCJ02 or BD09 (overrides a crs member in the file).
+    /// CRS of the inputs: EPSG:n, CRS84, GCJ02, BD09 or a CGCS2000 Gauss-Krüger
+    /// zone by name (CGCS2000-GK-CM-117E) (overrides a crs member in the file).
     #[arg(long)]
     crs: Option<String>,
     /// Fail if any feature is rejected, instead of keeping the good ones.

@@ -252,6 +252,53 @@ fn epsg_matches_pyproj() {
 }
 
 #[test]
+fn cgcs2000_zone_names_are_the_names_proj_gives_their_codes() {
+    // Every CGCS2000 Gauss–Krüger CRS (EPSG:4491–4554) by the name in PROJ's
+    // own definition of it, so the table in `cgcs2000_zone` cannot drift.
+    for code in 4491..=4554u32 {
+        let wkt = Crs::Epsg(code).to_wkt(false).unwrap();
+        let name = wkt
+            .split_once("PROJCRS[\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| panic!("EPSG:{code}: no PROJCRS name in {wkt}"));
+        assert!(name.starts_with("CGCS2000 / "), "EPSG:{code} is {name}");
+        assert_eq!(Crs::parse(name), Ok(Crs::Epsg(code)), "{name}");
+        assert_eq!(Crs::parse(&name.to_uppercase()), Ok(Crs::Epsg(code)), "{name}");
+        let umlaut = name.replace("Kruger", "Krüger");
+        assert_eq!(Crs::parse(&umlaut), Ok(Crs::Epsg(code)), "{umlaut}");
+    }
+    assert_eq!(Crs::parse("CGCS2000-GK-CM-117E"), Ok(Crs::Epsg(4548)));
+    assert_eq!(Crs::parse("cgcs2000-gk-cm-120e"), Ok(Crs::Epsg(4549)));
+    assert_eq!(Crs::parse("CGCS2000"), Ok(Crs::Wgs84));
+    for bad in [
+        "CGCS2000-GK-CM-118E",
+        "CGCS2000-GK-CM-72E",
+        "CGCS2000-GK-CM-138E",
+        "CGCS2000 / 3-degree Gauss-Kruger zone 24",
+        "CGCS2000 / Gauss-Kruger CM 78E",
+        "CGCS2000 / Gauss-Kruger zone 24",
+        "CGCS2000 / Gauss-Kruger CM E",
+        "CGCS2000/3-degree Gauss-Kruger CM 117E",
+        "CGCS2000-GK-CM-0117E",
+    ] {
+        assert!(
+            matches!(Crs::parse(bad), Err(CrsError::UnknownName { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn official_axis_order_comes_from_proj() {
+    use wangge::crs::northing_first;
+    for (code, north) in [(4326, true), (4490, true), (3857, false), (4549, true), (4491, true), (32650, false)] {
+        assert_eq!(northing_first(code), Ok(north), "EPSG:{code}");
+    }
+    assert!(northing_first(999_999).is_err());
+}
+
+#[test]
 fn gauss_kruger_axis_order_is_easting_northing() {
     // EPSG:4549 is officially (northing X, easting Y); we take easting first.
     let to = Crs::Epsg(4549).to_wgs84().unwrap();

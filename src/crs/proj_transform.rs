@@ -169,6 +169,9 @@ fn reason(logged: Option<String>, error: &dyn std::fmt::Display) -> String {
 #[derive(Debug, Clone)]
 struct CodeInfo {
     area: Option<AreaOfUse>,
+    /// The CRS's official first axis points north or south (latitude or
+    /// northing first: EPSG:4326, the CGCS2000 Gauss–Krüger zones).
+    northing_first: bool,
 }
 
 /// Codes whose PROJ answer is remembered at most: a real deployment uses a
@@ -335,12 +338,12 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
     }
     let name = CString::new(format!("EPSG:{code}")).expect("no NUL");
     let ctx = Context::new();
-    let (kind, area) = ctx
+    let (kind, area, northing_first) = ctx
         .with_object(
             // SAFETY: a live context and a NUL-terminated name.
             |c| unsafe { proj_sys::proj_create(c, name.as_ptr()) },
             // SAFETY: the object was just made on this context.
-            |c, pj| unsafe { (projjson_type(c, pj), area_of_use(c, pj)) },
+            |c, pj| unsafe { (projjson_type(c, pj), area_of_use(c, pj), first_axis_north(c, pj)) },
         )
         .map_err(|reason| CrsError::UnknownEpsg { code, reason })?;
     // GeodeticCRS in PROJJSON is a geocentric (cartesian) one; geographic ones are
@@ -360,7 +363,53 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
             kind: describe_kind(&kind),
         });
     }
-    Ok(CodeInfo { area })
+    Ok(CodeInfo {
+        area,
+        northing_first,
+    })
+}
+
+/// Whether the first axis of a CRS's coordinate system points north or south
+/// (its official order is latitude or northing first). False for anything
+/// without a coordinate system of its own (a compound or bound CRS).
+///
+/// # Safety
+/// `ctx` and `pj` must be live, `pj` made on `ctx`.
+unsafe fn first_axis_north(ctx: *mut proj_sys::PJ_CONTEXT, pj: *mut proj_sys::PJ) -> bool {
+    let cs = unsafe { proj_sys::proj_crs_get_coordinate_system(ctx, pj) };
+    if cs.is_null() {
+        return false;
+    }
+    let mut direction: *const c_char = std::ptr::null();
+    // SAFETY: `cs` is live; the outputs we do not want are null, which PROJ
+    // allows; the direction string lives as long as `cs`.
+    let north = unsafe {
+        let ok = proj_sys::proj_cs_get_axis_info(
+            ctx,
+            cs,
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut direction,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ) != 0;
+        ok && !direction.is_null() && {
+            let d = CStr::from_ptr(direction).to_bytes();
+            d.eq_ignore_ascii_case(b"north") || d.eq_ignore_ascii_case(b"south")
+        }
+    };
+    // SAFETY: made above on this context, not used after.
+    unsafe { proj_sys::proj_destroy(cs) };
+    north
+}
+
+/// Whether EPSG:`code`'s official axis order puts latitude or northing
+/// first (see [`super::Crs::northing_first`]).
+pub(crate) fn northing_first(code: u32) -> Result<bool, CrsError> {
+    code_info(code).map(|i| i.northing_first)
 }
 
 /// PROJ's messages come wrapped by the proj crate and prefixed with the PROJ

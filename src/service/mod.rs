@@ -8,7 +8,7 @@
 //! - [`jobs`]: the job manager and its worker pool (separate from the HTTP
 //!   workers), progress, cancellation, restart recovery.
 //! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
-//!   R-tree ([`features`]).
+//!   R-tree ([`features`]); [`ogc_crs`]: Part 2, items in other CRSs.
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`, generated
 //!   from the handlers' annotations and the request and response types.
 //! - [`queryables`]: each collection's properties as JSON Schema (OGC API –
@@ -41,6 +41,7 @@ pub mod features;
 pub mod geomtype;
 pub mod jobs;
 pub mod ogc;
+pub mod ogc_crs;
 pub mod openapi;
 pub mod page;
 pub mod queryables;
@@ -106,6 +107,8 @@ pub struct Config {
     /// The largest job accepted: a job whose estimated size is over it is
     /// refused before it is queued ([`crate::bounds`]).
     pub job_budget: crate::bounds::Budget,
+    /// A base map for the planner page (none: a plain background).
+    pub basemap: Option<page::Basemap>,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             cache_bytes: 4 << 30,
             job_max_age: Some(Duration::from_secs(30 * 86_400)),
             job_budget: crate::bounds::Budget::SERVICE,
+            basemap: None,
         }
     }
 }
@@ -405,6 +409,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ui/session").route(web::get().to(page::session)))
         .service(web::resource("/ui/{path:.*}").route(web::get().to(page::asset)))
         .service(web::resource("/conformance").route(web::get().to(ogc::conformance)))
+        .service(web::resource("/crs/{name}").route(web::get().to(ogc_crs::own_crs)))
         .service(web::resource("/api").route(web::get().to(openapi::api)))
         .service(web::resource("/collections").route(web::get().to(ogc::collections)))
         .service(web::resource("/collections/{id}").route(web::get().to(ogc::collection)))

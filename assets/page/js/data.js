@@ -119,7 +119,8 @@ export async function loadDataset(d) {
   await Promise.all(state.layers.map((l) => loadLayer(l)));
   derive();
   const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
-  map.fitTo(b || bbox(state.data.grids || state.data.areas));
+  if (b) map.fitToWgs84(b);
+  else map.fitTo(bbox(state.data.grids || state.data.areas));
   renderLayerList();
   map.renderLegend();
 }
@@ -146,7 +147,7 @@ export async function loadLayer(layer) {
   const d = state.dataset;
   if (TILED.has(layer)) {
     try {
-      const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/WebMercatorQuad`);
+      const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/${map.tileMatrixSet()}`);
       if (ts && Array.isArray(ts.tiles) && ts.tiles.length) {
         map.setTiles(layer, ts);
         state.tiled = { ...(state.tiled || {}), [layer]: true };
@@ -165,7 +166,7 @@ export async function loadLayer(layer) {
     state.tooBig = [...(state.tooBig || []), layer];
     return;
   }
-  const fc = await layerData(d, layer);
+  const fc = await layerData(d, layer, map.crsParam());
   if (!fc) return;
   state.data[layer] = fc;
   if (map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, fc));

@@ -51,6 +51,7 @@ described!(
     CollectionId,
     Bbox,
     CrsName,
+    CrsUri,
     Format,
     Flag,
     Geometry,
@@ -157,7 +158,19 @@ impl Described for CrsName {
     const NAME: &'static str = "CrsName";
     fn json_schema() -> Value {
         let code = "[1-9][0-9]{0,8}";
+        let list = |r: std::iter::StepBy<std::ops::RangeInclusive<u32>>| {
+            r.map(|n| n.to_string()).collect::<Vec<_>>().join("|")
+        };
+        let cm3 = list((75..=135).step_by(3));
+        let cm6 = list((75..=135).step_by(6));
+        let gk = format!("{}(u|ü){}", ci("gauss-kr"), ci("ger "));
         let forms = [
+            ci("cgcs2000"),
+            format!("{}({cm3}){}", ci("cgcs2000-gk-cm-"), ci("e")),
+            format!("{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
+                ci("cgcs2000"), ci("degree "), ci("cm "), ci("e"), ci("zone ")),
+            format!("{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
+                ci("cgcs2000"), ci("cm "), ci("e"), ci("zone ")),
             format!("{}:?{code}", ci("epsg:")),
             ci("crs84"),
             ci("ogc:crs84"),
@@ -180,7 +193,27 @@ impl Described for CrsName {
         ];
         json!({"type": "string", "pattern": format!("^ *({}) *$", forms.join("|")),
                "example": "EPSG:4549",
-               "description": "EPSG:n (a code PROJ knows: another answers 422), CRS84, GCJ02 or BD09, or an OGC URN or URI"})
+               "description": "EPSG:n (a code PROJ knows: another answers 422), CRS84, GCJ02 or BD09, an OGC URN or URI, CGCS2000 or a CGCS2000 Gauss-Krüger zone by its EPSG name (CGCS2000 / 3-degree Gauss-Kruger CM 117E) or as CGCS2000-GK-CM-117E (the 3-degree zone)"})
+    }
+}
+
+/// A CRS as OGC API – Features Part 2 names it: a URI of the collections'
+/// `crs` list ([`crate::service::ogc_crs`]).
+pub struct CrsUri;
+impl Described for CrsUri {
+    const NAME: &'static str = "CrsUri";
+    fn json_schema() -> Value {
+        let codes: Vec<String> = crate::service::ogc_crs::offered_codes()
+            .map(|c| c.to_string())
+            .collect();
+        let pattern = format!(
+            "^(http://www\\.opengis\\.net/def/crs/OGC/1\\.3/CRS84|http://www\\.opengis\\.net/def/crs/EPSG/0/({})|https?://{}+/crs/(GCJ02|BD09))$",
+            codes.join("|"),
+            crate::service::ogc_crs::OWN_PREFIX_CLASS
+        );
+        json!({"type": "string", "pattern": pattern,
+               "example": "http://www.opengis.net/def/crs/EPSG/0/4549",
+               "description": "CRS84; EPSG 4326 or 4490 (latitude first), 3857, or a CGCS2000 Gauss-Krüger zone 4491-4554 (northing first) as http://www.opengis.net/def/crs/EPSG/0/n; GCJ-02 or BD-09 as this service's <base>/crs/GCJ02 and <base>/crs/BD09"})
     }
 }
 
@@ -436,6 +469,9 @@ pub struct Collection {
 #[derive(ToSchema)]
 pub struct Collections {
     pub links: Vec<Link>,
+    /// Every CRS items can be served in (OGC API – Features Part 2); each
+    /// collection's `crs` is `["#/crs"]`, this list.
+    pub crs: Vec<String>,
     pub collections: Vec<Collection>,
 }
 
@@ -584,10 +620,43 @@ pub struct ItemsQuery {
     pub offset: Option<u64>,
     #[param(style = Form, explode = false)]
     pub bbox: Option<Bbox>,
-    /// Only CRS84.
-    #[param(rename = "bbox-crs", value_type = Option<String>, pattern = "^http://www\\.opengis\\.net/def/crs/OGC/1\\.3/CRS84$")]
-    pub bbox_crs: Option<String>,
+    /// The CRS of `bbox` (default CRS84), one of the collection's `crs`
+    /// list; its numbers are in that CRS's axis order (latitude first for
+    /// EPSG:4326 and 4490, northing first for the Gauss-Krüger zones). A
+    /// box of a projected CRS selects what meets it drawn in CRS84; one
+    /// whose lower corner is above or right of its upper corner matches
+    /// nothing (in CRS84 and EPSG:4326/4490, west above east crosses the
+    /// antimeridian).
+    #[param(rename = "bbox-crs")]
+    pub bbox_crs: Option<CrsUri>,
+    /// The CRS of the coordinates served (default CRS84), one of the
+    /// collection's `crs` list, in its axis order; named in the
+    /// `Content-Crs` header.
+    pub crs: Option<CrsUri>,
     pub f: Option<Format>,
+}
+
+/// The query of `GET /collections/{collectionId}/items/{featureId}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ItemQuery {
+    /// The CRS of the coordinates served (default CRS84), one of the
+    /// collection's `crs` list, in its axis order; named in the
+    /// `Content-Crs` header.
+    pub crs: Option<CrsUri>,
+    pub f: Option<Format>,
+}
+
+/// The query of `GET /api/v1/datasets/{dataset}/layers/{layer}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct LayerQuery {
+    /// The CRS of the coordinates served (default CRS84, the stored file as
+    /// the command line writes it), as for items; named in the `Content-Crs`
+    /// header.
+    pub crs: Option<CrsUri>,
 }
 
 /// `f` alone.

@@ -279,6 +279,16 @@ impl TileIndex {
     /// Parses and projects every feature and encodes its tags (in
     /// parallel; the dictionaries are numbered after, in layer order).
     pub fn build(features: &[StoredFeature]) -> TileIndex {
+        Self::build_shifted(features, None)
+    }
+
+    /// [`TileIndex::build`] with every position first moved by `shift`
+    /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
+    pub fn build_shifted(
+        features: &[StoredFeature],
+        shift: Option<fn(f64, f64) -> (f64, f64)>,
+    ) -> TileIndex {
+        use geo::MapCoordsInPlace;
         type Parsed = (Shape, BTreeMap<String, &'static str>, RawTags);
         let parsed: Vec<Parsed> = features
             .par_iter()
@@ -287,6 +297,12 @@ impl TileIndex {
                     let shape = p
                         .geometry
                         .and_then(|g| geo_types::Geometry::<f64>::try_from(&g.value).ok())
+                        .map(|mut g| {
+                            if let Some(shift) = shift {
+                                g.map_coords_in_place(|c| shift(c.x, c.y).into());
+                            }
+                            g
+                        })
                         .map_or(Shape::Empty, |g| shape_of(&g));
                     let fields = p
                         .properties
