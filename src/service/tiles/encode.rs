@@ -352,11 +352,15 @@ mod tests {
                 "g1",
             ),
         ];
-        let raw = features
+        let raw: Vec<_> = features
             .iter()
             .map(|(_, p, id)| raw_tags(Some(p), id))
             .collect();
-        let tags = number_tags(raw);
+        let (tags, fields) = number_tags(&raw);
+        assert_eq!(fields["village"], "String");
+        assert_eq!(fields["households"], "Number");
+        assert_eq!(fields["flag"], "Boolean");
+        assert!(!fields.contains_key("tags") && !fields.contains_key("none"));
         let mut w = LayerWriter::new(&tags);
         for (i, (g, _, _)) in features.iter().enumerate() {
             let geom = w.geometry();
