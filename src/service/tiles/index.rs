@@ -348,21 +348,21 @@ impl TileIndex {
         self.tags.bytes()
             + self
                 .shapes
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Shape>()
-                    + match s {
-                        Shape::Empty => 0,
-                        Shape::Points(p) => p.len() * world,
-                        Shape::Lines(l) => l.iter().map(|l| l.len() * world + 24).sum(),
-                        Shape::Polygons(p) => p
-                            .iter()
-                            .flatten()
-                            .map(|r| r.len() * world + 24)
-                            .sum::<usize>(),
-                    }
-            })
-            .sum::<usize>()
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<Shape>()
+                        + match s {
+                            Shape::Empty => 0,
+                            Shape::Points(p) => p.len() * world,
+                            Shape::Lines(l) => l.iter().map(|l| l.len() * world + 24).sum(),
+                            Shape::Polygons(p) => p
+                                .iter()
+                                .flatten()
+                                .map(|r| r.len() * world + 24)
+                                .sum::<usize>(),
+                        }
+                })
+                .sum::<usize>()
     }
 }
 

@@ -273,8 +273,7 @@ pub async fn tile(
     }
     let layer = layer.to_string();
     let started = std::time::Instant::now();
-    let (tile, cut_here) =
-        web::block(move || set.tile_cache().get_or_cut(&set, &layer, t)).await?;
+    let (tile, cut_here) = web::block(move || set.tile_cache().get_or_cut(&set, &layer, t)).await?;
     tracing::debug!(
         collection = %id,
         z = t.z, x = t.x, y = t.y,
