@@ -111,6 +111,9 @@ fn main() {
         "a request left the server: {doc}"
     );
     let median = ms[ms.len() / 2];
+    let mut ready: Vec<u64> = runs.iter().filter_map(|r| r["readyMs"].as_u64()).collect();
+    ready.sort_unstable();
+    let ready_median = ready.get(ready.len() / 2).copied().unwrap_or(0);
     let first = &runs[0];
     let section = format!(
         "{SECTION}\n\n\
@@ -122,15 +125,18 @@ timed from navigation to the first idle frame with every grid drawn (rendered\n\
 features queried from the map). The page draws the grids from the layer's GeoJSON\n\
 (it needs every grid's properties for rule states, the summary and moves) and the\n\
 households from vector tiles (off until switched on).\n\n\
-| runs | median | fastest | slowest | grids drawn | tile requests | other requests | wall time of the bench |\n\
-|---|---|---|---|---|---|---|---|\n\
-| {} | {:.2} s | {:.2} s | {:.2} s | {} | {} | {} | {:.0} s |\n\n\
+| runs | median | fastest | slowest | layers loaded (median) | grids drawn | grids GeoJSON (run 1) | tile requests | other requests | wall time of the bench |\n\
+|---|---|---|---|---|---|---|---|---|---|\n\
+| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {} | {:.1} MB in {} ms | {} | {} | {:.0} s |\n\n\
 Target ≤ 2 s. Server memory after: {rss:.0} MB. Load average {load_before} before, {} after.\n",
         ms.len(),
         median as f64 / 1000.0,
         ms[0] as f64 / 1000.0,
         ms[ms.len() - 1] as f64 / 1000.0,
+        ready_median as f64 / 1000.0,
         first["grids"],
+        first["gridsFetch"][0]["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6,
+        first["gridsFetch"][0]["ms"],
         first["tiles"],
         first["other"],
         t.elapsed().as_secs_f64(),

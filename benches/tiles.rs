@@ -174,17 +174,25 @@ fn run(target: &Target, collection: &str, z: u8, conns: usize, secs: f64, pick: 
                 stream.set_nodelay(true).unwrap();
                 let mut w = stream.try_clone().unwrap();
                 let mut r = BufReader::with_capacity(1 << 16, stream);
-                let mut out = Run { lat_us: Vec::new(), empty: 0, errors: 0, bytes: 0, secs: 0.0 };
+                let mut out = Run {
+                    lat_us: Vec::new(),
+                    empty: 0,
+                    errors: 0,
+                    bytes: 0,
+                    secs: 0.0,
+                };
                 while !stop.load(Ordering::Relaxed) {
                     let (x, y) = match &pick {
                         Pick::Random => (
                             x0 + (rng.next() * f64::from(x1 - x0 + 1)) as u32,
                             y0 + (rng.next() * f64::from(y1 - y0 + 1)) as u32,
                         ),
-                        Pick::Each(tiles) => match tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            Some(&t) => t,
-                            None => break,
-                        },
+                        Pick::Each(tiles) => {
+                            match tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
+                                Some(&t) => t,
+                                None => break,
+                            }
+                        }
                     };
                     let req = format!(
                         "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
@@ -280,7 +288,14 @@ fn measure(
     first_max: usize,
 ) -> (usize, Run, Run) {
     let tiles = Arc::new(each_tile(z, first_max));
-    let first = run(target, collection, z, conns, 120.0, Pick::Each(tiles.clone()));
+    let first = run(
+        target,
+        collection,
+        z,
+        conns,
+        120.0,
+        Pick::Each(tiles.clone()),
+    );
     let random = run(target, collection, z, conns, secs, Pick::Random);
     (tiles.len(), first, random)
 }
@@ -366,8 +381,8 @@ fn main() {
     let conns = env_num("WANGGE_BENCH_CONNS", 32) as usize;
     let points = env_num("WANGGE_BENCH_POINTS", 1_000_000) as usize;
     let first_max = env_num("WANGGE_BENCH_FIRST", 2_000) as usize;
-    let martin_bin = std::env::var("WANGGE_MARTIN")
-        .unwrap_or_else(|_| "/work/peer-martin/bin/martin".into());
+    let martin_bin =
+        std::env::var("WANGGE_MARTIN").unwrap_or_else(|_| "/work/peer-martin/bin/martin".into());
     let martin_bin = (martin_bin != "none").then(|| PathBuf::from(martin_bin));
     if let Some(b) = &martin_bin {
         assert!(
@@ -456,6 +471,7 @@ fn main() {
     }
     let rss_end = rss_mb(&server);
     let load_after = loadavg();
+    let martin_ran = martin.is_some();
     drop(server);
     drop(martin);
     let _ = std::fs::remove_dir_all(&dir);
@@ -471,11 +487,15 @@ fn main() {
 |---|---|---|---|---|---|\n{ratios}"
         )
     };
+    let with_martin = if martin_ran {
+        format!(" and martin 1.14\nserving the same two layers from GeoJSON files (its GeoJSON source, {cpus} workers)")
+    } else {
+        " (martin not run)".to_string()
+    };
     let md = format!(
         "# Vector tile benchmark\n\n\
 Measured by `cargo bench --bench tiles` (benches/tiles.rs): the real `wangge serve`\n\
-binary on loopback (one HTTP worker per core, `RUST_LOG=warn`) and martin 1.14\n\
-serving the same two layers from GeoJSON files (its GeoJSON source, {cpus} workers), the\n\
+binary on loopback (one HTTP worker per core, `RUST_LOG=warn`){with_martin}, the\n\
 load generator on the same machine ({cpus} cores shared by servers and client), {conns}\n\
 keep-alive connections, uncompressed (no `Accept-Encoding`). Each row: first every\n\
 tile over the city's extent once in random order (at most {first_max}; every one is\n\
@@ -492,11 +512,9 @@ households loaded and indexed, {rss_g:.0} MB with the grids too, {rss_end:.0} MB
 Load average {load_before} before, {load_after} after (other builds share the machine).\n"
     );
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/TILES_RESULTS.md");
-    // The page bench's section (benches/page_render.rs) stays.
+    // The sections after this bench's own (the page bench's, notes) stay.
     let old = std::fs::read_to_string(&out).unwrap_or_default();
-    let page = old
-        .find("## Planner page first render")
-        .map_or("", |i| &old[i..]);
+    let page = old.find("\n## ").map_or("", |i| &old[i + 1..]);
     let md = if page.is_empty() {
         md
     } else {

@@ -331,8 +331,11 @@ async fn a_dense_low_zoom_tile_is_thinned_to_a_subset_and_says_so() {
     text.push_str("]}");
     let (s, _, b) = call!(
         app,
-        put("/api/v1/datasets/dense/layers/households", text.into_bytes())
-            .insert_header(("authorization", "Bearer p"))
+        put(
+            "/api/v1/datasets/dense/layers/households",
+            text.into_bytes()
+        )
+        .insert_header(("authorization", "Bearer p"))
     );
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
 
@@ -352,7 +355,11 @@ async fn a_dense_low_zoom_tile_is_thinned_to_a_subset_and_says_so() {
         "{} features",
         feats.len()
     );
-    assert_eq!(feats.len() + thinned, count, "kept + thinned = the tile's households");
+    assert_eq!(
+        feats.len() + thinned,
+        count,
+        "kept + thinned = the tile's households"
+    );
     let mut bins = HashSet::new();
     let mut ids = HashSet::new();
     for f in &feats {

@@ -42,6 +42,12 @@ try {
     const t0 = Date.now();
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => window.wangge && window.wangge.ready && window.wangge.map, null, { timeout: 120_000 });
+    // The page has loaded its layers (the grids' GeoJSON fetched and parsed,
+    // handed to the map); what follows is the map drawing them.
+    const readyMs = Date.now() - t0;
+    const gridsFetch = await page.evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => /grids/.test(e.name) && !/tiles/.test(e.name))
+      .map((e) => ({ ms: Math.round(e.responseEnd - e.startTime), bytes: e.encodedBodySize })));
     // Every grid in the fitted view drawn, and the map idle.
     const drawn = await page.evaluate((want) => new Promise((resolve) => {
       const m = window.wangge.map;
@@ -59,8 +65,8 @@ try {
       }
     }), GRIDS);
     const ms = Date.now() - t0;
-    runs.push({ ms, ...drawn, ...requests });
-    console.error(`[page] run ${i + 1}: ${ms} ms, ${drawn.grids} grids drawn, ${requests.tiles} tiles`);
+    runs.push({ ms, readyMs, gridsFetch, ...drawn, ...requests });
+    console.error(`[page] run ${i + 1}: ${ms} ms (layers loaded at ${readyMs} ms; grids fetched ${JSON.stringify(gridsFetch)}), ${drawn.grids} grids drawn, ${requests.tiles} tiles`);
     await context.close();
   }
 } finally {

@@ -208,7 +208,8 @@ impl<'a> LayerWriter<'a> {
             self.packed.push(local_v);
         }
         let mut scratch = std::mem::take(&mut self.feature);
-        let mut body = Vec::with_capacity(16 + 2 * self.packed.len() + 3 * self.geometry.data.len());
+        let mut body =
+            Vec::with_capacity(16 + 2 * self.packed.len() + 3 * self.geometry.data.len());
         body.push(0x08);
         varint(&mut body, id);
         if !self.packed.is_empty() {
@@ -333,11 +334,16 @@ mod tests {
             ),
             (
                 G::Points(vec![(4095, 0), (4095, 0), (7, 7)]),
-                obj(json!({"id": "h2", "households": 1, "persons": 4, "village": "东村", "ratio": 0.25, "delta": -3, "flag": true, "tags": ["a"], "none": null})),
+                obj(
+                    json!({"id": "h2", "households": 1, "persons": 4, "village": "东村", "ratio": 0.25, "delta": -3, "flag": true, "tags": ["a"], "none": null}),
+                ),
                 "h2",
             ),
             (
-                G::Lines(vec![vec![(0, 0), (100, 0), (100, 50)], vec![(200, 200), (300, 250)]]),
+                G::Lines(vec![
+                    vec![(0, 0), (100, 0), (100, 50)],
+                    vec![(200, 200), (300, 250)],
+                ]),
                 obj(json!({"kind": "river", "flag": false})),
                 "b1",
             ),
@@ -352,11 +358,15 @@ mod tests {
                 "g1",
             ),
         ];
-        let raw = features
+        let raw: Vec<_> = features
             .iter()
             .map(|(_, p, id)| raw_tags(Some(p), id))
             .collect();
-        let tags = number_tags(raw);
+        let (tags, fields) = number_tags(&raw);
+        assert_eq!(fields["village"], "String");
+        assert_eq!(fields["households"], "Number");
+        assert_eq!(fields["flag"], "Boolean");
+        assert!(!fields.contains_key("tags") && !fields.contains_key("none"));
         let mut w = LayerWriter::new(&tags);
         for (i, (g, _, _)) in features.iter().enumerate() {
             let geom = w.geometry();

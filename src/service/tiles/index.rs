@@ -55,18 +55,6 @@ pub fn to_lon_lat(p: World) -> [f64; 2] {
     [lon, lat]
 }
 
-/// What the tileset document says about a property: its type, as TileJSON's
-/// `vector_layers[].fields` names them.
-fn field_type(v: &Value) -> Option<&'static str> {
-    match v {
-        Value::String(_) => Some("String"),
-        Value::Number(_) => Some("Number"),
-        Value::Bool(_) => Some("Boolean"),
-        // Arrays and objects are not carried in tiles (their text twins are).
-        _ => None,
-    }
-}
-
 /// A collection's properties as MVT tags, encoded once per layer version so
 /// that a tile copies bytes instead of parsing stored JSON per feature: one
 /// dictionary of keys and one of distinct values (each value kept as the body
@@ -154,28 +142,80 @@ pub fn value_body(v: &Value) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// One feature's tags before they are numbered: (name, encoded value).
-pub(super) type RawTags = Vec<(String, Vec<u8>)>;
+/// One feature's tags before they are numbered, end to end in one buffer
+/// (one allocation a feature): per tag its name and encoded value, each as a
+/// varint length and the bytes.
+pub(super) type RawTags = Vec<u8>;
 
 /// The tags of one feature's properties, plus `id` = the stored id when the
 /// properties have none (so every tile feature can be matched to its item).
 pub(super) fn raw_tags(props: Option<&Map<String, Value>>, stored_id: &str) -> RawTags {
-    let mut out: RawTags = props
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), value_body(v)?)))
-        .collect();
+    let mut out = Vec::new();
+    let mut push = |k: &str, body: &[u8]| {
+        varint(&mut out, k.len() as u64);
+        out.extend_from_slice(k.as_bytes());
+        varint(&mut out, body.len() as u64);
+        out.extend_from_slice(body);
+    };
+    for (k, v) in props.into_iter().flatten() {
+        if let Some(body) = value_body(v) {
+            push(k, &body);
+        }
+    }
     if !props.is_some_and(|p| p.contains_key("id")) {
-        out.push((
-            "id".into(),
-            value_body(&Value::String(stored_id.into())).unwrap_or_default(),
-        ));
+        if let Some(body) = value_body(&Value::String(stored_id.into())) {
+            push("id", &body);
+        }
     }
     out
 }
 
-/// Numbers every feature's tags into one layer-wide dictionary.
-pub(super) fn number_tags(raw: Vec<RawTags>) -> Tags {
+/// Reads a varint at `*at`, moving past it.
+fn read_varint(b: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    while let Some(&byte) = b.get(*at) {
+        *at += 1;
+        v |= u64::from(byte & 0x7F) << shift;
+        if byte < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    v
+}
+
+/// The (name, encoded value) pairs of a feature's raw tags.
+fn raw_pairs(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= b.len() {
+            return None;
+        }
+        let mut take = || {
+            let n = read_varint(b, &mut at) as usize;
+            let s = &b[at..at + n];
+            at += n;
+            s
+        };
+        let k = take();
+        Some((k, take()))
+    })
+}
+
+/// What TileJSON calls the type of an encoded value.
+fn body_type(body: &[u8]) -> &'static str {
+    match body.first() {
+        Some(0x38) => "Boolean",
+        Some(0x0A) | None => "String",
+        Some(_) => "Number",
+    }
+}
+
+/// Numbers every feature's tags into one layer-wide dictionary, and names
+/// each key's type (a key whose type differs between features is `String`,
+/// as tile clients read it as text).
+pub(super) fn number_tags(raw: &[RawTags]) -> (Tags, BTreeMap<String, &'static str>) {
     use std::collections::HashMap;
     let mut t = Tags {
         value_at: vec![0],
@@ -183,34 +223,32 @@ pub(super) fn number_tags(raw: Vec<RawTags>) -> Tags {
         ..Tags::default()
     };
     t.pair_at.push(0);
-    let mut key_ids: HashMap<String, u32> = HashMap::new();
-    let mut value_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut types: Vec<&'static str> = Vec::new();
+    // Keys borrow the raw buffers, which outlive the maps. Values come from
+    // uploads, so std's randomly keyed hasher stays.
+    let mut key_ids: HashMap<&[u8], u32> = HashMap::new();
+    let mut value_ids: HashMap<&[u8], u32> = HashMap::with_capacity(raw.len());
     for feature in raw {
-        for (k, v) in feature {
-            let kid = match key_ids.get(&k) {
-                Some(&i) => i,
-                None => {
-                    let i = t.keys.len() as u32;
-                    t.keys.push(k.clone());
-                    key_ids.insert(k, i);
-                    i
-                }
-            };
-            let vid = match value_ids.get(&v) {
-                Some(&i) => i,
-                None => {
-                    let i = (t.value_at.len() - 1) as u32;
-                    t.values.extend_from_slice(&v);
-                    t.value_at.push(t.values.len() as u32);
-                    value_ids.insert(v, i);
-                    i
-                }
-            };
+        for (k, v) in raw_pairs(feature) {
+            let kid = *key_ids.entry(k).or_insert_with(|| {
+                t.keys.push(String::from_utf8_lossy(k).into_owned());
+                types.push(body_type(v));
+                (t.keys.len() - 1) as u32
+            });
+            if types[kid as usize] != body_type(v) {
+                types[kid as usize] = "String";
+            }
+            let vid = *value_ids.entry(v).or_insert_with(|| {
+                t.values.extend_from_slice(v);
+                t.value_at.push(t.values.len() as u32);
+                (t.value_at.len() - 2) as u32
+            });
             t.pairs.push([kid, vid]);
         }
         t.pair_at.push(t.pairs.len() as u32);
     }
-    t
+    let fields = t.keys.iter().cloned().zip(types).collect();
+    (t, fields)
 }
 
 /// The projected shapes of a collection, in the collection's order.
@@ -289,8 +327,7 @@ impl TileIndex {
         shift: Option<fn(f64, f64) -> (f64, f64)>,
     ) -> TileIndex {
         use geo::MapCoordsInPlace;
-        type Parsed = (Shape, BTreeMap<String, &'static str>, RawTags);
-        let parsed: Vec<Parsed> = features
+        let parsed: Vec<(Shape, RawTags)> = features
             .par_iter()
             .map(|f| match serde_json::from_str::<Parts>(&f.json) {
                 Ok(p) => {
@@ -304,37 +341,19 @@ impl TileIndex {
                             g
                         })
                         .map_or(Shape::Empty, |g| shape_of(&g));
-                    let fields = p
-                        .properties
-                        .iter()
-                        .flatten()
-                        .filter_map(|(k, v)| Some((k.clone(), field_type(v)?)))
-                        .collect();
-                    let tags = raw_tags(p.properties.as_ref(), &f.id);
-                    (shape, fields, tags)
+                    (shape, raw_tags(p.properties.as_ref(), &f.id))
                 }
                 // Stored features were written by this service; one that does
                 // not parse is not drawn rather than failing every tile.
-                Err(_) => (Shape::Empty, BTreeMap::new(), Vec::new()),
+                Err(_) => (Shape::Empty, Vec::new()),
             })
             .collect();
-        let mut fields: BTreeMap<String, &'static str> = BTreeMap::new();
-        let mut shapes = Vec::with_capacity(parsed.len());
-        let mut raw = Vec::with_capacity(parsed.len());
-        for (shape, f, tags) in parsed {
-            raw.push(tags);
-            for (k, t) in f {
-                let e = fields.entry(k).or_insert(t);
-                if *e != t {
-                    *e = "String";
-                }
-            }
-            shapes.push(shape);
-        }
+        let (shapes, raw): (Vec<Shape>, Vec<RawTags>) = parsed.into_iter().unzip();
+        let (tags, mut fields) = number_tags(&raw);
         fields.entry("id".into()).or_insert("String");
         TileIndex {
             shapes,
-            tags: number_tags(raw),
+            tags,
             fields,
         }
     }
@@ -345,21 +364,21 @@ impl TileIndex {
         self.tags.bytes()
             + self
                 .shapes
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Shape>()
-                    + match s {
-                        Shape::Empty => 0,
-                        Shape::Points(p) => p.len() * world,
-                        Shape::Lines(l) => l.iter().map(|l| l.len() * world + 24).sum(),
-                        Shape::Polygons(p) => p
-                            .iter()
-                            .flatten()
-                            .map(|r| r.len() * world + 24)
-                            .sum::<usize>(),
-                    }
-            })
-            .sum::<usize>()
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<Shape>()
+                        + match s {
+                            Shape::Empty => 0,
+                            Shape::Points(p) => p.len() * world,
+                            Shape::Lines(l) => l.iter().map(|l| l.len() * world + 24).sum(),
+                            Shape::Polygons(p) => p
+                                .iter()
+                                .flatten()
+                                .map(|r| r.len() * world + 24)
+                                .sum::<usize>(),
+                        }
+                })
+                .sum::<usize>()
     }
 }
 
