@@ -62,8 +62,7 @@ pub const OWN_PREFIX_CLASS: &str = "[A-Za-z0-9._~:/@%+-]";
 
 fn own_prefix(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._~:/@%+-".contains(&b))
 }
 
@@ -89,16 +88,22 @@ impl OgcCrs {
             return Ok(OgcCrs::Crs84);
         }
         if let Some(code) = v.strip_prefix(EPSG_URI) {
-            let plain =
-                !code.is_empty() && !code.starts_with('0') && code.bytes().all(|b| b.is_ascii_digit());
+            let plain = !code.is_empty()
+                && !code.starts_with('0')
+                && code.bytes().all(|b| b.is_ascii_digit());
             if let Some(code) = plain.then(|| code.parse::<u32>().ok()).flatten() {
                 if offered(code) {
                     return Ok(OgcCrs::Epsg(code));
                 }
             }
-        } else if let Some(rest) = v.strip_prefix("http://").or_else(|| v.strip_prefix("https://")) {
+        } else if let Some(rest) = v
+            .strip_prefix("http://")
+            .or_else(|| v.strip_prefix("https://"))
+        {
             for (name, crs) in OWN {
-                let prefix = rest.strip_suffix(name).and_then(|r| r.strip_suffix("/crs/"));
+                let prefix = rest
+                    .strip_suffix(name)
+                    .and_then(|r| r.strip_suffix("/crs/"));
                 if prefix.is_some_and(own_prefix) {
                     return Ok(OgcCrs::Own(crs));
                 }
@@ -323,7 +328,10 @@ impl Reprojector {
             let start = offset_in(text, span);
             out.extend_from_slice(&text.as_bytes()[at..start]);
             if coordinates {
-                let mut p = Positions { text: span.as_bytes(), at: 0 };
+                let mut p = Positions {
+                    text: span.as_bytes(),
+                    at: 0,
+                };
                 p.array(self, out)?;
             } else {
                 self.geometry(span, out)?;
@@ -374,7 +382,10 @@ impl Positions<'_> {
             self.at += 1;
             Ok(())
         } else {
-            Err(format!("coordinates: expected {:?} at byte {}", b as char, self.at))
+            Err(format!(
+                "coordinates: expected {:?} at byte {}",
+                b as char, self.at
+            ))
         }
     }
 
@@ -453,7 +464,11 @@ pub async fn own_crs(
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, c)| *c)
-        .ok_or_else(|| ServiceError::NotFound(format!("no CRS {name:?}: this service defines GCJ02 and BD09")))?;
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "no CRS {name:?}: this service defines GCJ02 and BD09"
+            ))
+        })?;
     let base = base_url(&req, &state);
     let uri = OgcCrs::Own(crs).uri(&base);
     let (title, definition) = match crs {
@@ -522,7 +537,10 @@ mod tests {
         let mut out = Vec::new();
         rp.feature(f, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["geometry"]["coordinates"][0][0][0], json!([32.2, 118.1, 5]));
+        assert_eq!(
+            v["geometry"]["coordinates"][0][0][0],
+            json!([32.2, 118.1, 5])
+        );
         assert_eq!(v["geometry"]["coordinates"][0][0][1], json!([32.2, 118.2]));
         assert_eq!(v["properties"]["coordinates"], json!([1, 2]));
         assert_eq!(v["id"], "a");
@@ -541,21 +559,32 @@ mod tests {
             Region::Box(b)
         );
         let Region::Box(m) = region(
-            [13_135_699.913_6, 3_763_310.627_1, 13_191_359.659, 3_829_123.837],
+            [
+                13_135_699.913_6,
+                3_763_310.627_1,
+                13_191_359.659,
+                3_829_123.837,
+            ],
             OgcCrs::Epsg(3857),
         )
         .unwrap() else {
             panic!()
         };
         assert!(m.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-8), "{m:?}");
-        let Region::Area(p) =
-            region([3_540_000.0, 400_000.0, 3_560_000.0, 420_000.0], OgcCrs::Epsg(4549)).unwrap()
-        else {
+        let Region::Area(p) = region(
+            [3_540_000.0, 400_000.0, 3_560_000.0, 420_000.0],
+            OgcCrs::Epsg(4549),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(p.exterior().0.len(), 4 * DENSIFY + 1);
         assert_eq!(
-            region([3_560_000.0, 400_000.0, 3_540_000.0, 420_000.0], OgcCrs::Epsg(4549)).unwrap(),
+            region(
+                [3_560_000.0, 400_000.0, 3_540_000.0, 420_000.0],
+                OgcCrs::Epsg(4549)
+            )
+            .unwrap(),
             Region::Empty
         );
         assert!(matches!(

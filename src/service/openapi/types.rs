@@ -166,10 +166,21 @@ impl Described for CrsName {
         let forms = [
             ci("cgcs2000"),
             format!("{}({cm3}){}", ci("cgcs2000-gk-cm-"), ci("e")),
-            format!("{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
-                ci("cgcs2000"), ci("degree "), ci("cm "), ci("e"), ci("zone ")),
-            format!("{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
-                ci("cgcs2000"), ci("cm "), ci("e"), ci("zone ")),
+            format!(
+                "{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
+                ci("cgcs2000"),
+                ci("degree "),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
+            format!(
+                "{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
+                ci("cgcs2000"),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
             format!("{}:?{code}", ci("epsg:")),
             ci("crs84"),
             ci("ogc:crs84"),

@@ -66,6 +66,9 @@ fn field_type(v: &Value) -> Option<&'static str> {
     }
 }
 
+/// A move of every `(lon, lat)` before projecting (WGS84 → GCJ-02).
+pub type Shift = fn(f64, f64) -> (f64, f64);
+
 /// The projected shapes of a collection, in the collection's order.
 pub struct TileIndex {
     pub shapes: Vec<Shape>,
@@ -136,7 +139,7 @@ impl TileIndex {
     /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
     pub fn build_shifted(
         features: &[StoredFeature],
-        shift: Option<fn(f64, f64) -> (f64, f64)>,
+        shift: Option<Shift>,
     ) -> TileIndex {
         use geo::MapCoordsInPlace;
         let parsed: Vec<(Shape, BTreeMap<String, &'static str>)> = features
