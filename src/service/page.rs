@@ -117,10 +117,7 @@ impl Basemap {
         let gcj02 = match crs {
             crate::crs::Crs::Gcj02 => true,
             c if c.is_wgs84() => false,
-            other => return Err(format!(
-                "--basemap-crs {other}: the page draws GCJ-02 (AMap, Tencent) or WGS84/CGCS2000 \
-                     (Tianditu) Web Mercator tiles; BD-09 tiles use Baidu's own tiling"
-            )),
+            other => return Err(unusable_basemap_crs(other)),
         };
         let mut origins: Vec<String> = Vec::new();
         for t in &tiles {
@@ -136,6 +133,13 @@ impl Basemap {
             origins,
         })
     }
+}
+
+fn unusable_basemap_crs(crs: crate::crs::Crs) -> String {
+    format!(
+        "--basemap-crs {crs}: the page draws GCJ-02 (AMap, Tencent) or WGS84/CGCS2000 \
+         (Tianditu) Web Mercator tiles; BD-09 tiles use Baidu's own tiling"
+    )
 }
 
 /// The origin of a tile URL template, refused unless it is an http(s) URL

@@ -137,10 +137,7 @@ impl TileIndex {
 
     /// [`TileIndex::build`] with every position first moved by `shift`
     /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
-    pub fn build_shifted(
-        features: &[StoredFeature],
-        shift: Option<Shift>,
-    ) -> TileIndex {
+    pub fn build_shifted(features: &[StoredFeature], shift: Option<Shift>) -> TileIndex {
         use geo::MapCoordsInPlace;
         let parsed: Vec<(Shape, BTreeMap<String, &'static str>)> = features
             .par_iter()
