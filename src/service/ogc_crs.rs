@@ -57,7 +57,7 @@ fn offered(code: u32) -> bool {
 }
 
 /// The characters a base URL before `/crs/GCJ02` may hold (a regular
-/// expression class, for the API description; [`own_prefix`] checks it).
+/// expression class, for the API description; `OgcCrs::parse` checks the same).
 pub const OWN_PREFIX_CLASS: &str = "[A-Za-z0-9._~:/@%+-]";
 
 fn own_prefix(s: &str) -> bool {
