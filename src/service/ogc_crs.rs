@@ -27,8 +27,6 @@
 //! height (if any) is kept as written. Coordinates are rounded to 1e-9° or
 //! 0.1 mm, well below what the data holds.
 
-use std::fmt::Write as _;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use geo_types::{Coord, LineString, Polygon};
@@ -345,15 +343,14 @@ impl Reprojector {
     fn position(&self, lon: f64, lat: f64, out: &mut Vec<u8>) -> Result<(), String> {
         let (x, y) = self.to.convert(lon, lat).map_err(|e| e.to_string())?;
         let (a, b) = if self.swap { (y, x) } else { (x, y) };
-        let mut text = String::new();
+        let mut text = ryu::Buffer::new();
         for (k, v) in [a, b].into_iter().enumerate() {
             if k > 0 {
-                text.push(',');
+                out.push(b',');
             }
             let r = (v * self.scale).round() / self.scale;
-            let _ = write!(text, "{}", ryu::Buffer::new().format_finite(r));
+            out.extend_from_slice(text.format_finite(r).as_bytes());
         }
-        out.extend_from_slice(text.as_bytes());
         Ok(())
     }
 }
