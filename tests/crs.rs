@@ -264,7 +264,11 @@ fn cgcs2000_zone_names_are_the_names_proj_gives_their_codes() {
             .unwrap_or_else(|| panic!("EPSG:{code}: no PROJCRS name in {wkt}"));
         assert!(name.starts_with("CGCS2000 / "), "EPSG:{code} is {name}");
         assert_eq!(Crs::parse(name), Ok(Crs::Epsg(code)), "{name}");
-        assert_eq!(Crs::parse(&name.to_uppercase()), Ok(Crs::Epsg(code)), "{name}");
+        assert_eq!(
+            Crs::parse(&name.to_uppercase()),
+            Ok(Crs::Epsg(code)),
+            "{name}"
+        );
         let umlaut = name.replace("Kruger", "Krüger");
         assert_eq!(Crs::parse(&umlaut), Ok(Crs::Epsg(code)), "{umlaut}");
     }
@@ -292,7 +296,14 @@ fn cgcs2000_zone_names_are_the_names_proj_gives_their_codes() {
 #[test]
 fn official_axis_order_comes_from_proj() {
     use wangge::crs::northing_first;
-    for (code, north) in [(4326, true), (4490, true), (3857, false), (4549, true), (4491, true), (32650, false)] {
+    for (code, north) in [
+        (4326, true),
+        (4490, true),
+        (3857, false),
+        (4549, true),
+        (4491, true),
+        (32650, false),
+    ] {
         assert_eq!(northing_first(code), Ok(north), "EPSG:{code}");
     }
     assert!(northing_first(999_999).is_err());

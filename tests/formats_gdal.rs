@@ -553,7 +553,15 @@ fn out_crs_takes_the_cgcs2000_zones_by_name() {
     let d = dir("zone-names");
     let input = demo("areas.geojson");
     let geojson = d.join("areas.geojson");
-    wangge(&["convert", "--in", p(&input), "--layer", "areas", "--out", p(&geojson)]);
+    wangge(&[
+        "convert",
+        "--in",
+        p(&input),
+        "--layer",
+        "areas",
+        "--out",
+        p(&geojson),
+    ]);
     let reference = gdal_geojson(&geojson, &d.join("areas.ref.geojson"));
     for (name, code) in [
         ("CGCS2000-GK-CM-117E", 4548),
@@ -564,7 +572,15 @@ fn out_crs_takes_the_cgcs2000_zones_by_name() {
         let out = d.join(format!("areas-{code}.gpkg"));
         let _ = std::fs::remove_file(&out);
         wangge(&[
-            "convert", "--in", p(&input), "--layer", "areas", "--out", p(&out), "--out-crs", name,
+            "convert",
+            "--in",
+            p(&input),
+            "--layer",
+            "areas",
+            "--out",
+            p(&out),
+            "--out-crs",
+            name,
         ]);
         // GDAL reads the GeoPackage's SRS as that EPSG code…
         let info = Command::new("ogrinfo")
@@ -572,7 +588,10 @@ fn out_crs_takes_the_cgcs2000_zones_by_name() {
             .output()
             .expect("run ogrinfo");
         let info = String::from_utf8_lossy(&info.stdout);
-        assert!(info.contains(&format!("ID[\"EPSG\",{code}]")), "{name}: {info}");
+        assert!(
+            info.contains(&format!("ID[\"EPSG\",{code}]")),
+            "{name}: {info}"
+        );
         // …and its features back in WGS84 where they were.
         let back = gdal_geojson(&out, &d.join(format!("areas-{code}.back.geojson")));
         assert_eq!(back.len(), reference.len());

@@ -122,7 +122,10 @@ fn planner_page_over_a_gcj02_base_map() {
     let pw = playwright_dir();
     let node = which("node").expect("the planner page test needs Node.js (node) on PATH");
     let work = common::temp_dir("page-basemap");
-    let tile_server = common::Server::start(&["--data-dir".as_ref(), work.join("tiles").as_os_str()], &[]);
+    let tile_server = common::Server::start(
+        &["--data-dir".as_ref(), work.join("tiles").as_os_str()],
+        &[],
+    );
     let template = format!(
         "http://{}/ui/page/icon.svg?z={{z}}&x={{x}}&y={{y}}",
         tile_server.addr

@@ -59,8 +59,11 @@ fn get(path: &str) -> TestRequest {
 }
 
 fn upload(dataset: &str, layer: &str, query: &str, body: Vec<u8>) -> TestRequest {
-    put(&format!("/api/v1/datasets/{dataset}/layers/{layer}{query}"), body)
-        .insert_header(("authorization", "Bearer p"))
+    put(
+        &format!("/api/v1/datasets/{dataset}/layers/{layer}{query}"),
+        body,
+    )
+    .insert_header(("authorization", "Bearer p"))
 }
 
 fn enc(v: &str) -> String {
@@ -176,7 +179,9 @@ async fn the_crs_lists_name_every_crs_offered() {
     assert!(conf["conformsTo"]
         .as_array()
         .unwrap()
-        .contains(&Value::from("http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")));
+        .contains(&Value::from(
+            "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
+        )));
 
     let (s, _, b) = call!(app, get("/collections"));
     assert_eq!(s, StatusCode::OK);
@@ -221,9 +226,18 @@ async fn items_in_epsg_codes_match_gdal_in_the_registry_axis_order() {
         assert!(features.len() > 40);
 
         // (code, swapped: wangge answers northing first where EPSG does)
-        for (code, swapped) in [(4549, true), (4548, true), (4509, true), (4527, true), (3857, false)] {
+        for (code, swapped) in [
+            (4549, true),
+            (4548, true),
+            (4509, true),
+            (4527, true),
+            (3857, false),
+        ] {
             let uri = format!("{EPSG}{code}");
-            let (s, crs, ours) = page!(app, format!("demo.{layer}/items?limit=10000&crs={}", enc(&uri)));
+            let (s, crs, ours) = page!(
+                app,
+                format!("demo.{layer}/items?limit=10000&crs={}", enc(&uri))
+            );
             assert_eq!(s, StatusCode::OK, "{code}: {ours}");
             assert_eq!(crs.as_deref(), Some(format!("<{uri}>").as_str()));
             let gdal = gdal_in(&dir, &plain, code);
@@ -249,12 +263,23 @@ async fn items_in_epsg_codes_match_gdal_in_the_registry_axis_order() {
 
         // EPSG:4326 and 4490: CRS84 with latitude first.
         for code in [4326, 4490] {
-            let (_, crs, ours) =
-                page!(app, format!("demo.{layer}/items?limit=10000&crs={}", enc(&format!("{EPSG}{code}"))));
+            let (_, crs, ours) = page!(
+                app,
+                format!(
+                    "demo.{layer}/items?limit=10000&crs={}",
+                    enc(&format!("{EPSG}{code}"))
+                )
+            );
             assert_eq!(crs.as_deref(), Some(format!("<{EPSG}{code}>").as_str()));
             for (a, b) in ours["features"].as_array().unwrap().iter().zip(features) {
-                for (p, q) in positions(&a["geometry"]).iter().zip(positions(&b["geometry"])) {
-                    assert!((p[0] - q[1]).abs() < 1e-9 && (p[1] - q[0]).abs() < 1e-9, "{p:?} {q:?}");
+                for (p, q) in positions(&a["geometry"])
+                    .iter()
+                    .zip(positions(&b["geometry"]))
+                {
+                    assert!(
+                        (p[0] - q[1]).abs() < 1e-9 && (p[1] - q[0]).abs() < 1e-9,
+                        "{p:?} {q:?}"
+                    );
                 }
             }
         }
@@ -262,7 +287,10 @@ async fn items_in_epsg_codes_match_gdal_in_the_registry_axis_order() {
 
     // Paging keeps the CRS; one feature alone is the page's.
     let uri = format!("{EPSG}4549");
-    let (_, _, page) = page!(app, format!("demo.households/items?limit=5&crs={}", enc(&uri)));
+    let (_, _, page) = page!(
+        app,
+        format!("demo.households/items?limit=5&crs={}", enc(&uri))
+    );
     let next = page["links"]
         .as_array()
         .unwrap()
@@ -274,11 +302,16 @@ async fn items_in_epsg_codes_match_gdal_in_the_registry_axis_order() {
         .to_string();
     assert!(next.contains(&format!("crs={}", enc(&uri))), "{next}");
     let (_, h, b) = call!(app, get(&common::local_path(&next)));
-    let crs = h.get("content-crs").map(|v| v.to_str().unwrap().to_string());
+    let crs = h
+        .get("content-crs")
+        .map(|v| v.to_str().unwrap().to_string());
     let next_page = json_of(&b);
     assert_eq!(crs.as_deref(), Some(format!("<{uri}>").as_str()));
     let f = &next_page["features"][0];
-    let (s, crs, one) = page!(app, format!("demo.households/items/{}?crs={}", enc(&id_of(f)), enc(&uri)));
+    let (s, crs, one) = page!(
+        app,
+        format!("demo.households/items/{}?crs={}", enc(&id_of(f)), enc(&uri))
+    );
     assert_eq!(s, StatusCode::OK);
     assert_eq!(crs.as_deref(), Some(format!("<{uri}>").as_str()));
     assert_eq!(one["geometry"], f["geometry"]);
@@ -289,32 +322,65 @@ async fn items_in_epsg_codes_match_gdal_in_the_registry_axis_order() {
 async fn a_bbox_in_any_offered_crs_selects_what_it_covers() {
     let (app, dir) = demo_app!("crs-bbox");
     let ids = |page: &Value| -> BTreeSet<String> {
-        page["features"].as_array().unwrap().iter().map(id_of).collect()
+        page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect()
     };
     let (_, _, all) = page!(app, "demo.households/items?limit=10000");
     let households = all["features"].as_array().unwrap().clone();
     let b = [118.28, 32.29, 118.35, 32.35];
-    let (_, _, p84) = page!(app, format!("demo.households/items?limit=10000&bbox={},{},{},{}", b[0], b[1], b[2], b[3]));
+    let (_, _, p84) = page!(
+        app,
+        format!(
+            "demo.households/items?limit=10000&bbox={},{},{},{}",
+            b[0], b[1], b[2], b[3]
+        )
+    );
     let in84 = ids(&p84);
-    assert!(in84.len() > 100 && in84.len() < households.len(), "{}", in84.len());
+    assert!(
+        in84.len() > 100 && in84.len() < households.len(),
+        "{}",
+        in84.len()
+    );
 
     // Latitude first in EPSG:4326 and 4490.
     for code in [4326, 4490] {
-        let (s, _, p) = page!(app, format!(
-            "demo.households/items?limit=10000&bbox={},{},{},{}&bbox-crs={}",
-            b[1], b[0], b[3], b[2], enc(&format!("{EPSG}{code}"))));
+        let (s, _, p) = page!(
+            app,
+            format!(
+                "demo.households/items?limit=10000&bbox={},{},{},{}&bbox-crs={}",
+                b[1],
+                b[0],
+                b[3],
+                b[2],
+                enc(&format!("{EPSG}{code}"))
+            )
+        );
         assert_eq!(s, StatusCode::OK);
         assert_eq!(ids(&p), in84, "EPSG:{code}");
     }
     // Web Mercator: the same box by its definition (spherical, R = 6378137).
     let merc = |lon: f64, lat: f64| {
         let r = 6_378_137.0_f64;
-        (r * lon.to_radians(), r * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln())
+        (
+            r * lon.to_radians(),
+            r * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+                .tan()
+                .ln(),
+        )
     };
     let (x0, y0) = merc(b[0], b[1]);
     let (x1, y1) = merc(b[2], b[3]);
-    let (_, _, p) = page!(app, format!(
-        "demo.households/items?limit=10000&bbox={x0},{y0},{x1},{y1}&bbox-crs={}", enc(&format!("{EPSG}3857"))));
+    let (_, _, p) = page!(
+        app,
+        format!(
+            "demo.households/items?limit=10000&bbox={x0},{y0},{x1},{y1}&bbox-crs={}",
+            enc(&format!("{EPSG}3857"))
+        )
+    );
     assert_eq!(ids(&p), in84, "EPSG:3857");
 
     // A Gauss-Krüger rectangle (northing first): what GDAL places in it.
@@ -324,26 +390,42 @@ async fn a_bbox_in_any_offered_crs_selects_what_it_covers() {
     let mut on_edge = 0;
     for (f, g) in households.iter().zip(&projected) {
         let [e, n] = positions(&g["geometry"])[0];
-        let margin = [e - e0, e1 - e, n - n0, n1 - n].into_iter().fold(f64::INFINITY, f64::min);
+        let margin = [e - e0, e1 - e, n - n0, n1 - n]
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
         if margin.abs() < 0.01 {
             on_edge += 1;
         } else if margin > 0.0 {
             expected.insert(id_of(f));
         }
     }
-    assert_eq!(on_edge, 0, "a household within 1 cm of the box's edge: move the box");
+    assert_eq!(
+        on_edge, 0,
+        "a household within 1 cm of the box's edge: move the box"
+    );
     assert!(expected.len() > 50, "{}", expected.len());
     let gk = enc(&format!("{EPSG}4549"));
-    let (s, _, p) = page!(app, format!("demo.households/items?limit=10000&bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}"));
+    let (s, _, p) = page!(
+        app,
+        format!("demo.households/items?limit=10000&bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}")
+    );
     assert_eq!(s, StatusCode::OK, "{p}");
     assert_eq!(ids(&p), expected, "EPSG:4549");
     // Combined with an output CRS, and paged.
-    let (_, _, p) = page!(app, format!(
-        "demo.households/items?limit=7&bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}&crs={}", enc(&format!("{BASE}/crs/GCJ02"))));
+    let (_, _, p) = page!(
+        app,
+        format!(
+            "demo.households/items?limit=7&bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}&crs={}",
+            enc(&format!("{BASE}/crs/GCJ02"))
+        )
+    );
     assert_eq!(p["numberMatched"], expected.len());
     assert_eq!(p["features"].as_array().unwrap().len(), 7);
     // A lower corner above the upper one holds nothing.
-    let (s, _, p) = page!(app, format!("demo.households/items?bbox={n1},{e0},{n0},{e1}&bbox-crs={gk}"));
+    let (s, _, p) = page!(
+        app,
+        format!("demo.households/items?bbox={n1},{e0},{n0},{e1}&bbox-crs={gk}")
+    );
     assert_eq!((s, p["numberMatched"].as_u64()), (StatusCode::OK, Some(0)));
 
     // A GCJ-02 box: the households whose GCJ-02 position is in it.
@@ -357,14 +439,36 @@ async fn a_bbox_in_any_offered_crs_selects_what_it_covers() {
         })
         .map(id_of)
         .collect();
-    let (_, _, p) = page!(app, format!(
-        "demo.households/items?limit=10000&bbox={},{},{},{}&bbox-crs={}", g[0], g[1], g[2], g[3], enc(&format!("{BASE}/crs/GCJ02"))));
+    let (_, _, p) = page!(
+        app,
+        format!(
+            "demo.households/items?limit=10000&bbox={},{},{},{}&bbox-crs={}",
+            g[0],
+            g[1],
+            g[2],
+            g[3],
+            enc(&format!("{BASE}/crs/GCJ02"))
+        )
+    );
     assert_eq!(ids(&p), expected, "GCJ-02");
-    assert_ne!(expected, ids(&page!(app, format!("demo.households/items?limit=10000&bbox={},{},{},{}", g[0], g[1], g[2], g[3])).2));
+    assert_ne!(
+        expected,
+        ids(&page!(
+            app,
+            format!(
+                "demo.households/items?limit=10000&bbox={},{},{},{}",
+                g[0], g[1], g[2], g[3]
+            )
+        )
+        .2)
+    );
 
     // Polygons too: the areas meeting the Gauss-Krüger box are the areas
     // meeting the CRS84 polygon GDAL draws for it, by its vertices at least.
-    let (s, _, p) = page!(app, format!("demo.areas/items?bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}"));
+    let (s, _, p) = page!(
+        app,
+        format!("demo.areas/items?bbox={n0},{e0},{n1},{e1}&bbox-crs={gk}")
+    );
     assert_eq!(s, StatusCode::OK);
     assert!(p["numberMatched"].as_u64().unwrap() >= 1);
     let _ = std::fs::remove_dir_all(&dir);
@@ -381,7 +485,10 @@ async fn gcj02_and_gauss_kruger_items_round_trip_through_uploads() {
         .map(|f| (id_of(f), positions(&f["geometry"])[0]))
         .collect();
     let gcj = format!("{BASE}/crs/GCJ02");
-    let (s, crs, shifted) = page!(app, format!("demo.households/items?limit=10000&crs={}", enc(&gcj)));
+    let (s, crs, shifted) = page!(
+        app,
+        format!("demo.households/items?limit=10000&crs={}", enc(&gcj))
+    );
     assert_eq!(s, StatusCode::OK);
     assert_eq!(crs.as_deref(), Some(format!("<{gcj}>").as_str()));
     let mut worst = 0.0_f64;
@@ -397,16 +504,38 @@ async fn gcj02_and_gauss_kruger_items_round_trip_through_uploads() {
     assert!(moved > 100.0, "GCJ-02 moved nothing far: {moved} m");
 
     // The whole-layer download takes the same crs (the page draws it).
-    let (s, h, b) = call!(app, get(&format!("/api/v1/datasets/demo/layers/households?crs={}", enc(&gcj))));
+    let (s, h, b) = call!(
+        app,
+        get(&format!(
+            "/api/v1/datasets/demo/layers/households?crs={}",
+            enc(&gcj)
+        ))
+    );
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(h.get("content-crs").unwrap().to_str().unwrap(), format!("<{gcj}>"));
+    assert_eq!(
+        h.get("content-crs").unwrap().to_str().unwrap(),
+        format!("<{gcj}>")
+    );
     let layer = json_of(&b);
-    for (a, b) in layer["features"].as_array().unwrap().iter().zip(shifted["features"].as_array().unwrap()) {
+    for (a, b) in layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(shifted["features"].as_array().unwrap())
+    {
         assert_eq!(a["geometry"], b["geometry"]);
     }
 
     // Uploaded back as GCJ-02, stored within a centimetre of the original.
-    let (s, _, b) = call!(app, upload("back", "households", "?crs=GCJ02", shifted.to_string().into_bytes()));
+    let (s, _, b) = call!(
+        app,
+        upload(
+            "back",
+            "households",
+            "?crs=GCJ02",
+            shifted.to_string().into_bytes()
+        )
+    );
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     let (_, _, back) = page!(app, "back.households/items?limit=10000");
     let mut worst = 0.0_f64;
@@ -421,13 +550,27 @@ async fn gcj02_and_gauss_kruger_items_round_trip_through_uploads() {
     assert!(metres([lon, lat], by_id[&id_of(f)]) < 0.01);
 
     // Gauss-Krüger: northing first as served; easting first as uploaded.
-    let (_, _, gk) = page!(app, format!("demo.households/items?limit=10000&crs={}", enc(&format!("{EPSG}4549"))));
+    let (_, _, gk) = page!(
+        app,
+        format!(
+            "demo.households/items?limit=10000&crs={}",
+            enc(&format!("{EPSG}4549"))
+        )
+    );
     let mut fc = gk.clone();
     for f in fc["features"].as_array_mut().unwrap() {
         let c = f["geometry"]["coordinates"].as_array_mut().unwrap();
         c.swap(0, 1);
     }
-    let (s, _, b) = call!(app, upload("gk", "households", "?crs=EPSG:4549", fc.to_string().into_bytes()));
+    let (s, _, b) = call!(
+        app,
+        upload(
+            "gk",
+            "households",
+            "?crs=EPSG:4549",
+            fc.to_string().into_bytes()
+        )
+    );
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
     let (_, _, back) = page!(app, "gk.households/items?limit=10000");
     let mut worst = 0.0_f64;
@@ -452,7 +595,10 @@ async fn crs_values_not_offered_are_refused_naming_them() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{param}={value}");
         let detail = p["detail"].as_str().unwrap();
         assert!(detail.contains(value) && detail.contains(param), "{detail}");
-        let (s, _, _) = page!(app, format!("demo.households/items/H000001?{param}={}", enc(value)));
+        let (s, _, _) = page!(
+            app,
+            format!("demo.households/items/H000001?{param}={}", enc(value))
+        );
         assert_eq!(s, StatusCode::BAD_REQUEST);
     }
     // Chuzhou (118°E) in the Gauss-Krüger zone of 75°E: outside its area.
@@ -462,7 +608,13 @@ async fn crs_values_not_offered_are_refused_naming_them() {
     assert!(p["detail"].as_str().unwrap().contains("EPSG:4534"), "{p}");
     let (s, _, _) = page!(app, format!("demo.households/items/H000001?crs={far}"));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _, p) = page!(app, format!("demo.households/items?bbox=0,-1e9,1,1e9&bbox-crs={}", enc(&format!("{EPSG}4549"))));
+    let (s, _, p) = page!(
+        app,
+        format!(
+            "demo.households/items?bbox=0,-1e9,1,1e9&bbox-crs={}",
+            enc(&format!("{EPSG}4549"))
+        )
+    );
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -526,19 +678,39 @@ async fn gcj02_tiles_hold_the_households_at_their_gcj02_positions() {
     let z = 16;
     let p0 = positions(&households[0]["geometry"])[0];
     let (gx, gy) = wgs84_to_gcj02(p0[0], p0[1]);
-    for (x, y, gcj) in [(tile_of(gx, gy, z).0, tile_of(gx, gy, z).1, true), (tile_of(p0[0], p0[1], z).0, tile_of(p0[0], p0[1], z).1, false)] {
-        let tms = if gcj { "GCJ02WebMercatorQuad" } else { "WebMercatorQuad" };
+    for (x, y, gcj) in [
+        (tile_of(gx, gy, z).0, tile_of(gx, gy, z).1, true),
+        (
+            tile_of(p0[0], p0[1], z).0,
+            tile_of(p0[0], p0[1], z).1,
+            false,
+        ),
+    ] {
+        let tms = if gcj {
+            "GCJ02WebMercatorQuad"
+        } else {
+            "WebMercatorQuad"
+        };
         let expected: BTreeSet<String> = households
             .iter()
             .filter(|f| {
                 let [lon, lat] = positions(&f["geometry"])[0];
-                let (lon, lat) = if gcj { wgs84_to_gcj02(lon, lat) } else { (lon, lat) };
+                let (lon, lat) = if gcj {
+                    wgs84_to_gcj02(lon, lat)
+                } else {
+                    (lon, lat)
+                };
                 tile_of(lon, lat, z) == (x, y)
             })
             .map(|f| f["properties"]["id"].as_str().unwrap().to_string())
             .collect();
         assert!(!expected.is_empty());
-        let (s, h, b) = call!(app, get(&format!("/collections/demo.households/tiles/{tms}/{z}/{y}/{x}")));
+        let (s, h, b) = call!(
+            app,
+            get(&format!(
+                "/collections/demo.households/tiles/{tms}/{z}/{y}/{x}"
+            ))
+        );
         assert_eq!(s, StatusCode::OK, "{tms}");
         let etag = h.get("etag").unwrap().to_str().unwrap().to_string();
         assert_eq!(etag.contains("gcj02"), gcj, "{etag}");
@@ -550,11 +722,21 @@ async fn gcj02_tiles_hold_the_households_at_their_gcj02_positions() {
         assert_eq!(got, expected, "{tms} {z}/{y}/{x}");
         let by_id: HashMap<&str, [f64; 2]> = households
             .iter()
-            .map(|f| (f["properties"]["id"].as_str().unwrap(), positions(&f["geometry"])[0]))
+            .map(|f| {
+                (
+                    f["properties"]["id"].as_str().unwrap(),
+                    positions(&f["geometry"])[0],
+                )
+            })
             .collect();
         for f in &decoded {
             let w = by_id[f["properties"]["id"].as_str().unwrap()];
-            let want = if gcj { let (a, b) = wgs84_to_gcj02(w[0], w[1]); [a, b] } else { w };
+            let want = if gcj {
+                let (a, b) = wgs84_to_gcj02(w[0], w[1]);
+                [a, b]
+            } else {
+                w
+            };
             let d = metres(positions(&f["geometry"])[0], want);
             assert!(d < 0.15, "{tms}: {d} m off");
         }
@@ -570,13 +752,33 @@ async fn a_configured_base_map_is_admitted_and_named_to_the_page() {
         let (st, dir) = state("crs-basemap", configured.then(|| basemap.clone()));
         let app = app!(st);
         let html = "text/html,application/xhtml+xml";
-        let (s, h, _) = call!(app, TestRequest::get().uri("/").insert_header(("accept", html)));
+        let (s, h, _) = call!(
+            app,
+            TestRequest::get().uri("/").insert_header(("accept", html))
+        );
         assert_eq!(s, StatusCode::OK);
-        let csp = h.get("content-security-policy").unwrap().to_str().unwrap().to_string();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         let origin = "https://webrd01.is.autonavi.com";
-        assert_eq!(csp.contains(&format!("img-src 'self' data: blob: {origin};")), configured, "{csp}");
-        assert_eq!(csp.contains(&format!("connect-src 'self' {origin};")), configured, "{csp}");
-        assert_eq!(csp.matches(origin).count(), if configured { 2 } else { 0 }, "{csp}");
+        assert_eq!(
+            csp.contains(&format!("img-src 'self' data: blob: {origin};")),
+            configured,
+            "{csp}"
+        );
+        assert_eq!(
+            csp.contains(&format!("connect-src 'self' {origin};")),
+            configured,
+            "{csp}"
+        );
+        assert_eq!(
+            csp.matches(origin).count(),
+            if configured { 2 } else { 0 },
+            "{csp}"
+        );
         let (_, h, _) = call!(app, TestRequest::get().uri("/ui/page/js/map.js"));
         assert!(h.get("content-security-policy").is_none());
 

@@ -159,11 +159,7 @@ pub fn cgcs2000_zone(lower: &str) -> Option<u32> {
             .then(|| digits.parse().ok())
             .flatten()
     };
-    let zone = |s: &str| -> Option<u32> {
-        plain_number(s, 2)
-            .then(|| s.parse().ok())
-            .flatten()
-    };
+    let zone = |s: &str| -> Option<u32> { plain_number(s, 2).then(|| s.parse().ok()).flatten() };
     let three_cm = |n: u32| {
         (CGCS2000_3_DEGREE_CM.contains(&n) && (n - 75) % 3 == 0).then(|| 4534 + (n - 75) / 3)
     };
@@ -180,7 +176,8 @@ pub fn cgcs2000_zone(lower: &str) -> Option<u32> {
     let rest = name.strip_prefix("cgcs2000 / gauss-kruger ")?;
     if let Some(n) = rest.strip_prefix("cm ") {
         let n = cm(n)?;
-        return (CGCS2000_3_DEGREE_CM.contains(&n) && (n - 75) % 6 == 0).then(|| 4502 + (n - 75) / 6);
+        return (CGCS2000_3_DEGREE_CM.contains(&n) && (n - 75) % 6 == 0)
+            .then(|| 4502 + (n - 75) / 6);
     }
     let z = zone(rest.strip_prefix("zone ")?)?;
     (13..=23).contains(&z).then(|| 4491 + z - 13)

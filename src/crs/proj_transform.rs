@@ -343,7 +343,13 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
             // SAFETY: a live context and a NUL-terminated name.
             |c| unsafe { proj_sys::proj_create(c, name.as_ptr()) },
             // SAFETY: the object was just made on this context.
-            |c, pj| unsafe { (projjson_type(c, pj), area_of_use(c, pj), first_axis_north(c, pj)) },
+            |c, pj| unsafe {
+                (
+                    projjson_type(c, pj),
+                    area_of_use(c, pj),
+                    first_axis_north(c, pj),
+                )
+            },
         )
         .map_err(|reason| CrsError::UnknownEpsg { code, reason })?;
     // GeodeticCRS in PROJJSON is a geocentric (cartesian) one; geographic ones are

@@ -411,7 +411,10 @@ pub(crate) fn encode(v: &str) -> String {
 
 /// The features of a page whose geometry meets the bbox (`None`: no bbox,
 /// every feature), ascending.
-async fn matching(set: &Arc<FeatureSet>, region: Option<Region>) -> Result<Option<Vec<u32>>, ServiceError> {
+async fn matching(
+    set: &Arc<FeatureSet>,
+    region: Option<Region>,
+) -> Result<Option<Vec<u32>>, ServiceError> {
     let s = set.clone();
     Ok(match region {
         None => None,
@@ -434,7 +437,14 @@ async fn matching(set: &Arc<FeatureSet>, region: Option<Region>) -> Result<Optio
 
 /// The end of an items page: counts and links (self, collection, next,
 /// prev), each link with the page's `bbox`, `bbox-crs` and `crs`.
-fn page_tail(base: &str, id: &str, q: &ItemsQuery, start: usize, end: usize, total: usize) -> String {
+fn page_tail(
+    base: &str,
+    id: &str,
+    q: &ItemsQuery,
+    start: usize,
+    end: usize,
+    total: usize,
+) -> String {
     let mut params = String::new();
     for (name, v) in [
         ("bbox", &q.bbox_text),
@@ -499,7 +509,9 @@ pub(crate) async fn features_body(
     crs: OgcCrs,
 ) -> Result<BoxBody, ServiceError> {
     if crs == OgcCrs::Crs84 {
-        return Ok(BoxBody::new(FeatureBody::new(set, picks, one_type, head, sep, tail)));
+        return Ok(BoxBody::new(FeatureBody::new(
+            set, picks, one_type, head, sep, tail,
+        )));
     }
     let bytes = web::block(move || -> Result<_, ServiceError> {
         let rp = ogc_crs::Reprojector::new(crs)?.expect("not CRS84");
@@ -614,7 +626,10 @@ pub async fn item(
             let rp = ogc_crs::Reprojector::new(crs)?.expect("not CRS84");
             let mut out = Vec::new();
             rp.feature(&feature, &mut out).map_err(|e| {
-                ServiceError::Unprocessable(format!("feature {fid:?}: {e}: it cannot be given in {}", crs.crs()))
+                ServiceError::Unprocessable(format!(
+                    "feature {fid:?}: {e}: it cannot be given in {}",
+                    crs.crs()
+                ))
             })?;
             out.pop();
             out.extend_from_slice(links.as_bytes());

@@ -27,8 +27,6 @@
 //! height (if any) is kept as written. Coordinates are rounded to 1e-9° or
 //! 0.1 mm, well below what the data holds.
 
-use std::fmt::Write as _;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use geo_types::{Coord, LineString, Polygon};
@@ -57,13 +55,12 @@ fn offered(code: u32) -> bool {
 }
 
 /// The characters a base URL before `/crs/GCJ02` may hold (a regular
-/// expression class, for the API description; [`own_prefix`] checks it).
+/// expression class, for the API description; `OgcCrs::parse` checks the same).
 pub const OWN_PREFIX_CLASS: &str = "[A-Za-z0-9._~:/@%+-]";
 
 fn own_prefix(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._~:/@%+-".contains(&b))
 }
 
@@ -89,16 +86,22 @@ impl OgcCrs {
             return Ok(OgcCrs::Crs84);
         }
         if let Some(code) = v.strip_prefix(EPSG_URI) {
-            let plain =
-                !code.is_empty() && !code.starts_with('0') && code.bytes().all(|b| b.is_ascii_digit());
+            let plain = !code.is_empty()
+                && !code.starts_with('0')
+                && code.bytes().all(|b| b.is_ascii_digit());
             if let Some(code) = plain.then(|| code.parse::<u32>().ok()).flatten() {
                 if offered(code) {
                     return Ok(OgcCrs::Epsg(code));
                 }
             }
-        } else if let Some(rest) = v.strip_prefix("http://").or_else(|| v.strip_prefix("https://")) {
+        } else if let Some(rest) = v
+            .strip_prefix("http://")
+            .or_else(|| v.strip_prefix("https://"))
+        {
             for (name, crs) in OWN {
-                let prefix = rest.strip_suffix(name).and_then(|r| r.strip_suffix("/crs/"));
+                let prefix = rest
+                    .strip_suffix(name)
+                    .and_then(|r| r.strip_suffix("/crs/"));
                 if prefix.is_some_and(own_prefix) {
                     return Ok(OgcCrs::Own(crs));
                 }
@@ -323,7 +326,10 @@ impl Reprojector {
             let start = offset_in(text, span);
             out.extend_from_slice(&text.as_bytes()[at..start]);
             if coordinates {
-                let mut p = Positions { text: span.as_bytes(), at: 0 };
+                let mut p = Positions {
+                    text: span.as_bytes(),
+                    at: 0,
+                };
                 p.array(self, out)?;
             } else {
                 self.geometry(span, out)?;
@@ -337,15 +343,14 @@ impl Reprojector {
     fn position(&self, lon: f64, lat: f64, out: &mut Vec<u8>) -> Result<(), String> {
         let (x, y) = self.to.convert(lon, lat).map_err(|e| e.to_string())?;
         let (a, b) = if self.swap { (y, x) } else { (x, y) };
-        let mut text = String::new();
+        let mut text = ryu::Buffer::new();
         for (k, v) in [a, b].into_iter().enumerate() {
             if k > 0 {
-                text.push(',');
+                out.push(b',');
             }
             let r = (v * self.scale).round() / self.scale;
-            let _ = write!(text, "{}", ryu::Buffer::new().format_finite(r));
+            out.extend_from_slice(text.format_finite(r).as_bytes());
         }
-        out.extend_from_slice(text.as_bytes());
         Ok(())
     }
 }
@@ -374,7 +379,10 @@ impl Positions<'_> {
             self.at += 1;
             Ok(())
         } else {
-            Err(format!("coordinates: expected {:?} at byte {}", b as char, self.at))
+            Err(format!(
+                "coordinates: expected {:?} at byte {}",
+                b as char, self.at
+            ))
         }
     }
 
@@ -453,7 +461,11 @@ pub async fn own_crs(
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, c)| *c)
-        .ok_or_else(|| ServiceError::NotFound(format!("no CRS {name:?}: this service defines GCJ02 and BD09")))?;
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "no CRS {name:?}: this service defines GCJ02 and BD09"
+            ))
+        })?;
     let base = base_url(&req, &state);
     let uri = OgcCrs::Own(crs).uri(&base);
     let (title, definition) = match crs {
@@ -522,7 +534,10 @@ mod tests {
         let mut out = Vec::new();
         rp.feature(f, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["geometry"]["coordinates"][0][0][0], json!([32.2, 118.1, 5]));
+        assert_eq!(
+            v["geometry"]["coordinates"][0][0][0],
+            json!([32.2, 118.1, 5])
+        );
         assert_eq!(v["geometry"]["coordinates"][0][0][1], json!([32.2, 118.2]));
         assert_eq!(v["properties"]["coordinates"], json!([1, 2]));
         assert_eq!(v["id"], "a");
@@ -541,21 +556,32 @@ mod tests {
             Region::Box(b)
         );
         let Region::Box(m) = region(
-            [13_135_699.913_6, 3_763_310.627_1, 13_191_359.659, 3_829_123.837],
+            [
+                13_135_699.913_6,
+                3_763_310.627_1,
+                13_191_359.659,
+                3_829_123.837,
+            ],
             OgcCrs::Epsg(3857),
         )
         .unwrap() else {
             panic!()
         };
         assert!(m.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-8), "{m:?}");
-        let Region::Area(p) =
-            region([3_540_000.0, 400_000.0, 3_560_000.0, 420_000.0], OgcCrs::Epsg(4549)).unwrap()
-        else {
+        let Region::Area(p) = region(
+            [3_540_000.0, 400_000.0, 3_560_000.0, 420_000.0],
+            OgcCrs::Epsg(4549),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(p.exterior().0.len(), 4 * DENSIFY + 1);
         assert_eq!(
-            region([3_560_000.0, 400_000.0, 3_540_000.0, 420_000.0], OgcCrs::Epsg(4549)).unwrap(),
+            region(
+                [3_560_000.0, 400_000.0, 3_540_000.0, 420_000.0],
+                OgcCrs::Epsg(4549)
+            )
+            .unwrap(),
             Region::Empty
         );
         assert!(matches!(

@@ -117,12 +117,7 @@ impl Basemap {
         let gcj02 = match crs {
             crate::crs::Crs::Gcj02 => true,
             c if c.is_wgs84() => false,
-            other => {
-                return Err(format!(
-                    "--basemap-crs {other}: the page draws GCJ-02 (AMap, Tencent) or WGS84/CGCS2000 \
-                     (Tianditu) Web Mercator tiles; BD-09 tiles use Baidu's own tiling"
-                ))
-            }
+            other => return Err(unusable_basemap_crs(other)),
         };
         let mut origins: Vec<String> = Vec::new();
         for t in &tiles {
@@ -140,6 +135,13 @@ impl Basemap {
     }
 }
 
+fn unusable_basemap_crs(crs: crate::crs::Crs) -> String {
+    format!(
+        "--basemap-crs {crs}: the page draws GCJ-02 (AMap, Tencent) or WGS84/CGCS2000 \
+         (Tianditu) Web Mercator tiles; BD-09 tiles use Baidu's own tiling"
+    )
+}
+
 /// The origin of a tile URL template, refused unless it is an http(s) URL
 /// with `{z}`, `{x}` and `{y}` and a plain host (it goes into the CSP).
 fn tile_origin(t: &str) -> Result<String, String> {
@@ -150,7 +152,9 @@ fn tile_origin(t: &str) -> Result<String, String> {
         .ok_or_else(|| bad("not an http(s) URL"))?;
     for p in ["{z}", "{x}", "{y}"] {
         if !t.contains(p) {
-            return Err(bad(&format!("no {p} in it (MapLibre's tile URL placeholders)")));
+            return Err(bad(&format!(
+                "no {p} in it (MapLibre's tile URL placeholders)"
+            )));
         }
     }
     let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
@@ -325,7 +329,8 @@ pub async fn session(
                 Scope::All => json!("*"),
                 Scope::Datasets(list) => json!(list.as_ref()),
             };
-            let mut body = json!({"tokens": tokens, "signed_in": true, "role": c.role, "datasets": datasets});
+            let mut body =
+                json!({"tokens": tokens, "signed_in": true, "role": c.role, "datasets": datasets});
             // Only to a signed-in page: a tile URL may carry the provider's key.
             if let Some(b) = &state.config.basemap {
                 body["basemap"] = json!({
@@ -372,14 +377,30 @@ mod tests {
     #[test]
     fn base_maps_are_checked_and_admitted_by_origin_only() {
         let amap = "https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&style=8&x={x}&y={y}&z={z}";
-        let b = Basemap::new(vec![amap.into(), amap.replace("01", "02")], "GCJ02", "© AMap".into()).unwrap();
+        let b = Basemap::new(
+            vec![amap.into(), amap.replace("01", "02")],
+            "GCJ02",
+            "© AMap".into(),
+        )
+        .unwrap();
         assert!(b.gcj02);
-        assert_eq!(b.origins, ["https://webrd01.is.autonavi.com", "https://webrd02.is.autonavi.com"]);
+        assert_eq!(
+            b.origins,
+            [
+                "https://webrd01.is.autonavi.com",
+                "https://webrd02.is.autonavi.com"
+            ]
+        );
         let policy = csp(Some(&b));
         assert!(policy.contains("img-src 'self' data: blob: https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com;"), "{policy}");
         assert!(policy.contains("connect-src 'self' https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com;"), "{policy}");
         assert!(!csp(None).contains("http"));
-        let tdt = Basemap::new(vec!["http://127.0.0.1:9000/t/{z}/{x}/{y}.png".into()], "EPSG:4490", String::new()).unwrap();
+        let tdt = Basemap::new(
+            vec!["http://127.0.0.1:9000/t/{z}/{x}/{y}.png".into()],
+            "EPSG:4490",
+            String::new(),
+        )
+        .unwrap();
         assert!(!tdt.gcj02);
         assert_eq!(tdt.origins, ["http://127.0.0.1:9000"]);
         for (url, crs) in [
@@ -390,7 +411,10 @@ mod tests {
             ("https://x/{z}/{x}/{y}", "BD09"),
             ("https://x/{z}/{x}/{y}", "EPSG:4549"),
         ] {
-            assert!(Basemap::new(vec![url.into()], crs, String::new()).is_err(), "{url} {crs}");
+            assert!(
+                Basemap::new(vec![url.into()], crs, String::new()).is_err(),
+                "{url} {crs}"
+            );
         }
     }
 

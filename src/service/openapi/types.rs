@@ -120,7 +120,8 @@ impl Described for CollectionId {
 }
 
 /// `bbox`: 4 numbers (west, south, east, north), or 6 with heights (west,
-/// south, low, east, north, high), CRS84. Every box of numbers is a query
+/// south, low, east, north, high), CRS84 (or `bbox-crs`, in its axis order:
+/// [`crate::service::ogc_crs::region`]). Every box of numbers is a query
 /// with an answer: a west edge east of the east edge crosses the antimeridian
 /// (OGC API – Features 1, 7.15.3), values past the ends of CRS84 end there (a
 /// box past a pole ends at it), and a south edge north of the north edge
@@ -132,7 +133,7 @@ impl Described for Bbox {
     fn json_schema() -> Value {
         json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"},
                "oneOf": [{"maxItems": 4}, {"minItems": 6}],
-               "description": "west,south,east,north (or west,south,low,east,north,high), CRS84. West above east crosses the antimeridian; values past ±180 (longitude) or ±90 (latitude) end there; south above north matches nothing.",
+               "description": "west,south,east,north (or west,south,low,east,north,high) in CRS84, or the lower and upper corner in bbox-crs and its axis order. In CRS84 (and EPSG:4326/4490) west above east crosses the antimeridian, values past ±180 (longitude) or ±90 (latitude) end there, south above north matches nothing; in another CRS a lower corner above or right of the upper one matches nothing.",
                "example": [118.3, 32.3, 118.35, 32.35]})
     }
 }
@@ -167,10 +168,21 @@ impl Described for CrsName {
         let forms = [
             ci("cgcs2000"),
             format!("{}({cm3}){}", ci("cgcs2000-gk-cm-"), ci("e")),
-            format!("{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
-                ci("cgcs2000"), ci("degree "), ci("cm "), ci("e"), ci("zone ")),
-            format!("{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
-                ci("cgcs2000"), ci("cm "), ci("e"), ci("zone ")),
+            format!(
+                "{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
+                ci("cgcs2000"),
+                ci("degree "),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
+            format!(
+                "{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
+                ci("cgcs2000"),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
             format!("{}:?{code}", ci("epsg:")),
             ci("crs84"),
             ci("ogc:crs84"),

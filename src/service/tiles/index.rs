@@ -251,6 +251,9 @@ pub(super) fn number_tags(raw: &[RawTags]) -> (Tags, BTreeMap<String, &'static s
     (t, fields)
 }
 
+/// A move of every `(lon, lat)` before projecting (WGS84 → GCJ-02).
+pub type Shift = fn(f64, f64) -> (f64, f64);
+
 /// The projected shapes of a collection, in the collection's order.
 pub struct TileIndex {
     pub shapes: Vec<Shape>,
@@ -322,10 +325,7 @@ impl TileIndex {
 
     /// [`TileIndex::build`] with every position first moved by `shift`
     /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
-    pub fn build_shifted(
-        features: &[StoredFeature],
-        shift: Option<fn(f64, f64) -> (f64, f64)>,
-    ) -> TileIndex {
+    pub fn build_shifted(features: &[StoredFeature], shift: Option<Shift>) -> TileIndex {
         use geo::MapCoordsInPlace;
         let parsed: Vec<(Shape, RawTags)> = features
             .par_iter()

@@ -46,8 +46,8 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::conditional::{self, Validators};
 use super::error::ServiceError;
-use super::ogc::{load_set, split_id};
 use super::features::FeatureSet;
+use super::ogc::{load_set, split_id};
 use super::{base_url, query_pairs, AppState};
 use cut::{TileId, FULL_ZOOM, MAX_ZOOM};
 
@@ -94,7 +94,12 @@ pub fn gcj02_candidates(set: &FeatureSet, t: TileId) -> Vec<u32> {
     use crate::crs::chinese::gcj02_to_wgs84;
     let b = t.lon_lat_box(cut::BUFFER);
     let (mx, my) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-    let mut w = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut w = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for x in [b[0], mx, b[2]] {
         for y in [b[1], my, b[3]] {
             let (lon, lat) = gcj02_to_wgs84(x, y);
@@ -211,7 +216,11 @@ pub async fn tileset(
     // The fields come from the projected index (built here if no tile was
     // asked for yet): off the HTTP workers.
     let fields = web::block(move || {
-        let index = if gcj02 { s.tile_index_gcj02() } else { s.tile_index() };
+        let index = if gcj02 {
+            s.tile_index_gcj02()
+        } else {
+            s.tile_index()
+        };
         index.fields.clone()
     })
     .await?;
@@ -256,7 +265,10 @@ pub async fn tileset(
     let mut doc = doc;
     if let Some(uri) = tms_uri {
         doc["tileMatrixSetURI"] = json!(uri);
-        doc["links"].as_array_mut().expect("array").push(json!({"rel": TILING_SCHEME, "href": uri}));
+        doc["links"]
+            .as_array_mut()
+            .expect("array")
+            .push(json!({"rel": TILING_SCHEME, "href": uri}));
     }
     Ok(conditional::json(
         &req,
