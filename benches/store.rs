@@ -36,7 +36,10 @@ fn main() {
     let (layer, _) = wangge::layers::read_layer(LayerKind::Households, &text, &Default::default())
         .expect("read the households");
     let features = layer_to_stored(&layer).expect("stored features");
-    println!("{points} households, {:.0} MB of GeoJSON", text.len() as f64 / 1e6);
+    println!(
+        "{points} households, {:.0} MB of GeoJSON",
+        text.len() as f64 / 1e6
+    );
 
     let cluster = pg::PgCluster::start(true);
     let url = cluster.fresh_database("bench_store");
@@ -47,7 +50,14 @@ fn main() {
     for k in 0..runs {
         let t = Instant::now();
         store
-            .put_layer("bench", "households", "households", LayerSource::Upload, &report, &features)
+            .put_layer(
+                "bench",
+                "households",
+                "households",
+                LayerSource::Upload,
+                &report,
+                &features,
+            )
             .expect("put_layer");
         let s = t.elapsed().as_secs_f64();
         println!("wangge PostgreSQL put_layer {k}: {s:.2} s");
@@ -79,8 +89,20 @@ fn main() {
         let out = Command::new("ogr2ogr")
             .args(["-f", "PostgreSQL", &pg])
             .arg(&file)
-            .args(["-nln", "ogr_households", "-overwrite", "-lco", "GEOMETRY_NAME=geom"])
-            .args(["-lco", "SPATIAL_INDEX=GIST", "--config", "PG_USE_COPY", "YES"])
+            .args([
+                "-nln",
+                "ogr_households",
+                "-overwrite",
+                "-lco",
+                "GEOMETRY_NAME=geom",
+            ])
+            .args([
+                "-lco",
+                "SPATIAL_INDEX=GIST",
+                "--config",
+                "PG_USE_COPY",
+                "YES",
+            ])
             .output()
             .expect("run ogr2ogr (Debian: apt-get install gdal-bin)");
         let s = t.elapsed().as_secs_f64();
@@ -100,7 +122,14 @@ fn main() {
     for _ in 0..runs {
         let t = Instant::now();
         sqlite
-            .put_layer("bench", "households", "households", LayerSource::Upload, &report, &features)
+            .put_layer(
+                "bench",
+                "households",
+                "households",
+                LayerSource::Upload,
+                &report,
+                &features,
+            )
             .unwrap();
         lite.push(t.elapsed().as_secs_f64());
     }

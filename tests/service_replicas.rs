@@ -29,7 +29,12 @@ fn replica(url: &str, delay_ms: u64) -> Server {
 
 fn get(s: &Server, path: &str) -> Resp {
     let r = http(&s.addr, "GET", path, None).unwrap();
-    assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
     r
 }
 
@@ -64,7 +69,11 @@ fn job_path(r: &Resp) -> String {
 }
 
 /// Polls `path` on `s` until `done` holds for the job document (30 s at most).
-fn wait_job(s: &Server, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+fn wait_job(
+    s: &Server,
+    path: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let t0 = Instant::now();
     loop {
         let j = get(s, path).json();
@@ -79,8 +88,8 @@ fn wait_job(s: &Server, path: &str, done: impl Fn(&serde_json::Value) -> bool) -
 #[test]
 fn two_replicas_answer_alike() {
     let url = PgCluster::shared().fresh_database("replicas");
-    let a = replica(&url, 1500);
-    let b = replica(&url, 1500);
+    let a = replica(&url, 3000);
+    let b = replica(&url, 3000);
 
     // Uploaded on A, served by B: the same bytes.
     put(&a, "areas", &common::areas(3));
@@ -115,9 +124,21 @@ fn two_replicas_answer_alike() {
         get(&b, "/collections/d.households/items?limit=3").body
     );
     // Deleted on B, gone on A.
-    let r = http(&b.addr, "DELETE", "/api/v1/datasets/d/layers/households", None).unwrap();
+    let r = http(
+        &b.addr,
+        "DELETE",
+        "/api/v1/datasets/d/layers/households",
+        None,
+    )
+    .unwrap();
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
-    let r = http(&a.addr, "GET", "/collections/d.households/items?limit=1", None).unwrap();
+    let r = http(
+        &a.addr,
+        "GET",
+        "/collections/d.households/items?limit=1",
+        None,
+    )
+    .unwrap();
     assert_eq!(r.status, 404);
     put(&b, "households", &common::households(2000));
 
@@ -126,7 +147,9 @@ fn two_replicas_answer_alike() {
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let path = job_path(&r);
-    let seen = wait_job(&b, &path, |j| j["state"] == "running" && j["stage"] == "waiting");
+    let seen = wait_job(&b, &path, |j| {
+        j["state"] == "running" && j["stage"] == "waiting"
+    });
     assert_eq!(seen["kind"], "partition");
     let done = wait_job(&b, &path, |j| j["state"] == "succeeded");
     assert_eq!(done["progress"], 1.0);

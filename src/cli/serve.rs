@@ -99,7 +99,10 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
             .ok()
             .filter(|d| *d >= std::time::Duration::from_secs(1))
             .ok_or_else(|| {
-                format!("--job-lease-s {}: expected at least 1 second", a.job_lease_s)
+                format!(
+                    "--job-lease-s {}: expected at least 1 second",
+                    a.job_lease_s
+                )
             })?,
         load: a.load,
         load_dataset: a.load_dataset,

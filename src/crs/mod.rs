@@ -48,9 +48,9 @@ mod wkt;
 use geo_types::Coord;
 use rayon::prelude::*;
 
+pub use area::{AreaOfUse, DOMAIN_MARGIN_DEG};
 pub use error::{At, CrsError};
 pub use name::WGS84_EQUIVALENT_EPSG;
-pub use area::{AreaOfUse, DOMAIN_MARGIN_DEG};
 
 use area::Direction;
 use proj_transform::ProjOp;

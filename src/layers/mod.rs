@@ -33,11 +33,11 @@ pub mod write;
 pub use collection::{parse_collection, Collection, RawFeature};
 pub use fields::FieldNames;
 pub use geometry::GeometryError;
-pub use origin::Origin;
 pub use kinds::{
     read_areas, read_barriers, read_buildings, read_cameras, read_candidates, read_households,
     read_layer, read_sites, AnyLayer, CameraDefaults, LayerKind, ReadOptions,
 };
+pub use origin::Origin;
 pub use report::{LayerReport, Rejection};
 pub use write::FeatureWriter;
 

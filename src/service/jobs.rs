@@ -291,7 +291,10 @@ impl Jobs {
                             &now_rfc3339(),
                         ) {
                             Ok(0) => {}
-                            Ok(n) => tracing::warn!(jobs = n, "failed jobs abandoned by a stopped replica"),
+                            Ok(n) => tracing::warn!(
+                                jobs = n,
+                                "failed jobs abandoned by a stopped replica"
+                            ),
                             Err(e) => tracing::warn!(error = %e, "cannot check for abandoned jobs"),
                         }
                     }

@@ -18,7 +18,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What to install when the server is missing.
-const INSTALL: &str = "apt-get install -y postgresql postgis (make test runs .ci/provision, which does)";
+const INSTALL: &str =
+    "apt-get install -y postgresql postgis (make test runs .ci/provision, which does)";
 
 /// A running cluster.
 pub struct PgCluster {
@@ -144,10 +145,15 @@ impl PgCluster {
         }
         let data = dir.join("data");
         let mut initdb = as_server_user(&bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
         run(initdb, "initdb");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -212,7 +218,14 @@ impl PgCluster {
         let t0 = Instant::now();
         loop {
             let ok = Command::new(self.bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
                 .stdout(Stdio::null())
                 .status()
                 .map(|s| s.success())
@@ -232,7 +245,14 @@ impl PgCluster {
     pub fn psql(&self, database: &str, sql: &str) -> String {
         let mut c = Command::new(self.bin.join("psql"));
         c.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-d", database, "-c", sql]);
         run(c, &format!("psql {sql:?}"))
     }
@@ -247,7 +267,13 @@ impl PgCluster {
         let n = self.databases.fetch_add(1, Ordering::Relaxed);
         let db: String = format!("{name}_{n}")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.psql(
             "postgres",

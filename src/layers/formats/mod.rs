@@ -24,10 +24,10 @@ mod text;
 
 use std::path::Path;
 
+pub use super::origin::Origin;
 pub use encoding::parse_encoding;
 pub use geopackage::{BD09_SRS_ID, GCJ02_SRS_ID};
 pub use output::{OutputFormat, OutputOptions, Sink};
-pub use super::origin::Origin;
 
 use super::{LayerError, LayerText};
 use crate::crs::CrsError;

@@ -60,7 +60,10 @@ fn encode_chunk(first: usize, features: &[StoredFeature]) -> Result<Bytes, Store
         }
         wkb.clear();
         if ewkb(&f.json, &mut wkb).map_err(|e| {
-            StoreError::Corrupt(format!("feature {:?}: its geometry cannot be stored: {e}", f.id))
+            StoreError::Corrupt(format!(
+                "feature {:?}: its geometry cannot be stored: {e}",
+                f.id
+            ))
         })? {
             buf.put_i32(wkb.len() as i32);
             buf.put_slice(&wkb);
@@ -118,7 +121,11 @@ mod tests {
         want.extend_from_slice(&32.25f64.to_le_bytes());
         assert_eq!(out, want);
         out.clear();
-        assert!(!ewkb(r#"{"type":"Feature","geometry":null,"properties":{}}"#, &mut out).unwrap());
+        assert!(!ewkb(
+            r#"{"type":"Feature","geometry":null,"properties":{}}"#,
+            &mut out
+        )
+        .unwrap());
         let poly = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}"#;
         assert!(ewkb(poly, &mut out).unwrap());
         assert_eq!(&out[1..5], &0x2000_0003u32.to_le_bytes());

@@ -122,7 +122,10 @@ pub(super) async fn insert_retired(
     Ok(())
 }
 
-pub(super) async fn retired(client: &Client, dataset: &str) -> Result<Vec<RetiredCode>, StoreError> {
+pub(super) async fn retired(
+    client: &Client,
+    dataset: &str,
+) -> Result<Vec<RetiredCode>, StoreError> {
     let rows = client
         .query(
             "SELECT parent_code, code FROM wangge.retired_codes WHERE dataset = $1
@@ -259,7 +262,14 @@ pub(super) async fn record_adoption(
     tx.execute(
         "INSERT INTO wangge.adoptions (dataset, version, adopted_by, adopted_at, grids, source)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&dataset, &version, &adopted_by, &at, &(grids as i64), &source],
+        &[
+            &dataset,
+            &version,
+            &adopted_by,
+            &at,
+            &(grids as i64),
+            &source,
+        ],
     )
     .await?;
     Ok(Adoption {

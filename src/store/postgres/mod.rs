@@ -32,8 +32,8 @@ use tokio_postgres::NoTls;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    redact, Adoption, JobProgress, JobRecord, LayerMeta, LayerSource, NewLayer,
-    Store, StoreError, StoredFeature, ADOPTED_LAYER,
+    redact, Adoption, JobProgress, JobRecord, LayerMeta, LayerSource, NewLayer, Store, StoreError,
+    StoredFeature, ADOPTED_LAYER,
 };
 use crate::partition::RetiredCode;
 use layers::LayerWrite;
@@ -288,7 +288,9 @@ impl Store for PgStore {
         self.run(async move {
             let client = pool.get().await.map_err(pool_error)?;
             let st = client
-                .prepare_cached("SELECT version FROM wangge.layers WHERE dataset = $1 AND layer = $2")
+                .prepare_cached(
+                    "SELECT version FROM wangge.layers WHERE dataset = $1 AND layer = $2",
+                )
                 .await?;
             Ok(client.query_opt(&st, &[&d, &l]).await?.map(|r| r.get(0)))
         })
@@ -531,7 +533,11 @@ impl Store for PgStore {
         adopted_by: &str,
     ) -> Result<Option<(Adoption, LayerMeta)>, StoreError> {
         let pool = self.pool.clone();
-        let (d, l, by) = (dataset.to_string(), layer.to_string(), adopted_by.to_string());
+        let (d, l, by) = (
+            dataset.to_string(),
+            layer.to_string(),
+            adopted_by.to_string(),
+        );
         self.run(async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await?;
