@@ -330,27 +330,30 @@ pub fn open(
     match url {
         None => Ok(Arc::new(SqliteStore::open(data_dir)?)),
         Some(u) if u.starts_with("postgresql://") || u.starts_with("postgres://") => {
-            #[cfg(feature = "postgres")]
-            return Ok(Arc::new(postgres::PgStore::open_with(
-                u,
-                postgres::PgOptions {
-                    lease: job_lease,
-                    ..Default::default()
-                },
-            )?));
-            #[cfg(not(feature = "postgres"))]
-            let _ = job_lease;
-            #[cfg(not(feature = "postgres"))]
-            return Err(StoreError::Setup(
-                "this build of wangge has no PostgreSQL store (built without the `postgres` feature)"
-                    .into(),
-            ));
+            open_postgres(u, job_lease)
         }
         Some(u) => Err(StoreError::Setup(format!(
             "--store {:?}: expected a postgresql:// or postgres:// URL (or no --store, for the SQLite store in --data-dir)",
             redact(u)
         ))),
     }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str, job_lease: std::time::Duration) -> Result<Arc<dyn Store>, StoreError> {
+    let options = postgres::PgOptions {
+        lease: job_lease,
+        ..Default::default()
+    };
+    Ok(Arc::new(postgres::PgStore::open_with(url, options)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &str, _: std::time::Duration) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::Setup(
+        "this build of wangge has no PostgreSQL store (built without the `postgres` feature)"
+            .into(),
+    ))
 }
 
 /// A connection URL with its password (in the authority or a `password=`
