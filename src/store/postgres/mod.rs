@@ -13,7 +13,7 @@
 //!
 //! - `schema`: the versioned migrations.
 //! - `layers`: a layer = a metadata row + a feature table per write (PostGIS
-//!   geometry, GiST index), written by binary COPY ([`copy`]) and swapped in
+//!   geometry, GiST index), written by binary COPY (`copy`) and swapped in
 //!   in one transaction.
 //! - `jobs`: job rows with an owner and a heartbeat, progress and
 //!   cancellation across processes, lineage and adoptions.
