@@ -12,6 +12,15 @@ pub(crate) struct ServeArgs {
     /// Where the store (SQLite) lives.
     #[arg(long, default_value = "wangge-data")]
     data_dir: PathBuf,
+    /// Keep everything in PostgreSQL with PostGIS instead of SQLite:
+    /// postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also postgres://). Any
+    /// number of `serve` processes on one database answer alike.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// With --store: seconds a replica may stay silent about its jobs (it
+    /// reports every half second) before another replica declares them failed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    job_lease_s: f64,
     /// Load DIR/<layer>.geojson (areas, households, cameras, …) into a dataset at
     /// start-up when it is not stored yet, then compute its grids and coverage.
     #[arg(long, value_name = "DIR")]
@@ -114,6 +123,16 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
     let config = wangge::service::Config {
         listen: a.listen,
         data_dir: a.data_dir,
+        store: a.store,
+        job_lease: std::time::Duration::try_from_secs_f64(a.job_lease_s)
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                format!(
+                    "--job-lease-s {}: expected at least 1 second",
+                    a.job_lease_s
+                )
+            })?,
         load: a.load,
         load_dataset: a.load_dataset,
         tokens,

@@ -31,20 +31,29 @@
 //! assert!((lon - 119.16).abs() < 0.01 && (lat - 32.30).abs() < 0.01);
 //! ```
 
+mod area;
 pub mod chinese;
 mod error;
 mod name;
+#[cfg(feature = "epsg")]
 mod proj_transform;
+/// Without the `epsg` feature (no PROJ in the build) every EPSG code is
+/// refused with [`CrsError::NoEpsgSupport`].
+#[cfg(not(feature = "epsg"))]
+#[path = "no_proj.rs"]
+mod proj_transform;
+#[cfg(feature = "epsg")]
 mod wkt;
 
 use geo_types::Coord;
 use rayon::prelude::*;
 
+pub use area::{AreaOfUse, DOMAIN_MARGIN_DEG};
 pub use error::{At, CrsError};
 pub use name::{cgcs2000_zone, WGS84_EQUIVALENT_EPSG};
-pub use proj_transform::{AreaOfUse, DOMAIN_MARGIN_DEG};
 
-use proj_transform::{Direction, ProjOp};
+use area::Direction;
+use proj_transform::ProjOp;
 
 /// A coordinate reference system that input layers may come in.
 ///

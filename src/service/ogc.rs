@@ -71,11 +71,13 @@ pub async fn load_set(
     layer: &str,
 ) -> Result<Arc<FeatureSet>, ServiceError> {
     let found = match state.cache.peek(dataset, layer) {
-        Some(s) => Some(s),
-        None => {
+        // Another process may have rewritten the layer: `replicas` checks.
+        Some(s) if !state.store.shared() => Some(s),
+        cached => {
             let st = state.clone();
             let (d, l) = (dataset.to_string(), layer.to_string());
-            web::block(move || st.cache.load(&*st.store, &d, &l)).await??
+            web::block(move || super::replicas::current(&st.cache, &*st.store, &d, &l, cached))
+                .await??
         }
     };
     found.ok_or_else(|| ServiceError::NotFound(format!("no collection \"{dataset}.{layer}\"")))
@@ -216,7 +218,8 @@ pub async fn collection(
     let (dataset, layer) = split_id(&id)?;
     caller.require_read(dataset, layer)?;
     let base = base_url(&req, &state);
-    let meta = match state.cache.peek(dataset, layer) {
+    let cached = state.cache.peek(dataset, layer);
+    let meta = match cached.filter(|_| !state.store.shared()) {
         Some(s) => Some(s.meta.clone()),
         None => {
             let st = state.clone();
