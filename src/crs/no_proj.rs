@@ -28,3 +28,8 @@ impl ProjOp {
         match *self {}
     }
 }
+
+/// An EPSG code's axis order needs PROJ's database: refused like every code.
+pub(crate) fn northing_first(code: u32) -> Result<bool, CrsError> {
+    Err(CrsError::NoEpsgSupport { code })
+}
