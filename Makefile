@@ -4,8 +4,9 @@
 #
 # cmake (needed to build PROJ from source) is installed into .tools/ from PyPI
 # when the machine has none. The real-client tests need GDAL and QGIS from
-# Debian: .ci/provision installs them with apt-get when run as root, and
-# otherwise names the packages to install.
+# Debian, the PostgreSQL store's tests PostgreSQL and PostGIS: .ci/provision
+# installs them with apt-get when run as root, and otherwise names the packages
+# to install.
 
 SHELL := /bin/bash
 TOOLS := $(CURDIR)/.tools
@@ -38,6 +39,8 @@ run: build
 
 test: build clients
 	cargo test --release --locked
+	# The engine alone (no service, no SQLite, no PROJ) still builds.
+	cargo check --release --locked --no-default-features --lib
 	cargo fmt --check
 	cargo clippy --release --locked --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --release --locked --no-deps

@@ -17,7 +17,7 @@ export RUSTC_BOOTSTRAP=1
 export LSAN_OPTIONS="suppressions=$PWD/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 sanitizer=${SANITIZER:-address}
 # TARGETS="crs_name query" runs some of them.
-read -r -a targets <<< "${TARGETS:-layers crs_name rules query}"
+read -r -a targets <<< "${TARGETS:-layers crs_name rules query formats}"
 cargo fuzz build --sanitizer "$sanitizer"
 for t in "${targets[@]}"; do
     echo "== $t: ${seconds}s"

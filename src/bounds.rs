@@ -25,7 +25,7 @@ pub const ORIENTATIONS: RangeInclusive<u32> = 1..=360;
 pub const MAX_COUNT: usize = 1_000_000;
 /// Weight of a key site against one household.
 pub const MAX_SITE_WEIGHT: u32 = 100_000;
-pub use crate::model::{MAX_HOUSEHOLDS, MAX_PERSONS};
+pub use crate::model::{MAX_AREA_RULES, MAX_HOUSEHOLDS, MAX_PERSONS};
 
 /// Cells the partition engine builds per area at most (its resolution is
 /// coarsened until the area fits, down to resolution 7).

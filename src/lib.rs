@@ -13,7 +13,13 @@
 //! - [`partition`]: balanced, contiguous, compact grids that tile each area exactly.
 //! - [`coverage`]: what cameras see, blind spots and new camera sites.
 //! - [`bounds`]: the ranges of job parameters and a job's size before it runs.
-//! - [`store`] and [`service`]: the embedded store and the actix-web service.
+//! - `store` and `service`: the stores (embedded SQLite; PostgreSQL/PostGIS
+//!   with the `postgres` feature) and the actix-web service (`service` feature).
+//!
+//! Built without default features, the crate is the engine alone: `model`,
+//! `partition`, `coverage`, GeoJSON `layers` and `crs` without PROJ (EPSG
+//! codes are refused; GCJ-02 and BD-09 work), with no actix, rusqlite or PROJ
+//! in the build.
 
 pub mod bounds;
 pub mod coverage;
@@ -23,7 +29,9 @@ pub mod layers;
 pub mod model;
 pub mod partition;
 pub mod progress;
+#[cfg(feature = "service")]
 pub mod service;
+#[cfg(feature = "service")]
 pub mod store;
 
 pub use progress::{NoProgress, Progress};

@@ -49,7 +49,8 @@ enum Command {
 /// Options for reading input layers.
 #[derive(Args, Clone)]
 struct InputArgs {
-    /// CRS of the inputs: EPSG:n, CRS84, GCJ02 or BD09 (overrides a crs member in the file).
+    /// CRS of the inputs: EPSG:n, CRS84, GCJ02, BD09 or a CGCS2000 Gauss-Krüger
+    /// zone by name (CGCS2000-GK-CM-117E) (overrides a crs member in the file).
     #[arg(long)]
     crs: Option<String>,
     /// Fail if any feature is rejected, instead of keeping the good ones.
@@ -156,6 +157,11 @@ struct PartitionArgs {
     /// Rules JSON: {"min_households":…, "max_households":…, "max_persons":…, "max_area_m2":…}.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Rules of their own for some areas: a JSON object of area code → rules
+    /// document, e.g. {"341102001002": {"min_households": 150, "max_households": 250}}.
+    /// An area's own rules replace --rules (or its kind's preset) there.
+    #[arg(long, value_name = "FILE")]
+    area_rules: Option<PathBuf>,
     #[arg(long)]
     min_households: Option<u64>,
     #[arg(long)]
@@ -317,6 +323,10 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
     if let Some(r) = &rules {
         r.validate().map_err(|e| format!("rules: {e}"))?;
     }
+    let area_rules = match &a.area_rules {
+        Some(path) => read_area_rules(path)?,
+        None => Default::default(),
+    };
     let inputs = Inputs::new(&a.read, &status)?;
     let ((areas, households), barriers) = both(
         || {
@@ -328,12 +338,22 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         || inputs.maybe(&a.barriers, layers::read_barriers),
     );
     let (areas, households, barriers) = (areas?, households?, barriers?);
+    let unknown = area_rules.unknown_codes(areas.iter().map(|a| a.code.as_str()));
+    if let (Some(path), false) = (&a.area_rules, unknown.is_empty()) {
+        return Err(format!(
+            "--area-rules {}: no area in {} has the code(s) {}",
+            path.display(),
+            a.areas.display(),
+            wangge::model::list_codes(&unknown, 20)
+        ));
+    }
     a.budget.check(wangge::bounds::partition(
         &wangge::bounds::area_boxes_m2(&areas),
         households.len() as u64,
     ))?;
     let options = PartitionOptions {
         rules,
+        area_rules,
         ..Default::default()
     };
     let name = a
@@ -454,6 +474,22 @@ fn partition(a: PartitionArgs) -> Result<(), String> {
         lineage_out.display()
     );
     Ok(())
+}
+
+/// The `--area-rules` file: area code → rules document, each checked as
+/// `--rules` is, naming the area of a bad one.
+fn read_area_rules(path: &Path) -> Result<wangge::model::AreaRules, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rules: wangge::model::AreaRules = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not an area rules document (a JSON object of area code → rules): {e}",
+            path.display()
+        )
+    })?;
+    rules
+        .validate()
+        .map_err(|e| format!("--area-rules {}: {e}", path.display()))?;
+    Ok(rules)
 }
 
 /// The lineage kept beside adopted grids; grids without one (adopted before

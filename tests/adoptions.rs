@@ -104,10 +104,12 @@ fn codes(feats: &[Value]) -> Vec<String> {
     c
 }
 
-#[actix_web::test]
-async fn adopt_update_and_adopt_again_are_versioned() {
-    let dir = common::temp_dir("adoptions");
-    let (state, _) = common::service_over(
+common::on_both_stores!(adopt_update_and_adopt_again_are_versioned);
+
+async fn adopt_update_and_adopt_again_are_versioned(kind: common::StoreKind) {
+    let dir = common::temp_dir(&format!("adoptions-{kind:?}"));
+    let (state, _) = common::service_on(
+        kind,
         &dir,
         Config {
             tokens: common::planner_and_viewer_tokens(),

@@ -4,8 +4,6 @@
 //! `tests/data/crs/gen_vectors.py` with pyproj (PROJ) and two independent PyPI
 //! implementations of GCJ-02/BD-09 (coord-convert, prcoords); never by wangge.
 
-use std::time::Instant;
-
 use geo_types::Coord;
 use serde_json::Value;
 use wangge::crs::{chinese, Crs, CrsError};
@@ -254,6 +252,64 @@ fn epsg_matches_pyproj() {
 }
 
 #[test]
+fn cgcs2000_zone_names_are_the_names_proj_gives_their_codes() {
+    // Every CGCS2000 Gauss–Krüger CRS (EPSG:4491–4554) by the name in PROJ's
+    // own definition of it, so the table in `cgcs2000_zone` cannot drift.
+    for code in 4491..=4554u32 {
+        let wkt = Crs::Epsg(code).to_wkt(false).unwrap();
+        let name = wkt
+            .split_once("PROJCRS[\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| panic!("EPSG:{code}: no PROJCRS name in {wkt}"));
+        assert!(name.starts_with("CGCS2000 / "), "EPSG:{code} is {name}");
+        assert_eq!(Crs::parse(name), Ok(Crs::Epsg(code)), "{name}");
+        assert_eq!(
+            Crs::parse(&name.to_uppercase()),
+            Ok(Crs::Epsg(code)),
+            "{name}"
+        );
+        let umlaut = name.replace("Kruger", "Krüger");
+        assert_eq!(Crs::parse(&umlaut), Ok(Crs::Epsg(code)), "{umlaut}");
+    }
+    assert_eq!(Crs::parse("CGCS2000-GK-CM-117E"), Ok(Crs::Epsg(4548)));
+    assert_eq!(Crs::parse("cgcs2000-gk-cm-120e"), Ok(Crs::Epsg(4549)));
+    assert_eq!(Crs::parse("CGCS2000"), Ok(Crs::Wgs84));
+    for bad in [
+        "CGCS2000-GK-CM-118E",
+        "CGCS2000-GK-CM-72E",
+        "CGCS2000-GK-CM-138E",
+        "CGCS2000 / 3-degree Gauss-Kruger zone 24",
+        "CGCS2000 / Gauss-Kruger CM 78E",
+        "CGCS2000 / Gauss-Kruger zone 24",
+        "CGCS2000 / Gauss-Kruger CM E",
+        "CGCS2000/3-degree Gauss-Kruger CM 117E",
+        "CGCS2000-GK-CM-0117E",
+    ] {
+        assert!(
+            matches!(Crs::parse(bad), Err(CrsError::UnknownName { .. })),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn official_axis_order_comes_from_proj() {
+    use wangge::crs::northing_first;
+    for (code, north) in [
+        (4326, true),
+        (4490, true),
+        (3857, false),
+        (4549, true),
+        (4491, true),
+        (32650, false),
+    ] {
+        assert_eq!(northing_first(code), Ok(north), "EPSG:{code}");
+    }
+    assert!(northing_first(999_999).is_err());
+}
+
+#[test]
 fn gauss_kruger_axis_order_is_easting_northing() {
     // EPSG:4549 is officially (northing X, easting Y); we take easting first.
     let to = Crs::Epsg(4549).to_wgs84().unwrap();
@@ -460,58 +516,4 @@ fn gcj02_inverse_is_exact_not_the_one_step_approximation() {
     let w = chinese::gcj02_to_wgs84(glon, glat);
     let f = chinese::wgs84_to_gcj02(w.0, w.1);
     assert!((f.0 - glon).abs() < 1e-9 && (f.1 - glat).abs() < 1e-9);
-}
-
-// ---------------------------------------------------------------- timing
-
-/// `cargo test --release --test crs -- --ignored --nocapture timing` prints how
-/// long 1M conversions take.
-#[test]
-#[ignore]
-fn timing_one_million() {
-    let n = 1_000_000;
-    let gk: Vec<Coord> = (0..n)
-        .map(|i| Coord {
-            x: 380_000.0 + (i % 1000) as f64 * 120.0,
-            y: 3_540_000.0 + (i / 1000) as f64 * 120.0,
-        })
-        .collect();
-    let to = Crs::Epsg(4549).to_wgs84().unwrap();
-    for (label, seq) in [("parallel", false), ("sequential", true)] {
-        let mut c = gk.clone();
-        let t = Instant::now();
-        if seq {
-            for ch in c.chunks_mut(4096) {
-                to.convert_coords(ch).unwrap();
-            }
-        } else {
-            to.convert_coords(&mut c).unwrap();
-        }
-        println!("EPSG:4549 -> WGS84, 1M coords, {label}: {:?}", t.elapsed());
-    }
-    let gcj: Vec<Coord> = (0..n)
-        .map(|i| Coord {
-            x: 117.8 + (i % 1000) as f64 * 0.0014,
-            y: 32.0 + (i / 1000) as f64 * 0.0011,
-        })
-        .collect();
-    let to = Crs::Gcj02.to_wgs84().unwrap();
-    for (label, seq) in [("parallel", false), ("sequential", true)] {
-        let mut c = gcj.clone();
-        let t = Instant::now();
-        if seq {
-            for ch in c.chunks_mut(4096) {
-                to.convert_coords(ch).unwrap();
-            }
-        } else {
-            to.convert_coords(&mut c).unwrap();
-        }
-        println!("GCJ02 -> WGS84, 1M coords, {label}: {:?}", t.elapsed());
-    }
-    let to = Crs::Bd09.to_wgs84().unwrap();
-    let mut c = gcj.clone();
-    let t = Instant::now();
-    to.convert_coords(&mut c).unwrap();
-    println!("BD09 -> WGS84, 1M coords, parallel: {:?}", t.elapsed());
-    println!("threads: {}", rayon::current_num_threads());
 }

@@ -546,3 +546,59 @@ fn partition_writes_its_grids_as_a_gcj02_geopackage() {
         assert!(off < 0.01, "grid {}: {off} m", g["properties"]["code"]);
     }
 }
+
+#[test]
+fn out_crs_takes_the_cgcs2000_zones_by_name() {
+    require_gdal();
+    let d = dir("zone-names");
+    let input = demo("areas.geojson");
+    let geojson = d.join("areas.geojson");
+    wangge(&[
+        "convert",
+        "--in",
+        p(&input),
+        "--layer",
+        "areas",
+        "--out",
+        p(&geojson),
+    ]);
+    let reference = gdal_geojson(&geojson, &d.join("areas.ref.geojson"));
+    for (name, code) in [
+        ("CGCS2000-GK-CM-117E", 4548),
+        ("CGCS2000 / 3-degree Gauss-Kruger CM 117E", 4548),
+        ("CGCS2000 / Gauss-Krüger CM 117E", 4509),
+        ("CGCS2000 / 3-degree Gauss-Kruger zone 39", 4527),
+    ] {
+        let out = d.join(format!("areas-{code}.gpkg"));
+        let _ = std::fs::remove_file(&out);
+        wangge(&[
+            "convert",
+            "--in",
+            p(&input),
+            "--layer",
+            "areas",
+            "--out",
+            p(&out),
+            "--out-crs",
+            name,
+        ]);
+        // GDAL reads the GeoPackage's SRS as that EPSG code…
+        let info = Command::new("ogrinfo")
+            .args(["-so", "-al", p(&out)])
+            .output()
+            .expect("run ogrinfo");
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(
+            info.contains(&format!("ID[\"EPSG\",{code}]")),
+            "{name}: {info}"
+        );
+        // …and its features back in WGS84 where they were.
+        let back = gdal_geojson(&out, &d.join(format!("areas-{code}.back.geojson")));
+        assert_eq!(back.len(), reference.len());
+        for (b, r) in back.iter().zip(&reference) {
+            let shift = max_shift(&b["geometry"], &r["geometry"]);
+            assert!(shift < 0.001, "{name}: {shift} m");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -370,10 +370,18 @@ macro_rules! grids {
     }};
 }
 
-#[actix_web::test]
-async fn http_never_hands_out_a_retired_code_across_three_updates() {
-    let dir = common::temp_dir("lineage-http");
-    let (state, store) = common::planner_service(&dir, Config::default());
+common::on_both_stores!(http_never_hands_out_a_retired_code_across_three_updates);
+
+async fn http_never_hands_out_a_retired_code_across_three_updates(kind: common::StoreKind) {
+    let dir = common::temp_dir(&format!("lineage-http-{kind:?}"));
+    let (state, store) = common::service_on(
+        kind,
+        &dir,
+        Config {
+            tokens: common::planner_tokens(),
+            ..Config::default()
+        },
+    );
     let app = web_test::init_service(service::app(state.clone())).await;
     let mut census = Census::new();
     put_census!(app, census);

@@ -3,10 +3,12 @@
 //! with Debian's Chromium, both installed by `.ci/provision`). The script
 //! signs in, uploads layers through the file input, runs a partition job to
 //! the end, checks the grids drawn on the map and a clicked grid's panel,
-//! runs proposals on the demo, downloads a layer, then checks a viewer's page
+//! partitions again with a locked grid and one area's own rules (its grids
+//! within them, coloured so), runs proposals on the demo, downloads a layer, then checks a viewer's page
 //! offers no planner control and no private layer, and that a server without
 //! tokens needs no sign-in; every request the browser makes must stay on the
-//! server's origin. It saves `docs/planner.png`.
+//! server's origin. It saves `docs/planner.png`. A second test opens the page
+//! over a GCJ-02 base map from another origin (`tests/page/basemap.mjs`).
 
 #[path = "service/common.rs"]
 mod common;
@@ -108,6 +110,66 @@ fn planner_page_in_headless_chromium() {
         "{}",
         shot.display()
     );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The page over a GCJ-02 base map (`tests/page/basemap.mjs`): the base map's
+/// tiles come from a second origin (another `wangge serve`, whose icon stands
+/// in for tiles), the policy admits it, and the layers are drawn in GCJ-02.
+#[test]
+fn planner_page_over_a_gcj02_base_map() {
+    let chromium = chromium();
+    let pw = playwright_dir();
+    let node = which("node").expect("the planner page test needs Node.js (node) on PATH");
+    let work = common::temp_dir("page-basemap");
+    let tile_server = common::Server::start(
+        &["--data-dir".as_ref(), work.join("tiles").as_os_str()],
+        &[],
+    );
+    let template = format!(
+        "http://{}/ui/page/icon.svg?z={{z}}&x={{x}}&y={{y}}",
+        tile_server.addr
+    );
+    let server = common::Server::start(
+        &[
+            "--data-dir".as_ref(),
+            work.join("data").as_os_str(),
+            "--basemap-url".as_ref(),
+            template.as_ref(),
+            "--basemap-attribution".as_ref(),
+            "test tiles".as_ref(),
+        ],
+        &[("WANGGE_TOKENS", "basemap-token:planner")],
+    );
+    for layer in ["areas", "households"] {
+        let body = std::fs::read(repo().join(format!("data/demo/{layer}.geojson"))).unwrap();
+        let r = common::http_as(
+            &server.addr,
+            "PUT",
+            &format!("/api/v1/datasets/demo/layers/{layer}"),
+            Some("Bearer basemap-token"),
+            Some(&body),
+        )
+        .unwrap();
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let out = Command::new(node)
+        .arg(repo().join("tests/page/basemap.mjs"))
+        .env("WANGGE_ADDR", &server.addr)
+        .env("TILE_ADDR", &tile_server.addr)
+        .env("TOKEN", "basemap-token")
+        .env("PLAYWRIGHT_DIR", &pw)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the base map page test failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    eprintln!("planner page over a base map: {}", stdout.trim());
     let _ = std::fs::remove_dir_all(&work);
 }
 

@@ -18,9 +18,9 @@ use wangge::progress::Progress;
 use wangge::service::engines::grids_layer;
 use wangge::service::jobs::{Engine, Inputs, JobError, JobKind, JobOutput};
 use wangge::service::{self, AppState, Config, Role, Tokens};
-use wangge::store::{SqliteStore, Store};
+use wangge::store::Store;
 
-use common::{app, call, json_of, put};
+use common::{app, call, json_of, put, StoreKind};
 
 /// Partition: one grid per area. Coverage: runs until cancelled (10 s at most).
 /// Propose: fails.
@@ -78,8 +78,13 @@ impl Engine for FakeEngine {
 }
 
 fn state(name: &str, config: Config) -> web::Data<AppState> {
-    let dir = common::temp_dir(name);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).unwrap());
+    state_on(StoreKind::Sqlite, name, config)
+}
+
+/// The service with the stand-in engine over either store.
+fn state_on(kind: StoreKind, name: &str, config: Config) -> web::Data<AppState> {
+    let dir = common::temp_dir(&format!("{name}-{kind:?}"));
+    let store: Arc<dyn Store> = kind.open(&dir);
     service::state_with(
         Config {
             data_dir: dir,
@@ -131,6 +136,14 @@ macro_rules! wait_job {
         }
     }};
 }
+
+common::on_both_stores!(
+    upload_validates_reports_and_replaces,
+    ogc_items_paging_bbox_and_single_features,
+    datasets_list_get_delete,
+    jobs_run_report_progress_fail_and_cancel,
+    queued_jobs_cancel_at_once,
+);
 
 #[actix_web::test]
 async fn health_landing_conformance_api() {
@@ -239,9 +252,8 @@ async fn health_landing_conformance_api() {
     assert_problem(s, &h, &b, 400);
 }
 
-#[actix_web::test]
-async fn upload_validates_reports_and_replaces() {
-    let st = state("upload", Config::default());
+async fn upload_validates_reports_and_replaces(kind: StoreKind) {
+    let st = state_on(kind, "upload", Config::default());
     let app = app!(st);
     let (s, h, b) = call!(
         app,
@@ -451,9 +463,9 @@ async fn gzip_crs_and_body_limit() {
     assert_problem(s, &h, &b, s.as_u16());
 }
 
-#[actix_web::test]
-async fn ogc_items_paging_bbox_and_single_features() {
-    let st = state(
+async fn ogc_items_paging_bbox_and_single_features(kind: StoreKind) {
+    let st = state_on(
+        kind,
         "ogc",
         Config {
             max_items: 5,
@@ -651,9 +663,8 @@ async fn ogc_items_paging_bbox_and_single_features() {
     assert_problem(s, &h, &b, 404);
 }
 
-#[actix_web::test]
-async fn datasets_list_get_delete() {
-    let st = state("datasets", Config::default());
+async fn datasets_list_get_delete(kind: StoreKind) {
+    let st = state_on(kind, "datasets", Config::default());
     let app = app!(st);
     call!(
         app,
@@ -695,9 +706,8 @@ async fn datasets_list_get_delete() {
     assert_problem(s, &h, &b, 404);
 }
 
-#[actix_web::test]
-async fn jobs_run_report_progress_fail_and_cancel() {
-    let st = state("jobs", Config::default());
+async fn jobs_run_report_progress_fail_and_cancel(kind: StoreKind) {
+    let st = state_on(kind, "jobs", Config::default());
     let app = app!(st);
     // Unknown dataset, missing layers, bad rules.
     let post = |uri: &str, body: &str| {
@@ -872,9 +882,9 @@ async fn jobs_run_report_progress_fail_and_cancel() {
     assert_problem(s, &h, &b, 400);
 }
 
-#[actix_web::test]
-async fn queued_jobs_cancel_at_once() {
-    let st = state(
+async fn queued_jobs_cancel_at_once(kind: StoreKind) {
+    let st = state_on(
+        kind,
         "queued",
         Config {
             job_delay: Duration::from_secs(5),

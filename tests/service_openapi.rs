@@ -337,6 +337,7 @@ fn the_document_has_every_route_and_every_documented_operation_is_served() {
             .replace("{featureId}", &fid)
             .replace("{jobId}", &job)
             .replace("{file}", "page/index.html")
+            .replace("{name}", "GCJ02")
             .replace("{tileMatrixSetId}", "WebMercatorQuad")
             .replace("{tileMatrix}/{tileRow}/{tileCol}", "0/0/0");
         let r =

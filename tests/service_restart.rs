@@ -1,7 +1,8 @@
 //! Durability: the real `wangge serve` binary is killed with SIGKILL in the
 //! middle of uploads and of a running job, restarted on the same data
-//! directory, and must have kept everything it acknowledged, show no
-//! half-written layer, and report the interrupted job as failed with a reason.
+//! directory (or PostgreSQL database), and must have kept everything it
+//! acknowledged, show no half-written layer, and report the interrupted job as
+//! failed with a reason.
 
 #[path = "service/common.rs"]
 mod common;
@@ -16,13 +17,26 @@ use std::time::{Duration, Instant};
 
 use common::{http, Resp, Server};
 
-/// The server on `dir`, its jobs held back `job_delay_ms` before they run.
-fn start(dir: &Path, job_delay_ms: u64) -> Server {
+/// Where a server keeps its data: a SQLite directory or a PostgreSQL URL.
+enum Data {
+    Dir(std::path::PathBuf),
+    Postgres(String),
+}
+
+/// The server on `data`, its jobs held back `job_delay_ms` before they run.
+fn start(data: &Data, job_delay_ms: u64) -> Server {
     let delay = job_delay_ms.to_string();
-    Server::start(
-        &[OsStr::new("--data-dir"), dir.as_os_str()],
-        &[("WANGGE_JOB_DELAY_MS", &delay)],
-    )
+    let args: Vec<&OsStr> = match data {
+        Data::Dir(dir) => vec![OsStr::new("--data-dir"), dir.as_os_str()],
+        // A short lease: the restarted process fails the killed one's job soon.
+        Data::Postgres(url) => vec![
+            OsStr::new("--store"),
+            OsStr::new(url),
+            OsStr::new("--job-lease-s"),
+            OsStr::new("2"),
+        ],
+    };
+    Server::start(&args, &[("WANGGE_JOB_DELAY_MS", &delay)])
 }
 
 fn matched(addr: &str, collection: &str) -> Option<u64> {
@@ -52,7 +66,18 @@ fn put(addr: &str, layer: &str, body: &str) -> std::io::Result<Resp> {
 #[test]
 fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     let dir = common::temp_dir("restart");
-    let server = start(&dir, 600_000);
+    sigkill_mid_upload_and_mid_job(&Data::Dir(dir.clone()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged_postgres() {
+    let url = common::pg::PgCluster::shared().fresh_database("restart");
+    sigkill_mid_upload_and_mid_job(&Data::Postgres(url));
+}
+
+fn sigkill_mid_upload_and_mid_job(data: &Data) {
+    let server = start(data, 600_000);
     let addr = server.addr.clone();
 
     // Acknowledged uploads.
@@ -124,8 +149,8 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     let attempted = attempted.lock().unwrap().clone();
     let last_acked = *acked.last().unwrap();
 
-    // Restart on the same directory.
-    let server = start(&dir, 0);
+    // Restart on the same directory (database).
+    let server = start(data, 0);
     let addr = server.addr.clone();
     assert_eq!(matched(&addr, "d.areas"), Some(9));
     assert_eq!(matched(&addr, "d.households"), Some(5000));
@@ -139,10 +164,18 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     );
     // The cut-off upload left nothing.
     assert_eq!(matched(&addr, "d.sites"), None);
-    // The job that was running is failed, with a reason.
-    let j = http(&addr, "GET", &job_path, None).unwrap();
-    assert_eq!(j.status, 200);
-    let j = j.json();
+    // The job that was running is failed, with a reason: at once on SQLite;
+    // on PostgreSQL once its process has been silent for the lease.
+    let t0 = Instant::now();
+    let j = loop {
+        let j = http(&addr, "GET", &job_path, None).unwrap();
+        assert_eq!(j.status, 200);
+        let j = j.json();
+        if j["state"] != "running" || t0.elapsed() > Duration::from_secs(20) {
+            break j;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(j["state"], "failed", "{j}");
     assert!(j["reason"].as_str().unwrap().contains("stopped"), "{j}");
     // And the restarted server takes new work.
@@ -154,7 +187,6 @@ fn sigkill_mid_upload_and_mid_job_loses_nothing_acknowledged() {
     .unwrap();
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     server.kill9();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `wangge serve --load data/demo` killed while computing the demo's grids and

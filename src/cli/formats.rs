@@ -66,9 +66,11 @@ impl SourceArgs {
 #[derive(Args, Clone)]
 pub(crate) struct OutputArgs {
     /// CRS of the output layers: EPSG:n (e.g. EPSG:4549, the CGCS2000
-    /// Gauss-Krüger zone at 120°E; EPSG:4513-4554 are the CGCS2000 zones),
-    /// GCJ02 (AMap, Tencent) or BD09 (Baidu). Default WGS84, as RFC 7946 has
-    /// it; GeoJSON in any other CRS carries a "crs" member, outside RFC 7946.
+    /// Gauss-Krüger zone at 120°E; EPSG:4491-4554 are the CGCS2000 zones, also
+    /// by name: "CGCS2000 / 3-degree Gauss-Kruger CM 117E" or
+    /// CGCS2000-GK-CM-117E), GCJ02 (AMap, Tencent) or BD09 (Baidu). Default
+    /// WGS84, as RFC 7946 has it; GeoJSON in any other CRS carries a "crs"
+    /// member, outside RFC 7946.
     #[arg(long)]
     out_crs: Option<String>,
 }

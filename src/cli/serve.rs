@@ -12,6 +12,15 @@ pub(crate) struct ServeArgs {
     /// Where the store (SQLite) lives.
     #[arg(long, default_value = "wangge-data")]
     data_dir: PathBuf,
+    /// Keep everything in PostgreSQL with PostGIS instead of SQLite:
+    /// postgresql://USER:PASSWORD@HOST:PORT/DATABASE (also postgres://). Any
+    /// number of `serve` processes on one database answer alike.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// With --store: seconds a replica may stay silent about its jobs (it
+    /// reports every half second) before another replica declares them failed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    job_lease_s: f64,
     /// Load DIR/<layer>.geojson (areas, households, cameras, …) into a dataset at
     /// start-up when it is not stored yet, then compute its grids and coverage.
     #[arg(long, value_name = "DIR")]
@@ -57,6 +66,34 @@ pub(crate) struct ServeArgs {
     /// Refuse (422) a job estimated to test more camera × household pairs than this.
     #[arg(long, default_value_t = wangge::bounds::Budget::SERVICE.pairs)]
     max_job_pairs: f64,
+    /// A raster base map for the planner page: a tile URL template with {z},
+    /// {x} and {y} (repeat for each subdomain; MapLibre has no {s}). Also read
+    /// from WANGGE_BASEMAP_URL (several separated by spaces). None by default:
+    /// the page draws on a plain background and loads nothing from elsewhere.
+    #[arg(long = "basemap-url", value_name = "TEMPLATE")]
+    basemap_urls: Vec<String>,
+    /// The CRS of the base map's tiles: GCJ02 (AMap, Tencent; the page then
+    /// draws every layer moved into GCJ-02) or CRS84/EPSG:4490 (Tianditu).
+    #[arg(long, default_value = "GCJ02")]
+    basemap_crs: String,
+    /// Attribution shown on the map for the base map (its provider's terms).
+    #[arg(long, default_value = "")]
+    basemap_attribution: String,
+}
+
+/// The base map: `--basemap-url`, else WANGGE_BASEMAP_URL; none without either.
+fn basemap(a: &ServeArgs) -> Result<Option<wangge::service::page::Basemap>, String> {
+    let mut urls = a.basemap_urls.clone();
+    if urls.is_empty() {
+        if let Ok(v) = std::env::var("WANGGE_BASEMAP_URL") {
+            urls = v.split_whitespace().map(str::to_string).collect();
+        }
+    }
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    wangge::service::page::Basemap::new(urls, &a.basemap_crs, a.basemap_attribution.clone())
+        .map(Some)
 }
 
 /// `--job-max-age-days`: 0 keeps jobs forever.
@@ -82,9 +119,20 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .map(std::time::Duration::from_millis)
         .unwrap_or_default();
+    let basemap = basemap(&a)?;
     let config = wangge::service::Config {
         listen: a.listen,
         data_dir: a.data_dir,
+        store: a.store,
+        job_lease: std::time::Duration::try_from_secs_f64(a.job_lease_s)
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                format!(
+                    "--job-lease-s {}: expected at least 1 second",
+                    a.job_lease_s
+                )
+            })?,
         load: a.load,
         load_dataset: a.load_dataset,
         tokens,
@@ -101,6 +149,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
             cells: a.max_job_cells,
             pairs: a.max_job_pairs,
         },
+        basemap,
     };
     wangge::service::run(config).map_err(|e| e.to_string())
 }

@@ -57,6 +57,18 @@ pub enum CrsError {
         reason: String,
     },
 
+    /// This build of wangge has no PROJ (built without the `epsg` feature, as
+    /// the engine-only build is), so no EPSG code can be converted.
+    #[error(
+        "EPSG:{code} cannot be used: this build of wangge has no EPSG support \
+         (built without the `epsg` feature, so without PROJ); use CRS84, GCJ02 or \
+         BD09, or a build with default features"
+    )]
+    NoEpsgSupport {
+        /// The code.
+        code: u32,
+    },
+
     /// The code names something that has no longitude/latitude or easting/northing
     /// to convert: a geocentric, vertical or engineering CRS, or not a CRS at all (an
     /// ellipsoid, a datum, a transformation).

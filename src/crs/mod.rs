@@ -31,20 +31,29 @@
 //! assert!((lon - 119.16).abs() < 0.01 && (lat - 32.30).abs() < 0.01);
 //! ```
 
+mod area;
 pub mod chinese;
 mod error;
 mod name;
+#[cfg(feature = "epsg")]
 mod proj_transform;
+/// Without the `epsg` feature (no PROJ in the build) every EPSG code is
+/// refused with [`CrsError::NoEpsgSupport`].
+#[cfg(not(feature = "epsg"))]
+#[path = "no_proj.rs"]
+mod proj_transform;
+#[cfg(feature = "epsg")]
 mod wkt;
 
 use geo_types::Coord;
 use rayon::prelude::*;
 
+pub use area::{AreaOfUse, DOMAIN_MARGIN_DEG};
 pub use error::{At, CrsError};
-pub use name::WGS84_EQUIVALENT_EPSG;
-pub use proj_transform::{AreaOfUse, DOMAIN_MARGIN_DEG};
+pub use name::{cgcs2000_zone, WGS84_EQUIVALENT_EPSG};
 
-use proj_transform::{Direction, ProjOp};
+use area::Direction;
+use proj_transform::ProjOp;
 
 /// A coordinate reference system that input layers may come in.
 ///
@@ -90,6 +99,16 @@ impl Crs {
     pub fn from_wgs84(&self) -> Result<FromWgs84, CrsError> {
         Ok(FromWgs84(Transformer::new(*self, Direction::FromWgs84)?))
     }
+}
+
+/// Whether EPSG:`code`'s official axis order puts latitude or northing first:
+/// EPSG:4326 and 4490 are latitude/longitude, the CGCS2000 Gauss–Krüger zones
+/// (EPSG:4491–4554) northing/easting, EPSG:3857 easting/northing. PROJ says,
+/// from its database. Transformers always work easting (longitude) first;
+/// OGC API – Features Part 2 answers in the official order, so the service
+/// swaps where this says so.
+pub fn northing_first(code: u32) -> Result<bool, CrsError> {
+    proj_transform::northing_first(code)
 }
 
 /// Batches at least this long are split over rayon's threads.

@@ -36,7 +36,12 @@ impl Crs {
     ///   `urn:ogc:def:crs:EPSG::4326`) and `urn:ogc:def:crs:OGC:1.3:CRS84`;
     /// - OGC URIs `http://www.opengis.net/def/crs/EPSG/0/n` and
     ///   `http://www.opengis.net/def/crs/OGC/1.3/CRS84` (also `https`);
-    /// - `GCJ02`, `GCJ-02`, `BD09`, `BD-09`.
+    /// - `GCJ02`, `GCJ-02`, `BD09`, `BD-09`;
+    /// - `CGCS2000` (EPSG:4490) and the CGCS2000 Gauss–Krüger zones by their
+    ///   EPSG names, `CGCS2000 / 3-degree Gauss-Kruger CM 117E` (EPSG:4548),
+    ///   `… zone 39` (EPSG:4527), `CGCS2000 / Gauss-Kruger CM 117E` (6-degree,
+    ///   EPSG:4509), `… zone 20` (EPSG:4498), `Krüger` also spelt so, and the
+    ///   short `CGCS2000-GK-CM-117E` for the 3-degree zone (see [`cgcs2000_zone`]).
     ///
     /// EPSG:4326 and EPSG:4490 become [`Crs::Wgs84`] (see [`WGS84_EQUIVALENT_EPSG`]).
     /// Whether PROJ knows an EPSG code is only checked when a transformer is built
@@ -50,7 +55,11 @@ impl Crs {
             "crs84" | "ogc:crs84" | "wgs84" => return Ok(Crs::Wgs84),
             "gcj02" | "gcj-02" => return Ok(Crs::Gcj02),
             "bd09" | "bd-09" => return Ok(Crs::Bd09),
+            "cgcs2000" => return Ok(Crs::Wgs84),
             _ => {}
+        }
+        if lower.starts_with("cgcs2000") {
+            return cgcs2000_zone(&lower).map(Crs::Epsg).ok_or_else(unknown);
         }
         // authority, version (ignored) and code, from the URN or URI forms.
         let parts: Option<Vec<&str>> = if let Some(rest) = lower.strip_prefix("urn:ogc:def:crs:") {
@@ -123,6 +132,60 @@ impl Crs {
             Crs::Gcj02 | Crs::Bd09 => None,
         }
     }
+}
+
+/// The central meridians of the CGCS2000 3-degree Gauss–Krüger zones (°E).
+pub const CGCS2000_3_DEGREE_CM: std::ops::RangeInclusive<u32> = 75..=135;
+
+/// The EPSG code of a CGCS2000 Gauss–Krüger zone named as EPSG names it
+/// (ASCII case ignored, `krüger` or `kruger`):
+///
+/// | name | codes |
+/// |---|---|
+/// | `cgcs2000 / 3-degree gauss-kruger cm {75…135, every 3}e` (and short `cgcs2000-gk-cm-{…}e`) | 4534–4554 |
+/// | `cgcs2000 / 3-degree gauss-kruger zone {25…45}` | 4513–4533 |
+/// | `cgcs2000 / gauss-kruger cm {75…135, every 6}e` (6-degree) | 4502–4512 |
+/// | `cgcs2000 / gauss-kruger zone {13…23}` (6-degree) | 4491–4501 |
+///
+/// The short form is the 3-degree zone, the one city surveys use; a central
+/// meridian that is also a 6-degree one (117°E) names the same projection
+/// either way, only the EPSG code (and PROJ's area of use) differ.
+/// `lower` is the name in ASCII lower case, trimmed.
+pub fn cgcs2000_zone(lower: &str) -> Option<u32> {
+    let name = lower.replace("krüger", "kruger");
+    let cm = |s: &str| -> Option<u32> {
+        let digits = s.strip_suffix('e')?;
+        plain_number(digits, 3)
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    let zone = |s: &str| -> Option<u32> { plain_number(s, 2).then(|| s.parse().ok()).flatten() };
+    let three_cm = |n: u32| {
+        (CGCS2000_3_DEGREE_CM.contains(&n) && (n - 75) % 3 == 0).then(|| 4534 + (n - 75) / 3)
+    };
+    if let Some(rest) = name.strip_prefix("cgcs2000-gk-cm-") {
+        return cm(rest).and_then(three_cm);
+    }
+    if let Some(rest) = name.strip_prefix("cgcs2000 / 3-degree gauss-kruger ") {
+        if let Some(n) = rest.strip_prefix("cm ") {
+            return cm(n).and_then(three_cm);
+        }
+        let z = zone(rest.strip_prefix("zone ")?)?;
+        return (25..=45).contains(&z).then(|| 4513 + z - 25);
+    }
+    let rest = name.strip_prefix("cgcs2000 / gauss-kruger ")?;
+    if let Some(n) = rest.strip_prefix("cm ") {
+        let n = cm(n)?;
+        return (CGCS2000_3_DEGREE_CM.contains(&n) && (n - 75) % 6 == 0)
+            .then(|| 4502 + (n - 75) / 6);
+    }
+    let z = zone(rest.strip_prefix("zone ")?)?;
+    (13..=23).contains(&z).then(|| 4491 + z - 13)
+}
+
+/// 1 to `max` ASCII digits without a leading zero.
+fn plain_number(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An EPSG code: 1 to 9 ASCII digits, not zero.

@@ -30,70 +30,12 @@ use std::sync::{Mutex, Once, OnceLock};
 use geo_types::Coord;
 use proj::Proj;
 
+use super::area::{AreaOfUse, Direction, DOMAIN_MARGIN_DEG};
 use super::error::At;
 use super::{Crs, CrsError};
 
-/// How far (degrees) a point may lie outside the area of use of a CRS before we
-/// call it out of domain. Generous on purpose: a city often keeps one Gauss–Krüger
-/// zone for land that spills into the next one, which PROJ handles fine; what we
-/// want to catch is data in the wrong CRS or with X and Y swapped, which lands
-/// tens of degrees away (or fails in PROJ outright).
-pub const DOMAIN_MARGIN_DEG: f64 = 10.0;
-
 /// Most `Proj` objects kept per thread; beyond that the oldest is dropped.
 const CACHE_PER_THREAD: usize = 32;
-
-/// Which way a PROJ transformer goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Direction {
-    /// EPSG:n → WGS84 lon/lat.
-    ToWgs84,
-    /// WGS84 lon/lat → EPSG:n.
-    FromWgs84,
-}
-
-/// The area of use of a CRS, in WGS84 degrees. `west > east` when it crosses the
-/// antimeridian.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AreaOfUse {
-    /// Western bound, degrees of longitude.
-    pub west: f64,
-    /// Southern bound, degrees of latitude.
-    pub south: f64,
-    /// Eastern bound, degrees of longitude.
-    pub east: f64,
-    /// Northern bound, degrees of latitude.
-    pub north: f64,
-}
-
-impl AreaOfUse {
-    /// True when `(lon, lat)` is inside the area widened by `margin` degrees.
-    pub fn contains_with_margin(&self, lon: f64, lat: f64, margin: f64) -> bool {
-        if lat < self.south - margin || lat > self.north + margin {
-            return false;
-        }
-        // Work on the circle, so that antimeridian-crossing areas (west > east) and
-        // margins spilling over ±180° need no special case.
-        let span = (self.east - self.west).rem_euclid(360.0);
-        let span = if span == 0.0 && self.east != self.west {
-            360.0
-        } else {
-            span
-        };
-        let width = span + 2.0 * margin;
-        width >= 360.0 || (lon - (self.west - margin)).rem_euclid(360.0) <= width
-    }
-}
-
-impl std::fmt::Display for AreaOfUse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "lon {:.2}..{:.2}, lat {:.2}..{:.2}",
-            self.west, self.east, self.south, self.north
-        )
-    }
-}
 
 thread_local! {
     /// The last message PROJ logged on this thread (see [`capture_proj_log`]).
@@ -169,6 +111,9 @@ fn reason(logged: Option<String>, error: &dyn std::fmt::Display) -> String {
 #[derive(Debug, Clone)]
 struct CodeInfo {
     area: Option<AreaOfUse>,
+    /// The CRS's official first axis points north or south (latitude or
+    /// northing first: EPSG:4326, the CGCS2000 Gauss–Krüger zones).
+    northing_first: bool,
 }
 
 /// Codes whose PROJ answer is remembered at most: a real deployment uses a
@@ -335,12 +280,18 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
     }
     let name = CString::new(format!("EPSG:{code}")).expect("no NUL");
     let ctx = Context::new();
-    let (kind, area) = ctx
+    let (kind, area, northing_first) = ctx
         .with_object(
             // SAFETY: a live context and a NUL-terminated name.
             |c| unsafe { proj_sys::proj_create(c, name.as_ptr()) },
             // SAFETY: the object was just made on this context.
-            |c, pj| unsafe { (projjson_type(c, pj), area_of_use(c, pj)) },
+            |c, pj| unsafe {
+                (
+                    projjson_type(c, pj),
+                    area_of_use(c, pj),
+                    first_axis_north(c, pj),
+                )
+            },
         )
         .map_err(|reason| CrsError::UnknownEpsg { code, reason })?;
     // GeodeticCRS in PROJJSON is a geocentric (cartesian) one; geographic ones are
@@ -360,7 +311,53 @@ fn inspect(code: u32) -> Result<CodeInfo, CrsError> {
             kind: describe_kind(&kind),
         });
     }
-    Ok(CodeInfo { area })
+    Ok(CodeInfo {
+        area,
+        northing_first,
+    })
+}
+
+/// Whether the first axis of a CRS's coordinate system points north or south
+/// (its official order is latitude or northing first). False for anything
+/// without a coordinate system of its own (a compound or bound CRS).
+///
+/// # Safety
+/// `ctx` and `pj` must be live, `pj` made on `ctx`.
+unsafe fn first_axis_north(ctx: *mut proj_sys::PJ_CONTEXT, pj: *mut proj_sys::PJ) -> bool {
+    let cs = unsafe { proj_sys::proj_crs_get_coordinate_system(ctx, pj) };
+    if cs.is_null() {
+        return false;
+    }
+    let mut direction: *const c_char = std::ptr::null();
+    // SAFETY: `cs` is live; the outputs we do not want are null, which PROJ
+    // allows; the direction string lives as long as `cs`.
+    let north = unsafe {
+        let ok = proj_sys::proj_cs_get_axis_info(
+            ctx,
+            cs,
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut direction,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ) != 0;
+        ok && !direction.is_null() && {
+            let d = CStr::from_ptr(direction).to_bytes();
+            d.eq_ignore_ascii_case(b"north") || d.eq_ignore_ascii_case(b"south")
+        }
+    };
+    // SAFETY: made above on this context, not used after.
+    unsafe { proj_sys::proj_destroy(cs) };
+    north
+}
+
+/// Whether EPSG:`code`'s official axis order puts latitude or northing
+/// first (see [`super::Crs::northing_first`]).
+pub(crate) fn northing_first(code: u32) -> Result<bool, CrsError> {
+    code_info(code).map(|i| i.northing_first)
 }
 
 /// PROJ's messages come wrapped by the proj crate and prefixed with the PROJ

@@ -107,8 +107,8 @@ pub struct ReadOptions {
     pub fields: FieldNames,
     pub camera_defaults: CameraDefaults,
     /// Set when the text was converted from another format
-    /// ([`super::formats`]): rejections then name the file's records and rows.
-    pub origin: Option<std::sync::Arc<super::formats::Origin>>,
+    /// (`layers::formats`): rejections then name the file's records and rows.
+    pub origin: Option<std::sync::Arc<super::Origin>>,
 }
 
 /// Any layer, for callers that pick the kind at run time.

@@ -16,10 +16,12 @@
 mod collection;
 mod direct;
 mod fields;
+#[cfg(feature = "formats")]
 pub mod formats;
 mod geometry;
 mod kinds;
 pub mod lineage;
+mod origin;
 pub mod outputs;
 pub mod previous;
 mod props;
@@ -35,6 +37,7 @@ pub use kinds::{
     read_areas, read_barriers, read_buildings, read_cameras, read_candidates, read_households,
     read_layer, read_sites, AnyLayer, CameraDefaults, LayerKind, ReadOptions,
 };
+pub use origin::Origin;
 pub use report::{LayerReport, Rejection};
 pub use write::FeatureWriter;
 
@@ -66,6 +69,7 @@ pub enum LayerError {
     NothingAccepted { rejected: usize, first: Rejection },
     #[error("unknown layer kind {0:?} (expected areas, households, cameras, buildings, barriers, sites or candidates)")]
     UnknownKind(String),
+    #[cfg(feature = "formats")]
     #[error("{0}")]
     Format(#[from] formats::FormatError),
     #[error("reading {path}: {source}")]

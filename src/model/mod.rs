@@ -7,7 +7,9 @@
 
 mod rules;
 
-pub use rules::{Rules, RulesError, MAX_HOUSEHOLDS, MAX_PERSONS};
+pub use rules::{
+    list_codes, AreaRules, Rules, RulesError, MAX_AREA_RULES, MAX_HOUSEHOLDS, MAX_PERSONS,
+};
 
 use geo_types::{MultiLineString, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};

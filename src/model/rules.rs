@@ -1,4 +1,8 @@
-//! Size and population rules for service grids.
+//! Size and population rules for service grids, and which rules hold in
+//! which area: an area's own override, else the job's rules, else the
+//! preset of the area's kind ([`AreaRules::resolve`]).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +40,26 @@ pub enum RulesError {
         value: u64,
         max: u64,
     },
+    /// One area's override is unusable: what is wrong, naming the area.
+    #[error("area {code}: {reason}")]
+    Area {
+        code: String,
+        reason: Box<RulesError>,
+    },
+    #[error("rules are given for {count} areas; at most {max} may have rules of their own")]
+    TooManyAreas { count: usize, max: usize },
+}
+
+impl RulesError {
+    /// True when each value is in its range but they contradict one another
+    /// (minimum above maximum, target outside them), in an override too.
+    pub fn is_contradiction(&self) -> bool {
+        match self {
+            RulesError::MinAboveMax { .. } | RulesError::TargetOutside { .. } => true,
+            RulesError::Area { reason, .. } => reason.is_contradiction(),
+            _ => false,
+        }
+    }
 }
 
 /// Largest `max_households` a rules document may ask for (a grid of a million
@@ -43,6 +67,9 @@ pub enum RulesError {
 pub const MAX_HOUSEHOLDS: u64 = 1_000_000;
 /// Largest `max_persons`.
 pub const MAX_PERSONS: u64 = 10_000_000;
+/// Most areas one job may give rules of their own (more than the villages
+/// and communities of a province; each costs a map entry, nothing more).
+pub const MAX_AREA_RULES: usize = 100_000;
 
 impl Rules {
     /// Urban comprehensive grids: 300–500 households, at most 2,500 residents.
@@ -124,6 +151,100 @@ impl Rules {
     }
 }
 
+/// Rules of their own for some areas, by area code. An override is a whole
+/// rules document: it replaces the job's rules (or the preset) for that
+/// area, and a bound it leaves out is not checked there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AreaRules(BTreeMap<String, Rules>);
+
+impl AreaRules {
+    /// The rules the grids of area `code` (of `kind`) are held to: its own,
+    /// else `rules` (the job's, for every area), else the kind's preset.
+    pub fn resolve(&self, code: &str, kind: AreaKind, rules: Option<Rules>) -> Rules {
+        self.0
+            .get(code)
+            .copied()
+            .or(rules)
+            .unwrap_or_else(|| Rules::preset(kind))
+    }
+
+    /// Checks every override as a rules document, naming the area of the
+    /// first that is unusable (in code order, so the answer is stable).
+    pub fn validate(&self) -> Result<(), RulesError> {
+        if self.0.len() > MAX_AREA_RULES {
+            return Err(RulesError::TooManyAreas {
+                count: self.0.len(),
+                max: MAX_AREA_RULES,
+            });
+        }
+        for (code, r) in &self.0 {
+            r.validate().map_err(|e| RulesError::Area {
+                code: code.clone(),
+                reason: Box::new(e),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Codes given rules that are not among `known` (the areas' codes), in
+    /// code order: an override nobody can use is a mistake worth naming.
+    pub fn unknown_codes<'a>(&self, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let known: std::collections::HashSet<&str> = known.into_iter().collect();
+        self.0
+            .keys()
+            .filter(|c| !known.contains(c.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The overrides of the areas in `codes` only.
+    pub fn only<'a>(&self, codes: impl IntoIterator<Item = &'a str>) -> AreaRules {
+        AreaRules(
+            codes
+                .into_iter()
+                .filter_map(|c| self.0.get(c).map(|r| (c.to_string(), *r)))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Rules> {
+        self.0.get(code)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Rules)> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, Rules)> for AreaRules {
+    fn from_iter<I: IntoIterator<Item = (String, Rules)>>(iter: I) -> Self {
+        AreaRules(iter.into_iter().collect())
+    }
+}
+
+/// Codes for a message: the first `shown`, then how many more.
+pub fn list_codes(codes: &[String], shown: usize) -> String {
+    let mut s = codes
+        .iter()
+        .take(shown)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if codes.len() > shown {
+        s.push_str(&format!(" and {} more", codes.len() - shown));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +275,54 @@ mod tests {
         assert_eq!(
             bad.validate(),
             Err(RulesError::MinAboveMax { min: 600, max: 500 })
+        );
+    }
+
+    #[test]
+    fn an_override_wins_then_the_job_rules_then_the_preset() {
+        let narrow = Rules {
+            min_households: 100,
+            max_households: 200,
+            target_households: None,
+            max_persons: None,
+            max_area_m2: None,
+        };
+        let o: AreaRules = [("A".to_string(), narrow)].into_iter().collect();
+        assert_eq!(o.resolve("A", AreaKind::Rural, Some(Rules::URBAN)), narrow);
+        assert_eq!(
+            o.resolve("B", AreaKind::Rural, Some(Rules::URBAN)),
+            Rules::URBAN
+        );
+        assert_eq!(o.resolve("B", AreaKind::Rural, None), Rules::RURAL);
+        assert_eq!(o.unknown_codes(["B", "C"]), vec!["A".to_string()]);
+        assert!(o.unknown_codes(["A"]).is_empty());
+    }
+
+    #[test]
+    fn a_bad_override_names_its_area() {
+        let o: AreaRules = serde_json::from_str(
+            r#"{"X1": {"min_households": 10, "max_households": 20},
+                "X2": {"min_households": 30, "max_households": 20}}"#,
+        )
+        .unwrap();
+        let e = o.validate().unwrap_err();
+        assert!(e.is_contradiction());
+        assert_eq!(
+            e.to_string(),
+            "area X2: min_households (30) is greater than max_households (20)"
+        );
+        let zero: AreaRules =
+            serde_json::from_str(r#"{"X3": {"min_households": 0, "max_households": 0}}"#).unwrap();
+        let e = zero.validate().unwrap_err();
+        assert!(!e.is_contradiction());
+        assert_eq!(e.to_string(), "area X3: max_households must be at least 1");
+        assert!(serde_json::from_str::<AreaRules>(
+            r#"{"X": {"min_households": 1, "max_households": 2, "locked": []}}"#
+        )
+        .is_err());
+        assert_eq!(
+            list_codes(&["a".into(), "b".into(), "c".into()], 2),
+            "a, b and 1 more"
         );
     }
 }

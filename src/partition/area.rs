@@ -57,7 +57,7 @@ pub(crate) fn partition_area(
 ) -> Result<AreaResult, PartitionError> {
     let _area_span =
         debug_span!("partition area", code = %area.code, households = hh.len()).entered();
-    let rules = options.rules.unwrap_or_else(|| Rules::preset(area.kind));
+    let rules = options.rules_for(area);
     let bbox = area.geometry.bounding_rect().expect("validated non-empty");
     let frame = LocalFrame::new(Point(bbox.center()));
     let area_m2 = metrics::multipolygon_area_m2(&area.geometry, &frame);

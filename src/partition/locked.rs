@@ -57,6 +57,11 @@ pub fn partition_around(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<LockedPartition, LockError> {
+    options
+        .area_rules
+        .validate()
+        .map_err(PartitionError::from)?;
+    super::check_area_rules(areas, options)?;
     let mut by_area: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut seen = HashSet::new();
     for (i, g) in locked.iter().enumerate() {
@@ -136,7 +141,15 @@ pub fn partition_around(
         }
     }
 
-    let rest = partition(&rest_areas, &free, barriers, options, progress)?;
+    // Overrides name the areas given; an area wholly locked is not
+    // partitioned, so its override goes no further.
+    let rest_options = PartitionOptions {
+        area_rules: options
+            .area_rules
+            .only(rest_areas.iter().map(|a| a.code.as_str())),
+        ..options.clone()
+    };
+    let rest = partition(&rest_areas, &free, barriers, &rest_options, progress)?;
 
     // Put the locked grids first in their areas, renumber clashing codes.
     let mut grids = Vec::with_capacity(rest.grids.len() + locked.len());
@@ -182,9 +195,7 @@ pub fn partition_around(
                 grids: 0,
                 households: 0,
                 persons: 0,
-                rules: options
-                    .rules
-                    .unwrap_or_else(|| crate::model::Rules::preset(area.kind)),
+                rules: options.rules_for(area),
                 feasible: true,
                 notes: vec!["every grid of the area is locked".into()],
             },

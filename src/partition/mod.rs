@@ -58,7 +58,7 @@ use geo_types::{MultiPolygon, Rect};
 use h3o::Resolution;
 use rayon::prelude::*;
 
-use crate::model::{Area, Barrier, Grid, Household, Rules, RulesError};
+use crate::model::{list_codes, Area, AreaRules, Barrier, Grid, Household, Rules, RulesError};
 use crate::progress::Progress;
 
 pub use adjust::{move_cell, CellMove, MoveError};
@@ -75,6 +75,10 @@ pub use update::{
 pub struct PartitionOptions {
     /// Rules for every area, overriding the per-kind presets ([`Rules::preset`]).
     pub rules: Option<Rules>,
+    /// Rules of their own for some areas, by code, over `rules` and the
+    /// presets ([`PartitionOptions::rules_for`]). A code that is not among
+    /// the areas is an error ([`PartitionError::UnknownAreaRules`]).
+    pub area_rules: AreaRules,
     /// H3 resolution of the building blocks; chosen per area from household
     /// density when absent (about 10–25 households per occupied cell, and at
     /// least ~40 cells per grid so grid outlines can be compact).
@@ -93,11 +97,20 @@ impl Default for PartitionOptions {
     fn default() -> Self {
         PartitionOptions {
             rules: None,
+            area_rules: AreaRules::default(),
             resolution: None,
             grid_counts: HashMap::new(),
             barrier_cut_cost: 0.15,
             balance_tolerance: 0.08,
         }
+    }
+}
+
+impl PartitionOptions {
+    /// The rules area `area`'s grids are held to: its override, else
+    /// `rules`, else its kind's preset.
+    pub fn rules_for(&self, area: &Area) -> Rules {
+        self.area_rules.resolve(&area.code, area.kind, self.rules)
     }
 }
 
@@ -150,6 +163,8 @@ pub struct OutsideReport {
 pub enum PartitionError {
     #[error("invalid rules: {0}")]
     Rules(#[from] RulesError),
+    #[error("rules are given for areas that are not among the areas: {}", list_codes(.0, 20))]
+    UnknownAreaRules(Vec<String>),
     #[error("area {code}: {reason}")]
     InvalidArea { code: String, reason: String },
     #[error("area code {0} occurs more than once")]
@@ -280,6 +295,21 @@ pub(crate) fn validate_area(a: &Area) -> Result<(), PartitionError> {
     Ok(())
 }
 
+/// Refuses overrides for codes that are not among `areas`.
+pub(crate) fn check_area_rules(
+    areas: &[Area],
+    options: &PartitionOptions,
+) -> Result<(), PartitionError> {
+    let unknown = options
+        .area_rules
+        .unknown_codes(areas.iter().map(|a| a.code.as_str()));
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(PartitionError::UnknownAreaRules(unknown))
+    }
+}
+
 /// Bounding rectangle helper shared by the submodules.
 pub(crate) fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rect<f64>> {
     mp.bounding_rect()
@@ -295,6 +325,7 @@ pub(crate) fn validate_inputs(
     if let Some(r) = &options.rules {
         r.validate()?;
     }
+    options.area_rules.validate()?;
     if let Some(res) = options.resolution {
         let r = u8::from(res);
         if !(6..=14).contains(&r) {
@@ -308,6 +339,7 @@ pub(crate) fn validate_inputs(
         }
         validate_area(a)?;
     }
+    check_area_rules(areas, options)?;
     for (i, h) in households.iter().enumerate() {
         let (x, y) = (h.location.x(), h.location.y());
         if !(x.is_finite()

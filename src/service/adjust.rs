@@ -6,10 +6,10 @@
 //! reports; otherwise the move is applied (the grids layer is written
 //! again, as a new version) unless it would leave the giving grid in pieces.
 //!
-//! The rules a grid is checked against are the last successful partition
-//! job's rules, or its area kind's preset when that job used presets. A
-//! moved grid's area and compactness are measured again; its barrier length
-//! is kept from before the move.
+//! The rules a grid is checked against are its area's own rules in the last
+//! successful partition job (`area_rules`), else that job's rules, else its
+//! area kind's preset. A moved grid's area and compactness are measured
+//! again; its barrier length is kept from before the move.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use geo::{Area as _, MapCoords};
@@ -24,7 +24,7 @@ use super::features::FeatureSet;
 use super::{no_query, AppState};
 use crate::geodesy::LocalFrame;
 use crate::layers::{AnyLayer, LayerKind};
-use crate::model::{AreaKind, Grid, Rules};
+use crate::model::{AreaKind, AreaRules, Grid, Rules};
 use crate::partition::{move_cell, polsby_popper, MoveError};
 use crate::store::{LayerSource, Store};
 
@@ -109,16 +109,24 @@ fn remeasured(old: &Grid, geometry: MultiPolygon<f64>, hh: u64, persons: u64, r:
     }
 }
 
-/// The rules of the dataset's last successful partition, if it gave any.
-fn job_rules(store: &dyn Store, dataset: &str) -> Result<Option<Rules>, ServiceError> {
+/// The rules of the dataset's last successful partition, if it gave any,
+/// and the areas' own rules it gave.
+fn job_rules(store: &dyn Store, dataset: &str) -> Result<(Option<Rules>, AreaRules), ServiceError> {
     let jobs = store.jobs(Some(dataset))?;
     let last = jobs
         .iter()
         .find(|j| j.kind == "partition" && j.state == crate::store::JobState::Succeeded);
-    Ok(last
-        .and_then(|j| j.params.get("rules"))
-        .filter(|r| !r.is_null())
-        .and_then(|r| serde_json::from_value(r.clone()).ok()))
+    let param = |name: &str| {
+        last.and_then(|j| j.params.get(name))
+            .filter(|r| !r.is_null())
+            .cloned()
+    };
+    Ok((
+        param("rules").and_then(|r| serde_json::from_value(r).ok()),
+        param("area_rules")
+            .and_then(|r| serde_json::from_value(r).ok())
+            .unwrap_or_default(),
+    ))
 }
 
 /// Area code → kind, from the stored areas layer (none: urban).
@@ -209,16 +217,14 @@ pub async fn move_grid_cell(
                 MoveError::BadPoint(..) => ServiceError::BadRequest(e.to_string()),
                 other => ServiceError::Unprocessable(other.to_string()),
             })?;
-        let fixed = job_rules(store, &ds)?;
+        let (fixed, own) = job_rules(store, &ds)?;
         let kinds = area_kinds(store, &ds)?;
         let rules_of = |g: &Grid| {
-            fixed.unwrap_or_else(|| {
-                let kind = kinds
-                    .iter()
-                    .find(|(c, _)| *c == g.parent_code)
-                    .map_or(AreaKind::Urban, |(_, k)| *k);
-                Rules::preset(kind)
-            })
+            let kind = kinds
+                .iter()
+                .find(|(c, _)| *c == g.parent_code)
+                .map_or(AreaKind::Urban, |(_, k)| *k);
+            own.resolve(&g.parent_code, kind, fixed)
         };
         let (rf, rt) = (rules_of(&grids[moved.from]), rules_of(&grids[moved.to]));
         let from = remeasured(

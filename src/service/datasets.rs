@@ -14,9 +14,10 @@ use super::error::{from_actix, ServiceError};
 use super::estimate;
 use super::features::{layer_to_stored, FeatureSet};
 use super::jobs::JobKind;
-use super::stream::{FeatureBody, Picks};
+use super::stream::Picks;
 // The annotations name the body types of `super::openapi::types` by name.
-use super::openapi::types::{PartitionQuery, UploadQuery};
+use super::ogc_crs::OgcCrs;
+use super::openapi::types::{LayerQuery, PartitionQuery, UploadQuery};
 use super::{base_url, query_pairs, AppState};
 use crate::crs::Crs;
 use crate::layers::{self, FieldNames, LayerKind, ReadOptions};
@@ -190,15 +191,20 @@ pub async fn delete(
 /// The whole layer as one GeoJSON FeatureCollection.
 ///
 /// Streamed from the collection in memory (shared by every concurrent
-/// download of it), with a strong ETag and Last-Modified.
+/// download of it), with a strong ETag and Last-Modified. With `crs` (as
+/// items take it), converted first: the planner page draws layers over a
+/// GCJ-02 base map this way.
 #[utoipa::path(get, path = "/api/v1/datasets/{dataset}/layers/{layer}", tag = "Datasets", operation_id = "get_layer",
-    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = LayerName, Path, description = "the layer")),
+    params(("dataset" = DatasetName, Path, description = "the dataset"), ("layer" = LayerName, Path, description = "the layer"), LayerQuery),
     responses(
-        (status = 200, description = "the whole layer", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 200, description = "the whole layer", body = FeatureCollection, content_type = "application/geo+json",
+         headers(("Content-Crs" = String, description = "the CRS of the coordinates, as `<URI>`"))),
         (status = 304, description = "not modified"),
+        (status = 400, description = "a CRS this service does not offer"),
         (status = 401, description = "no valid token"),
         (status = 403, description = "the layer is not for this caller's role, or the dataset outside its scope"),
-        (status = 404, description = "no such layer")))]
+        (status = 404, description = "no such layer"),
+        (status = 422, description = "a feature lies outside the area the requested CRS (a Gauss-Krüger zone) is defined for")))]
 pub async fn get_layer(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -206,29 +212,43 @@ pub async fn get_layer(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ServiceError> {
     let (dataset, layer) = path.into_inner();
+    // Other parameters are ignored, as they always were here.
+    let mut crs = OgcCrs::Crs84;
+    for (k, v) in query_pairs(&req)? {
+        if k == "crs" {
+            crs = OgcCrs::parse(&k, &v)?;
+        }
+    }
     caller.require_read(&dataset, &layer)?;
     let set = super::ogc::load_set(&state, &dataset, &layer).await?;
-    // The body has no links: the tag does not depend on the base URL.
-    let validators = Validators::for_layer(&set.meta, "");
+    // The body has no links: the tag depends on the base URL only through
+    // the URI of a CRS of this service's own.
+    let base = base_url(&req, &state);
+    let mut validators = Validators::for_layer(&set.meta, "");
+    validators.etag.push_str(&crs.tag());
     if let Some(r) = validators.not_modified(&req) {
         return Ok(r);
     }
     let name = serde_json::to_string(&format!("{dataset}.{layer}")).unwrap_or_default();
     let head = format!("{{\"type\":\"FeatureCollection\",\"name\":{name},\"features\":[\n");
     let n = set.features.len();
+    let body = super::ogc::features_body(
+        set,
+        Picks::Range(0..n),
+        false,
+        head,
+        ",\n",
+        "\n]}\n".into(),
+        crs,
+    )
+    .await?;
     let mut res = HttpResponse::Ok();
     validators.apply(&mut res);
     Ok(res
         .content_type("application/geo+json")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(FeatureBody::new(
-            set,
-            Picks::Range(0..n),
-            false,
-            head,
-            ",\n",
-            "\n]}\n".into(),
-        )))
+        .insert_header(crs.header(&base))
+        .body(body))
 }
 
 /// A layer's metadata and upload report.
@@ -608,6 +628,8 @@ pub async fn submit(
                 missing.join(", ")
             )));
         }
+        // Overrides must name the dataset's areas.
+        engines::check_area_rules_codes(&*st.store, &ds, &params)?;
         // Refused before it is queued when its estimated size is over budget.
         let size = estimate::job(&*st.store, &ds, &layers, kind, &params)?;
         st.config.job_budget.check(&size)?;
@@ -624,7 +646,7 @@ pub async fn submit(
 /// `update=true` the smallest change to the current grids (census update).
 #[utoipa::path(post, path = "/api/v1/datasets/{dataset}/partition", tag = "Jobs", operation_id = "partition",
     params(("dataset" = DatasetName, Path, description = "the dataset"), PartitionQuery),
-    request_body(content = Rules, content_type = "application/json", description = "the rules (min/max/target households, max persons, max area); empty: the per-area presets"),
+    request_body(content = Rules, content_type = "application/json", description = "the rules (min/max/target households, max persons, max area), `area_rules` (rules of their own for some areas, by area code) and `locked`; empty: the per-area presets"),
     responses(
         (status = 202, description = "the job is queued", body = JobStarted,
          headers(("Location" = String, description = "the job"))),
@@ -635,7 +657,7 @@ pub async fn submit(
         (status = 409, description = "a layer the job needs is missing; or, with update=true, no grids layer"),
         (status = 413, description = "the body is larger than the server's limit"),
         (status = 415, description = "a body that is not JSON"),
-        (status = 422, description = "the job is over the server's size budget (the problem names the estimate), or the rules contradict one another")))]
+        (status = 422, description = "the job is over the server's size budget (the problem names the estimate), the rules (or an area's own rules) contradict one another, or area_rules names an area code the areas layer does not have")))]
 pub async fn partition(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -12,18 +12,20 @@ use crate::coverage::{
     self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
 };
 use crate::layers::{outputs, AnyLayer, LayerKind};
-use crate::model::{Grid, Rules, RulesError};
+use crate::model::{list_codes, AreaRules, Grid, Rules, RulesError};
 use crate::partition::{
     self, PartitionError, PartitionOptions, RetiredCode, UpdateError, UpdateOptions,
 };
 use crate::progress::Progress;
-use crate::store::{StoredFeature, ADOPTED_LAYER};
+use crate::store::{Store, StoredFeature, ADOPTED_LAYER};
 
 /// Parameters of a partition job: the rules document (or nothing for the
-/// per-area presets), and whether to update the dataset's current grids with
-/// the smallest change (census update) instead of drawing them afresh.
+/// per-area presets), rules of their own for some areas (`area_rules`),
+/// and whether to update the dataset's current grids with the smallest
+/// change (census update) instead of drawing them afresh.
 pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError> {
     let mut locked: Vec<String> = Vec::new();
+    let mut area_rules = AreaRules::default();
     let rules = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -35,25 +37,27 @@ pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError
                 ServiceError::BadRequest(format!("locked must be a list of grid codes: {e}"))
             })?;
         }
+        // `area_rules` too: area code → rules document.
+        if let Some(r) = doc.as_object_mut().and_then(|o| o.remove("area_rules")) {
+            area_rules = area_rules_param(r)?;
+        }
         if doc.as_object().is_some_and(|o| o.is_empty()) {
             Value::Null
         } else {
             let rules: Rules = serde_json::from_value(doc).map_err(|e| {
                 ServiceError::BadRequest(format!("the rules document is invalid: {e}"))
             })?;
-            rules.validate().map_err(|e| match e {
-                // Each value is in range, but they contradict one another:
-                // something the API description (JSON Schema) cannot say.
-                RulesError::MinAboveMax { .. } | RulesError::TargetOutside { .. } => {
-                    ServiceError::Unprocessable(format!("the rules contradict one another: {e}"))
-                }
-                _ => ServiceError::BadRequest(format!("the rules are inconsistent: {e}")),
-            })?;
+            rules.validate().map_err(rules_error)?;
             serde_json::to_value(rules).map_err(|e| ServiceError::Internal(e.to_string()))?
         }
     };
+    let mut params = json!({"rules": rules, "update": update});
+    if !area_rules.is_empty() {
+        params["area_rules"] =
+            serde_json::to_value(&area_rules).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    }
     if locked.is_empty() {
-        return Ok(json!({"rules": rules, "update": update}));
+        return Ok(params);
     }
     if update {
         return Err(ServiceError::Unprocessable(
@@ -61,7 +65,82 @@ pub fn partition_params(body: &[u8], update: bool) -> Result<Value, ServiceError
                 .into(),
         ));
     }
-    Ok(json!({"rules": rules, "update": update, "locked": locked}))
+    params["locked"] = json!(locked);
+    Ok(params)
+}
+
+/// A rules document that cannot be used: 422 when each value is in range
+/// but they contradict one another (something the API description, JSON
+/// Schema, cannot say), else 400.
+fn rules_error(e: RulesError) -> ServiceError {
+    if e.is_contradiction() {
+        ServiceError::Unprocessable(format!("the rules contradict one another: {e}"))
+    } else {
+        ServiceError::BadRequest(format!("the rules are inconsistent: {e}"))
+    }
+}
+
+/// The `area_rules` member of a partition body: area code → rules document,
+/// each checked as the job's rules are, an unusable one named by its area.
+fn area_rules_param(v: Value) -> Result<AreaRules, ServiceError> {
+    if let Some(n) = v.as_object().map(|o| o.len()) {
+        if n > bounds::MAX_AREA_RULES {
+            return Err(ServiceError::BadRequest(format!(
+                "area_rules gives rules for {n} areas; at most {} may have rules of their own",
+                bounds::MAX_AREA_RULES
+            )));
+        }
+    }
+    let area_rules: AreaRules = serde_json::from_value(v).map_err(|e| {
+        ServiceError::BadRequest(format!(
+            "area_rules must map area codes to rules documents: {e}"
+        ))
+    })?;
+    area_rules.validate().map_err(|e| match rules_error(e) {
+        ServiceError::Unprocessable(m) => ServiceError::Unprocessable(format!("area_rules: {m}")),
+        ServiceError::BadRequest(m) => ServiceError::BadRequest(format!("area_rules: {m}")),
+        other => other,
+    })?;
+    Ok(area_rules)
+}
+
+/// Refuses a partition whose `area_rules` name codes the dataset's areas
+/// layer does not have, before the job is queued. The stored areas are
+/// read for their codes only (a few hundred or thousand small parses).
+pub fn check_area_rules_codes(
+    store: &dyn Store,
+    dataset: &str,
+    params: &Value,
+) -> Result<(), ServiceError> {
+    let Some(v) = params.get("area_rules") else {
+        return Ok(());
+    };
+    let area_rules: AreaRules = serde_json::from_value(v.clone())
+        .map_err(|e| ServiceError::Internal(format!("area_rules: {e}")))?;
+    let Some((_, stored)) = store.features(dataset, "areas")? else {
+        return Ok(()); // the missing areas layer is answered first (409)
+    };
+    #[derive(serde::Deserialize)]
+    struct Props {
+        code: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Feature {
+        properties: Option<Props>,
+    }
+    let codes: Vec<String> = stored
+        .iter()
+        .filter_map(|f| serde_json::from_str::<Feature>(&f.json).ok())
+        .filter_map(|f| f.properties.and_then(|p| p.code))
+        .collect();
+    let unknown = area_rules.unknown_codes(codes.iter().map(String::as_str));
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Unprocessable(format!(
+        "area_rules names area codes that the dataset's areas layer does not have: {}",
+        list_codes(&unknown, 20)
+    )))
 }
 
 /// Adopted grids uploaded as the `grids` layer: read as `--previous` reads
@@ -293,12 +372,21 @@ impl Builtin {
                     .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
             )
         };
+        let area_rules: AreaRules = params
+            .get("area_rules")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| JobError::Invalid(format!("area_rules: {e}")))?
+            .unwrap_or_default();
         let update = params.get("update").and_then(Value::as_bool) == Some(true);
         let areas = take!(inputs, Areas, Areas, required);
         let households = take!(inputs, Households, Households, required);
         let barriers = take!(inputs, Barriers, Barriers);
+        let overrides = area_rules.len();
         let options = PartitionOptions {
             rules,
+            area_rules,
             ..Default::default()
         };
         let part_err = |e: PartitionError| match e {
@@ -415,6 +503,7 @@ impl Builtin {
             "area_notes": notes,
             "update": update,
             "locked": locked_marks.iter().filter(|l| **l).count(),
+            "areas_with_own_rules": overrides,
             "previous": if update { json!(previous_layer) } else { Value::Null },
             "changes": changes,
             "retired_codes": lineage,

@@ -74,6 +74,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::MethodNotAllowed { .. } => "method-not-allowed",
             ServiceError::OverBudget(_) => "job-too-big",
+            ServiceError::Store(StoreError::Unavailable(_)) => "unavailable",
             ServiceError::Store(_) => "storage",
             ServiceError::Internal(_) | ServiceError::Startup(_) => "internal",
         }
@@ -144,6 +145,8 @@ impl ResponseError for ServiceError {
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServiceError::OverBudget(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            // The database is down or restarting: the client may retry.
+            ServiceError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Startup(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

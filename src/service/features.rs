@@ -172,9 +172,12 @@ pub struct FeatureSet {
     /// The features projected for vector tiles, built on the first tile
     /// request ([`super::tiles`]) and dropped with the set.
     tiles: OnceLock<super::tiles::index::TileIndex>,
-    /// Tiles already cut from this version ([`super::tiles::cache`]),
+    /// The same moved into GCJ-02 first, for tiles over a GCJ-02 base map.
+    tiles_gcj02: OnceLock<super::tiles::index::TileIndex>,
+    /// Tiles already cut from this version ([`super::tiles::cache`]), one
+    /// cache a tile matrix set (WebMercatorQuad, GCJ02WebMercatorQuad),
     /// created on the first tile request.
-    tile_cache: OnceLock<super::tiles::cache::TileCache>,
+    tile_caches: [OnceLock<super::tiles::cache::TileCache>; 2],
     /// When the set was last used ([`Cache`] ticks), for eviction.
     last_used: AtomicU64,
 }
@@ -205,7 +208,8 @@ impl FeatureSet {
             last_used: AtomicU64::new(0),
             ids: OnceLock::new(),
             tiles: OnceLock::new(),
-            tile_cache: OnceLock::new(),
+            tiles_gcj02: OnceLock::new(),
+            tile_caches: Default::default(),
             tree: RTree::bulk_load(entries),
         }
     }
@@ -234,9 +238,20 @@ impl FeatureSet {
             .get_or_init(|| super::tiles::index::TileIndex::build(&self.features))
     }
 
-    /// The tiles cut from this version of the layer.
-    pub fn tile_cache(&self) -> &super::tiles::cache::TileCache {
-        self.tile_cache.get_or_init(Default::default)
+    /// The tiles cut from this version of the layer, in the GCJ-02 tiling
+    /// when `gcj02`.
+    pub fn tile_cache(&self, gcj02: bool) -> &super::tiles::cache::TileCache {
+        self.tile_caches[usize::from(gcj02)].get_or_init(Default::default)
+    }
+
+    /// [`FeatureSet::tile_index`] in GCJ-02 (`GCJ02WebMercatorQuad`).
+    pub fn tile_index_gcj02(&self) -> &super::tiles::index::TileIndex {
+        self.tiles_gcj02.get_or_init(|| {
+            super::tiles::index::TileIndex::build_shifted(
+                &self.features,
+                Some(crate::crs::chinese::wgs84_to_gcj02),
+            )
+        })
     }
 
     /// Positions of the features whose boxes intersect any of `boxes`, ascending.
@@ -275,6 +290,29 @@ impl FeatureSet {
     }
 }
 
+impl FeatureSet {
+    /// Positions of the features whose geometries intersect `area` (a bbox
+    /// of another CRS drawn in CRS84), ascending: the R-tree's candidates for
+    /// its box, then points tested directly and other geometries read.
+    pub fn intersecting_area(&self, area: &geo_types::Polygon<f64>) -> Vec<u32> {
+        use geo::{BoundingRect, Intersects};
+        let Some(r) = area.bounding_rect() else {
+            return Vec::new();
+        };
+        let mut out = self.matching(&[[r.min().x, r.min().y, r.max().x, r.max().y]]);
+        out.retain(|&i| {
+            let f = &self.features[i as usize];
+            let b = f.bbox;
+            if b[0] == b[2] && b[1] == b[3] {
+                area.intersects(&geo_types::Point::new(b[0], b[1]))
+            } else {
+                geometry_meets(&f.json, |g| g.intersects(area))
+            }
+        });
+        out
+    }
+}
+
 fn box_inside(inner: &[f64; 4], outer: &[f64; 4]) -> bool {
     inner[0] >= outer[0] && inner[1] >= outer[1] && inner[2] <= outer[2] && inner[3] <= outer[3]
 }
@@ -284,6 +322,12 @@ fn box_inside(inner: &[f64; 4], outer: &[f64; 4]) -> bool {
 /// box (which matched) decides.
 fn geometry_intersects(feature: &str, rects: &[geo_types::Rect<f64>]) -> bool {
     use geo::Intersects;
+    geometry_meets(feature, |g| rects.iter().any(|r| g.intersects(r)))
+}
+
+/// Whether a stored feature's geometry passes `test` (a feature that does
+/// not parse passes: its box matched).
+fn geometry_meets(feature: &str, test: impl Fn(&geo_types::Geometry<f64>) -> bool) -> bool {
     #[derive(serde::Deserialize)]
     struct Part {
         geometry: Option<geojson::Geometry>,
@@ -291,7 +335,7 @@ fn geometry_intersects(feature: &str, rects: &[geo_types::Rect<f64>]) -> bool {
     match serde_json::from_str::<Part>(feature) {
         Ok(Part { geometry: None }) => false,
         Ok(Part { geometry: Some(g) }) => match geo_types::Geometry::<f64>::try_from(&g.value) {
-            Ok(geom) => rects.iter().any(|r| geom.intersects(r)),
+            Ok(geom) => test(&geom),
             Err(_) => true,
         },
         Err(_) => true,

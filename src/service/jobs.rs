@@ -3,6 +3,13 @@
 //! while it runs and is written to the store at every transition; its results
 //! are committed together with its final state. On start-up, jobs that a
 //! previous process left queued or running are marked failed with a reason.
+//!
+//! On a shared store (replicas on one PostgreSQL database) a job runs on the
+//! replica that queued it; every [`PROGRESS_EVERY`] that replica writes the
+//! progress of its jobs to the store (so any replica shows it), which also
+//! serves as its heartbeat, and reads back cancellations asked for on other
+//! replicas. Jobs whose replica stopped reporting a lease ago are failed by
+//! whichever replica notices first.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -16,6 +23,9 @@ use super::features::{Cache, FeatureSet};
 use crate::layers::{AnyLayer, LayerKind, ReadOptions};
 use crate::progress::Progress;
 use crate::store::{now_rfc3339, JobRecord, JobState, NewLayer, Store, StoreError};
+
+/// How often a replica on a shared store reports its jobs' progress.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// The kinds of job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +215,8 @@ pub struct Jobs {
     live: Mutex<HashMap<String, Arc<LiveJob>>>,
     queue: Mutex<mpsc::Sender<Arc<LiveJob>>>,
     counter: AtomicU64,
+    /// Distinguishes this process's job ids from another replica's.
+    salt: u16,
     delay: Duration,
 }
 
@@ -233,6 +245,7 @@ impl Jobs {
             live: Mutex::new(HashMap::new()),
             queue: Mutex::new(tx),
             counter: AtomicU64::new(0),
+            salt: process_salt(),
             delay,
         });
         let rx = Arc::new(Mutex::new(rx));
@@ -250,7 +263,72 @@ impl Jobs {
                 })
                 .map_err(|e| StoreError::Corrupt(format!("no thread for a job worker: {e}")))?;
         }
+        if jobs.store.shared() {
+            jobs.report_progress()
+                .map_err(|e| StoreError::Corrupt(format!("no thread for job progress: {e}")))?;
+        }
         Ok(jobs)
+    }
+
+    /// On a shared store: writes this process's jobs' progress every
+    /// [`PROGRESS_EVERY`], cancels those another replica asked to cancel, and
+    /// now and then fails the jobs of replicas that stopped reporting. Ends
+    /// when the manager is dropped.
+    fn report_progress(self: &Arc<Self>) -> std::io::Result<()> {
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("wangge-job-progress".into())
+            .spawn(move || {
+                let mut last_sweep = Instant::now();
+                loop {
+                    std::thread::sleep(PROGRESS_EVERY);
+                    let Some(jobs) = weak.upgrade() else { break };
+                    jobs.report_once();
+                    if last_sweep.elapsed() >= PROGRESS_EVERY * 4 {
+                        last_sweep = Instant::now();
+                        match jobs.store.fail_unfinished_jobs(
+                            "the server running the job stopped reporting on it; submit it again",
+                            &now_rfc3339(),
+                        ) {
+                            Ok(0) => {}
+                            Ok(n) => tracing::warn!(
+                                jobs = n,
+                                "failed jobs abandoned by a stopped replica"
+                            ),
+                            Err(e) => tracing::warn!(error = %e, "cannot check for abandoned jobs"),
+                        }
+                    }
+                }
+            })
+            .map(|_| ())
+    }
+
+    /// One progress report of this process's unfinished jobs.
+    fn report_once(&self) {
+        let updates: Vec<crate::store::JobProgress> = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|j| j.snapshot())
+            .filter(|r| !r.state.is_final())
+            .map(|r| crate::store::JobProgress {
+                id: r.id,
+                progress: r.progress,
+                stage: r.stage,
+            })
+            .collect();
+        match self.store.job_progress(&updates) {
+            Ok(cancel) => {
+                for id in cancel {
+                    tracing::info!(job = %id, "cancellation asked for on another replica");
+                    if let Err(e) = self.cancel(&id) {
+                        tracing::warn!(job = %id, error = %e, "cannot cancel");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot record job progress"),
+        }
     }
 
     fn new_id(&self) -> String {
@@ -259,7 +337,7 @@ impl Jobs {
             .unwrap_or_default()
             .as_millis();
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{ms:x}{:04x}", n & 0xffff)
+        format!("{ms:x}{:04x}{:04x}", self.salt, n & 0xffff)
     }
 
     /// Records a queued job durably and hands it to the pool.
@@ -402,7 +480,14 @@ impl Jobs {
     /// at the engine's next check.
     pub fn cancel(&self, id: &str) -> Result<CancelOutcome, StoreError> {
         let Some(l) = self.live(id) else {
-            return Ok(match self.store.job(id)? {
+            // Not this process's: on a shared store another replica may run
+            // it, and reads the request with its next progress report.
+            let found = match self.store.shared() {
+                true => self.store.request_cancel(id)?,
+                false => self.store.job(id)?,
+            };
+            return Ok(match found {
+                Some(r) if !r.state.is_final() => CancelOutcome::Cancelling(r),
                 Some(r) => CancelOutcome::AlreadyFinal(r),
                 None => CancelOutcome::NotFound,
             });
@@ -591,6 +676,15 @@ impl Jobs {
         }
         Ok(out)
     }
+}
+
+/// A random number for this process, so that replicas submitting jobs in the
+/// same millisecond still give them different ids.
+fn process_salt() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish() as u16
 }
 
 pub mod http;

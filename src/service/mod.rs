@@ -8,7 +8,7 @@
 //! - [`jobs`]: the job manager and its worker pool (separate from the HTTP
 //!   workers), progress, cancellation, restart recovery.
 //! - [`ogc`]: OGC API – Features Part 1 served from in-memory collections with an
-//!   R-tree ([`features`]).
+//!   R-tree ([`features`]); [`ogc_crs`]: Part 2, items in other CRSs.
 //! - [`openapi`]: the self-contained OpenAPI 3.0 document at `/api`, generated
 //!   from the handlers' annotations and the request and response types.
 //! - [`queryables`]: each collection's properties as JSON Schema (OGC API –
@@ -19,6 +19,8 @@
 //! - [`adopt`]: adopted grids, versioned (who and when); [`adjust`]: moving
 //!   a cell between neighbouring grids.
 //! - [`tiles`]: OGC API – Tiles, Mapbox Vector Tiles of every collection.
+//! - [`replicas`]: cached collections checked against the store's layer
+//!   versions when other processes (replicas) write it too.
 //! - [`conditional`]: strong ETags, Last-Modified and 304 answers;
 //!   [`stream`]: layer and page bodies written while they are sent.
 //!
@@ -41,9 +43,11 @@ pub mod features;
 pub mod geomtype;
 pub mod jobs;
 pub mod ogc;
+pub mod ogc_crs;
 pub mod openapi;
 pub mod page;
 pub mod queryables;
+pub mod replicas;
 pub mod stream;
 pub mod tiles;
 pub mod upload_format;
@@ -66,7 +70,7 @@ pub use auth::{Role, Tokens};
 pub use error::ServiceError;
 
 use crate::layers::LayerKind;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use features::Cache;
 use jobs::{Engine, JobKind, Jobs};
 #[allow(unused_imports)] // named by the API description of `health`
@@ -76,7 +80,14 @@ use openapi::types::Health;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
+    /// Where the SQLite store lives (unless [`Config::store`] names another).
     pub data_dir: PathBuf,
+    /// A `postgresql://` URL: the PostgreSQL/PostGIS store that replicas
+    /// share, instead of SQLite in [`Config::data_dir`].
+    pub store: Option<String>,
+    /// On a shared store: how long a process may stay silent about its jobs
+    /// before another declares them failed.
+    pub job_lease: Duration,
     /// Load `DIR/<layer>.geojson` into [`Config::load_dataset`] at start-up when
     /// that dataset is not stored yet, then compute its grids and coverage.
     pub load: Option<PathBuf>,
@@ -106,6 +117,8 @@ pub struct Config {
     /// The largest job accepted: a job whose estimated size is over it is
     /// refused before it is queued ([`crate::bounds`]).
     pub job_budget: crate::bounds::Budget,
+    /// A base map for the planner page (none: a plain background).
+    pub basemap: Option<page::Basemap>,
 }
 
 impl Default for Config {
@@ -113,6 +126,8 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: "wangge-data".into(),
+            store: None,
+            job_lease: Duration::from_secs(30),
             load: None,
             load_dataset: "demo".into(),
             tokens: Tokens::default(),
@@ -126,6 +141,7 @@ impl Default for Config {
             cache_bytes: 4 << 30,
             job_max_age: Some(Duration::from_secs(30 * 86_400)),
             job_budget: crate::bounds::Budget::SERVICE,
+            basemap: None,
         }
     }
 }
@@ -168,9 +184,10 @@ pub fn state_with(
     }))
 }
 
-/// The state over the SQLite store in `config.data_dir` and the built-in engines.
+/// The state over the configured store (PostgreSQL at `config.store`, else
+/// SQLite in `config.data_dir`) and the built-in engines.
 pub fn state(config: Config) -> Result<web::Data<AppState>, ServiceError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+    let store = crate::store::open(config.store.as_deref(), &config.data_dir, config.job_lease)?;
     state_with(config, store, Arc::new(engines::Builtin))
 }
 
@@ -405,6 +422,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ui/session").route(web::get().to(page::session)))
         .service(web::resource("/ui/{path:.*}").route(web::get().to(page::asset)))
         .service(web::resource("/conformance").route(web::get().to(ogc::conformance)))
+        .service(web::resource("/crs/{name}").route(web::get().to(ogc_crs::own_crs)))
         .service(web::resource("/api").route(web::get().to(openapi::api)))
         .service(web::resource("/collections").route(web::get().to(ogc::collections)))
         .service(web::resource("/collections/{id}").route(web::get().to(ogc::collection)))
@@ -594,7 +612,10 @@ pub fn run(config: Config) -> Result<(), ServiceError> {
     let workers = config.http_workers;
     let load = config.load.clone();
     let load_dataset = config.load_dataset.clone();
-    let data_dir = config.data_dir.clone();
+    let store_name = match &config.store {
+        Some(url) => crate::store::redact(url),
+        None => config.data_dir.display().to_string(),
+    };
     let state = state(config)?;
     if let Some(dir) = load {
         let n = load_dir(&state, &dir, &load_dataset).map_err(ServiceError::Startup)?;
@@ -602,7 +623,7 @@ pub fn run(config: Config) -> Result<(), ServiceError> {
             tracing::info!(dataset = %load_dataset, layers = n, "loaded {}", dir.display());
         }
     }
-    tracing::info!(%listen, data_dir = %data_dir.display(), "wangge serving");
+    tracing::info!(%listen, store = %store_name, "wangge serving");
     let addr = listen.clone();
     actix_web::rt::System::new()
         .block_on(async move {

@@ -8,6 +8,14 @@
 //! the browser anything else. The page and its assets hold no data and are
 //! public; every data request it makes carries the signed-in token and is
 //! checked by the API like any other client's.
+//!
+//! An operator may give the page a base map ([`Basemap`], `wangge serve
+//! --basemap-url`): raster tiles from another origin, which the policy then
+//! admits (that origin only, for images and fetches), named to a signed-in
+//! page by `/ui/session`. A GCJ-02 base map (AMap, Tencent) makes the page
+//! draw every layer moved into GCJ-02: GeoJSON layers fetched with
+//! `crs={base}/crs/GCJ02`, tiles from the `GCJ02WebMercatorQuad` tile matrix
+//! set, and map clicks taken back to WGS84 before they are sent.
 
 use std::hash::{Hash, Hasher};
 
@@ -68,11 +76,102 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// What the page may load: its own origin only (MapLibre starts its workers
-/// from a `blob:` URL and draws images through `blob:`/`data:` URLs).
-const CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob:; \
-child-src 'self' blob:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
-connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-form-action 'none'; frame-ancestors 'none'";
+/// from a `blob:` URL and draws images through `blob:`/`data:` URLs), plus
+/// the base map's origins when one is configured (MapLibre fetches raster
+/// tiles, then draws them as images).
+fn csp(basemap: Option<&Basemap>) -> String {
+    let extra: String = basemap
+        .map(|b| b.origins.iter().map(|o| format!(" {o}")).collect())
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; worker-src 'self' blob:; \
+child-src 'self' blob:; img-src 'self' data: blob:{extra}; style-src 'self' 'unsafe-inline'; \
+connect-src 'self'{extra}; font-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// A raster base map for the planner page, set by the operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Basemap {
+    /// Tile URL templates with `{z}`, `{x}` and `{y}` (MapLibre's; one per
+    /// subdomain, as MapLibre has no `{s}`).
+    pub tiles: Vec<String>,
+    /// True when the tiles are GCJ-02 (AMap, Tencent); false for WGS84 or
+    /// CGCS2000 ones (Tianditu), drawn as stored.
+    pub gcj02: bool,
+    /// Shown in the map's corner (the tile provider's terms usually ask).
+    pub attribution: String,
+    /// `scheme://host[:port]` of every template, for the CSP.
+    origins: Vec<String>,
+}
+
+impl Basemap {
+    /// Checks the templates and the CRS (`GCJ02`, or a name of WGS84 or
+    /// CGCS2000: `CRS84`, `EPSG:4326`, `EPSG:4490`).
+    pub fn new(tiles: Vec<String>, crs: &str, attribution: String) -> Result<Basemap, String> {
+        if tiles.is_empty() {
+            return Err("--basemap-url: no tile URL given".into());
+        }
+        let crs = crate::crs::Crs::parse(crs).map_err(|e| format!("--basemap-crs: {e}"))?;
+        let gcj02 = match crs {
+            crate::crs::Crs::Gcj02 => true,
+            c if c.is_wgs84() => false,
+            other => return Err(unusable_basemap_crs(other)),
+        };
+        let mut origins: Vec<String> = Vec::new();
+        for t in &tiles {
+            let o = tile_origin(t)?;
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+        Ok(Basemap {
+            tiles,
+            gcj02,
+            attribution,
+            origins,
+        })
+    }
+}
+
+fn unusable_basemap_crs(crs: crate::crs::Crs) -> String {
+    format!(
+        "--basemap-crs {crs}: the page draws GCJ-02 (AMap, Tencent) or WGS84/CGCS2000 \
+         (Tianditu) Web Mercator tiles; BD-09 tiles use Baidu's own tiling"
+    )
+}
+
+/// The origin of a tile URL template, refused unless it is an http(s) URL
+/// with `{z}`, `{x}` and `{y}` and a plain host (it goes into the CSP).
+fn tile_origin(t: &str) -> Result<String, String> {
+    let bad = |why: &str| format!("--basemap-url {t:?}: {why}");
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or_else(|| bad("not an http(s) URL"))?;
+    for p in ["{z}", "{x}", "{y}"] {
+        if !t.contains(p) {
+            return Err(bad(&format!(
+                "no {p} in it (MapLibre's tile URL placeholders)"
+            )));
+        }
+    }
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if host.contains('{') {
+        return Err(bad(
+            "a placeholder in the host: MapLibre has no {s}; give each subdomain's URL with its own --basemap-url",
+        ));
+    }
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    {
+        return Err(bad("not a plain host name"));
+    }
+    Ok(format!("{}{host}", &t[..t.len() - rest.len()]))
+}
 
 /// Does the request prefer HTML to JSON? A browser navigating asks for
 /// `text/html` first; JSON clients ask for JSON, for anything (`*/*`) or
@@ -115,7 +214,7 @@ pub async fn root(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ServiceError> {
     if wants_html(&req) {
-        let mut res = serve(&req, "page/index.html")?;
+        let mut res = serve(&req, "page/index.html", state.config.basemap.as_ref())?;
         res.headers_mut()
             .append(header::VARY, header::HeaderValue::from_static("Accept"));
         return Ok(res);
@@ -140,6 +239,7 @@ pub async fn root(
         (status = 404, description = "no such file")))]
 pub async fn asset(
     req: HttpRequest,
+    state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ServiceError> {
     let path = path.into_inner();
@@ -148,7 +248,7 @@ pub async fn asset(
     } else {
         path
     };
-    serve(&req, &path)
+    serve(&req, &path, state.config.basemap.as_ref())
 }
 
 /// The tag of a page file: its path, bytes and this build's version.
@@ -160,7 +260,11 @@ fn tag_of(path: &str, body: &[u8]) -> String {
     format!("ui-{:016x}", h.finish())
 }
 
-fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ServiceError> {
+fn serve(
+    req: &HttpRequest,
+    path: &str,
+    basemap: Option<&Basemap>,
+) -> Result<HttpResponse, ServiceError> {
     let a = ASSETS
         .iter()
         .find(|a| a.path == path)
@@ -198,7 +302,7 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ServiceError> {
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .content_type(a.content_type);
     if a.content_type.starts_with("text/html") {
-        b.insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        b.insert_header((header::CONTENT_SECURITY_POLICY, csp(basemap)))
             .insert_header((header::REFERRER_POLICY, "no-referrer"));
     }
     Ok(b.body(body))
@@ -212,7 +316,7 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ServiceError> {
 #[utoipa::path(get, path = "/ui/session", tag = "Capabilities", operation_id = "ui_session",
     security(()),
     responses(
-        (status = 200, description = "whether the server wants a token (`tokens`), and whether the one presented is valid (`signed_in`) with its `role` and `datasets`, or the `reason` it is not; never 401",
+        (status = 200, description = "whether the server wants a token (`tokens`), and whether the one presented is valid (`signed_in`) with its `role` and `datasets` (and the operator's `basemap`: tile URL templates, `crs` GCJ02 or CRS84, `attribution`), or the `reason` it is not; never 401",
          body = Object)))]
 pub async fn session(
     state: web::Data<AppState>,
@@ -225,7 +329,17 @@ pub async fn session(
                 Scope::All => json!("*"),
                 Scope::Datasets(list) => json!(list.as_ref()),
             };
-            json!({"tokens": tokens, "signed_in": true, "role": c.role, "datasets": datasets})
+            let mut body =
+                json!({"tokens": tokens, "signed_in": true, "role": c.role, "datasets": datasets});
+            // Only to a signed-in page: a tile URL may carry the provider's key.
+            if let Some(b) = &state.config.basemap {
+                body["basemap"] = json!({
+                    "tiles": b.tiles,
+                    "crs": if b.gcj02 { "GCJ02" } else { "CRS84" },
+                    "attribution": b.attribution,
+                });
+            }
+            body
         }
         Err(e) => json!({"tokens": tokens, "signed_in": false, "reason": e.to_string()}),
     };
@@ -258,6 +372,50 @@ mod tests {
         assert!(!html(Some("application/json"), "/"));
         assert!(!html(Some("application/json, text/html;q=0.5"), "/"));
         assert!(!html(Some("text/html;q=0"), "/"));
+    }
+
+    #[test]
+    fn base_maps_are_checked_and_admitted_by_origin_only() {
+        let amap = "https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&style=8&x={x}&y={y}&z={z}";
+        let b = Basemap::new(
+            vec![amap.into(), amap.replace("01", "02")],
+            "GCJ02",
+            "© AMap".into(),
+        )
+        .unwrap();
+        assert!(b.gcj02);
+        assert_eq!(
+            b.origins,
+            [
+                "https://webrd01.is.autonavi.com",
+                "https://webrd02.is.autonavi.com"
+            ]
+        );
+        let policy = csp(Some(&b));
+        assert!(policy.contains("img-src 'self' data: blob: https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com;"), "{policy}");
+        assert!(policy.contains("connect-src 'self' https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com;"), "{policy}");
+        assert!(!csp(None).contains("http"));
+        let tdt = Basemap::new(
+            vec!["http://127.0.0.1:9000/t/{z}/{x}/{y}.png".into()],
+            "EPSG:4490",
+            String::new(),
+        )
+        .unwrap();
+        assert!(!tdt.gcj02);
+        assert_eq!(tdt.origins, ["http://127.0.0.1:9000"]);
+        for (url, crs) in [
+            ("ftp://x/{z}/{x}/{y}", "GCJ02"),
+            ("https://x/{z}/{x}", "GCJ02"),
+            ("https://webrd0{s}.is.autonavi.com/{z}/{x}/{y}", "GCJ02"),
+            ("https://a b;script-src *@x/{z}/{x}/{y}", "GCJ02"),
+            ("https://x/{z}/{x}/{y}", "BD09"),
+            ("https://x/{z}/{x}/{y}", "EPSG:4549"),
+        ] {
+            assert!(
+                Basemap::new(vec![url.into()], crs, String::new()).is_err(),
+                "{url} {crs}"
+            );
+        }
     }
 
     #[test]

@@ -30,13 +30,13 @@ pub enum Picks {
 }
 
 impl Picks {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Picks::Range(r) => r.len(),
             Picks::List(v) => v.len(),
         }
     }
-    fn get(&self, k: usize) -> usize {
+    pub(crate) fn get(&self, k: usize) -> usize {
         match self {
             Picks::Range(r) => r.start + k,
             Picks::List(v) => v[k] as usize,
@@ -123,6 +123,52 @@ impl MessageBody for FeatureBody {
         }
         Poll::Ready(this.tail.take().map(Ok))
     }
+}
+
+/// `head`, the picked features as served with their coordinates converted
+/// by `rp` (in parallel), separated by `sep`, then `tail`: built whole, so an
+/// error (a feature outside the target CRS's area) is known before anything
+/// is sent. The error names the feature.
+pub fn converted(
+    set: &FeatureSet,
+    picks: &Picks,
+    one_type: bool,
+    head: &str,
+    sep: &str,
+    tail: &str,
+    rp: &super::ogc_crs::Reprojector,
+) -> Result<Bytes, String> {
+    use rayon::prelude::*;
+    let parts: Vec<Vec<u8>> = (0..picks.len())
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|k| {
+            let i = picks.get(k);
+            let f = &set.features[i];
+            let splice = one_type.then(|| geomtype::find(&set.splices, i)).flatten();
+            let mut served = Vec::with_capacity(f.json.len() + 8);
+            geomtype::write(&mut served, &f.json, splice);
+            let text = std::str::from_utf8(&served).map_err(|e| e.to_string())?;
+            let mut out = Vec::with_capacity(served.len() + 16);
+            rp.feature(text, &mut out)
+                .map_err(|e| format!("feature {:?}: {e}", &*f.id))?;
+            Ok(out)
+        })
+        .collect::<Result<_, String>>()?;
+    let size = head.len()
+        + tail.len()
+        + parts.iter().map(Vec::len).sum::<usize>()
+        + sep.len() * parts.len().saturating_sub(1);
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(head.as_bytes());
+    for (k, p) in parts.iter().enumerate() {
+        if k > 0 {
+            body.extend_from_slice(sep.as_bytes());
+        }
+        body.extend_from_slice(p);
+    }
+    body.extend_from_slice(tail.as_bytes());
+    Ok(Bytes::from(body))
 }
 
 #[cfg(test)]

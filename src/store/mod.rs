@@ -1,8 +1,10 @@
-//! The embedded store: datasets, their layers (uploaded and computed) and jobs.
+//! The stores: datasets, their layers (uploaded and computed) and jobs.
 //!
 //! The service talks to a [`Store`] trait object; [`SqliteStore`] is the
 //! embedded implementation (one SQLite file in the data directory, WAL journal,
-//! `synchronous=FULL`). Every write is one transaction: a layer is stored whole
+//! `synchronous=FULL`), the default. With the `postgres` feature,
+//! `postgres::PgStore` keeps the same things in PostgreSQL with PostGIS, so
+//! that several service processes (replicas) can share one database. Every write is one transaction: a layer is stored whole
 //! or not at all, and a job's results are committed together with its final
 //! state, so after a crash (even `kill -9`) the store holds exactly what was
 //! acknowledged.
@@ -13,10 +15,14 @@
 //! R-tree over the boxes; the store is the durable source of truth.
 
 mod adoptions;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod sqlite;
 
 pub use adoptions::{Adoption, ADOPTED_LAYER};
 pub use sqlite::SqliteStore;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +43,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("this store does not support {0}")]
     Unsupported(&'static str),
+    /// An error the PostgreSQL server reported.
+    #[error("database error: {0}")]
+    Postgres(String),
+    /// The database cannot be reached (connection refused or lost, pool
+    /// exhausted): worth retrying.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The database cannot be used as it is: no PostGIS, a schema newer than
+    /// this binary knows, a URL that does not parse.
+    #[error("{0}")]
+    Setup(String),
+    /// A job's final write refused because the job is no longer this
+    /// process's to finish (another process failed or finished it meanwhile).
+    #[error("job {0} is no longer this process's to finish: its result is discarded")]
+    Fenced(String),
 }
 
 /// One feature, ready to serve: its id (unique in its layer), its GeoJSON text (a
@@ -60,13 +81,13 @@ pub enum LayerSource {
 }
 
 impl LayerSource {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LayerSource::Upload => "upload",
             LayerSource::Job => "job",
         }
     }
-    fn parse(s: &str) -> LayerSource {
+    pub(crate) fn parse(s: &str) -> LayerSource {
         if s == "job" {
             LayerSource::Job
         } else {
@@ -174,9 +195,47 @@ pub struct NewLayer {
     pub features: Vec<StoredFeature>,
 }
 
+/// How far a running (or queued) job has got, as [`Store::job_progress`]
+/// records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobProgress {
+    pub id: String,
+    pub progress: f64,
+    pub stage: String,
+}
+
 /// The storage the service needs. Implementations must make every method that
-/// writes atomic and durable before it returns.
+/// writes atomic and durable before it returns. Methods block: the service
+/// calls them from its blocking threads and job threads, never from an HTTP
+/// worker.
 pub trait Store: Send + Sync {
+    /// True when other processes may write the same store (replicas on one
+    /// PostgreSQL database): cached collections are then checked against
+    /// [`Store::layer_version`] before they are served, and running jobs
+    /// report their progress through [`Store::job_progress`] so every
+    /// replica shows it.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// A layer's current version alone (cheaper than [`Store::layer`] where
+    /// it matters: a shared store answers it for every served request).
+    fn layer_version(&self, dataset: &str, layer: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.layer(dataset, layer)?.map(|m| m.version))
+    }
+    /// Records the progress of the jobs this process has queued or running
+    /// (and that the process is alive); returns the ids of those whose
+    /// cancellation another process asked for ([`Store::request_cancel`]).
+    /// A store only one process uses has nothing to record.
+    fn job_progress(&self, jobs: &[JobProgress]) -> Result<Vec<String>, StoreError> {
+        let _ = jobs;
+        Ok(Vec::new())
+    }
+    /// Asks whichever process runs a queued or running job to cancel it;
+    /// the job as stored (`None` when there is no such job).
+    fn request_cancel(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.job(id)
+    }
+
     /// Stores (or replaces) a layer with its features, atomically.
     fn put_layer(
         &self,
@@ -221,7 +280,10 @@ pub trait Store: Send + Sync {
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
     /// Jobs, newest first, optionally of one dataset.
     fn jobs(&self, dataset: Option<&str>) -> Result<Vec<JobRecord>, StoreError>;
-    /// Marks every queued or running job failed with `reason` (after a restart).
+    /// Marks failed with `reason` every queued or running job that no live
+    /// process works on any more: after a restart, all of them for a store one
+    /// process uses; for a shared store, those whose process stopped
+    /// reporting progress ([`Store::job_progress`]) a lease ago.
     fn fail_unfinished_jobs(&self, reason: &str, now: &str) -> Result<usize, StoreError>;
     /// At most `limit` jobs, newest first, after skipping `offset`, optionally
     /// of one dataset (a page of [`Store::jobs`]).
@@ -253,6 +315,76 @@ pub trait Store: Send + Sync {
     fn adoptions(&self, dataset: &str) -> Result<Vec<Adoption>, StoreError> {
         let _ = dataset;
         Err(StoreError::Unsupported("adopting grids"))
+    }
+}
+
+/// Opens the store a service is configured with: PostgreSQL when `url` is a
+/// `postgresql://` or `postgres://` URL (with the `postgres` feature), else
+/// the SQLite store in `data_dir`. `job_lease` is how long a shared store
+/// waits for a silent process's jobs before failing them.
+pub fn open(
+    url: Option<&str>,
+    data_dir: &std::path::Path,
+    job_lease: std::time::Duration,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        None => Ok(Arc::new(SqliteStore::open(data_dir)?)),
+        Some(u) if u.starts_with("postgresql://") || u.starts_with("postgres://") => {
+            open_postgres(u, job_lease)
+        }
+        Some(u) => Err(StoreError::Setup(format!(
+            "--store {:?}: expected a postgresql:// or postgres:// URL (or no --store, for the SQLite store in --data-dir)",
+            redact(u)
+        ))),
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str, job_lease: std::time::Duration) -> Result<Arc<dyn Store>, StoreError> {
+    let options = postgres::PgOptions {
+        lease: job_lease,
+        ..Default::default()
+    };
+    Ok(Arc::new(postgres::PgStore::open_with(url, options)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &str, _: std::time::Duration) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::Setup(
+        "this build of wangge has no PostgreSQL store (built without the `postgres` feature)"
+            .into(),
+    ))
+}
+
+/// A connection URL with its password (in the authority or a `password=`
+/// parameter) replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let rest = match rest.rsplit_once('@') {
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => rest.to_string(),
+        },
+        None => rest.to_string(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}://{rest}?{q}"),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
@@ -328,6 +460,19 @@ pub fn parse_rfc3339(t: &str) -> Option<std::time::SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact("postgresql://u:secret@h:5432/db"),
+            "postgresql://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=secret&sslmode=disable"),
+            "postgres://h/db?user=u&password=***&sslmode=disable"
+        );
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {

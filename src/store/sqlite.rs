@@ -207,7 +207,7 @@ fn decode_chunk(data: &[u8], out: &mut Vec<StoredFeature>) -> Result<(), StoreEr
     Ok(())
 }
 
-fn extent(features: &[StoredFeature]) -> Option<[f64; 4]> {
+pub(super) fn extent(features: &[StoredFeature]) -> Option<[f64; 4]> {
     let mut e: Option<[f64; 4]> = None;
     for f in features {
         if !f.bbox.iter().all(|v| v.is_finite()) {

@@ -244,9 +244,18 @@ async function planner(browser) {
   const got = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
   assert.equal(got.features.length, api.length);
 
-  // Partition again keeping the locked grid: the job keeps it as it was, or
-  // a server that takes no `locked` input says so plainly.
+  // Partition again keeping the locked grid, with rules of its own (150–250
+  // households) for another area: the job keeps the grid as it was and
+  // draws that area's grids within its own rules, or a server that takes
+  // no `locked` input says so plainly.
+  const lockedParent = await page.evaluate((code) => String(window.wangge.state.data.grids.features.find((g) => String(g.properties.code) === String(code)).properties.parent_code), code);
+  const ownArea = lockedParent === '341102012001' ? '341102004005' : '341102012001';
+  await page.click('#override-add');
+  await page.fill('#overrides .override:last-child .o-code', ownArea);
+  await page.fill('#overrides .override:last-child .o-min', '150');
+  await page.fill('#overrides .override:last-child .o-max', '250');
   const lockedBefore = await page.getAttribute('#job', 'data-id');
+  const loadsBefore = await page.evaluate(() => window.wangge.loaded || 0);
   await page.click('#partition-form button[type=submit]');
   await page.waitForFunction((b) => document.querySelector('#job').dataset.id !== b || document.querySelector('#run-msg').classList.contains('error'), lockedBefore);
   if (await page.evaluate(() => document.querySelector('#run-msg').classList.contains('error'))) {
@@ -262,6 +271,18 @@ async function planner(browser) {
     }, code);
     assert.ok(kept && kept.locked === true, `the locked grid ${code} is kept: ${JSON.stringify(kept)}`);
     figures.locked = `kept ${code}`;
+    // The area with its own rules: every grid holds 150–250 households (the
+    // urban preset would call each one below its minimum of 300), says it
+    // is within the rules, and is coloured so on the page.
+    await page.waitForFunction(([a, n]) => (window.wangge.loaded || 0) > n && window.wangge.state.areaRules?.[a] && window.wangge.state.data.grids, [ownArea, loadsBefore], { timeout: 60_000 });
+    const own = await page.evaluate((a) => window.wangge.state.data.grids.features
+      .filter((f) => String(f.properties.parent_code) === a)
+      .map((f) => ({ code: String(f.properties.code), households: f.properties.households, within: f.properties.within_rules, state: f.properties._state })), ownArea);
+    assert.ok(own.length > 1, `area ${ownArea} has grids: ${JSON.stringify(own)}`);
+    for (const g of own) {
+      assert.ok(g.households >= 150 && g.households <= 250 && g.within === true && g.state === 'within', `grid of ${ownArea} judged by its own rules: ${JSON.stringify(g)}`);
+    }
+    figures.areaRules = `${ownArea}: ${own.length} grids of ${Math.min(...own.map((g) => g.households))}–${Math.max(...own.map((g) => g.households))} households`;
   }
 
   // The demo dataset (loaded and computed by the server): coverage, then proposals as a job.

@@ -1,9 +1,13 @@
 //! Shared helpers for the service tests: temporary data directories, small
 //! layers, a hand-rolled gzip encoder (stored blocks: no extra dependency), a
 //! minimal HTTP/1.1 client and a guard for the real binary serving, and the
-//! in-process service with the built-in engines.
+//! in-process service with the built-in engines, on either store
+//! ([`StoreKind`]: SQLite, or PostgreSQL on the throwaway cluster of [`pg`]).
 
 #![allow(dead_code)]
+
+#[path = "pg.rs"]
+pub mod pg;
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -377,10 +381,63 @@ pub fn planner_service(dir: &Path, config: Config) -> (web::Data<AppState>, Arc<
     )
 }
 
+/// Which store a test runs the service over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// SQLite in the test's directory.
+    Sqlite,
+    /// A fresh database on this process's throwaway PostgreSQL cluster.
+    Postgres,
+}
+
+impl StoreKind {
+    /// The store for a test: SQLite in `dir`, or a fresh PostgreSQL database
+    /// named after `dir`'s last component.
+    pub fn open(self, dir: &Path) -> Arc<dyn Store> {
+        match self {
+            StoreKind::Sqlite => Arc::new(SqliteStore::open(dir).unwrap()),
+            StoreKind::Postgres => {
+                let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+                let url = pg::PgCluster::shared().fresh_database(&name);
+                Arc::new(wangge::store::postgres::PgStore::open(&url).unwrap())
+            }
+        }
+    }
+}
+
+/// Runs each `async fn NAME(kind: StoreKind)` named as two tests,
+/// `sqlite::NAME` and `postgres::NAME`: the same test code on both stores.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[actix_web::test]
+            async fn $name() {
+                super::$name($crate::common::StoreKind::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[actix_web::test]
+            async fn $name() {
+                super::$name($crate::common::StoreKind::Postgres).await
+            })*
+        }
+    };
+}
+
 /// The service with the built-in engines over a SQLite store in `dir` (its
 /// data directory too), configured by `config`.
 pub fn service_over(dir: &Path, config: Config) -> (web::Data<AppState>, Arc<dyn Store>) {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
+    service_on(StoreKind::Sqlite, dir, config)
+}
+
+/// [`service_over`] on either store (`dir` is still the data directory).
+pub fn service_on(
+    kind: StoreKind,
+    dir: &Path,
+    config: Config,
+) -> (web::Data<AppState>, Arc<dyn Store>) {
+    let store = kind.open(dir);
     let state = service::state_with(
         Config {
             data_dir: dir.to_path_buf(),
@@ -455,4 +512,4 @@ macro_rules! finished_job {
     }};
 }
 #[allow(unused_imports)]
-pub(crate) use {app, call, finished_job};
+pub(crate) use {app, call, finished_job, on_both_stores};

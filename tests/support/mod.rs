@@ -213,12 +213,26 @@ pub struct Check {
 /// - per area, the grids' union equals the area (relative symmetric
 ///   difference < 1e-6) and pairwise overlaps are ≈ 0;
 /// - each grid is one polygon unless its area is in several pieces;
-/// - `within_rules` agrees with the counts and the rules.
+/// - `within_rules` agrees with the counts and the rules (`rules` for every
+///   area, or its kind's preset).
 pub fn check(
     areas: &[Area],
     households: &[Household],
     p: &Partition,
     rules: Option<Rules>,
+) -> Check {
+    check_by(areas, households, p, &|a: &Area| {
+        rules.unwrap_or_else(|| Rules::preset(a.kind))
+    })
+}
+
+/// [`check`] with each area's rules from `rules_of` (areas with rules of
+/// their own).
+pub fn check_by(
+    areas: &[Area],
+    households: &[Household],
+    p: &Partition,
+    rules_of: &dyn Fn(&Area) -> Rules,
 ) -> Check {
     let mut c = Check {
         grids: p.grids.len(),
@@ -374,7 +388,7 @@ pub fn check(
     // Rules consistency.
     for (g, grid) in p.grids.iter().enumerate() {
         let a = areas.iter().find(|a| a.code == grid.parent_code).unwrap();
-        let r = rules.unwrap_or_else(|| Rules::preset(a.kind));
+        let r = rules_of(a);
         let ok = grid.households >= r.min_households && grid.households <= r.max_households;
         if ok && grid.within_rules {
             c.within += 1;

@@ -23,7 +23,8 @@ export function wireAdjust(reload) {
   });
   state.map.on('click', (e) => {
     if (!move) return;
-    const { lng, lat } = e.lngLat;
+    // The map may be drawn in GCJ-02: the API takes WGS84.
+    const [lng, lat] = map.fromMap([e.lngLat.lng, e.lngLat.lat]);
     if (move.step === 'cell') {
       const from = gridAt(e.point);
       if (!from) return say('#adjust-msg', 'error', '此处没有网格', 'no grid here');
@@ -63,7 +64,7 @@ async function dryRun(req, reload) {
     return say('#adjust-msg', 'error', ...errorText(e, { zh: '移动单元', en: 'moving cells' }));
   }
   move.step = 'review';
-  if (r.grids) map.setGeojson('move_preview', r.grids);
+  if (r.grids) map.setGeojson('move_preview', map.fcToMap(r.grids));
   const row = (zh, g) => el('tr', {}, el('td', {}, zh, ' ', el('strong', {}, g.code)), el('td', {}, fmt(g.households)), el('td', {}, fmt(g.persons)),
     el('td', {}, stateBadge(g.state)), el('td', {}, g.contiguous ? '连通 ✓' : '不连通 ✗'));
   const ok = r.from.contiguous && r.to.contiguous;

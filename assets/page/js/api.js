@@ -65,10 +65,13 @@ export async function api(path, opts = {}) {
   return data;
 }
 
-/** A layer's whole FeatureCollection, or null when the caller may not read it or it is absent. */
-export async function layerData(dataset, layer) {
+/**
+ * A layer's whole FeatureCollection, or null when the caller may not read it
+ * or it is absent; `query` (e.g. a `crs=…`) is added to the request.
+ */
+export async function layerData(dataset, layer, query = '') {
   try {
-    return await api(`/api/v1/datasets/${enc(dataset)}/layers/${enc(layer)}`);
+    return await api(`/api/v1/datasets/${enc(dataset)}/layers/${enc(layer)}${query ? `?${query}` : ''}`);
   } catch (e) {
     if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return null;
     throw e;

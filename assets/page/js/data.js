@@ -96,6 +96,7 @@ export async function loadDataset(d) {
   clearMap();
   state.dataset = d;
   state.rules = null;
+  state.areaRules = {};
   state.locked = new Set(JSON.parse(sessionStorage.getItem(`wangge.locked.${d}`) || '[]'));
   if (!d) {
     renderLayerList();
@@ -118,20 +119,26 @@ export async function loadDataset(d) {
   await Promise.all(state.layers.map((l) => loadLayer(l)));
   derive();
   const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
-  map.fitTo(b || bbox(state.data.grids || state.data.areas));
+  if (b) map.fitToWgs84(b);
+  else map.fitTo(bbox(state.data.grids || state.data.areas));
   renderLayerList();
   map.renderLegend();
 }
 
-/** The rules the current grids were made with (null: the per-area presets). */
+/**
+ * The rules the current grids were made with (null: the per-area presets),
+ * and the areas' own rules of that job (area code → rules).
+ */
 async function loadRules() {
   const job = state.metas.grids?.job;
   if (!job) return;
   try {
     const j = await api(`/api/v1/jobs/${enc(job)}`);
     state.rules = j.params?.rules || null;
+    state.areaRules = j.params?.area_rules || {};
   } catch {
     state.rules = null;
+    state.areaRules = {};
   }
 }
 
@@ -140,7 +147,7 @@ export async function loadLayer(layer) {
   const d = state.dataset;
   if (TILED.has(layer)) {
     try {
-      const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/WebMercatorQuad`);
+      const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/${map.tileMatrixSet()}`);
       if (ts && Array.isArray(ts.tiles) && ts.tiles.length) {
         map.setTiles(layer, ts);
         state.tiled = { ...(state.tiled || {}), [layer]: true };
@@ -159,7 +166,7 @@ export async function loadLayer(layer) {
     state.tooBig = [...(state.tooBig || []), layer];
     return;
   }
-  const fc = await layerData(d, layer);
+  const fc = await layerData(d, layer, map.crsParam());
   if (!fc) return;
   state.data[layer] = fc;
   if (map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, fc));
@@ -171,7 +178,9 @@ function prepare(layer, fc) {
   const areaKind = new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
   for (const f of fc.features) {
     const p = f.properties;
-    const rules = state.rules || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
+    // An area's own rules, else the job's, else its kind's preset (as the engine).
+    const rules = state.areaRules?.[String(p.parent_code)] || state.rules
+      || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
     p._state = ruleState(p, rules);
     p._locked = state.locked.has(String(p.code)) || p.locked === true;
   }

@@ -58,13 +58,21 @@ function fillRules(which) {
   set('#r-area', r?.max_area_m2);
 }
 
+/**
+ * One override row: an area's own rules (min and max households, optional
+ * max persons). It replaces the rules for that area whole: a bound left
+ * empty is not checked there.
+ */
 function addOverride() {
   const row = el('div', { class: 'override' },
-    el('input', { placeholder: '区域代码 area code', class: 'o-code' }),
-    el('input', { type: 'number', min: 0, placeholder: 'min', class: 'o-min' }),
-    el('input', { type: 'number', min: 1, placeholder: 'max', class: 'o-max' }),
+    el('input', { placeholder: '区域代码 area code', class: 'o-code', list: 'area-codes' }),
+    el('input', { type: 'number', min: 0, placeholder: '最少 min', class: 'o-min' }),
+    el('input', { type: 'number', min: 1, placeholder: '最多 max', class: 'o-max' }),
+    el('input', { type: 'number', min: 1, placeholder: '人数 persons', class: 'o-persons' }),
     el('button', { type: 'button', class: 'small', onclick: () => row.remove() }, '×'));
   $('#overrides').append(row);
+  const codes = (state.data.areas?.features || []).map((f) => String(f.properties.code));
+  fill($('#area-codes'), ...codes.map((c) => el('option', { value: c })));
 }
 
 const numOrNull = (id) => {
@@ -106,6 +114,8 @@ function partitionBody() {
       return null;
     }
     overrides[code] = { min_households: min, max_households: max };
+    const persons = row.querySelector('.o-persons').value.trim();
+    if (persons !== '') overrides[code].max_persons = Number(persons);
   }
   if (Object.keys(overrides).length) body.area_rules = overrides;
   if (state.locked.size) body.locked = [...state.locked];
@@ -129,7 +139,8 @@ async function start(kind, path, body, onFinished) {
     const r = await api(`/api/v1/datasets/${enc(state.dataset)}${path}`, opts);
     follow({ id: r.id, kind }, onFinished);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 400 && /area_rules|locked/.test(e.message)) {
+    // A server without these inputs refuses them as unknown fields of the rules.
+    if (e instanceof ApiError && e.status === 400 && /unknown field `(area_rules|locked)`/.test(e.message)) {
       say('#run-msg', 'error', '此服务器不支持按区域覆盖或锁定网格', `this server does not take per-area overrides or locked grids: ${e.message}`);
     } else if (e instanceof ApiError && e.status === 422 && e.body?.estimate) {
       say('#run-msg', 'error', '任务过大，已拒绝', e.message);

@@ -1,12 +1,42 @@
-// The map: MapLibre GL JS with no remote base map (a plain background), one
-// source per dataset layer (GeoJSON for small layers, vector tiles for big
-// ones when the server offers them) and the styles that show rule state,
-// coverage, gaps, camera sectors and proposals. Requests to the server's own
-// origin carry the signed-in token.
+// The map: MapLibre GL JS on a plain background, or on the operator's base
+// map when the server names one (`/ui/session`); one source per dataset layer
+// (GeoJSON for small layers, vector tiles for big ones when the server offers
+// them) and the styles that show rule state, coverage, gaps, camera sectors
+// and proposals. Requests to the server's own origin carry the signed-in
+// token. Over a GCJ-02 base map (AMap, Tencent) everything is drawn in GCJ-02:
+// the server sends layers and tiles moved (`crs=…/crs/GCJ02`,
+// `GCJ02WebMercatorQuad`), and what the page places itself goes through
+// toMap / fromMap.
 
 import * as maplibregl from '/ui/vendor/maplibre-gl/maplibre-gl.mjs';
 import { authHeaders } from './api.js';
 import { state, el, fill, $ } from './ui.js';
+import { wgsToGcj, gcjToWgs, positions } from './geo.js';
+
+/** Is the map drawn in GCJ-02 (a GCJ-02 base map is configured)? */
+export const inGcj02 = () => state.session?.basemap?.crs === 'GCJ02';
+/** A WGS84 [lon, lat] as the map draws it. */
+export const toMap = (p) => (inGcj02() ? wgsToGcj(p) : p);
+/** A map [lng, lat] back in WGS84 (what the API takes). */
+export const fromMap = (p) => (inGcj02() ? gcjToWgs(p) : p);
+/** The `crs` query value for layers the page draws ('' when WGS84 as stored). */
+export const crsParam = () => (inGcj02() ? `crs=${encodeURIComponent(`${location.origin}/crs/GCJ02`)}` : '');
+/** The tile matrix set the page draws tiles from. */
+export const tileMatrixSet = () => (inGcj02() ? 'GCJ02WebMercatorQuad' : 'WebMercatorQuad');
+
+/** A WGS84 FeatureCollection (an API answer) moved to the map's CRS. */
+export function fcToMap(fc) {
+  if (!fc || !inGcj02()) return fc;
+  const copy = JSON.parse(JSON.stringify(fc));
+  for (const f of copy.features || []) {
+    for (const p of positions(f.geometry)) {
+      const [x, y] = wgsToGcj(p);
+      p[0] = x;
+      p[1] = y;
+    }
+  }
+  return copy;
+}
 
 export const COLORS = { within: '#3a9d5d', below: '#e0a526', above: '#d4463b', locked: '#1f5f8b' };
 export const CHANGE_COLORS = { unchanged: '#9aa7b4', adjusted: '#e0a526', new: '#3a7bd5', retired: '#d4463b' };
@@ -78,11 +108,7 @@ export const ORDER = Object.keys(STYLES);
 export function createMap() {
   const map = new maplibregl.Map({
     container: 'map',
-    style: {
-      version: 8,
-      sources: {},
-      layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }],
-    },
+    style: baseStyle(state.session?.basemap),
     center: [118.32, 32.35],
     zoom: 11,
     attributionControl: false,
@@ -93,8 +119,23 @@ export function createMap() {
   map.on('error', (e) => console.error(`map: ${e.sourceId ? `${e.sourceId}: ` : ''}${e.error?.message || e.error || e}`));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  if (state.session?.basemap?.attribution) map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-left');
   state.map = map;
   return new Promise((resolve) => map.on('load', () => resolve(map)));
+}
+
+/** The plain background, with the operator's raster base map over it when there is one. */
+function baseStyle(basemap) {
+  const style = {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }],
+  };
+  if (basemap && Array.isArray(basemap.tiles) && basemap.tiles.length) {
+    style.sources.basemap = { type: 'raster', tiles: basemap.tiles, tileSize: 256, attribution: basemap.attribution || '' };
+    style.layers.push({ id: 'basemap', type: 'raster', source: 'basemap' });
+  }
+  return style;
 }
 
 function beforeId(map, name) {
@@ -170,6 +211,15 @@ export function isShown(name) {
 /** The style layer ids of page layer `name` (for click queries). */
 export const styleIds = (name) => (STYLES[name] || []).map((s) => s.id);
 
+/** Fits the map to a WGS84 box (a layer's extent). */
+export function fitToWgs84(b, maxZoom = 17) {
+  if (!b) return;
+  const sw = toMap([b[0], b[1]]);
+  const ne = toMap([b[2], b[3]]);
+  fitTo([sw[0], sw[1], ne[0], ne[1]], maxZoom);
+}
+
+/** Fits the map to a box in the map's CRS. */
 export function fitTo(b, maxZoom = 17) {
   if (!b) return;
   state.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom, duration: 0 });

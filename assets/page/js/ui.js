@@ -9,6 +9,7 @@ export const state = {
   layers: [], // names of the current dataset's layers the caller may read
   data: {}, // layer name -> FeatureCollection loaded as GeoJSON
   rules: null, // rules of the latest partition (null: per-area presets)
+  areaRules: {}, // the latest partition's rules of their own for some areas, by area code
   locked: new Set(),
   map: null,
 };

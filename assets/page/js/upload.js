@@ -120,7 +120,8 @@ function renderReport(upload) {
     r.rejections_truncated ? el('div', { class: 'note' }, '仅显示前若干条 only the first rejections are shown') : null);
 }
 
-function zoomTo(pos) {
+function zoomTo(wgs84) {
+  const pos = map.toMap(wgs84);
   map.setGeojson('rejected', { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: pos } }] });
   state.map.jumpTo({ center: pos, zoom: Math.max(state.map.getZoom(), 16) });
 }

@@ -98,10 +98,7 @@ pub(super) fn update_area(
     hh: &[u32],
     prev: &[usize],
 ) -> Result<AreaOutcome, UpdateError> {
-    let rules = ctx
-        .options
-        .rules
-        .unwrap_or_else(|| Rules::preset(area.kind));
+    let rules = ctx.options.rules_for(area);
     let has_persons = hh
         .iter()
         .any(|&i| ctx.households[i as usize].persons.is_some());

@@ -63,6 +63,7 @@ use types::*;
         super::queryables::queryables,
         super::ogc::items,
         super::ogc::item,
+        super::ogc_crs::own_crs,
         super::datasets::list,
         super::datasets::get,
         super::datasets::delete,
@@ -91,8 +92,8 @@ use types::*;
         Collections, Problem, LayerInfo, Rejection, UploadReport, DatasetSummary, Datasets,
         JobRef, Dataset, JobResult, Jobs, JobStarted,
         JobState, LayerSource,
-        DatasetName, LayerName, UploadLayerName, CollectionId, Bbox, CrsName, Format, Flag,
-        Geometry, Feature, FeatureCollection, Rules, CoverageOptions, ProposeOptions, Job,
+        DatasetName, LayerName, UploadLayerName, CollectionId, Bbox, CrsName, CrsUri, Format, Flag,
+        Geometry, Feature, FeatureCollection, RulesDocument, Rules, CoverageOptions, ProposeOptions, Job,
         super::adopt::AdoptBody, super::adjust::MoveBody,
     )),
     tags(

@@ -51,11 +51,13 @@ described!(
     CollectionId,
     Bbox,
     CrsName,
+    CrsUri,
     Format,
     Flag,
     Geometry,
     Feature,
     FeatureCollection,
+    RulesDocument,
     Rules,
     CoverageOptions,
     ProposeOptions,
@@ -118,7 +120,8 @@ impl Described for CollectionId {
 }
 
 /// `bbox`: 4 numbers (west, south, east, north), or 6 with heights (west,
-/// south, low, east, north, high), CRS84. Every box of numbers is a query
+/// south, low, east, north, high), CRS84 (or `bbox-crs`, in its axis order:
+/// [`crate::service::ogc_crs::region`]). Every box of numbers is a query
 /// with an answer: a west edge east of the east edge crosses the antimeridian
 /// (OGC API – Features 1, 7.15.3), values past the ends of CRS84 end there (a
 /// box past a pole ends at it), and a south edge north of the north edge
@@ -130,7 +133,7 @@ impl Described for Bbox {
     fn json_schema() -> Value {
         json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"},
                "oneOf": [{"maxItems": 4}, {"minItems": 6}],
-               "description": "west,south,east,north (or west,south,low,east,north,high), CRS84. West above east crosses the antimeridian; values past ±180 (longitude) or ±90 (latitude) end there; south above north matches nothing.",
+               "description": "west,south,east,north (or west,south,low,east,north,high) in CRS84, or the lower and upper corner in bbox-crs and its axis order. In CRS84 (and EPSG:4326/4490) west above east crosses the antimeridian, values past ±180 (longitude) or ±90 (latitude) end there, south above north matches nothing; in another CRS a lower corner above or right of the upper one matches nothing.",
                "example": [118.3, 32.3, 118.35, 32.35]})
     }
 }
@@ -156,7 +159,30 @@ impl Described for CrsName {
     const NAME: &'static str = "CrsName";
     fn json_schema() -> Value {
         let code = "[1-9][0-9]{0,8}";
+        let list = |r: std::iter::StepBy<std::ops::RangeInclusive<u32>>| {
+            r.map(|n| n.to_string()).collect::<Vec<_>>().join("|")
+        };
+        let cm3 = list((75..=135).step_by(3));
+        let cm6 = list((75..=135).step_by(6));
+        let gk = format!("{}(u|ü){}", ci("gauss-kr"), ci("ger "));
         let forms = [
+            ci("cgcs2000"),
+            format!("{}({cm3}){}", ci("cgcs2000-gk-cm-"), ci("e")),
+            format!(
+                "{} / 3-{}{gk}({}({cm3}){}|{}(2[5-9]|3[0-9]|4[0-5]))",
+                ci("cgcs2000"),
+                ci("degree "),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
+            format!(
+                "{} / {gk}({}({cm6}){}|{}(1[3-9]|2[0-3]))",
+                ci("cgcs2000"),
+                ci("cm "),
+                ci("e"),
+                ci("zone ")
+            ),
             format!("{}:?{code}", ci("epsg:")),
             ci("crs84"),
             ci("ogc:crs84"),
@@ -179,7 +205,27 @@ impl Described for CrsName {
         ];
         json!({"type": "string", "pattern": format!("^ *({}) *$", forms.join("|")),
                "example": "EPSG:4549",
-               "description": "EPSG:n (a code PROJ knows: another answers 422), CRS84, GCJ02 or BD09, or an OGC URN or URI"})
+               "description": "EPSG:n (a code PROJ knows: another answers 422), CRS84, GCJ02 or BD09, an OGC URN or URI, CGCS2000 or a CGCS2000 Gauss-Krüger zone by its EPSG name (CGCS2000 / 3-degree Gauss-Kruger CM 117E) or as CGCS2000-GK-CM-117E (the 3-degree zone)"})
+    }
+}
+
+/// A CRS as OGC API – Features Part 2 names it: a URI of the collections'
+/// `crs` list ([`crate::service::ogc_crs`]).
+pub struct CrsUri;
+impl Described for CrsUri {
+    const NAME: &'static str = "CrsUri";
+    fn json_schema() -> Value {
+        let codes: Vec<String> = crate::service::ogc_crs::offered_codes()
+            .map(|c| c.to_string())
+            .collect();
+        let pattern = format!(
+            "^(http://www\\.opengis\\.net/def/crs/OGC/1\\.3/CRS84|http://www\\.opengis\\.net/def/crs/EPSG/0/({})|https?://{}+/crs/(GCJ02|BD09))$",
+            codes.join("|"),
+            crate::service::ogc_crs::OWN_PREFIX_CLASS
+        );
+        json!({"type": "string", "pattern": pattern,
+               "example": "http://www.opengis.net/def/crs/EPSG/0/4549",
+               "description": "CRS84; EPSG 4326 or 4490 (latitude first), 3857, or a CGCS2000 Gauss-Krüger zone 4491-4554 (northing first) as http://www.opengis.net/def/crs/EPSG/0/n; GCJ-02 or BD-09 as this service's <base>/crs/GCJ02 and <base>/crs/BD09"})
     }
 }
 
@@ -242,25 +288,59 @@ impl Described for FeatureCollection {
     }
 }
 
-/// The rules of a partition ([`crate::model::Rules`]). That the minimum is at
-/// most the maximum, and the target between them, JSON Schema cannot say:
-/// rules that contradict one another answer 422.
+/// A rules document ([`crate::model::Rules`]): the rules of a partition, or
+/// of one area in `area_rules`. That the minimum is at most the maximum,
+/// and the target between them, JSON Schema cannot say: rules that
+/// contradict one another answer 422.
+pub struct RulesDocument;
+impl RulesDocument {
+    fn properties() -> Value {
+        let hh = bounds::MAX_HOUSEHOLDS;
+        json!({
+            "min_households": {"type": "integer", "minimum": 0, "maximum": hh},
+            "max_households": {"type": "integer", "minimum": 1, "maximum": hh},
+            "target_households": {"type": "integer", "minimum": 0, "maximum": hh, "nullable": true},
+            "max_persons": {"type": "integer", "minimum": 1, "maximum": bounds::MAX_PERSONS, "nullable": true},
+            "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true}})
+    }
+}
+impl Described for RulesDocument {
+    const NAME: &'static str = "RulesDocument";
+    fn json_schema() -> Value {
+        json!({"type": "object", "additionalProperties": false,
+               "required": ["min_households", "max_households"],
+               "description": "min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422); a bound left out is not checked",
+               "properties": Self::properties(),
+               "example": {"min_households": 150, "max_households": 250}})
+    }
+}
+
+/// The body of a partition job: a rules document for every area (or none,
+/// for the presets of the areas' kinds), with `locked` grid codes and
+/// `area_rules` (rules of their own for some areas) beside it.
 pub struct Rules;
 impl Described for Rules {
     const NAME: &'static str = "Rules";
     fn json_schema() -> Value {
-        let hh = bounds::MAX_HOUSEHOLDS;
-        json!({"type": "object", "additionalProperties": false,
-               "required": ["min_households", "max_households"],
-               "description": "min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422)",
-               "properties": {
-                   "min_households": {"type": "integer", "minimum": 0, "maximum": hh},
-                   "max_households": {"type": "integer", "minimum": 1, "maximum": hh},
-                   "target_households": {"type": "integer", "minimum": 0, "maximum": hh, "nullable": true},
-                   "max_persons": {"type": "integer", "minimum": 1, "maximum": bounds::MAX_PERSONS, "nullable": true},
-                   "max_area_m2": {"type": "number", "exclusiveMinimum": 0, "nullable": true},
-                   "locked": {"type": "array", "items": {"type": "string"},
-                              "description": "codes of grids in the dataset's current grids layer kept exactly as they are (not with update=true: 422); an unknown code fails the job, naming it"}},
+        let beside = json!({
+            "locked": {"type": "array", "items": {"type": "string"},
+                       "description": "codes of grids in the dataset's current grids layer kept exactly as they are (not with update=true: 422); an unknown code fails the job, naming it"},
+            "area_rules": {"type": "object", "maxProperties": bounds::MAX_AREA_RULES,
+                           "additionalProperties": {"$ref": "#/components/schemas/RulesDocument"},
+                           "description": "rules of their own for some areas, by area code: an area's own rules replace the job's rules (or its kind's preset) there; a code the dataset's areas layer does not have answers 422, naming it",
+                           "example": {"341102001002": {"min_households": 150, "max_households": 250}}}});
+        let mut with_rules = RulesDocument::properties();
+        for (k, v) in beside.as_object().into_iter().flatten() {
+            with_rules[k] = v.clone();
+        }
+        json!({"oneOf": [
+                   {"type": "object", "additionalProperties": false,
+                    "required": ["min_households", "max_households"],
+                    "description": "rules for every area: min_households ≤ target_households ≤ max_households (rules that contradict one another answer 422)",
+                    "properties": with_rules},
+                   {"type": "object", "additionalProperties": false,
+                    "description": "the presets of the areas' kinds, with overrides or locked grids (or neither)",
+                    "properties": beside}],
                "example": {"min_households": 300, "max_households": 500, "max_persons": 2500}})
     }
 }
@@ -401,6 +481,9 @@ pub struct Collection {
 #[derive(ToSchema)]
 pub struct Collections {
     pub links: Vec<Link>,
+    /// Every CRS items can be served in (OGC API – Features Part 2); each
+    /// collection's `crs` is `["#/crs"]`, this list.
+    pub crs: Vec<String>,
     pub collections: Vec<Collection>,
 }
 
@@ -549,10 +632,43 @@ pub struct ItemsQuery {
     pub offset: Option<u64>,
     #[param(style = Form, explode = false)]
     pub bbox: Option<Bbox>,
-    /// Only CRS84.
-    #[param(rename = "bbox-crs", value_type = Option<String>, pattern = "^http://www\\.opengis\\.net/def/crs/OGC/1\\.3/CRS84$")]
-    pub bbox_crs: Option<String>,
+    /// The CRS of `bbox` (default CRS84), one of the collection's `crs`
+    /// list; its numbers are in that CRS's axis order (latitude first for
+    /// EPSG:4326 and 4490, northing first for the Gauss-Krüger zones). A
+    /// box of a projected CRS selects what meets it drawn in CRS84; one
+    /// whose lower corner is above or right of its upper corner matches
+    /// nothing (in CRS84 and EPSG:4326/4490, west above east crosses the
+    /// antimeridian).
+    #[param(rename = "bbox-crs")]
+    pub bbox_crs: Option<CrsUri>,
+    /// The CRS of the coordinates served (default CRS84), one of the
+    /// collection's `crs` list, in its axis order; named in the
+    /// `Content-Crs` header.
+    pub crs: Option<CrsUri>,
     pub f: Option<Format>,
+}
+
+/// The query of `GET /collections/{collectionId}/items/{featureId}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ItemQuery {
+    /// The CRS of the coordinates served (default CRS84), one of the
+    /// collection's `crs` list, in its axis order; named in the
+    /// `Content-Crs` header.
+    pub crs: Option<CrsUri>,
+    pub f: Option<Format>,
+}
+
+/// The query of `GET /api/v1/datasets/{dataset}/layers/{layer}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct LayerQuery {
+    /// The CRS of the coordinates served (default CRS84, the stored file as
+    /// the command line writes it), as for items; named in the `Content-Crs`
+    /// header.
+    pub crs: Option<CrsUri>,
 }
 
 /// `f` alone.

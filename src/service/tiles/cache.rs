@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use actix_web::web::Bytes;
 
-use super::cut::{self, TileId};
-use crate::service::features::FeatureSet;
+use super::cut::{Encoded, TileId};
 
 /// Memory for one layer version's encoded tiles, bytes.
 pub const TILE_CACHE_BYTES: u64 = 64 << 20;
@@ -57,15 +56,15 @@ impl Default for TileCache {
 }
 
 impl TileCache {
-    /// Tile `t` of `set`, cut (blocking) unless cached. The second value
+    /// Tile `t`, cut (blocking, by `cut`) unless cached. The second value
     /// says whether it was cut by this call.
-    pub fn get_or_cut(&self, set: &FeatureSet, layer: &str, t: TileId) -> (Arc<Tile>, bool) {
+    pub fn get_or_cut(&self, t: TileId, cut: impl FnOnce() -> Encoded) -> (Arc<Tile>, bool) {
         let mut cut_here = false;
         let tile = self
             .tiles
             .get_or_insert_with(&t, || {
                 cut_here = true;
-                let e = cut::cut(set, set.tile_index(), layer, t);
+                let e = cut();
                 Ok::<_, std::convert::Infallible>(Arc::new(Tile {
                     bytes: e.bytes.map(Bytes::from),
                     features: e.features,

@@ -124,7 +124,13 @@ pub struct Encoded {
 /// Cuts tile `t` of `set` (whose projected shapes are `index`) as one MVT
 /// layer named `layer`.
 pub fn cut(set: &FeatureSet, index: &TileIndex, layer: &str, t: TileId) -> Encoded {
-    let candidates = set.matching(&[t.lon_lat_box(BUFFER)]);
+    cut_among(index, layer, t, set.matching(&[t.lon_lat_box(BUFFER)]))
+}
+
+/// [`cut`] with the candidates given (positions, ascending): a superset of
+/// the features in the tile, e.g. those near a GCJ-02 tile's box
+/// ([`super::gcj02_candidates`]).
+pub fn cut_among(index: &TileIndex, layer: &str, t: TileId, candidates: Vec<u32>) -> Encoded {
     let thin = t.z < FULL_ZOOM;
     let simplify = if thin { 1.0 } else { 0.0 };
     let mut prepared = Vec::new();

@@ -255,6 +255,9 @@ pub(super) fn number_tags(raw: &[RawTags]) -> (Tags, BTreeMap<String, &'static s
     (t, fields)
 }
 
+/// A move of every `(lon, lat)` before projecting (WGS84 → GCJ-02).
+pub type Shift = fn(f64, f64) -> (f64, f64);
+
 /// The projected shapes of a collection, in the collection's order.
 pub struct TileIndex {
     pub shapes: Vec<Shape>,
@@ -321,6 +324,13 @@ impl TileIndex {
     /// Parses and projects every feature and encodes its tags (in
     /// parallel; the dictionaries are numbered after, in layer order).
     pub fn build(features: &[StoredFeature]) -> TileIndex {
+        Self::build_shifted(features, None)
+    }
+
+    /// [`TileIndex::build`] with every position first moved by `shift`
+    /// (WGS84 → GCJ-02, for tiles over a GCJ-02 base map).
+    pub fn build_shifted(features: &[StoredFeature], shift: Option<Shift>) -> TileIndex {
+        use geo::MapCoordsInPlace;
         let parsed: Vec<(Shape, RawTags)> = features
             .par_iter()
             .map(|f| match serde_json::from_str::<Parts>(&f.json) {
@@ -328,6 +338,12 @@ impl TileIndex {
                     let shape = p
                         .geometry
                         .and_then(|g| geo_types::Geometry::<f64>::try_from(&g.value).ok())
+                        .map(|mut g| {
+                            if let Some(shift) = shift {
+                                g.map_coords_in_place(|c| shift(c.x, c.y).into());
+                            }
+                            g
+                        })
                         .map_or(Shape::Empty, |g| shape_of(&g));
                     (shape, raw_tags(p.properties.as_ref(), &f.id))
                 }

@@ -26,6 +26,13 @@
 //! feature projected to Web Mercator and its properties encoded as tags.
 //! [`cut`] documents clipping, simplification and thinning, [`encode`] the
 //! writing, and [`cache`] keeps the cut tiles of the layer version.
+//!
+//! `GCJ02WebMercatorQuad` is the same tiling of the layer moved into GCJ-02
+//! first, for drawing over AMap or Tencent tiles (which are Web Mercator
+//! tiles of GCJ-02 coordinates): same matrices and rules, its own projected
+//! copy ([`crate::service::features::FeatureSet::tile_index_gcj02`]), and
+//! candidates from the R-tree by the tile's box taken back to WGS84
+//! ([`gcj02_candidates`]).
 
 pub mod cache;
 pub mod cut;
@@ -39,12 +46,15 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::conditional::{self, Validators};
 use super::error::ServiceError;
+use super::features::FeatureSet;
 use super::ogc::{load_set, split_id};
 use super::{base_url, query_pairs, AppState};
 use cut::{TileId, FULL_ZOOM, MAX_ZOOM};
 
-/// The only tile matrix set offered.
+/// The tile matrix set of the layers as stored (WGS84).
 pub const WEB_MERCATOR_QUAD: &str = "WebMercatorQuad";
+/// The same tiling over GCJ-02 coordinates (AMap and Tencent base maps).
+pub const GCJ02_WEB_MERCATOR_QUAD: &str = "GCJ02WebMercatorQuad";
 const TMS_URI: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 const EPSG_3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
 const TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
@@ -56,14 +66,48 @@ const RULES_VERSION: u32 = 2;
 /// thinning left out (absent when none were).
 pub const THINNED_HEADER: &str = "Wangge-Thinned";
 
-fn check_tms(tms: &str) -> Result<(), ServiceError> {
-    if tms == WEB_MERCATOR_QUAD {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound(format!(
-            "no tile matrix set {tms:?}: this service offers {WEB_MERCATOR_QUAD}"
-        )))
+/// Checks the tile matrix set; true for the GCJ-02 one.
+fn check_tms(tms: &str) -> Result<bool, ServiceError> {
+    match tms {
+        WEB_MERCATOR_QUAD => Ok(false),
+        GCJ02_WEB_MERCATOR_QUAD => Ok(true),
+        _ => Err(ServiceError::NotFound(format!(
+            "no tile matrix set {tms:?}: this service offers {WEB_MERCATOR_QUAD} and {GCJ02_WEB_MERCATOR_QUAD}"
+        ))),
     }
+}
+
+/// The CRS (and, for the registered one, the URI) of a tile matrix set.
+fn tms_crs(base: &str, gcj02: bool) -> (String, Option<&'static str>) {
+    if gcj02 {
+        (format!("{base}/crs/GCJ02"), None)
+    } else {
+        (EPSG_3857.to_string(), Some(TMS_URI))
+    }
+}
+
+/// The features that may lie in GCJ-02 tile `t` (ascending): the R-tree's
+/// for the tile's box taken back to WGS84 (corners and edge midpoints,
+/// grown by a fifth of a percent of its size, far more than the GCJ-02
+/// offset bends within a box).
+pub fn gcj02_candidates(set: &FeatureSet, t: TileId) -> Vec<u32> {
+    use crate::crs::chinese::gcj02_to_wgs84;
+    let b = t.lon_lat_box(cut::BUFFER);
+    let (mx, my) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let mut w = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for x in [b[0], mx, b[2]] {
+        for y in [b[1], my, b[3]] {
+            let (lon, lat) = gcj02_to_wgs84(x, y);
+            w = [w[0].min(lon), w[1].min(lat), w[2].max(lon), w[3].max(lat)];
+        }
+    }
+    let pad = 0.002 * (b[2] - b[0]).max(b[3] - b[1]) + 1e-6;
+    set.matching(&[[w[0] - pad, w[1] - pad, w[2] + pad, w[3] + pad]])
 }
 
 /// Only `f` is taken, with the values this resource is offered in.
@@ -108,22 +152,33 @@ pub async fn tilesets(
     caller.require_read(dataset, layer)?;
     let set = load_set(&state, dataset, layer).await?;
     let base = base_url(&req, &state);
+    let tilesets: Vec<Value> = [(WEB_MERCATOR_QUAD, false), (GCJ02_WEB_MERCATOR_QUAD, true)]
+        .into_iter()
+        .map(|(tms, gcj02)| {
+            let (crs, uri) = tms_crs(&base, gcj02);
+            let title = if gcj02 { format!("{id} vector tiles in GCJ-02 (AMap, Tencent base maps)") } else { format!("{id} vector tiles") };
+            let mut t = json!({
+                "title": title,
+                "tileMatrixSetId": tms,
+                "dataType": "vector",
+                "crs": crs,
+                "links": [
+                    {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}/tiles/{tms}")},
+                ],
+            });
+            if let Some(uri) = uri {
+                t["tileMatrixSetURI"] = json!(uri);
+                t["links"].as_array_mut().expect("array").push(json!({"rel": TILING_SCHEME, "href": uri}));
+            }
+            t
+        })
+        .collect();
     let doc = json!({
         "links": [
             {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}/tiles")},
             {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{id}")},
         ],
-        "tilesets": [{
-            "title": format!("{id} vector tiles"),
-            "tileMatrixSetId": WEB_MERCATOR_QUAD,
-            "tileMatrixSetURI": TMS_URI,
-            "dataType": "vector",
-            "crs": EPSG_3857,
-            "links": [
-                {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}/tiles/{WEB_MERCATOR_QUAD}")},
-                {"rel": TILING_SCHEME, "href": TMS_URI},
-            ],
-        }],
+        "tilesets": tilesets,
     });
     Ok(conditional::json(
         &req,
@@ -136,7 +191,7 @@ pub async fn tilesets(
 /// document.
 #[utoipa::path(get, path = "/collections/{collectionId}/tiles/{tileMatrixSetId}", tag = "Tiles", operation_id = "tileset",
     params(("collectionId" = CollectionId, Path, description = "the collection"),
-           ("tileMatrixSetId" = String, Path, description = "the tiling scheme", pattern = "^WebMercatorQuad$"),
+           ("tileMatrixSetId" = String, Path, description = "the tiling scheme: WebMercatorQuad, or GCJ02WebMercatorQuad (the layer moved into GCJ-02, for AMap and Tencent base maps)", pattern = "^(WebMercatorQuad|GCJ02WebMercatorQuad)$"),
            ("f" = Option<String>, Query, description = "json", pattern = "^(json|application/json)$")),
     responses(
         (status = 200, description = "the tileset, also a TileJSON 3.0 document (tiles template, zooms, bounds, vector_layers)", body = Object),
@@ -155,18 +210,34 @@ pub async fn tileset(
     let (id, tms) = path.into_inner();
     let (dataset, layer) = split_id(&id)?;
     caller.require_read(dataset, layer)?;
-    check_tms(&tms)?;
+    let gcj02 = check_tms(&tms)?;
     let set = load_set(&state, dataset, layer).await?;
     let s = set.clone();
     // The fields come from the projected index (built here if no tile was
     // asked for yet): off the HTTP workers.
-    let fields = web::block(move || s.tile_index().fields.clone()).await?;
+    let fields = web::block(move || {
+        let index = if gcj02 {
+            s.tile_index_gcj02()
+        } else {
+            s.tile_index()
+        };
+        index.fields.clone()
+    })
+    .await?;
     let base = base_url(&req, &state);
-    let template = format!("{base}/collections/{id}/tiles/{WEB_MERCATOR_QUAD}/{{z}}/{{y}}/{{x}}");
-    let bounds = set
+    let template = format!("{base}/collections/{id}/tiles/{tms}/{{z}}/{{y}}/{{x}}");
+    let mut bounds = set
         .meta
         .extent
         .unwrap_or([-180.0, -85.051_128_8, 180.0, 85.051_128_8]);
+    if gcj02 {
+        // The extent's corners moved too (the offset is smooth: enough for
+        // a client to know where to ask).
+        let (w, s) = crate::crs::chinese::wgs84_to_gcj02(bounds[0], bounds[1]);
+        let (e, n) = crate::crs::chinese::wgs84_to_gcj02(bounds[2], bounds[3]);
+        bounds = [w, s, e, n];
+    }
+    let (crs, tms_uri) = tms_crs(&base, gcj02);
     let fields: serde_json::Map<String, Value> = fields
         .into_iter()
         .map(|(k, t)| (k, Value::from(t)))
@@ -181,18 +252,24 @@ pub async fn tileset(
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 12],
         "vector_layers": [{"id": layer, "fields": fields, "minzoom": 0, "maxzoom": FULL_ZOOM}],
-        "tileMatrixSetId": WEB_MERCATOR_QUAD,
-        "tileMatrixSetURI": TMS_URI,
+        "tileMatrixSetId": tms,
         "dataType": "vector",
-        "crs": EPSG_3857,
+        "crs": crs,
         "layers": [{"id": layer, "dataType": "vector", "minTileMatrix": "0", "maxTileMatrix": FULL_ZOOM.to_string()}],
         "links": [
-            {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}/tiles/{WEB_MERCATOR_QUAD}")},
+            {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{id}/tiles/{tms}")},
             {"rel": "item", "type": MVT, "templated": true, "href": template},
-            {"rel": TILING_SCHEME, "href": TMS_URI},
             {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{id}")},
         ],
     });
+    let mut doc = doc;
+    if let Some(uri) = tms_uri {
+        doc["tileMatrixSetURI"] = json!(uri);
+        doc["links"]
+            .as_array_mut()
+            .expect("array")
+            .push(json!({"rel": TILING_SCHEME, "href": uri}));
+    }
     Ok(conditional::json(
         &req,
         &doc,
@@ -235,7 +312,7 @@ pub fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ServiceError> {
 #[utoipa::path(get, path = "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     tag = "Tiles", operation_id = "tile",
     params(("collectionId" = CollectionId, Path, description = "the collection"),
-           ("tileMatrixSetId" = String, Path, description = "the tiling scheme", pattern = "^WebMercatorQuad$"),
+           ("tileMatrixSetId" = String, Path, description = "the tiling scheme: WebMercatorQuad, or GCJ02WebMercatorQuad (the layer moved into GCJ-02, for AMap and Tencent base maps)", pattern = "^(WebMercatorQuad|GCJ02WebMercatorQuad)$"),
            ("tileMatrix" = u32, Path, description = "the zoom level", minimum = 0, maximum = 24),
            ("tileRow" = u32, Path, description = "the row, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0, maximum = 16777215),
            ("tileCol" = u32, Path, description = "the column, 0 to 2^tileMatrix − 1 (a tile outside the matrix is 404)", minimum = 0, maximum = 16777215),
@@ -260,20 +337,34 @@ pub async fn tile(
     let (id, tms, z, y, x) = path.into_inner();
     let (dataset, layer) = split_id(&id)?;
     caller.require_read(dataset, layer)?;
-    check_tms(&tms)?;
+    let gcj02 = check_tms(&tms)?;
     let t = parse_tile(&z, &y, &x)?;
     let set = load_set(&state, dataset, layer).await?;
     let mut validators = Validators::for_layer(&set.meta, "");
     validators.etag = format!(
-        "{}-t{RULES_VERSION}-{}-{}-{}",
-        validators.etag, t.z, t.x, t.y
+        "{}-t{RULES_VERSION}-{}-{}-{}{}",
+        validators.etag,
+        t.z,
+        t.x,
+        t.y,
+        if gcj02 { "-gcj02" } else { "" }
     );
     if let Some(r) = validators.not_modified(&req) {
         return Ok(r);
     }
     let layer = layer.to_string();
     let started = std::time::Instant::now();
-    let (tile, cut_here) = web::block(move || set.tile_cache().get_or_cut(&set, &layer, t)).await?;
+    let (tile, cut_here) = web::block(move || {
+        set.tile_cache(gcj02).get_or_cut(t, || {
+            if gcj02 {
+                let candidates = gcj02_candidates(&set, t);
+                cut::cut_among(set.tile_index_gcj02(), &layer, t, candidates)
+            } else {
+                cut::cut(&set, set.tile_index(), &layer, t)
+            }
+        })
+    })
+    .await?;
     tracing::debug!(
         collection = %id,
         z = t.z, x = t.x, y = t.y,
