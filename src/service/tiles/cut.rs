@@ -96,6 +96,7 @@ impl TileId {
 
 /// A feature's geometry in tile units, ready to encode.
 enum Cut {
+    Point((i32, i32)),
     Points(Vec<(i32, i32)>),
     Lines(Vec<Vec<(i32, i32)>>),
     /// Rings of all polygons in order, each with its role (exterior or hole).
@@ -137,27 +138,25 @@ pub fn cut_among(index: &TileIndex, layer: &str, t: TileId, candidates: Vec<u32>
     let mut thinned = 0;
     for i in candidates {
         let shape = &index.shapes[i as usize];
-        if thin {
-            // A point's bin is known before anything is built for it.
-            if let Shape::Points(ps) = shape {
-                if let [p] = ps.as_slice() {
-                    let u = t.units(*p);
-                    if !inside(u) {
-                        continue;
-                    }
-                    if !taken.take(u) {
-                        thinned += 1;
-                        continue;
-                    }
-                }
+        let p = if let Shape::Point(w) = shape {
+            // A point needs no geometry work: its bin is its position.
+            let u = t.units(*w);
+            if !inside(u) {
+                continue;
             }
-        }
-        let Some(p) = prepare(shape, t, simplify) else {
-            continue;
+            Prepared {
+                position: i,
+                cut: Cut::Point(round(u)),
+                centre: u,
+                size: 0.0,
+            }
+        } else {
+            let Some(p) = prepare(shape, t, simplify) else {
+                continue;
+            };
+            Prepared { position: i, ..p }
         };
-        let p = Prepared { position: i, ..p };
-        let single_point = matches!(&p.cut, Cut::Points(v) if v.len() == 1);
-        if thin && !single_point && p.size < f64::from(FIRST_BIN) && !taken.take(p.centre) {
+        if thin && p.size < f64::from(FIRST_BIN) && !taken.take(p.centre) {
             thinned += 1;
             continue;
         }
@@ -251,6 +250,13 @@ fn prepare(shape: &Shape, t: TileId, simplify: f64) -> Option<Prepared> {
     let (lo, hi) = (-BUFFER, e + BUFFER);
     let (cut, bbox) = match shape {
         Shape::Empty => return None,
+        Shape::Point(w) => {
+            let u = t.units(*w);
+            if !inside(u) {
+                return None;
+            }
+            (Cut::Point(round(u)), [u[0], u[1], u[0], u[1]])
+        }
         Shape::Points(ps) => {
             let pts: Vec<[f64; 2]> = ps
                 .iter()
@@ -482,6 +488,10 @@ fn encode(tags: &Tags, layer: &str, keep: &[&Prepared]) -> Vec<u8> {
     for p in keep {
         let g = w.geometry();
         let kind = match &p.cut {
+            Cut::Point(pt) => {
+                g.points(std::slice::from_ref(pt));
+                GeomType::Point
+            }
             Cut::Points(pts) => {
                 g.points(pts);
                 GeomType::Point

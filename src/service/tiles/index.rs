@@ -29,6 +29,10 @@ pub type World = [f64; 2];
 pub enum Shape {
     /// No geometry (a null geometry or one this index cannot tile).
     Empty,
+    /// One point, held inline: a tile of a million households reads tens of
+    /// thousands of them, and a pointer to follow for each would be a cache
+    /// miss each.
+    Point(World),
     Points(Vec<World>),
     Lines(Vec<Vec<World>>),
     /// Polygons, each as its rings (exterior first), rings open (the closing
@@ -296,7 +300,7 @@ fn polygon(p: &geo_types::Polygon<f64>) -> Vec<Vec<World>> {
 pub fn shape_of(g: &geo_types::Geometry<f64>) -> Shape {
     use geo_types::Geometry as G;
     match g {
-        G::Point(p) => Shape::Points(vec![to_world(p.x(), p.y())]),
+        G::Point(p) => Shape::Point(to_world(p.x(), p.y())),
         G::MultiPoint(ps) => Shape::Points(ps.iter().map(|p| to_world(p.x(), p.y())).collect()),
         G::Line(l) => Shape::Lines(vec![vec![
             to_world(l.start.x, l.start.y),
@@ -368,7 +372,7 @@ impl TileIndex {
                 .map(|s| {
                     std::mem::size_of::<Shape>()
                         + match s {
-                            Shape::Empty => 0,
+                            Shape::Empty | Shape::Point(_) => 0,
                             Shape::Points(p) => p.len() * world,
                             Shape::Lines(l) => l.iter().map(|l| l.len() * world + 24).sum(),
                             Shape::Polygons(p) => p
