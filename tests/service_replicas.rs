@@ -2,7 +2,9 @@
 //! throwaway cluster, tests/service/pg.rs) answer alike. An upload on replica
 //! A is read from replica B byte for byte (items and vector tiles); a job
 //! queued on A shows its state and progress on B, and B can cancel one; a
-//! layer replaced on A is served fresh by B on the very next request.
+//! layer replaced on A is served fresh by B on the very next request. Jobs
+//! go through the queue in the database: a worker killed mid-job loses it to
+//! another, and a late worker's commit is fenced out.
 
 #[path = "service/common.rs"]
 mod common;
@@ -10,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
-use common::{http, Resp, Server};
+use common::{http, Resp, Server, Worker};
 
 /// A replica on the database at `url`; jobs wait `delay_ms` before they run.
 fn replica(url: &str, delay_ms: u64) -> Server {
@@ -168,19 +170,120 @@ fn two_replicas_answer_alike() {
     assert_eq!(get(&b, &path).json()["state"], "cancelled", "{j}");
 }
 
-/// A replica killed with SIGKILL mid-job: another replica fails the job, with
-/// a reason, once the lease has passed without a report.
+/// A worker killed with SIGKILL mid-job: another worker takes the job over
+/// from the queue within the recovery bound and commits its result once; the
+/// job shows its progress on a replica that runs no jobs itself.
 #[test]
-fn a_killed_replicas_job_is_failed_by_another() {
-    let url = PgCluster::shared().fresh_database("lease");
-    let a = replica(&url, 600_000);
-    let b = replica(&url, 0);
-    put(&a, "areas", &common::areas(2));
-    put(&a, "households", &common::households(100));
+fn a_killed_workers_job_is_taken_over() {
+    let cluster = PgCluster::shared();
+    let url = cluster.fresh_database("takeover");
+    let a = Server::start(
+        &[
+            "--store",
+            &url,
+            "--public-url",
+            "http://wangge.test",
+            "--no-worker",
+        ],
+        &[],
+    );
+    let lease = ["--job-lease-s", "3"];
+    // The first worker would wait ten minutes before computing.
+    let w1 = Worker::start(&url, &lease, &[("WANGGE_JOB_DELAY_MS", "600000")]);
+    put(&a, "areas", &common::areas(3));
+    put(&a, "households", &common::households(2000));
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let path = job_path(&r);
-    wait_job(&b, &path, |j| j["state"] == "running");
-    a.kill9();
-    let j = wait_job(&b, &path, |j| j["state"] == "failed");
-    assert!(j["reason"].as_str().unwrap().contains("stopped"), "{j}");
+    wait_job(&a, &path, |j| {
+        j["state"] == "running" && j["stage"] == "waiting"
+    });
+    let w2 = Worker::start(&url, &lease, &[]);
+    w1.kill9();
+    let killed = Instant::now();
+    let done = wait_job(&a, &path, |j| j["state"] == "succeeded");
+    // 3 s lease + heartbeat + sweep + poll (QueueTiming::takeover_bound: 5 s),
+    // then a small partition; generous for a busy 2-core machine.
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(20), "taken over after {took:?}");
+    assert_eq!(done["results"][0]["layer"], "grids", "{done}");
+    let db = url.rsplit('/').next().unwrap();
+    let id = path.rsplit('/').next().unwrap();
+    let attempt = cluster.psql(
+        db,
+        &format!("SELECT attempt FROM wangge.jobs WHERE id = '{id}'"),
+    );
+    assert_eq!(attempt.trim(), "2", "the second worker's attempt committed");
+    let grids = get(&a, "/collections/d.grids");
+    assert!(
+        get(&a, "/collections/d.grids/items").json()["numberMatched"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let queued = cluster.psql(db, "SELECT count(*) FROM graphile_worker._private_jobs");
+    assert_eq!(
+        queued.trim(),
+        "0",
+        "the queue is empty once the job is done"
+    );
+    // Committed once: nothing rewrites the layer later.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        get(&a, "/collections/d.grids").header("etag"),
+        grids.header("etag")
+    );
+    drop(w2);
+}
+
+/// The fencing check: once a job was claimed again (another worker took it
+/// over), the earlier attempt's final commit is refused and the later one's
+/// stands.
+#[test]
+fn a_late_worker_cannot_commit() {
+    use wangge::store::postgres::PgStore;
+    use wangge::store::{JobRecord, JobState, NewLayer, Store, StoreError};
+    let url = PgCluster::shared().fresh_database("fencing");
+    let (early, late) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+    let record = JobRecord {
+        id: "fenced-job".into(),
+        dataset: "d".into(),
+        kind: "partition".into(),
+        state: JobState::Queued,
+        progress: 0.0,
+        stage: "queued".into(),
+        reason: None,
+        params: serde_json::json!({}),
+        created: wangge::store::now_rfc3339(),
+        started: None,
+        finished: None,
+        results: vec!["grids".into()],
+        summary: serde_json::Value::Null,
+    };
+    early.queue().unwrap().enqueue(&record).unwrap();
+    let first = early.queue().unwrap().claim(&record.id).unwrap().unwrap();
+    let second = late.queue().unwrap().claim(&record.id).unwrap().unwrap();
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    let mut done = record.clone();
+    done.state = JobState::Succeeded;
+    done.finished = Some(wangge::store::now_rfc3339());
+    let layer = |n: &str| NewLayer {
+        layer: "grids".into(),
+        kind: "grids".into(),
+        report: serde_json::json!({"by": n}),
+        features: vec![],
+    };
+    match early.finish_job(&done, &[layer("early")], &[]) {
+        Err(StoreError::Fenced(id)) => assert_eq!(id, record.id),
+        other => panic!("the late commit was not refused: {other:?}"),
+    }
+    late.finish_job(&done, &[layer("late")], &[]).unwrap();
+    let meta = early.layer("d", "grids").unwrap().unwrap();
+    assert_eq!(meta.report["by"], "late");
+    assert_eq!(
+        early.job(&record.id).unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+    // A claim of a finished job finds nothing to run.
+    assert!(early.queue().unwrap().claim(&record.id).unwrap().is_none());
 }

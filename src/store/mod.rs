@@ -204,6 +204,37 @@ pub struct JobProgress {
     pub stage: String,
 }
 
+/// Runs a queued job by id in this process (from a queue worker's blocking
+/// thread). `Err` means the job's outcome could not be recorded and the
+/// queue should try it again.
+pub type JobRunner = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// A job this process took from the queue: its record and the attempt
+/// number that fences its final commit.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub record: JobRecord,
+    /// 1 for the first run, more when a worker took over a job another
+    /// worker lost: only the latest attempt may commit.
+    pub attempt: i32,
+    /// A client asked for the job's cancellation before this attempt.
+    pub cancel_requested: bool,
+}
+
+/// A job queue in the store, shared by every process on it: a job submitted
+/// on one process runs on whichever process's worker takes it first, and a
+/// job whose worker died is taken up again by another.
+pub trait JobQueue: Send + Sync {
+    /// Stores a new queued job and queues it, in one transaction.
+    fn enqueue(&self, job: &JobRecord) -> Result<(), StoreError>;
+    /// Starts this process's queue workers (`concurrency` jobs at once),
+    /// which call `run` with each job's id.
+    fn start_workers(&self, concurrency: usize, run: JobRunner) -> Result<(), StoreError>;
+    /// Makes a queued (or lost) job this process's: a new attempt, which
+    /// fences out any earlier one. `None` when the job is final already.
+    fn claim(&self, id: &str) -> Result<Option<Claim>, StoreError>;
+}
+
 /// The storage the service needs. Implementations must make every method that
 /// writes atomic and durable before it returns. Methods block: the service
 /// calls them from its blocking threads and job threads, never from an HTTP
@@ -229,6 +260,12 @@ pub trait Store: Send + Sync {
     fn job_progress(&self, jobs: &[JobProgress]) -> Result<Vec<String>, StoreError> {
         let _ = jobs;
         Ok(Vec::new())
+    }
+    /// The job queue that processes sharing this store take jobs from, when
+    /// it has one (PostgreSQL); `None`: jobs run in the process that queued
+    /// them (SQLite).
+    fn queue(&self) -> Option<&dyn JobQueue> {
+        None
     }
     /// Asks whichever process runs a queued or running job to cancel it;
     /// the job as stored (`None` when there is no such job).

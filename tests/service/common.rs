@@ -349,6 +349,41 @@ impl Drop for Server {
     }
 }
 
+/// A `wangge worker` process (jobs from a PostgreSQL store's queue, no
+/// HTTP), killed when dropped.
+pub struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    /// `wangge worker --store URL ARGS` with `envs`, logging warnings only.
+    pub fn start<A: AsRef<OsStr>>(url: &str, args: &[A], envs: &[(&str, &str)]) -> Worker {
+        let child = Command::new(binary())
+            .args(["worker", "--store", url])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn wangge worker");
+        Worker { child }
+    }
+
+    /// SIGKILL: no chance to release its jobs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The path of a URL the service writes (it names itself `localhost:8080`
 /// when no public URL is configured), for a request to the test harness.
 pub fn local_path(url: &str) -> String {

@@ -11,7 +11,7 @@
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 
 use crate::partition::RetiredCode;
-use crate::store::{Adoption, JobProgress, JobRecord, JobState, StoreError};
+use crate::store::{Adoption, Claim, JobProgress, JobRecord, JobState, StoreError};
 
 const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
 
@@ -80,26 +80,60 @@ pub(super) async fn upsert(
 }
 
 /// Locks a job's row for its final commit and checks that it is still this
-/// process's to finish (the fencing check).
+/// process's to finish (the fencing check): its owner, and for a job taken
+/// from the queue its attempt, are still the committing worker's.
 pub(super) async fn claim_finish(
     tx: &Transaction<'_>,
     id: &str,
     owner: &str,
+    attempt: Option<i32>,
 ) -> Result<(), StoreError> {
     let row = tx
         .query_opt(
-            "SELECT owner, state FROM wangge.jobs WHERE id = $1 FOR UPDATE",
+            "SELECT owner, state, attempt FROM wangge.jobs WHERE id = $1 FOR UPDATE",
             &[&id],
         )
         .await?;
     if let Some(row) = row {
         let by: Option<&str> = row.try_get(0)?;
         let state: &str = row.try_get(1)?;
-        if by != Some(owner) || !matches!(state, "queued" | "running") {
+        let current: i32 = row.try_get(2)?;
+        if by != Some(owner)
+            || !matches!(state, "queued" | "running")
+            || attempt.is_some_and(|a| a != current)
+        {
             return Err(StoreError::Fenced(id.to_string()));
         }
     }
     Ok(())
+}
+
+/// Makes a queued or running job `owner`'s, as a new attempt (the queue gave
+/// it to this worker; a running job's earlier worker lost it). `None` when
+/// the job is final (cancelled while queued, or already done).
+pub(super) async fn claim(
+    client: &Client,
+    id: &str,
+    owner: &str,
+) -> Result<Option<Claim>, StoreError> {
+    let now = crate::store::now_rfc3339();
+    let row = client
+        .query_opt(
+            &format!(
+                "UPDATE wangge.jobs SET owner = $2, attempt = attempt + 1, heartbeat = now(),
+                   state = 'running', started = COALESCE(started, $3)
+                 WHERE id = $1 AND state IN ('queued', 'running')
+                 RETURNING {JOB_COLS}, attempt, cancel_requested"
+            ),
+            &[&id, &owner, &now],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Claim {
+        record: job_row(&row)?,
+        attempt: row.try_get(13)?,
+        cancel_requested: row.try_get(14)?,
+    }))
 }
 
 pub(super) async fn insert_retired(
@@ -200,7 +234,10 @@ pub(super) async fn progress(
     Ok(cancel)
 }
 
-/// Fails the unfinished jobs whose owner has not reported for `lease_s`.
+/// Fails the unfinished jobs whose owner has not reported for `lease_s` and
+/// that the queue will not run again: a job still in the queue (waiting, or
+/// freed from a dead worker for another to take) is left to it, one the
+/// queue gave up on is failed with the queue's last error.
 pub(super) async fn fail_abandoned(
     client: &Client,
     reason: &str,
@@ -209,9 +246,15 @@ pub(super) async fn fail_abandoned(
 ) -> Result<usize, StoreError> {
     let n = client
         .execute(
-            "UPDATE wangge.jobs SET state = 'failed', reason = $1, finished = $2
-             WHERE state IN ('queued', 'running')
-               AND (heartbeat IS NULL OR heartbeat < now() - make_interval(secs => $3))",
+            "UPDATE wangge.jobs AS j SET state = 'failed', finished = $2,
+               reason = COALESCE((SELECT 'the job could not be finished after '
+                                    || g.attempts || ' attempts: ' || g.last_error
+                                  FROM graphile_worker._private_jobs AS g
+                                  WHERE g.key = 'wangge:' || j.id AND g.last_error IS NOT NULL), $1)
+             WHERE j.state IN ('queued', 'running')
+               AND (j.heartbeat IS NULL OR j.heartbeat < now() - make_interval(secs => $3))
+               AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs AS g
+                               WHERE g.key = 'wangge:' || j.id AND g.attempts < g.max_attempts)",
             &[&reason, &now, &lease_s],
         )
         .await?;
@@ -222,11 +265,18 @@ pub(super) async fn request_cancel(
     client: &Client,
     id: &str,
 ) -> Result<Option<JobRecord>, StoreError> {
+    // A job no worker has taken yet is cancelled at once; a running one
+    // by its worker, which reads the request with its next report.
+    let now = crate::store::now_rfc3339();
     client
         .execute(
-            "UPDATE wangge.jobs SET cancel_requested = true
+            "UPDATE wangge.jobs SET cancel_requested = true,
+               state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+               stage = CASE WHEN state = 'queued' THEN 'cancelled' ELSE stage END,
+               reason = CASE WHEN state = 'queued' THEN 'cancelled before it started' ELSE reason END,
+               finished = CASE WHEN state = 'queued' THEN $2 ELSE finished END
              WHERE id = $1 AND state IN ('queued', 'running')",
-            &[&id],
+            &[&id, &now],
         )
         .await?;
     one(client, id).await
