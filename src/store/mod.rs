@@ -186,6 +186,43 @@ pub struct JobRecord {
     pub summary: serde_json::Value,
 }
 
+/// The columns every store keeps a job's record in, in this order.
+pub(crate) const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
+
+/// A row of a store's jobs table, read by column position ([`JOB_COLS`]
+/// first): what each store's driver provides so that one function,
+/// [`read_job`], maps a row to a [`JobRecord`].
+pub(crate) trait JobColumns {
+    type Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn optional_text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn real(&self, i: usize) -> Result<f64, Self::Error>;
+}
+
+/// A job's record from its stored columns. A JSON column that does not
+/// parse reads as null (it was written by this code, so that is a bug, not
+/// a reason to hide the job); an unknown state reads as failed.
+pub(crate) fn read_job<R: JobColumns>(r: &R) -> Result<JobRecord, R::Error> {
+    let json = |i: usize| -> Result<serde_json::Value, R::Error> {
+        Ok(serde_json::from_str(&r.text(i)?).unwrap_or(serde_json::Value::Null))
+    };
+    Ok(JobRecord {
+        id: r.text(0)?,
+        dataset: r.text(1)?,
+        kind: r.text(2)?,
+        state: JobState::parse(&r.text(3)?).unwrap_or(JobState::Failed),
+        progress: r.real(4)?,
+        stage: r.text(5)?,
+        reason: r.optional_text(6)?,
+        params: json(7)?,
+        created: r.text(8)?,
+        started: r.optional_text(9)?,
+        finished: r.optional_text(10)?,
+        results: serde_json::from_value(json(11)?).unwrap_or_default(),
+        summary: json(12)?,
+    })
+}
+
 /// A computed layer to commit with a job.
 #[derive(Debug, Clone)]
 pub struct NewLayer {

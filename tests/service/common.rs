@@ -316,15 +316,7 @@ impl Server {
     /// returns once it answers `/health`.
     pub fn start<A: AsRef<OsStr>>(args: &[A], envs: &[(&str, &str)]) -> Server {
         let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(binary())
-            .args(["serve", "--listen", &addr])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn wangge");
+        let child = spawn(&["serve", "--listen", &addr], args, envs);
         let server = Server { child, addr };
         wait_healthy(&server.addr);
         server
@@ -358,16 +350,9 @@ pub struct Worker {
 impl Worker {
     /// `wangge worker --store URL ARGS` with `envs`, logging warnings only.
     pub fn start<A: AsRef<OsStr>>(url: &str, args: &[A], envs: &[(&str, &str)]) -> Worker {
-        let child = Command::new(binary())
-            .args(["worker", "--store", url])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn wangge worker");
-        Worker { child }
+        Worker {
+            child: spawn(&["worker", "--store", url], args, envs),
+        }
     }
 
     /// SIGKILL: no chance to release its jobs.
@@ -382,6 +367,19 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `wangge COMMAND… ARGS` with `envs`, logging warnings only.
+fn spawn<A: AsRef<OsStr>>(command: &[&str], args: &[A], envs: &[(&str, &str)]) -> Child {
+    Command::new(binary())
+        .args(command)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn wangge {command:?}: {e}"))
 }
 
 /// The path of a URL the service writes (it names itself `localhost:8080`

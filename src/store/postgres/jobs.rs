@@ -11,31 +11,25 @@
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 
 use crate::partition::RetiredCode;
-use crate::store::{Adoption, Claim, JobProgress, JobRecord, JobState, StoreError};
+use crate::store::{Adoption, Claim, JobProgress, JobRecord, StoreError};
 
-const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
+use crate::store::{read_job, JobColumns, JOB_COLS};
+
+impl JobColumns for Row {
+    type Error = tokio_postgres::Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error> {
+        self.try_get(i)
+    }
+    fn optional_text(&self, i: usize) -> Result<Option<String>, Self::Error> {
+        self.try_get(i)
+    }
+    fn real(&self, i: usize) -> Result<f64, Self::Error> {
+        self.try_get(i)
+    }
+}
 
 pub(super) fn job_row(r: &Row) -> Result<JobRecord, StoreError> {
-    let json = |i: usize| -> Result<serde_json::Value, StoreError> {
-        let s: &str = r.try_get(i)?;
-        Ok(serde_json::from_str(s).unwrap_or(serde_json::Value::Null))
-    };
-    let results: Vec<String> = serde_json::from_value(json(11)?).unwrap_or_default();
-    Ok(JobRecord {
-        id: r.try_get(0)?,
-        dataset: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        state: JobState::parse(r.try_get(3)?).unwrap_or(JobState::Failed),
-        progress: r.try_get(4)?,
-        stage: r.try_get(5)?,
-        reason: r.try_get(6)?,
-        params: json(7)?,
-        created: r.try_get(8)?,
-        started: r.try_get(9)?,
-        finished: r.try_get(10)?,
-        results,
-        summary: json(12)?,
-    })
+    Ok(read_job(r)?)
 }
 
 /// Inserts a job, or updates it when this process owns it and it is not
