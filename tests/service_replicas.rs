@@ -236,6 +236,56 @@ fn a_killed_workers_job_is_taken_over() {
     drop(w2);
 }
 
+/// The database restarted mid-job (every connection cut): the job resumes
+/// (and succeeds) or fails with a reason, within a bounded wait, and the
+/// replicas answer again afterwards.
+#[test]
+fn a_database_restart_mid_job_never_hangs() {
+    // A cluster of this test's own: the restart cuts every connection.
+    let cluster = PgCluster::start(false);
+    let url = cluster.fresh_database("restart");
+    let a = replica(&url, 2000);
+    let b = Server::start(&["--store", &url, "--job-lease-s", "3", "--no-worker"], &[]);
+    put(&a, "areas", &common::areas(3));
+    put(&a, "households", &common::households(2000));
+    let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    let path = job_path(&r);
+    wait_job(&b, &path, |j| j["state"] == "running");
+    cluster.restart();
+    // Polled on B, which answers 503 while the database is away.
+    let t0 = Instant::now();
+    let j = loop {
+        if let Ok(r) = http(&b.addr, "GET", &path, None) {
+            if r.status == 200 {
+                let j = r.json();
+                if matches!(j["state"].as_str(), Some("succeeded" | "failed")) {
+                    break j;
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{path} hangs after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if j["state"] == "failed" {
+        assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
+    } else {
+        assert!(
+            get(&b, "/collections/d.grids/items").json()["numberMatched"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+    // Both replicas take work again.
+    put(&b, "households", &common::households(1000));
+    let r = http(&b.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    wait_job(&a, &job_path(&r), |j| j["state"] == "succeeded");
+}
+
 /// The fencing check: once a job was claimed again (another worker took it
 /// over), the earlier attempt's final commit is refused and the later one's
 /// stands.

@@ -510,11 +510,14 @@ impl Jobs {
             // it, and reads the request with its next progress report.
             let found = match self.store.shared() {
                 true => self.store.request_cancel(id)?,
-                false => self.store.job(id)?,
+                false => self.store.job(id)?.map(|r| {
+                    let open = !r.state.is_final();
+                    (r, open)
+                }),
             };
             return Ok(match found {
-                Some(r) if !r.state.is_final() => CancelOutcome::Cancelling(r),
-                Some(r) => CancelOutcome::AlreadyFinal(r),
+                Some((r, true)) => CancelOutcome::Cancelling(r),
+                Some((r, false)) => CancelOutcome::AlreadyFinal(r),
                 None => CancelOutcome::NotFound,
             });
         };
@@ -541,9 +544,10 @@ impl Jobs {
         Ok(CancelOutcome::Cancelling(l.snapshot()))
     }
 
-    /// Cancels every queued or running job of a dataset (it is being deleted).
+    /// Cancels every queued or running job of a dataset (it is being deleted):
+    /// this process's, and on a queue those any process may run.
     pub fn cancel_dataset(&self, dataset: &str) -> Result<usize, StoreError> {
-        let ids: Vec<String> = self
+        let mut ids: Vec<String> = self
             .live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -551,6 +555,13 @@ impl Jobs {
             .filter(|(_, j)| j.snapshot().dataset == dataset)
             .map(|(id, _)| id.clone())
             .collect();
+        if self.store.queue().is_some() {
+            for r in self.store.jobs(Some(dataset))? {
+                if !r.state.is_final() && !ids.contains(&r.id) {
+                    ids.push(r.id);
+                }
+            }
+        }
         for id in &ids {
             self.cancel(id)?;
         }

@@ -305,9 +305,14 @@ pub trait Store: Send + Sync {
         None
     }
     /// Asks whichever process runs a queued or running job to cancel it;
-    /// the job as stored (`None` when there is no such job).
-    fn request_cancel(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.job(id)
+    /// the job as stored (`None` when there is no such job) and whether the
+    /// request was taken (the job was unfinished; a queued job may be
+    /// cancelled at once, so its record is final already).
+    fn request_cancel(&self, id: &str) -> Result<Option<(JobRecord, bool)>, StoreError> {
+        Ok(self.job(id)?.map(|r| {
+            let open = !r.state.is_final();
+            (r, open)
+        }))
     }
 
     /// Stores (or replaces) a layer with its features, atomically.

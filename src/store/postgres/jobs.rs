@@ -258,11 +258,11 @@ pub(super) async fn fail_abandoned(
 pub(super) async fn request_cancel(
     client: &Client,
     id: &str,
-) -> Result<Option<JobRecord>, StoreError> {
+) -> Result<Option<(JobRecord, bool)>, StoreError> {
     // A job no worker has taken yet is cancelled at once; a running one
     // by its worker, which reads the request with its next report.
     let now = crate::store::now_rfc3339();
-    client
+    let taken = client
         .execute(
             "UPDATE wangge.jobs SET cancel_requested = true,
                state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
@@ -273,7 +273,7 @@ pub(super) async fn request_cancel(
             &[&id, &now],
         )
         .await?;
-    one(client, id).await
+    Ok(one(client, id).await?.map(|r| (r, taken == 1)))
 }
 
 pub(super) async fn prune(client: &Client, before: &str) -> Result<usize, StoreError> {

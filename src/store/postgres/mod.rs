@@ -561,7 +561,7 @@ impl Store for PgStore {
         })
     }
 
-    fn request_cancel(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+    fn request_cancel(&self, id: &str) -> Result<Option<(JobRecord, bool)>, StoreError> {
         let pool = self.pool.clone();
         let id = id.to_string();
         self.run(async move {
