@@ -337,3 +337,30 @@ fn a_late_worker_cannot_commit() {
     // A claim of a finished job finds nothing to run.
     assert!(early.queue().unwrap().claim(&record.id).unwrap().is_none());
 }
+
+/// A worker needs a store with a queue, and `--no-worker` a store others
+/// run jobs from: refused with a reason, not started.
+#[test]
+fn worker_and_no_worker_need_postgresql() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::binary())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&["worker", "--store", "sqlite:///tmp/x"]);
+    assert!(e.contains("postgresql://"), "{e}");
+    let dir = common::temp_dir("no-worker");
+    let e = run(&["serve", "--no-worker", "--data-dir", dir.to_str().unwrap()]);
+    assert!(e.contains("--no-worker needs --store"), "{e}");
+    let e = run(&[
+        "worker",
+        "--store",
+        "postgresql://u@127.0.0.1:1/x",
+        "--job-lease-s",
+        "0.5",
+    ]);
+    assert!(e.contains("--job-lease-s 0.5"), "{e}");
+}
