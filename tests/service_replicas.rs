@@ -205,6 +205,7 @@ fn a_killed_workers_job_is_taken_over() {
     // 3 s lease + heartbeat + sweep + poll (QueueTiming::takeover_bound: 5 s),
     // then a small partition; generous for a busy 2-core machine.
     let took = killed.elapsed();
+    eprintln!("the killed worker's job finished on another {took:?} after the SIGKILL");
     assert!(took < Duration::from_secs(20), "taken over after {took:?}");
     assert_eq!(done["results"][0]["layer"], "grids", "{done}");
     let db = url.rsplit('/').next().unwrap();
@@ -251,9 +252,9 @@ fn a_database_restart_mid_job_never_hangs() {
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     let path = job_path(&r);
     wait_job(&b, &path, |j| j["state"] == "running");
+    let t0 = Instant::now();
     cluster.restart();
     // Polled on B, which answers 503 while the database is away.
-    let t0 = Instant::now();
     let j = loop {
         if let Ok(r) = http(&b.addr, "GET", &path, None) {
             if r.status == 200 {
@@ -269,6 +270,12 @@ fn a_database_restart_mid_job_never_hangs() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+    eprintln!(
+        "after the database restart the job {} ({}) {:?} after the restart began",
+        j["state"],
+        j["reason"].as_str().unwrap_or("-"),
+        t0.elapsed()
+    );
     if j["state"] == "failed" {
         assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
     } else {
