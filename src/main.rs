@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 mod cli;
 use cli::coverage::{coverage, propose, CoverageArgs, ProposeArgs};
 use cli::serve::{serve, ServeArgs};
+use cli::worker::{worker, WorkerArgs};
 
 use wangge::crs::Crs;
 use wangge::layers::lineage::{lineage_path, write_lineage, Lineage};
@@ -44,6 +45,8 @@ enum Command {
     Propose(ProposeArgs),
     /// Run the HTTP service.
     Serve(ServeArgs),
+    /// Run jobs from a PostgreSQL store's queue, without HTTP.
+    Worker(WorkerArgs),
 }
 
 /// Options for reading input layers.
@@ -193,7 +196,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The engines time their phases in `tracing` spans; a command prints
     // them only when asked (e.g. RUST_LOG=wangge::partition=debug).
-    if std::env::var_os("RUST_LOG").is_some() && !matches!(cli.command, Command::Serve(_)) {
+    if std::env::var_os("RUST_LOG").is_some()
+        && !matches!(cli.command, Command::Serve(_) | Command::Worker(_))
+    {
         wangge::service::init_logging();
     }
     let result = match cli.command {
@@ -202,6 +207,7 @@ fn main() -> ExitCode {
         Command::Coverage(a) => coverage(a),
         Command::Propose(a) => propose(a),
         Command::Serve(a) => serve(a),
+        Command::Worker(a) => worker(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

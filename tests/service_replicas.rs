@@ -2,7 +2,9 @@
 //! throwaway cluster, tests/service/pg.rs) answer alike. An upload on replica
 //! A is read from replica B byte for byte (items and vector tiles); a job
 //! queued on A shows its state and progress on B, and B can cancel one; a
-//! layer replaced on A is served fresh by B on the very next request.
+//! layer replaced on A is served fresh by B on the very next request. Jobs
+//! go through the queue in the database: a worker killed mid-job loses it to
+//! another, and a late worker's commit is fenced out.
 
 #[path = "service/common.rs"]
 mod common;
@@ -10,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
-use common::{http, Resp, Server};
+use common::{http, Resp, Server, Worker};
 
 /// A replica on the database at `url`; jobs wait `delay_ms` before they run.
 fn replica(url: &str, delay_ms: u64) -> Server {
@@ -168,19 +170,204 @@ fn two_replicas_answer_alike() {
     assert_eq!(get(&b, &path).json()["state"], "cancelled", "{j}");
 }
 
-/// A replica killed with SIGKILL mid-job: another replica fails the job, with
-/// a reason, once the lease has passed without a report.
+/// A worker killed with SIGKILL mid-job: another worker takes the job over
+/// from the queue within the recovery bound and commits its result once; the
+/// job shows its progress on a replica that runs no jobs itself.
 #[test]
-fn a_killed_replicas_job_is_failed_by_another() {
-    let url = PgCluster::shared().fresh_database("lease");
-    let a = replica(&url, 600_000);
-    let b = replica(&url, 0);
-    put(&a, "areas", &common::areas(2));
-    put(&a, "households", &common::households(100));
+fn a_killed_workers_job_is_taken_over() {
+    let cluster = PgCluster::shared();
+    let url = cluster.fresh_database("takeover");
+    let a = Server::start(
+        &[
+            "--store",
+            &url,
+            "--public-url",
+            "http://wangge.test",
+            "--no-worker",
+        ],
+        &[],
+    );
+    let lease = ["--job-lease-s", "3"];
+    // The first worker would wait ten minutes before computing.
+    let w1 = Worker::start(&url, &lease, &[("WANGGE_JOB_DELAY_MS", "600000")]);
+    put(&a, "areas", &common::areas(3));
+    put(&a, "households", &common::households(2000));
+    let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let path = job_path(&r);
+    wait_job(&a, &path, |j| {
+        j["state"] == "running" && j["stage"] == "waiting"
+    });
+    let w2 = Worker::start(&url, &lease, &[]);
+    w1.kill9();
+    let killed = Instant::now();
+    let done = wait_job(&a, &path, |j| j["state"] == "succeeded");
+    // 3 s lease + heartbeat + sweep + poll (QueueTiming::takeover_bound: 5 s),
+    // then a small partition; generous for a busy 2-core machine.
+    let took = killed.elapsed();
+    eprintln!("the killed worker's job finished on another {took:?} after the SIGKILL");
+    assert!(took < Duration::from_secs(20), "taken over after {took:?}");
+    assert_eq!(done["results"][0]["layer"], "grids", "{done}");
+    let db = url.rsplit('/').next().unwrap();
+    let id = path.rsplit('/').next().unwrap();
+    let attempt = cluster.psql(
+        db,
+        &format!("SELECT attempt FROM wangge.jobs WHERE id = '{id}'"),
+    );
+    assert_eq!(attempt.trim(), "2", "the second worker's attempt committed");
+    let grids = get(&a, "/collections/d.grids");
+    assert!(
+        get(&a, "/collections/d.grids/items").json()["numberMatched"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let queued = cluster.psql(db, "SELECT count(*) FROM graphile_worker._private_jobs");
+    assert_eq!(
+        queued.trim(),
+        "0",
+        "the queue is empty once the job is done"
+    );
+    // Committed once: nothing rewrites the layer later.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        get(&a, "/collections/d.grids").header("etag"),
+        grids.header("etag")
+    );
+    drop(w2);
+}
+
+/// The database restarted mid-job (every connection cut): the job resumes
+/// (and succeeds) or fails with a reason, within a bounded wait, and the
+/// replicas answer again afterwards.
+#[test]
+fn a_database_restart_mid_job_never_hangs() {
+    // A cluster of this test's own: the restart cuts every connection.
+    let cluster = PgCluster::start(false);
+    let url = cluster.fresh_database("restart");
+    let a = replica(&url, 2000);
+    let b = Server::start(&["--store", &url, "--job-lease-s", "3", "--no-worker"], &[]);
+    put(&a, "areas", &common::areas(3));
+    put(&a, "households", &common::households(2000));
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     let path = job_path(&r);
     wait_job(&b, &path, |j| j["state"] == "running");
-    a.kill9();
-    let j = wait_job(&b, &path, |j| j["state"] == "failed");
-    assert!(j["reason"].as_str().unwrap().contains("stopped"), "{j}");
+    let t0 = Instant::now();
+    cluster.restart();
+    // Polled on B, which answers 503 while the database is away.
+    let j = loop {
+        if let Ok(r) = http(&b.addr, "GET", &path, None) {
+            if r.status == 200 {
+                let j = r.json();
+                if matches!(j["state"].as_str(), Some("succeeded" | "failed")) {
+                    break j;
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{path} hangs after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    eprintln!(
+        "after the database restart the job {} ({}) {:?} after the restart began",
+        j["state"],
+        j["reason"].as_str().unwrap_or("-"),
+        t0.elapsed()
+    );
+    if j["state"] == "failed" {
+        assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
+    } else {
+        assert!(
+            get(&b, "/collections/d.grids/items").json()["numberMatched"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+    // Both replicas take work again.
+    put(&b, "households", &common::households(1000));
+    let r = http(&b.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    wait_job(&a, &job_path(&r), |j| j["state"] == "succeeded");
+}
+
+/// The fencing check: once a job was claimed again (another worker took it
+/// over), the earlier attempt's final commit is refused and the later one's
+/// stands.
+#[test]
+fn a_late_worker_cannot_commit() {
+    use wangge::store::postgres::PgStore;
+    use wangge::store::{JobRecord, JobState, NewLayer, Store, StoreError};
+    let url = PgCluster::shared().fresh_database("fencing");
+    let (early, late) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+    let record = JobRecord {
+        id: "fenced-job".into(),
+        dataset: "d".into(),
+        kind: "partition".into(),
+        state: JobState::Queued,
+        progress: 0.0,
+        stage: "queued".into(),
+        reason: None,
+        params: serde_json::json!({}),
+        created: wangge::store::now_rfc3339(),
+        started: None,
+        finished: None,
+        results: vec!["grids".into()],
+        summary: serde_json::Value::Null,
+    };
+    early.queue().unwrap().enqueue(&record).unwrap();
+    let first = early.queue().unwrap().claim(&record.id).unwrap().unwrap();
+    let second = late.queue().unwrap().claim(&record.id).unwrap().unwrap();
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    let mut done = record.clone();
+    done.state = JobState::Succeeded;
+    done.finished = Some(wangge::store::now_rfc3339());
+    let layer = |n: &str| NewLayer {
+        layer: "grids".into(),
+        kind: "grids".into(),
+        report: serde_json::json!({"by": n}),
+        features: vec![],
+    };
+    match early.finish_job(&done, &[layer("early")], &[]) {
+        Err(StoreError::Fenced(id)) => assert_eq!(id, record.id),
+        other => panic!("the late commit was not refused: {other:?}"),
+    }
+    late.finish_job(&done, &[layer("late")], &[]).unwrap();
+    let meta = early.layer("d", "grids").unwrap().unwrap();
+    assert_eq!(meta.report["by"], "late");
+    assert_eq!(
+        early.job(&record.id).unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+    // A claim of a finished job finds nothing to run.
+    assert!(early.queue().unwrap().claim(&record.id).unwrap().is_none());
+}
+
+/// A worker needs a store with a queue, and `--no-worker` a store others
+/// run jobs from: refused with a reason, not started.
+#[test]
+fn worker_and_no_worker_need_postgresql() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::binary())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&["worker", "--store", "sqlite:///tmp/x"]);
+    assert!(e.contains("postgresql://"), "{e}");
+    let dir = common::temp_dir("no-worker");
+    let e = run(&["serve", "--no-worker", "--data-dir", dir.to_str().unwrap()]);
+    assert!(e.contains("--no-worker needs --store"), "{e}");
+    let e = run(&[
+        "worker",
+        "--store",
+        "postgresql://u@127.0.0.1:1/x",
+        "--job-lease-s",
+        "0.5",
+    ]);
+    assert!(e.contains("--job-lease-s 0.5"), "{e}");
 }

@@ -17,8 +17,9 @@ pub(crate) struct ServeArgs {
     /// number of `serve` processes on one database answer alike.
     #[arg(long, value_name = "URL")]
     store: Option<String>,
-    /// With --store: seconds a replica may stay silent about its jobs (it
-    /// reports every half second) before another replica declares them failed.
+    /// With --store: seconds a process may stay silent about its jobs (it
+    /// reports every half second) before another takes them over from the
+    /// queue (or declares them failed when the queue gave up on them).
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     job_lease_s: f64,
     /// Load DIR/<layer>.geojson (areas, households, cameras, …) into a dataset at
@@ -46,9 +47,13 @@ pub(crate) struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
-    /// Job worker threads (jobs use every core through rayon themselves).
+    /// Jobs run at once (jobs use every core through rayon themselves).
     #[arg(long, default_value_t = 1)]
     job_workers: usize,
+    /// With --store: run no jobs here, only queue them for `wangge worker`
+    /// processes (and other replicas) to take.
+    #[arg(long)]
+    no_worker: bool,
     /// Allowed CORS origins (repeatable; `*` for any).
     #[arg(long = "cors-origin")]
     cors_origins: Vec<String>,
@@ -110,29 +115,34 @@ fn job_max_age(days: f64) -> Result<Option<std::time::Duration>, String> {
         })
 }
 
-pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
-    let env_tokens = std::env::var("WANGGE_TOKENS").ok();
-    let tokens = wangge::service::Tokens::load(a.tokens.as_deref(), env_tokens.as_deref())?;
-    // Test aid: makes every job wait (cancellably) before it computes.
-    let job_delay = std::env::var("WANGGE_JOB_DELAY_MS")
+/// `--job-lease-s`: at least a second.
+pub(crate) fn job_lease(seconds: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| *d >= std::time::Duration::from_secs(1))
+        .ok_or_else(|| format!("--job-lease-s {seconds}: expected at least 1 second"))
+}
+
+/// Test aid: WANGGE_JOB_DELAY_MS makes every job wait (cancellably) before
+/// it computes.
+pub(crate) fn job_delay() -> std::time::Duration {
+    std::env::var("WANGGE_JOB_DELAY_MS")
         .ok()
         .and_then(|v| v.parse().ok())
         .map(std::time::Duration::from_millis)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
+    let env_tokens = std::env::var("WANGGE_TOKENS").ok();
+    let tokens = wangge::service::Tokens::load(a.tokens.as_deref(), env_tokens.as_deref())?;
+    let job_delay = job_delay();
     let basemap = basemap(&a)?;
     let config = wangge::service::Config {
         listen: a.listen,
         data_dir: a.data_dir,
         store: a.store,
-        job_lease: std::time::Duration::try_from_secs_f64(a.job_lease_s)
-            .ok()
-            .filter(|d| *d >= std::time::Duration::from_secs(1))
-            .ok_or_else(|| {
-                format!(
-                    "--job-lease-s {}: expected at least 1 second",
-                    a.job_lease_s
-                )
-            })?,
+        job_lease: job_lease(a.job_lease_s)?,
         load: a.load,
         load_dataset: a.load_dataset,
         tokens,
@@ -140,7 +150,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<(), String> {
         max_body_bytes: a.max_body_mb.saturating_mul(1 << 20),
         max_items: a.max_items.max(1),
         http_workers: a.workers,
-        job_workers: a.job_workers.max(1),
+        job_workers: if a.no_worker { 0 } else { a.job_workers.max(1) },
         cors_origins: a.cors_origins,
         job_delay,
         cache_bytes: a.cache_mb.saturating_mul(1 << 20),

@@ -4,12 +4,15 @@
 //! are committed together with its final state. On start-up, jobs that a
 //! previous process left queued or running are marked failed with a reason.
 //!
-//! On a shared store (replicas on one PostgreSQL database) a job runs on the
-//! replica that queued it; every [`PROGRESS_EVERY`] that replica writes the
-//! progress of its jobs to the store (so any replica shows it), which also
-//! serves as its heartbeat, and reads back cancellations asked for on other
-//! replicas. Jobs whose replica stopped reporting a lease ago are failed by
-//! whichever replica notices first.
+//! On a store with a job queue (PostgreSQL) a job is queued in the store
+//! and runs on whichever process's queue worker takes it first (`serve`
+//! unless `--no-worker`, and `wangge worker`); a job whose worker died is
+//! taken up by another ([`crate::store::JobQueue`]). Every
+//! [`PROGRESS_EVERY`] the process running a job writes its progress to the
+//! store (so any replica shows it), which also serves as its heartbeat, and
+//! reads back cancellations asked for on other replicas. Jobs that stopped
+//! reporting a lease ago and that the queue will not run again are failed by
+//! whichever process notices first.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -221,8 +224,11 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Starts `workers` job threads. Jobs a previous process left unfinished are
-    /// marked failed first.
+    /// Starts `workers` job threads, or on a store with a queue, queue
+    /// workers running `workers` jobs at once (none when `workers` is 0:
+    /// this process only queues jobs). Jobs a previous process left
+    /// unfinished are marked failed first (on a queue: those it will not
+    /// run again).
     pub fn start(
         store: Arc<dyn Store>,
         cache: Arc<Cache>,
@@ -249,7 +255,22 @@ impl Jobs {
             delay,
         });
         let rx = Arc::new(Mutex::new(rx));
-        for i in 0..workers.max(1) {
+        if let Some(queue) = jobs.store.queue() {
+            if workers > 0 {
+                let weak = Arc::downgrade(&jobs);
+                let run: crate::store::JobRunner = Arc::new(move |id: &str| match weak.upgrade() {
+                    Some(jobs) => jobs.run_queued(id),
+                    None => Err("the job manager is gone".into()),
+                });
+                queue.start_workers(workers, run)?;
+            }
+        }
+        let local = if jobs.store.queue().is_some() {
+            0
+        } else {
+            workers.max(1)
+        };
+        for i in 0..local {
             let rx = rx.clone();
             // The worker holds the manager weakly, so dropping the service ends it.
             let weak = Arc::downgrade(&jobs);
@@ -259,7 +280,7 @@ impl Jobs {
                     let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(job) = next else { break };
                     let Some(jobs) = weak.upgrade() else { break };
-                    jobs.execute(&job);
+                    let _ = jobs.execute(&job);
                 })
                 .map_err(|e| StoreError::Corrupt(format!("no thread for a job worker: {e}")))?;
         }
@@ -362,6 +383,11 @@ impl Jobs {
             results: vec![],
             summary: Value::Null,
         };
+        if let Some(queue) = self.store.queue() {
+            queue.enqueue(&record)?;
+            tracing::info!(job = %record.id, kind = kind.as_str(), %dataset, "job queued");
+            return Ok(record);
+        }
         self.store.put_job(&record)?;
         let live = Arc::new(LiveJob {
             record: Mutex::new(record.clone()),
@@ -484,11 +510,14 @@ impl Jobs {
             // it, and reads the request with its next progress report.
             let found = match self.store.shared() {
                 true => self.store.request_cancel(id)?,
-                false => self.store.job(id)?,
+                false => self.store.job(id)?.map(|r| {
+                    let open = !r.state.is_final();
+                    (r, open)
+                }),
             };
             return Ok(match found {
-                Some(r) if !r.state.is_final() => CancelOutcome::Cancelling(r),
-                Some(r) => CancelOutcome::AlreadyFinal(r),
+                Some((r, true)) => CancelOutcome::Cancelling(r),
+                Some((r, false)) => CancelOutcome::AlreadyFinal(r),
                 None => CancelOutcome::NotFound,
             });
         };
@@ -515,9 +544,10 @@ impl Jobs {
         Ok(CancelOutcome::Cancelling(l.snapshot()))
     }
 
-    /// Cancels every queued or running job of a dataset (it is being deleted).
+    /// Cancels every queued or running job of a dataset (it is being deleted):
+    /// this process's, and on a queue those any process may run.
     pub fn cancel_dataset(&self, dataset: &str) -> Result<usize, StoreError> {
-        let ids: Vec<String> = self
+        let mut ids: Vec<String> = self
             .live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -525,6 +555,13 @@ impl Jobs {
             .filter(|(_, j)| j.snapshot().dataset == dataset)
             .map(|(id, _)| id.clone())
             .collect();
+        if self.store.queue().is_some() {
+            for r in self.store.jobs(Some(dataset))? {
+                if !r.state.is_final() && !ids.contains(&r.id) {
+                    ids.push(r.id);
+                }
+            }
+        }
         for id in &ids {
             self.cancel(id)?;
         }
@@ -538,8 +575,44 @@ impl Jobs {
             .remove(id);
     }
 
-    /// Runs one job on the current (worker) thread.
-    fn execute(&self, job: &Arc<LiveJob>) {
+    /// Runs a job taken from the store's queue (on a queue worker's blocking
+    /// thread): claims it as a new attempt, then runs it as a local job. Err
+    /// when its outcome could not be recorded, so the queue runs it again.
+    fn run_queued(&self, id: &str) -> Result<(), String> {
+        let queue = self
+            .store
+            .queue()
+            .ok_or_else(|| "this store has no job queue".to_string())?;
+        let Some(claim) = queue.claim(id).map_err(|e| e.to_string())? else {
+            tracing::info!(job = %id, "queued job is final already");
+            return Ok(());
+        };
+        let mut record = claim.record;
+        if claim.attempt > 1 {
+            tracing::warn!(job = %id, attempt = claim.attempt, "taking over a job its worker lost");
+        }
+        // Queued again in memory: `execute` starts it as any local job.
+        record.state = JobState::Queued;
+        let live = Arc::new(LiveJob {
+            record: Mutex::new(record),
+            cancel: AtomicBool::new(claim.cancel_requested),
+            started: Mutex::new(None),
+            delay: self.delay,
+        });
+        if claim.cancel_requested {
+            self.mark_cancelled(&live, &now_rfc3339());
+            return Ok(());
+        }
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), live.clone());
+        self.execute(&live)
+    }
+
+    /// Runs one job on the current (worker) thread. Err when the store was
+    /// unreachable for its final state (the job may be run again).
+    fn execute(&self, job: &Arc<LiveJob>) -> Result<(), String> {
         // Queued → running in one step under the record's lock, so a cancel
         // that lands at the same moment either wins or sees the job running.
         let mut start = false;
@@ -552,7 +625,7 @@ impl Jobs {
             }
         });
         if !start {
-            return; // cancelled while queued
+            return Ok(()); // cancelled while queued
         }
         let snap = running.clone();
         *job.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
@@ -578,6 +651,7 @@ impl Jobs {
         };
         let finished = now_rfc3339();
         let cancelled = job.cancelled();
+        let mut unrecorded = None;
         match outcome {
             Err(JobError::Cancelled) => self.mark_cancelled(job, &finished),
             _ if cancelled => self.mark_cancelled(job, &finished),
@@ -609,8 +683,19 @@ impl Jobs {
                         job.update(|r| *r = record.clone());
                         tracing::info!(job = %record.id, seconds = t0.elapsed().as_secs_f64(), "job succeeded");
                     }
+                    Err(StoreError::Fenced(_)) => {
+                        // Another worker took the job over: its result stands.
+                        tracing::warn!(job = %record.id, "the job was taken over; this run's result is discarded");
+                        job.update(|r| {
+                            r.state = JobState::Failed;
+                            r.reason = Some("taken over by another worker".into());
+                        });
+                    }
                     Err(e) => {
                         tracing::error!(job = %record.id, error = %e, "cannot store the job's results");
+                        if matches!(e, StoreError::Unavailable(_)) {
+                            unrecorded = Some(e.to_string());
+                        }
                         self.finalize(job, |r| {
                             r.state = JobState::Failed;
                             r.reason = Some(format!("storing the results failed: {e}"));
@@ -629,6 +714,10 @@ impl Jobs {
             }
         }
         self.forget(&snap.id);
+        match unrecorded {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Records a final state durably, then shows it to clients.

@@ -102,7 +102,9 @@ pub struct Config {
     pub max_items: usize,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
-    /// Job worker threads.
+    /// Jobs this process runs at once (job threads, or queue workers on a
+    /// store with a queue); 0 on a queue: this process only queues jobs
+    /// (`serve --no-worker`).
     pub job_workers: usize,
     /// Origins allowed by CORS (`*` for any); none: no CORS headers.
     pub cors_origins: Vec<String>,
@@ -600,8 +602,35 @@ pub fn init_logging() {
 }
 
 /// Runs the server until it is stopped.
+/// `wangge worker`: runs jobs from the store's queue without HTTP, until
+/// the process is stopped. Needs a store with a queue (PostgreSQL).
+pub fn run_worker(config: Config) -> Result<(), ServiceError> {
+    init_logging();
+    let store = crate::store::open(config.store.as_deref(), &config.data_dir, config.job_lease)?;
+    if store.queue().is_none() {
+        return Err(ServiceError::Startup(
+            "a worker takes jobs from a shared queue: give --store postgresql://… (the SQLite \
+             store runs jobs inside `wangge serve`)"
+                .into(),
+        ));
+    }
+    let workers = config.job_workers;
+    let _state = state_with(config, store, Arc::new(engines::Builtin))?;
+    tracing::info!(concurrency = workers, "wangge worker running");
+    loop {
+        std::thread::park();
+    }
+}
+
 pub fn run(config: Config) -> Result<(), ServiceError> {
     init_logging();
+    if config.store.is_none() && config.job_workers == 0 {
+        return Err(ServiceError::Startup(
+            "--no-worker needs --store postgresql://…: with the SQLite store, jobs run only \
+             inside `wangge serve`"
+                .into(),
+        ));
+    }
     if config.tokens.is_empty() && !auth::is_loopback(&config.listen) {
         return Err(ServiceError::Startup(format!(
             "no tokens are configured, so the server only listens on loopback (127.0.0.1 or [::1]), not {}; configure tokens with --tokens FILE or WANGGE_TOKENS",

@@ -186,6 +186,43 @@ pub struct JobRecord {
     pub summary: serde_json::Value,
 }
 
+/// The columns every store keeps a job's record in, in this order.
+pub(crate) const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
+
+/// A row of a store's jobs table, read by column position ([`JOB_COLS`]
+/// first): what each store's driver provides so that one function,
+/// [`read_job`], maps a row to a [`JobRecord`].
+pub(crate) trait JobColumns {
+    type Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn optional_text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn real(&self, i: usize) -> Result<f64, Self::Error>;
+}
+
+/// A job's record from its stored columns. A JSON column that does not
+/// parse reads as null (it was written by this code, so that is a bug, not
+/// a reason to hide the job); an unknown state reads as failed.
+pub(crate) fn read_job<R: JobColumns>(r: &R) -> Result<JobRecord, R::Error> {
+    let json = |i: usize| -> Result<serde_json::Value, R::Error> {
+        Ok(serde_json::from_str(&r.text(i)?).unwrap_or(serde_json::Value::Null))
+    };
+    Ok(JobRecord {
+        id: r.text(0)?,
+        dataset: r.text(1)?,
+        kind: r.text(2)?,
+        state: JobState::parse(&r.text(3)?).unwrap_or(JobState::Failed),
+        progress: r.real(4)?,
+        stage: r.text(5)?,
+        reason: r.optional_text(6)?,
+        params: json(7)?,
+        created: r.text(8)?,
+        started: r.optional_text(9)?,
+        finished: r.optional_text(10)?,
+        results: serde_json::from_value(json(11)?).unwrap_or_default(),
+        summary: json(12)?,
+    })
+}
+
 /// A computed layer to commit with a job.
 #[derive(Debug, Clone)]
 pub struct NewLayer {
@@ -202,6 +239,37 @@ pub struct JobProgress {
     pub id: String,
     pub progress: f64,
     pub stage: String,
+}
+
+/// Runs a queued job by id in this process (from a queue worker's blocking
+/// thread). `Err` means the job's outcome could not be recorded and the
+/// queue should try it again.
+pub type JobRunner = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// A job this process took from the queue: its record and the attempt
+/// number that fences its final commit.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub record: JobRecord,
+    /// 1 for the first run, more when a worker took over a job another
+    /// worker lost: only the latest attempt may commit.
+    pub attempt: i32,
+    /// A client asked for the job's cancellation before this attempt.
+    pub cancel_requested: bool,
+}
+
+/// A job queue in the store, shared by every process on it: a job submitted
+/// on one process runs on whichever process's worker takes it first, and a
+/// job whose worker died is taken up again by another.
+pub trait JobQueue: Send + Sync {
+    /// Stores a new queued job and queues it, in one transaction.
+    fn enqueue(&self, job: &JobRecord) -> Result<(), StoreError>;
+    /// Starts this process's queue workers (`concurrency` jobs at once),
+    /// which call `run` with each job's id.
+    fn start_workers(&self, concurrency: usize, run: JobRunner) -> Result<(), StoreError>;
+    /// Makes a queued (or lost) job this process's: a new attempt, which
+    /// fences out any earlier one. `None` when the job is final already.
+    fn claim(&self, id: &str) -> Result<Option<Claim>, StoreError>;
 }
 
 /// The storage the service needs. Implementations must make every method that
@@ -230,10 +298,21 @@ pub trait Store: Send + Sync {
         let _ = jobs;
         Ok(Vec::new())
     }
+    /// The job queue that processes sharing this store take jobs from, when
+    /// it has one (PostgreSQL); `None`: jobs run in the process that queued
+    /// them (SQLite).
+    fn queue(&self) -> Option<&dyn JobQueue> {
+        None
+    }
     /// Asks whichever process runs a queued or running job to cancel it;
-    /// the job as stored (`None` when there is no such job).
-    fn request_cancel(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.job(id)
+    /// the job as stored (`None` when there is no such job) and whether the
+    /// request was taken (the job was unfinished; a queued job may be
+    /// cancelled at once, so its record is final already).
+    fn request_cancel(&self, id: &str) -> Result<Option<(JobRecord, bool)>, StoreError> {
+        Ok(self.job(id)?.map(|r| {
+            let open = !r.state.is_final();
+            (r, open)
+        }))
     }
 
     /// Stores (or replaces) a layer with its features, atomically.

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{
-    now_rfc3339, JobRecord, JobState, LayerMeta, LayerSource, NewLayer, Store, StoreError,
-    StoredFeature,
+    now_rfc3339, JobRecord, LayerMeta, LayerSource, NewLayer, Store, StoreError, StoredFeature,
+    JOB_COLS,
 };
 use crate::partition::RetiredCode;
 
@@ -311,29 +311,21 @@ fn meta_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LayerMeta> {
     })
 }
 
-const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
+impl super::JobColumns for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.get(i)
+    }
+    fn optional_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.get(i)
+    }
+    fn real(&self, i: usize) -> rusqlite::Result<f64> {
+        self.get(i)
+    }
+}
 
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
-    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
-        let s: String = r.get(i)?;
-        Ok(serde_json::from_str(&s).unwrap_or(serde_json::Value::Null))
-    };
-    let results: Vec<String> = serde_json::from_value(json(11)?).unwrap_or_default();
-    Ok(JobRecord {
-        id: r.get(0)?,
-        dataset: r.get(1)?,
-        kind: r.get(2)?,
-        state: JobState::parse(&r.get::<_, String>(3)?).unwrap_or(JobState::Failed),
-        progress: r.get(4)?,
-        stage: r.get(5)?,
-        reason: r.get(6)?,
-        params: json(7)?,
-        created: r.get(8)?,
-        started: r.get(9)?,
-        finished: r.get(10)?,
-        results,
-        summary: json(12)?,
-    })
+    super::read_job(r)
 }
 
 fn upsert_job(conn: &Connection, job: &JobRecord) -> Result<(), StoreError> {
@@ -596,6 +588,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::JobState;
 
     fn feature(i: usize) -> StoredFeature {
         StoredFeature {

@@ -316,15 +316,7 @@ impl Server {
     /// returns once it answers `/health`.
     pub fn start<A: AsRef<OsStr>>(args: &[A], envs: &[(&str, &str)]) -> Server {
         let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(binary())
-            .args(["serve", "--listen", &addr])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn wangge");
+        let child = spawn(&["serve", "--listen", &addr], args, envs);
         let server = Server { child, addr };
         wait_healthy(&server.addr);
         server
@@ -347,6 +339,47 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A `wangge worker` process (jobs from a PostgreSQL store's queue, no
+/// HTTP), killed when dropped.
+pub struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    /// `wangge worker --store URL ARGS` with `envs`, logging warnings only.
+    pub fn start<A: AsRef<OsStr>>(url: &str, args: &[A], envs: &[(&str, &str)]) -> Worker {
+        Worker {
+            child: spawn(&["worker", "--store", url], args, envs),
+        }
+    }
+
+    /// SIGKILL: no chance to release its jobs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wangge COMMAND… ARGS` with `envs`, logging warnings only.
+fn spawn<A: AsRef<OsStr>>(command: &[&str], args: &[A], envs: &[(&str, &str)]) -> Child {
+    Command::new(binary())
+        .args(command)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn wangge {command:?}: {e}"))
 }
 
 /// The path of a URL the service writes (it names itself `localhost:8080`

@@ -29,6 +29,9 @@ pub struct PgCluster {
     /// The shell guarding the server, and the pipe it waits on.
     guard: Mutex<Option<(Child, ChildStdin)>>,
     databases: AtomicU32,
+    /// The server's command-line settings (port, socket directory, …), for
+    /// [`PgCluster::restart`].
+    settings: Vec<String>,
 }
 
 /// Debian's newest server binaries and the PostGIS extension for them.
@@ -79,6 +82,15 @@ fn as_server_user(program: &Path) -> Command {
     } else {
         Command::new(program)
     }
+}
+
+/// A command as one line of shell, each word quoted.
+fn shell_line(c: &Command) -> String {
+    std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn run(mut c: Command, what: &str) -> String {
@@ -174,23 +186,24 @@ impl PgCluster {
                 "-c full_page_writes=off".into(),
             ]);
         }
+        let settings_for_restart = settings.clone();
         let server = {
-            let c = as_server_user(&bin.join("postgres"));
-            let mut line: Vec<String> = std::iter::once(c.get_program())
-                .chain(c.get_args())
-                .map(|a| format!("'{}'", a.to_string_lossy()))
-                .collect();
+            let mut line = vec![shell_line(&as_server_user(&bin.join("postgres")))];
             line.push(format!("-D '{}'", data.display()));
             line.extend(settings);
             line.join(" ")
         };
         // The guard: start the server, wait for our end of the pipe to close,
-        // then stop the server (fast shutdown) and remove the directory.
+        // then stop the server (fast shutdown; after a `restart` the server
+        // is pg_ctl's, stopped through pg_ctl) and remove the directory.
+        let pg_ctl = shell_line(&as_server_user(&bin.join("pg_ctl")));
         let script = format!(
             "{server} >'{dir}/server.log' 2>&1 & pid=$!\n\
              cat >/dev/null\n\
-             kill -INT $pid 2>/dev/null; wait $pid; rm -rf '{dir}'\n",
-            dir = dir.display()
+             kill -INT $pid 2>/dev/null; wait $pid\n\
+             {pg_ctl} -D '{data}' stop -m fast >/dev/null 2>&1; rm -rf '{dir}'\n",
+            dir = dir.display(),
+            data = data.display()
         );
         let mut child = Command::new("sh")
             .arg("-c")
@@ -207,6 +220,7 @@ impl PgCluster {
             dir,
             guard: Mutex::new(Some((child, stdin))),
             databases: AtomicU32::new(0),
+            settings: settings_for_restart,
         };
         cluster.wait_ready();
         cluster.psql("postgres", "CREATE DATABASE wangge_template");
@@ -280,6 +294,22 @@ impl PgCluster {
             &format!("CREATE DATABASE \"{db}\" TEMPLATE wangge_template"),
         );
         self.url(&db)
+    }
+
+    /// Restarts the server on the same port and data (`pg_ctl restart`, fast
+    /// shutdown: every connection is cut), as an operator or a crash-restart
+    /// would; returns once it accepts connections again.
+    pub fn restart(&self) {
+        let mut c = as_server_user(&self.bin.join("pg_ctl"));
+        c.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["restart", "-m", "fast", "-w", "-l"])
+            // A log of its own: the first one belongs to the guard's shell.
+            .arg(self.dir.join("server-restarted.log"))
+            .arg("-o")
+            .arg(self.settings.join(" "));
+        run(c, "pg_ctl restart");
+        self.wait_ready();
     }
 
     /// Stops the server and removes its directory (also what happens when

@@ -11,31 +11,25 @@
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 
 use crate::partition::RetiredCode;
-use crate::store::{Adoption, JobProgress, JobRecord, JobState, StoreError};
+use crate::store::{Adoption, Claim, JobProgress, JobRecord, StoreError};
 
-const JOB_COLS: &str = "id, dataset, kind, state, progress, stage, reason, params, created, started, finished, results, summary";
+use crate::store::{read_job, JobColumns, JOB_COLS};
+
+impl JobColumns for Row {
+    type Error = tokio_postgres::Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error> {
+        self.try_get(i)
+    }
+    fn optional_text(&self, i: usize) -> Result<Option<String>, Self::Error> {
+        self.try_get(i)
+    }
+    fn real(&self, i: usize) -> Result<f64, Self::Error> {
+        self.try_get(i)
+    }
+}
 
 pub(super) fn job_row(r: &Row) -> Result<JobRecord, StoreError> {
-    let json = |i: usize| -> Result<serde_json::Value, StoreError> {
-        let s: &str = r.try_get(i)?;
-        Ok(serde_json::from_str(s).unwrap_or(serde_json::Value::Null))
-    };
-    let results: Vec<String> = serde_json::from_value(json(11)?).unwrap_or_default();
-    Ok(JobRecord {
-        id: r.try_get(0)?,
-        dataset: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        state: JobState::parse(r.try_get(3)?).unwrap_or(JobState::Failed),
-        progress: r.try_get(4)?,
-        stage: r.try_get(5)?,
-        reason: r.try_get(6)?,
-        params: json(7)?,
-        created: r.try_get(8)?,
-        started: r.try_get(9)?,
-        finished: r.try_get(10)?,
-        results,
-        summary: json(12)?,
-    })
+    Ok(read_job(r)?)
 }
 
 /// Inserts a job, or updates it when this process owns it and it is not
@@ -80,26 +74,60 @@ pub(super) async fn upsert(
 }
 
 /// Locks a job's row for its final commit and checks that it is still this
-/// process's to finish (the fencing check).
+/// process's to finish (the fencing check): its owner, and for a job taken
+/// from the queue its attempt, are still the committing worker's.
 pub(super) async fn claim_finish(
     tx: &Transaction<'_>,
     id: &str,
     owner: &str,
+    attempt: Option<i32>,
 ) -> Result<(), StoreError> {
     let row = tx
         .query_opt(
-            "SELECT owner, state FROM wangge.jobs WHERE id = $1 FOR UPDATE",
+            "SELECT owner, state, attempt FROM wangge.jobs WHERE id = $1 FOR UPDATE",
             &[&id],
         )
         .await?;
     if let Some(row) = row {
         let by: Option<&str> = row.try_get(0)?;
         let state: &str = row.try_get(1)?;
-        if by != Some(owner) || !matches!(state, "queued" | "running") {
+        let current: i32 = row.try_get(2)?;
+        if by != Some(owner)
+            || !matches!(state, "queued" | "running")
+            || attempt.is_some_and(|a| a != current)
+        {
             return Err(StoreError::Fenced(id.to_string()));
         }
     }
     Ok(())
+}
+
+/// Makes a queued or running job `owner`'s, as a new attempt (the queue gave
+/// it to this worker; a running job's earlier worker lost it). `None` when
+/// the job is final (cancelled while queued, or already done).
+pub(super) async fn claim(
+    client: &Client,
+    id: &str,
+    owner: &str,
+) -> Result<Option<Claim>, StoreError> {
+    let now = crate::store::now_rfc3339();
+    let row = client
+        .query_opt(
+            &format!(
+                "UPDATE wangge.jobs SET owner = $2, attempt = attempt + 1, heartbeat = now(),
+                   state = 'running', started = COALESCE(started, $3)
+                 WHERE id = $1 AND state IN ('queued', 'running')
+                 RETURNING {JOB_COLS}, attempt, cancel_requested"
+            ),
+            &[&id, &owner, &now],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Claim {
+        record: job_row(&row)?,
+        attempt: row.try_get(13)?,
+        cancel_requested: row.try_get(14)?,
+    }))
 }
 
 pub(super) async fn insert_retired(
@@ -200,7 +228,10 @@ pub(super) async fn progress(
     Ok(cancel)
 }
 
-/// Fails the unfinished jobs whose owner has not reported for `lease_s`.
+/// Fails the unfinished jobs whose owner has not reported for `lease_s` and
+/// that the queue will not run again: a job still in the queue (waiting, or
+/// freed from a dead worker for another to take) is left to it, one the
+/// queue gave up on is failed with the queue's last error.
 pub(super) async fn fail_abandoned(
     client: &Client,
     reason: &str,
@@ -209,9 +240,15 @@ pub(super) async fn fail_abandoned(
 ) -> Result<usize, StoreError> {
     let n = client
         .execute(
-            "UPDATE wangge.jobs SET state = 'failed', reason = $1, finished = $2
-             WHERE state IN ('queued', 'running')
-               AND (heartbeat IS NULL OR heartbeat < now() - make_interval(secs => $3))",
+            "UPDATE wangge.jobs AS j SET state = 'failed', finished = $2,
+               reason = COALESCE((SELECT 'the job could not be finished after '
+                                    || g.attempts || ' attempts: ' || g.last_error
+                                  FROM graphile_worker._private_jobs AS g
+                                  WHERE g.key = 'wangge:' || j.id AND g.last_error IS NOT NULL), $1)
+             WHERE j.state IN ('queued', 'running')
+               AND (j.heartbeat IS NULL OR j.heartbeat < now() - make_interval(secs => $3))
+               AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs AS g
+                               WHERE g.key = 'wangge:' || j.id AND g.attempts < g.max_attempts)",
             &[&reason, &now, &lease_s],
         )
         .await?;
@@ -221,15 +258,22 @@ pub(super) async fn fail_abandoned(
 pub(super) async fn request_cancel(
     client: &Client,
     id: &str,
-) -> Result<Option<JobRecord>, StoreError> {
-    client
+) -> Result<Option<(JobRecord, bool)>, StoreError> {
+    // A job no worker has taken yet is cancelled at once; a running one
+    // by its worker, which reads the request with its next report.
+    let now = crate::store::now_rfc3339();
+    let taken = client
         .execute(
-            "UPDATE wangge.jobs SET cancel_requested = true
+            "UPDATE wangge.jobs SET cancel_requested = true,
+               state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+               stage = CASE WHEN state = 'queued' THEN 'cancelled' ELSE stage END,
+               reason = CASE WHEN state = 'queued' THEN 'cancelled before it started' ELSE reason END,
+               finished = CASE WHEN state = 'queued' THEN $2 ELSE finished END
              WHERE id = $1 AND state IN ('queued', 'running')",
-            &[&id],
+            &[&id, &now],
         )
         .await?;
-    one(client, id).await
+    Ok(one(client, id).await?.map(|r| (r, taken == 1)))
 }
 
 pub(super) async fn prune(client: &Client, before: &str) -> Result<usize, StoreError> {

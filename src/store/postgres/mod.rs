@@ -15,25 +15,31 @@
 //! - `layers`: a layer = a metadata row + a feature table per write (PostGIS
 //!   geometry, GiST index), written by binary COPY (`copy`) and swapped in
 //!   in one transaction.
-//! - `jobs`: job rows with an owner and a heartbeat, progress and
-//!   cancellation across processes, lineage and adoptions.
+//! - `jobs`: job rows with an owner, an attempt and a heartbeat, progress
+//!   and cancellation across processes, lineage and adoptions.
+//! - `queue`: the job queue (graphile_worker) that every process's workers
+//!   take jobs from, with worker recovery.
 
 mod copy;
 mod jobs;
 mod layers;
+mod queue;
 mod schema;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+pub use queue::QueueTiming;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    redact, Adoption, JobProgress, JobRecord, LayerMeta, LayerSource, NewLayer, Store, StoreError,
-    StoredFeature, ADOPTED_LAYER,
+    redact, Adoption, JobProgress, JobQueue, JobRecord, LayerMeta, LayerSource, NewLayer, Store,
+    StoreError, StoredFeature, ADOPTED_LAYER,
 };
 use crate::partition::RetiredCode;
 use layers::LayerWrite;
@@ -43,8 +49,9 @@ use layers::LayerWrite;
 pub struct PgOptions {
     /// Most connections the pool opens.
     pub max_connections: usize,
-    /// How long a job's process may stay silent (no progress report) before
-    /// another process declares its jobs failed.
+    /// How long a job's process may stay silent (no progress report, no
+    /// queue heartbeat) before another process takes its jobs over (or,
+    /// when the queue will not run them again, declares them failed).
     pub lease: Duration,
     /// How long to wait for a connection (from the pool or the server).
     pub connect_timeout: Duration,
@@ -68,6 +75,11 @@ pub struct PgStore {
     /// This process's id in the job rows it owns.
     owner: String,
     options: PgOptions,
+    /// The connection settings (the queue's workers open their own pool).
+    config: tokio_postgres::Config,
+    /// The attempt of each job this process claimed from the queue: the
+    /// fencing token its final commit is checked against.
+    claims: Mutex<HashMap<String, i32>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -153,7 +165,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Setup(format!("cannot start the store's runtime: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -173,12 +185,17 @@ impl PgStore {
             pool,
             owner,
             options,
+            config,
+            claims: Mutex::new(HashMap::new()),
         };
         let pool = store.pool.clone();
         let version = store
             .run(async move {
                 let mut client = pool.get().await.map_err(pool_error)?;
-                schema::migrate(&mut client).await
+                let version = schema::migrate(&mut client).await?;
+                drop(client);
+                queue::migrate(pool).await?;
+                Ok(version)
             })
             .map_err(|e| match e {
                 StoreError::Unavailable(m) => {
@@ -208,6 +225,22 @@ impl PgStore {
             .map_err(|_| StoreError::Unavailable("the store's worker stopped".into()))?
     }
 
+    /// The attempt this process claimed a job as, if it took it from the queue.
+    fn attempt(&self, id: &str) -> Option<i32> {
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    fn forget_claim(&self, id: &str) {
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
     /// Writes layers (and the job that computed them) in one transaction.
     fn commit_layers(
         &self,
@@ -216,11 +249,12 @@ impl PgStore {
     ) -> Result<Vec<LayerMeta>, StoreError> {
         let pool = self.pool.clone();
         let owner = self.owner.clone();
+        let attempt = job.as_ref().and_then(|(j, _)| self.attempt(&j.id));
         self.run(async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await?;
             if let Some((job, _)) = &job {
-                jobs::claim_finish(&tx, &job.id, &owner).await?;
+                jobs::claim_finish(&tx, &job.id, &owner, attempt).await?;
             }
             let mut metas = Vec::with_capacity(writes.len());
             for (w, rows) in writes {
@@ -280,6 +314,10 @@ fn layer_write(
 impl Store for PgStore {
     fn shared(&self) -> bool {
         true
+    }
+
+    fn queue(&self) -> Option<&dyn JobQueue> {
+        Some(self)
     }
 
     fn layer_version(&self, dataset: &str, layer: &str) -> Result<Option<i64>, StoreError> {
@@ -399,6 +437,7 @@ impl Store for PgStore {
     }
 
     fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
+        let (job_final, id) = (job.state.is_final(), job.id.clone());
         let pool = self.pool.clone();
         let (job, owner) = (job.clone(), self.owner.clone());
         let stored = self.run(async move {
@@ -407,6 +446,9 @@ impl Store for PgStore {
         })?;
         if !stored {
             tracing::warn!("a job update was refused: the job is final or another process's");
+        }
+        if job_final {
+            self.forget_claim(&id);
         }
         Ok(())
     }
@@ -431,7 +473,9 @@ impl Store for PgStore {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.commit_layers(writes, Some((job.clone(), retired.to_vec())))
+        let done = self.commit_layers(writes, Some((job.clone(), retired.to_vec())));
+        self.forget_claim(&job.id);
+        done
     }
 
     fn retired_codes(&self, dataset: &str) -> Result<Vec<RetiredCode>, StoreError> {
@@ -517,7 +561,7 @@ impl Store for PgStore {
         })
     }
 
-    fn request_cancel(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+    fn request_cancel(&self, id: &str) -> Result<Option<(JobRecord, bool)>, StoreError> {
         let pool = self.pool.clone();
         let id = id.to_string();
         self.run(async move {

@@ -24,10 +24,11 @@ struct Migration {
 
 /// Every migration this binary knows, in order. Append only: a released
 /// migration is never edited.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "layers, jobs, lineage and adoptions",
-    sql: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "layers, jobs, lineage and adoptions",
+        sql: "
 CREATE SEQUENCE wangge.layer_version;
 CREATE TABLE wangge.layers (
     dataset text NOT NULL, layer text NOT NULL, kind text NOT NULL, source text NOT NULL,
@@ -52,7 +53,13 @@ CREATE TABLE wangge.adoptions (
     adopted_at text NOT NULL, grids bigint NOT NULL, source text NOT NULL,
     PRIMARY KEY (dataset, version));
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "job attempts: the fencing token of jobs run from the queue",
+        sql: "ALTER TABLE wangge.jobs ADD COLUMN attempt integer NOT NULL DEFAULT 0;",
+    },
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
