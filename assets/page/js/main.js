@@ -5,7 +5,7 @@
 import { api, setToken, token } from './api.js';
 import { state, el, fill, $, say, applyRole } from './ui.js';
 import { createMap, renderLegend } from './map.js';
-import { refreshDatasets, wireDatasets, loadDataset, renderLayerList } from './data.js';
+import { refreshDatasets, wireDatasets, loadDataset, renderLayerList, onGridDetails } from './data.js';
 import { wireUpload } from './upload.js';
 import { wireJobs, showLocked, resume, unfollow } from './jobs.js';
 import { renderSummary, renderProposals, wireClicks } from './review.js';
@@ -74,6 +74,12 @@ async function startApp() {
   });
   wireJobs(onJobFinished);
   wireAdjust(reload);
+  // Tile-drawn grids: the panels fill in when their GeoJSON arrives.
+  onGridDetails(() => {
+    renderSummary();
+    renderLegend();
+    window.wangge.details = (window.wangge.details || 0) + 1;
+  });
   await refreshDatasets();
   await reload();
   renderLayerList();
