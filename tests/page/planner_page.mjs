@@ -430,6 +430,15 @@ async function tiledGrids(browser) {
     return features.map((f) => withState({ ...f.properties })._state);
   }, layer.features);
   figures.tiledStates = Object.fromEntries(['within', 'below', 'above'].map((k) => [k, states.filter((x) => x === k).length]));
+  // ... and each tile-drawn grid is filled with its state's colour (the paint the map evaluated for it).
+  const fills = await page.evaluate(async () => {
+    const { COLORS } = await import('/ui/page/js/map.js');
+    const hex = (c) => (typeof c === 'string' ? c.toLowerCase() : `#${[c.r, c.g, c.b].map((v) => Math.round(v * 255).toString(16).padStart(2, '0')).join('')}`);
+    const byColour = Object.fromEntries(Object.entries(COLORS).map(([k, v]) => [v.toLowerCase(), k]));
+    return Object.fromEntries(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] })
+      .map((f) => [String(f.properties.code), byColour[hex(f.layer.paint['fill-color'])] || hex(f.layer.paint['fill-color'])]));
+  });
+  layer.features.forEach((f, i) => assert.equal(fills[String(f.properties.code)], states[i], `grid ${f.properties.code} is filled as ${states[i]}`));
 
   // Click a grid with issues if there is one: its panel shows the item's properties.
   const pick = layer.features.find((f) => (f.properties.issues || []).length) || layer.features[0];
