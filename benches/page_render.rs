@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use grid_city::{store_city_grids, store_households, CELL, ORIGIN, SIDE};
 use http::{env_num, free_addr, loadavg, Server};
-use serde_json::{json, Value};
+use serde_json::Value;
 use wangge::store::SqliteStore;
 
 /// The section of TILES_RESULTS.md this bench writes.

@@ -6,7 +6,9 @@
 // view is drawn (rendered features queried from the map) and the map is idle
 // (every tile and source loaded), then how long until the page's panels have
 // the grids' properties (fetched after that first frame when the grids are
-// drawn from tiles). Prints one JSON line with the runs.
+// drawn from tiles). Prints one JSON line with the runs. PAGE_TRACE=1 also
+// logs, per run, the map's events (tiles arriving, frames, idle) and the
+// page's resource timings, to see where the time goes.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -50,6 +52,20 @@ try {
     const gridsFetch = await page.evaluate(() => performance.getEntriesByType('resource')
       .filter((e) => /grids/.test(e.name) && !/tiles/.test(e.name))
       .map((e) => ({ ms: Math.round(e.responseEnd - e.startTime), bytes: e.encodedBodySize })));
+    if (process.env.PAGE_TRACE) {
+      const tr = await page.evaluate(() => new Promise((resolve) => {
+        const m = window.wangge.map; const t0 = performance.now(); const ev = [];
+        const note = (k) => ev.push([k, Math.round(performance.now() - t0), m.queryRenderedFeatures({ layers: ['grids-fill'] }).length, m.loaded(), m.areTilesLoaded()]);
+        let n = 0;
+        m.on('render', () => { n += 1; if (n % 5 === 1) note('render' + n); });
+        m.on('idle', () => { note('idle'); resolve(ev); });
+        m.on('sourcedata', (e) => { if (e.sourceId === 'grids' && e.tile) note('tile'); });
+        setTimeout(() => resolve(ev), 60000);
+      }));
+      console.error(JSON.stringify(tr));
+      console.error(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, '').slice(0, 60), Math.round(e.startTime), Math.round(e.responseEnd)]))));
+      console.error(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('navigation').map((e) => [Math.round(e.domContentLoadedEventEnd), Math.round(e.loadEventEnd)]))));
+    }
     // Every grid in the fitted view drawn, and the map idle.
     const drawn = await page.evaluate((want) => new Promise((resolve) => {
       const m = window.wangge.map;

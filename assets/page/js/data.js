@@ -137,13 +137,14 @@ export async function loadDataset(d) {
   state.layers = info.layers.map((l) => l.layer);
   state.metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
   state.jobs = info.jobs || [];
+  // The view first, from the layers' extents, so tiles are asked for it only.
+  const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
+  if (b) map.fitToWgs84(b);
   await loadRules();
   await Promise.all(state.layers.map((l) => loadLayer(l)));
   derive();
   if (state.tiled.grids) restyleGrids();
-  const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
-  if (b) map.fitToWgs84(b);
-  else map.fitTo(bbox(state.data.grids || state.data.areas));
+  if (!b) map.fitTo(bbox(state.data.grids || state.data.areas));
   renderLayerList();
   map.renderLegend();
   if (state.tiled.grids) state.gridsPending = gridDetailsAfterFirstFrame(d, load);

@@ -64,7 +64,8 @@ async function startApp() {
   $('#app').hidden = false;
   applyRole();
   renderWho();
-  await createMap();
+  // The map loads (its worker starts) while the datasets are listed.
+  const mapLoaded = createMap();
   window.wangge.map = state.map;
   wireClicks(isMoving);
   wireDatasets(selectDataset);
@@ -80,7 +81,7 @@ async function startApp() {
     renderLegend();
     window.wangge.details = (window.wangge.details || 0) + 1;
   });
-  await refreshDatasets();
+  await Promise.all([mapLoaded, refreshDatasets()]);
   await reload();
   renderLayerList();
   window.wangge.ready = true;

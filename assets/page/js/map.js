@@ -113,6 +113,9 @@ export function createMap() {
     zoom: 11,
     attributionControl: false,
     preserveDrawingBuffer: true, // so a screenshot shows the canvas
+    // Labels appear at once: a fade takes several frames, and a frame of a
+    // city's grids is slow where WebGL is software (SwiftShader).
+    fadeDuration: 0,
     transformRequest: (url) => (new URL(url, location.href).origin === location.origin ? { url, headers: authHeaders() } : { url }),
   });
   // MapLibre's default prints a bare Error; say what failed.
@@ -187,7 +190,14 @@ export function setTiles(name, tileset) {
   });
   const layerId = (tileset.vector_layers && tileset.vector_layers[0] && tileset.vector_layers[0].id) || name;
   addStyles(map, name, layerId);
+  // A city's grids (the layers drawn from tiles) are labelled from zoom 13,
+  // where a label fits its grid: at the city's scale 10,000 labels would only
+  // collide, and placing them costs every frame.
+  if (name === 'grids') map.setLayerZoomRange('grids-label', GRID_LABELS_FROM, 24);
 }
+
+/** The zoom from which tile-drawn grids are labelled. */
+export const GRID_LABELS_FROM = 13;
 
 /** The source layer of page layer `name` when it is drawn from tiles (for feature state). */
 export function sourceLayer(name) {
