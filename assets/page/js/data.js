@@ -8,8 +8,8 @@
 // Grids drawn from tiles are coloured by a style expression (the rules per
 // area, as `ruleState`), and their GeoJSON, which the panels need (summary,
 // clicks, zooming, per-grid coverage), is fetched once the map has drawn its
-// first frame, so a city's 10,000 grids show in about a second instead of
-// waiting for the browser to parse and tile them itself.
+// first frame, so a city's 10,000 grids are drawn without the browser first
+// parsing the whole layer and cutting it into tiles itself.
 
 import { api, enc, layerData, downloadLayer, ApiError } from './api.js';
 import { state, el, fill, $, say, fmt, isPlanner, errorText } from './ui.js';
