@@ -35,12 +35,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grid_city::{store_city_grids, CELL, ORIGIN, SIDE};
+use grid_city::{store_city_grids, store_households, CELL, ORIGIN, SIDE};
 use http::{env_num, free_addr, loadavg, pct, read_response, Rng, Server};
-use serde_json::json;
-use wangge::layers::LayerKind;
-use wangge::service::features::layer_to_stored;
-use wangge::store::{LayerSource, SqliteStore, Store};
+use wangge::store::SqliteStore;
 
 /// Stores the city; returns the households as GeoJSON text.
 fn store_city(dir: &std::path::Path, points: usize) -> String {
@@ -73,19 +70,7 @@ fn store_city(dir: &std::path::Path, points: usize) -> String {
         ));
     }
     text.push_str("]}");
-    let (layer, _) = wangge::layers::read_layer(LayerKind::Households, &text, &Default::default())
-        .expect("households");
-    let stored = layer_to_stored(&layer).expect("stored households");
-    store
-        .put_layer(
-            "city",
-            "households",
-            "households",
-            LayerSource::Upload,
-            &json!({}),
-            &stored,
-        )
-        .expect("store households");
+    store_households(&store, "city", &text);
     text
 }
 

@@ -4,7 +4,10 @@
 //! signs in, uploads layers through the file input, runs a partition job to
 //! the end, checks the grids drawn on the map and a clicked grid's panel,
 //! partitions again with a locked grid and one area's own rules (its grids
-//! within them, coloured so), runs proposals on the demo, downloads a layer, then checks a viewer's page
+//! within them, coloured so), runs proposals on the demo, downloads a layer,
+//! draws the grids from vector tiles as a city's are (every grid drawn and
+//! filled by its rule state, a click showing the item's properties before the
+//! grids' GeoJSON arrives, a moved cell redrawn), then checks a viewer's page
 //! offers no planner control and no private layer, and that a server without
 //! tokens needs no sign-in; every request the browser makes must stay on the
 //! server's origin. It saves `docs/planner.png`. A second test opens the page

@@ -4,7 +4,11 @@
 // Each run opens the page in a fresh browser context (nothing cached) and
 // times from navigation to the first frame in which every grid of the fitted
 // view is drawn (rendered features queried from the map) and the map is idle
-// (every tile and source loaded). Prints one JSON line with the runs.
+// (every tile and source loaded), then how long until the page's panels have
+// the grids' properties (fetched after that first frame when the grids are
+// drawn from tiles). Prints one JSON line with the runs. PAGE_TRACE=1 also
+// logs, per run, the map's events (tiles arriving, frames, idle) and the
+// page's resource timings, to see where the time goes.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -42,12 +46,26 @@ try {
     const t0 = Date.now();
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => window.wangge && window.wangge.ready && window.wangge.map, null, { timeout: 120_000 });
-    // The page has loaded its layers (the grids' GeoJSON fetched and parsed,
-    // handed to the map); what follows is the map drawing them.
+    // The page has its layers' sources (tiles, or GeoJSON fetched and
+    // parsed); what follows is the map drawing them.
     const readyMs = Date.now() - t0;
     const gridsFetch = await page.evaluate(() => performance.getEntriesByType('resource')
       .filter((e) => /grids/.test(e.name) && !/tiles/.test(e.name))
       .map((e) => ({ ms: Math.round(e.responseEnd - e.startTime), bytes: e.encodedBodySize })));
+    if (process.env.PAGE_TRACE) {
+      const tr = await page.evaluate(() => new Promise((resolve) => {
+        const m = window.wangge.map; const t0 = performance.now(); const ev = [];
+        const note = (k) => ev.push([k, Math.round(performance.now() - t0), m.queryRenderedFeatures({ layers: ['grids-fill'] }).length, m.loaded(), m.areTilesLoaded()]);
+        let n = 0;
+        m.on('render', () => { n += 1; if (n % 5 === 1) note('render' + n); });
+        m.on('idle', () => { note('idle'); resolve(ev); });
+        m.on('sourcedata', (e) => { if (e.sourceId === 'grids' && e.tile) note('tile'); });
+        setTimeout(() => resolve(ev), 60000);
+      }));
+      console.error(JSON.stringify(tr));
+      console.error(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, '').slice(0, 60), Math.round(e.startTime), Math.round(e.responseEnd)]))));
+      console.error(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('navigation').map((e) => [Math.round(e.domContentLoadedEventEnd), Math.round(e.loadEventEnd)]))));
+    }
     // Every grid in the fitted view drawn, and the map idle.
     const drawn = await page.evaluate((want) => new Promise((resolve) => {
       const m = window.wangge.map;
@@ -65,8 +83,15 @@ try {
       }
     }), GRIDS);
     const ms = Date.now() - t0;
-    runs.push({ ms, readyMs, gridsFetch, ...drawn, ...requests });
-    console.error(`[page] run ${i + 1}: ${ms} ms (layers loaded at ${readyMs} ms; grids fetched ${JSON.stringify(gridsFetch)}), ${drawn.grids} grids drawn, ${requests.tiles} tiles`);
+    // The panels' data: every grid's properties in the page (the summary filled).
+    await page.waitForFunction(() => window.wangge.state.data.grids && window.wangge.state.data.grids.features.length > 0, null, { timeout: 120_000 });
+    const detailsMs = Date.now() - t0;
+    const tiled = await page.evaluate(() => window.wangge.map.getSource('grids').type === 'vector');
+    const gridsGeojson = await page.evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => /layers\/grids/.test(e.name))
+      .map((e) => ({ ms: Math.round(e.responseEnd - e.startTime), bytes: e.encodedBodySize })));
+    runs.push({ ms, readyMs, detailsMs, tiled, gridsFetch: gridsGeojson.length ? gridsGeojson : gridsFetch, ...drawn, ...requests });
+    console.error(`[page] run ${i + 1}: ${ms} ms (sources set at ${readyMs} ms; grids' properties in the page at ${detailsMs} ms, GeoJSON ${JSON.stringify(gridsGeojson)}), ${drawn.grids} grids drawn${tiled ? ' from tiles' : ''}, ${requests.tiles} tiles`);
     await context.close();
   }
 } finally {

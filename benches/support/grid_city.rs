@@ -1,6 +1,7 @@
 //! The 10,000-grid city the service benches serve: a 100 × 100 lattice of
 //! grid-like polygons (about 400 m, 49 vertices each) with the contract's grid
-//! properties, stored the way a partition job stores its grids.
+//! properties, stored the way a partition job stores its grids, and the
+//! city's households stored as an upload stores them.
 
 #![allow(dead_code)] // each bench uses part of it
 
@@ -8,8 +9,9 @@ use geo::BoundingRect;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::json;
 use wangge::layers::outputs::write_grids;
+use wangge::layers::LayerKind;
 use wangge::model::Grid;
-use wangge::service::features::stored_from_output;
+use wangge::service::features::{layer_to_stored, stored_from_output};
 use wangge::store::{LayerSource, SqliteStore, Store};
 
 pub const ORIGIN: (f64, f64) = (118.20, 32.25);
@@ -94,4 +96,23 @@ pub fn store_city_grids(store: &SqliteStore, dataset: &str) -> usize {
         )
         .expect("store grids");
     avg
+}
+
+/// Reads a households layer (GeoJSON text) and stores it as `dataset`'s
+/// `households`, normalised as an upload is.
+pub fn store_households(store: &SqliteStore, dataset: &str, text: &str) {
+    let (layer, _) = wangge::layers::read_layer(LayerKind::Households, text, &Default::default())
+        .expect("households");
+    let stored = layer_to_stored(&layer).expect("stored households");
+    drop(layer);
+    store
+        .put_layer(
+            dataset,
+            "households",
+            "households",
+            LayerSource::Upload,
+            &json!({}),
+            &stored,
+        )
+        .expect("store households");
 }

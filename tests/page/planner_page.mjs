@@ -69,11 +69,11 @@ async function waitJob(page, before, timeout = 240_000) {
   }
 }
 
-/** A point inside grid `code` (from the page's data), in page pixels. */
-async function gridPixel(page, code) {
-  return page.evaluate((code) => {
+/** A point inside grid `code` (from the page's data, or the `feature` given), in page pixels. */
+async function gridPixel(page, code, feature) {
+  return page.evaluate(([code, feature]) => {
     const { map, state } = window.wangge;
-    const f = state.data.grids.features.find((g) => String(g.properties.code) === String(code));
+    const f = feature || state.data.grids.features.find((g) => String(g.properties.code) === String(code));
     const polys = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
     const inRing = ([x, y], ring) => {
       let inside = false;
@@ -98,7 +98,67 @@ async function gridPixel(page, code) {
     const px = map.project(best.p);
     const r = map.getContainer().getBoundingClientRect();
     return { x: r.left + px.x, y: r.top + px.y, lngLat: best.p };
-  }, code);
+  }, [code, feature]);
+}
+
+/** A layer of a dataset from the API, as the signed-in page reads it. */
+async function apiLayer(page, dataset, layer) {
+  return page.evaluate(async ([d, l]) => {
+    const t = sessionStorage.getItem('wangge.token');
+    const r = await fetch(`/api/v1/datasets/${d}/layers/${l}`, { headers: { Authorization: `Bearer ${t}`, 'X-Wangge-Test': '1' } });
+    return r.json();
+  }, [dataset, layer]);
+}
+
+/**
+ * Places for a move near the map's centre: two points 3 px apart in
+ * different grids (a cell on their edge), in page pixels; grids of one area
+ * first (a cell never moves across an area's boundary), at most 48 pairs.
+ */
+async function gridEdges(page) {
+  return page.evaluate(() => {
+    const m = window.wangge.map;
+    const c = m.getCanvas().getBoundingClientRect();
+    const at = (x, y) => m.queryRenderedFeatures([x, y], { layers: ['grids-fill'] })[0];
+    const found = new Map();
+    for (let r = 0; r <= 700 && found.size < 48; r += 6) for (let a = 0; a < 360; a += 15) {
+      // Whole pixels, so the click lands where the probe looked.
+      const x = Math.round(c.width / 2 + r * Math.cos(a * Math.PI / 180)), y = Math.round(c.height / 2 + r * Math.sin(a * Math.PI / 180));
+      // Both points on the map's canvas, not under a panel.
+      const shown = (px, py) => document.elementFromPoint(c.left + px, c.top + py) === m.getCanvas();
+      if (!shown(x, y) || !shown(x + 3, y)) continue;
+      const f = at(x, y), g = at(x + 3, y);
+      if (!f || !g || String(f.properties.code) === String(g.properties.code)) continue;
+      const key = `${f.properties.code}>${g.properties.code}`;
+      if (!found.has(key)) {
+        found.set(key, { cell: { x: c.left + x, y: c.top + y }, to: { x: c.left + x + 3, y: c.top + y }, from: String(f.properties.code), into: String(g.properties.code),
+          sameArea: String(f.properties.parent_code) === String(g.properties.parent_code) });
+      }
+    }
+    return [...found.values()].sort((p, q) => Number(q.sameArea) - Number(p.sameArea));
+  });
+}
+
+/**
+ * Picks a cell and the neighbouring grid for a move until the service's dry
+ * run answers with both grids (it refuses a point whose cell does not touch
+ * the other grid); returns the edge used, or fails with the last refusal.
+ */
+async function dryRunMove(page) {
+  const edges = await gridEdges(page);
+  assert.ok(edges.length, 'two neighbouring grids are in view');
+  log(`${edges.length} places for a move in view`);
+  for (const edge of edges) {
+    await page.click('#move-start');
+    await page.mouse.click(edge.cell.x, edge.cell.y);
+    await page.mouse.click(edge.to.x, edge.to.y);
+    await page.waitForFunction(() => document.querySelector('#move-result table') || document.querySelector('#adjust-msg').classList.contains('error'));
+    if (await page.$('#move-result table')) return edge;
+    log('move refused:', await page.textContent('#adjust-msg'));
+    // A refused dry run ends the move; the next pair starts another.
+    if (await page.evaluate(() => document.body.classList.contains('moving'))) await page.click('#move-start');
+  }
+  assert.fail('no dry run showed both grids: ' + (await page.textContent('#adjust-msg')));
 }
 
 async function idle(page) {
@@ -187,25 +247,7 @@ async function planner(browser) {
   // Move a cell: the dry run (or, on a server without it, a plain message).
   // A cell on the edge between two grids: two points 3 px apart whose grids
   // differ, so the second grid is a neighbour of the cell holding the first.
-  const edge = await page.evaluate(() => {
-    const m = window.wangge.map;
-    const c = m.getCanvas().getBoundingClientRect();
-    const at = (x, y) => m.queryRenderedFeatures([x, y], { layers: ['grids-fill'] })[0];
-    for (let r = 0; r <= 300; r += 6) for (let a = 0; a < 360; a += 15) {
-      const x = c.width / 2 + r * Math.cos(a * Math.PI / 180), y = c.height / 2 + r * Math.sin(a * Math.PI / 180);
-      const f = at(x, y), g = at(x + 3, y);
-      if (f && g && String(f.properties.code) !== String(g.properties.code)) {
-        return { cell: { x: c.left + x, y: c.top + y }, to: { x: c.left + x + 3, y: c.top + y } };
-      }
-    }
-    return null;
-  });
-  assert.ok(edge, 'two neighbouring grids are in view');
-  await page.click('#move-start');
-  await page.mouse.click(edge.cell.x, edge.cell.y);
-  await page.mouse.click(edge.to.x, edge.to.y);
-  await page.waitForFunction(() => document.querySelector('#move-result table') || document.querySelector('#adjust-msg').classList.contains('error'));
-  assert.ok(await page.$('#move-result table'), 'the dry run shows both grids: ' + (await page.textContent('#adjust-msg')));
+  await dryRunMove(page);
   figures.move_preview = (await page.textContent('#move-result')).replace(/\s+/g, ' ').trim();
   await page.click('#move-start'); // ends the move, so clicks select grids again
   figures.move = (await page.textContent('#adjust-msg')).trim();
@@ -339,6 +381,118 @@ async function planner(browser) {
   await context.close();
 }
 
+/**
+ * A city's grids are drawn from vector tiles (here the page is told to tile
+ * any grids layer): every grid is drawn, a click on a tile-drawn grid shows
+ * its full properties (the item fetched by code while the grids' GeoJSON is
+ * held back), the summary fills in once that GeoJSON arrives, and a moved
+ * cell changes the counts the tiles draw.
+ */
+async function tiledGrids(browser) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  record(context);
+  await context.addInitScript(() => localStorage.setItem('wangge.tiledGridsAbove', '0'));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // The grids' GeoJSON waits until the click below has been answered.
+  let release;
+  let held = new Promise((r) => { release = r; });
+  await page.route(/\/layers\/grids$/, async (route) => {
+    if (!route.request().headers()['x-wangge-test']) await held;
+    await route.continue();
+  });
+  const tiles = [];
+  page.on('response', (r) => { if (r.url().includes('/tiles/WebMercatorQuad/')) tiles.push(r.status()); });
+  await signIn(page, env('PLANNER_TOKEN'));
+  await page.selectOption('#dataset-select', 'browser');
+  await page.waitForFunction(() => window.wangge.state.dataset === 'browser' && window.wangge.map.getSource('grids')?.type === 'vector', null, { timeout: 60_000 });
+  // A fresh partition (no locked grids, no rules of their own): its grids follow H3 cells, so cells can move.
+  const loadsBefore = await page.evaluate(() => window.wangge.loaded || 0);
+  const before = await page.getAttribute('#job', 'data-id');
+  release();
+  held = new Promise((r) => { release = r; });
+  await page.click('#partition-form button[type=submit]');
+  await waitJob(page, before);
+  await page.waitForFunction((n) => (window.wangge.loaded || 0) > n && window.wangge.map.getSource('grids')?.type === 'vector', loadsBefore, { timeout: 60_000 });
+  await page.evaluate(() => { window.wangge.state.itemFetches = 0; });
+  await idle(page);
+  const layer = await apiLayer(page, 'browser', 'grids');
+  const api = layer.features.map((f) => String(f.properties.code));
+  const rendered = await page.evaluate(() => [...new Set(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => String(f.properties.code)))]);
+  assert.deepEqual(rendered.sort(), [...api].sort(), 'every grid is drawn from tiles in the fitted view');
+  assert.ok(tiles.length > 0 && tiles.every((s) => s === 200 || s === 204 || s === 304), `tile answers ${tiles}`);
+  assert.equal(await page.evaluate(() => window.wangge.state.data.grids), undefined, 'the GeoJSON is held back');
+  // Rule states drawn from the tiles match the page's own judgement of the API's grids.
+  const states = await page.evaluate(async (features) => {
+    const { withState } = await import('/ui/page/js/data.js');
+    return features.map((f) => withState({ ...f.properties })._state);
+  }, layer.features);
+  figures.tiledStates = Object.fromEntries(['within', 'below', 'above'].map((k) => [k, states.filter((x) => x === k).length]));
+  // ... and each tile-drawn grid is filled with its state's colour (the paint the map evaluated for it).
+  const fills = await page.evaluate(async () => {
+    const { COLORS } = await import('/ui/page/js/map.js');
+    const hex = (c) => (typeof c === 'string' ? c.toLowerCase() : `#${[c.r, c.g, c.b].map((v) => Math.round(v * 255).toString(16).padStart(2, '0')).join('')}`);
+    const byColour = Object.fromEntries(Object.entries(COLORS).map(([k, v]) => [v.toLowerCase(), k]));
+    return Object.fromEntries(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] })
+      .map((f) => [String(f.properties.code), byColour[hex(f.layer.paint['fill-color'])] || hex(f.layer.paint['fill-color'])]));
+  });
+  layer.features.forEach((f, i) => assert.equal(fills[String(f.properties.code)], states[i], `grid ${f.properties.code} is filled as ${states[i]}`));
+
+  // Click a grid with issues if there is one: its panel shows the item's properties.
+  const pick = layer.features.find((f) => (f.properties.issues || []).length) || layer.features[0];
+  const code = String(pick.properties.code);
+  const px = await gridPixel(page, code, pick);
+  await idle(page);
+  await page.mouse.click(px.x, px.y);
+  await page.waitForFunction((c) => !document.querySelector('#detail').hidden && document.querySelector('#detail-code')?.textContent.trim() === c, code);
+  const panel = await page.evaluate(() => ({
+    keys: [...document.querySelectorAll('#detail-body dl dt')].map((d) => d.textContent),
+    issues: [...document.querySelectorAll('#detail-body ul.issues li')].map((l) => l.textContent),
+    fetched: window.wangge.state.itemFetches || 0,
+  }));
+  const want = Object.keys(pick.properties).filter((k) => !['issues', 'issues_text', 'cameras_text'].includes(k));
+  assert.deepEqual(panel.keys.sort(), want.sort(), 'the panel lists the grid item\'s properties');
+  assert.deepEqual(panel.issues, pick.properties.issues || [], 'the panel lists the grid\'s issues');
+  assert.equal(panel.fetched, 1, 'the tile-drawn grid was looked up by code');
+  figures.tiledClick = { code, issues: panel.issues.length };
+
+  // The GeoJSON arrives: the summary fills in.
+  release();
+  await page.waitForFunction(() => window.wangge.state.data.grids, null, { timeout: 60_000 });
+  await page.waitForFunction(() => /\d+ \/ \d+/.test(document.querySelector('#summary-list').textContent));
+  figures.tiledSummary = (await page.textContent('#summary-list')).replace(/\s+/g, ' ').trim();
+
+  // Move a cell and apply it: the tiles redraw both grids with their new counts.
+  // (Around the layer's middle grid, as the planner's dry run above.)
+  const middle = layer.features[Math.floor(layer.features.length / 2)];
+  await gridPixel(page, String(middle.properties.code), middle);
+  await idle(page);
+  const edge = await dryRunMove(page);
+  const preview = (await page.textContent('#move-result')).replace(/\s+/g, ' ').trim();
+  if (await page.isEnabled('#move-apply')) {
+    const loads = await page.evaluate(() => window.wangge.loaded || 0);
+    await page.click('#move-apply');
+    await page.waitForFunction((n) => (window.wangge.loaded || 0) > n, loads, { timeout: 60_000 });
+    await idle(page);
+    const after = await apiLayer(page, 'browser', 'grids');
+    const props = (fc, c) => fc.features.find((f) => String(f.properties.code) === c)?.properties || {};
+    // The cell changed hands: both grids' areas changed (their households too, when it held any).
+    for (const c of [edge.from, edge.into]) assert.notEqual(props(after, c).area_m2, props(layer, c).area_m2, `grid ${c} changed: ${preview}`);
+    // The tiles draw both grids as they are now.
+    const drawn = await page.evaluate((codes) => Object.fromEntries(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] })
+      .filter((f) => codes.includes(String(f.properties.code))).map((f) => [String(f.properties.code), [f.properties.households, f.properties.area_m2]])), [edge.from, edge.into]);
+    assert.ok(Object.keys(drawn).length > 0, 'the moved grids are in view');
+    for (const [c, [hh, area]] of Object.entries(drawn)) {
+      assert.deepEqual([hh, area], [props(after, c).households, props(after, c).area_m2], `grid ${c} is drawn with its new households and area`);
+    }
+    figures.tiledMove = Object.fromEntries([edge.from, edge.into].map((c) => [c, { households: [props(layer, c).households, props(after, c).households], area_m2: [props(layer, c).area_m2, props(after, c).area_m2] }]));
+  } else figures.tiledMove = preview;
+  assert.deepEqual(errors.filter((e) => !/status of 40[34]|Failed to load resource/.test(e)), [], 'no script errors');
+  await context.close();
+}
+
 async function viewer(browser) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   record(context);
@@ -389,6 +543,7 @@ async function open(browser) {
 try {
   await open(browser);
   await planner(browser);
+  await tiledGrids(browser);
   await viewer(browser);
 } catch (e) {
   // What the page showed when it failed, for the test's output.

@@ -1,8 +1,15 @@
 // Datasets (list, create, delete) and the current dataset's layers: loading
 // each readable layer onto the map (vector tiles for the big point and
-// footprint layers when the server offers them, GeoJSON otherwise), the layer
-// list with its toggles and GeoJSON downloads, and the layers the page derives
-// (camera sectors, per-grid coverage, grid rule states).
+// footprint layers, and for a city's grids, when the server offers them;
+// GeoJSON otherwise), the layer list with its toggles and GeoJSON downloads,
+// and the layers the page derives (camera sectors, per-grid coverage, grid
+// rule states).
+//
+// Grids drawn from tiles are coloured by a style expression (the rules per
+// area, as `ruleState`), and their GeoJSON, which the panels need (summary,
+// clicks, zooming, per-grid coverage), is fetched once the map has drawn its
+// first frame, so a city's 10,000 grids are drawn without the browser first
+// parsing the whole layer and cutting it into tiles itself.
 
 import { api, enc, layerData, downloadLayer, ApiError } from './api.js';
 import { state, el, fill, $, say, fmt, isPlanner, errorText } from './ui.js';
@@ -11,6 +18,12 @@ import { cameraSectors, coverageByGrid, ruleState, bbox, PRESETS } from './geo.j
 
 /** Layers drawn from tiles when the server has them (city scale: 10⁶ features). */
 const TILED = new Set(['households', 'buildings']);
+/**
+ * A grids layer of more features than this (a city's) is drawn from tiles;
+ * fewer come as GeoJSON. `localStorage['wangge.tiledGridsAbove']` changes it
+ * (the browser test draws the demo's grids from tiles with 0).
+ */
+const TILED_GRIDS_ABOVE = Number(localStorage.getItem('wangge.tiledGridsAbove') ?? 2000);
 /** Per-grid coverage is computed in the page up to this many household locations. */
 const MAX_LOCAL_HOUSEHOLDS = 200_000;
 /** Shown when the dataset loads; the rest can be switched on. */
@@ -91,9 +104,18 @@ function clearMap() {
   state.tiled = {};
 }
 
+/** Counts dataset loads, so a late answer for an earlier one is dropped. */
+let loads = 0;
+/** Called when tile-drawn grids' GeoJSON has arrived (main.js re-renders the panels). */
+let gridsArrived = () => {};
+export function onGridDetails(f) {
+  gridsArrived = f;
+}
+
 /** Loads dataset `d`: its layers onto the map and into the layer list. */
 export async function loadDataset(d) {
   clearMap();
+  const load = ++loads;
   state.dataset = d;
   state.rules = null;
   state.areaRules = {};
@@ -115,14 +137,37 @@ export async function loadDataset(d) {
   state.layers = info.layers.map((l) => l.layer);
   state.metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
   state.jobs = info.jobs || [];
+  // The view first, from the layers' extents, so tiles are asked for it only.
+  const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
+  if (b) map.fitToWgs84(b);
   await loadRules();
   await Promise.all(state.layers.map((l) => loadLayer(l)));
   derive();
-  const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
-  if (b) map.fitToWgs84(b);
-  else map.fitTo(bbox(state.data.grids || state.data.areas));
+  if (state.tiled.grids) restyleGrids();
+  if (!b) map.fitTo(bbox(state.data.grids || state.data.areas));
   renderLayerList();
   map.renderLegend();
+  if (state.tiled.grids) state.gridsPending = gridDetailsAfterFirstFrame(d, load);
+}
+
+/**
+ * The GeoJSON of tile-drawn grids, fetched once the map is idle (its first
+ * frame drawn): the panels' data, not drawn again.
+ */
+async function gridDetailsAfterFirstFrame(d, load) {
+  const m = state.map;
+  if (!(m.loaded() && m.areTilesLoaded())) await new Promise((resolve) => m.once('idle', resolve));
+  if (load !== loads) return;
+  const fc = await layerData(d, 'grids').catch((e) => {
+    say('#layers-msg', 'error', ...errorText(e, { zh: '网格属性', en: "the grids' properties" }));
+    return null;
+  });
+  if (load !== loads || !fc) return;
+  state.data.grids = prepare('grids', fc);
+  state.gridsPending = null;
+  deriveGridCoverage();
+  renderLayerList();
+  gridsArrived();
 }
 
 /**
@@ -145,7 +190,8 @@ async function loadRules() {
 /** Loads one stored layer onto the map. */
 export async function loadLayer(layer) {
   const d = state.dataset;
-  if (TILED.has(layer)) {
+  const big = TILED.has(layer) || (layer === 'grids' && (state.metas.grids?.features || 0) > TILED_GRIDS_ABOVE);
+  if (big) {
     try {
       const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/${map.tileMatrixSet()}`);
       if (ts && Array.isArray(ts.tiles) && ts.tiles.length) {
@@ -172,24 +218,77 @@ export async function loadLayer(layer) {
   if (map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, fc));
 }
 
+const areaKinds = () => new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
+
+/** The rules of a grid's area: its own, else the job's, else its kind's preset (as the engine). */
+function rulesOf(parent, kinds) {
+  return state.areaRules?.[String(parent)] || state.rules || PRESETS[kinds.get(String(parent)) === 'rural' ? 'rural' : 'urban'];
+}
+
+/** A grid's properties with what the panels and styles read: rule state and lock. */
+export function withState(p, kinds = areaKinds()) {
+  p._state = ruleState(p, rulesOf(p.parent_code, kinds));
+  p._locked = state.locked.has(String(p.code)) || p.locked === true;
+  return p;
+}
+
 /** Properties the styles read: rule state and lock of grids. */
 function prepare(layer, fc) {
   if (layer !== 'grids') return fc;
-  const areaKind = new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
-  for (const f of fc.features) {
-    const p = f.properties;
-    // An area's own rules, else the job's, else its kind's preset (as the engine).
-    const rules = state.areaRules?.[String(p.parent_code)] || state.rules
-      || PRESETS[areaKind.get(String(p.parent_code)) === 'rural' ? 'rural' : 'urban'];
-    p._state = ruleState(p, rules);
-    p._locked = state.locked.has(String(p.code)) || p.locked === true;
-  }
+  const kinds = areaKinds();
+  for (const f of fc.features) withState(f.properties, kinds);
   return fc;
+}
+
+/** `ruleState` as a style expression over a tile's grid properties. */
+function ruleStateExpression() {
+  const kinds = areaKinds();
+  const codes = new Set([...Object.keys(state.areaRules || {}), ...kinds.keys()]);
+  const NONE = 1e15;
+  // One rule value per area code where it differs from the default.
+  const value = (key, none) => {
+    const dflt = rulesOf(undefined, kinds)[key] || none;
+    const pairs = [];
+    for (const c of codes) {
+      const v = rulesOf(c, kinds)[key] || none;
+      if (v !== dflt) pairs.push(c, v);
+    }
+    return pairs.length ? ['match', ['to-string', ['get', 'parent_code']], ...pairs, dflt] : dflt;
+  };
+  const n = ['to-number', ['get', 'households'], 0];
+  const text = ['downcase', ['to-string', ['coalesce', ['get', 'issues_text'], '']]];
+  return ['case',
+    ['==', ['to-string', ['get', 'within_rules']], 'true'], 'within',
+    ['<', n, value('min_households', 0)], 'below',
+    ['any', ['>', n, value('max_households', NONE)], ['>', ['to-number', ['get', 'persons'], 0], value('max_persons', NONE)]], 'above',
+    ['any', ...['fewer', 'below', 'less than', 'under', 'too few'].map((w) => ['in', w, text])], 'below',
+    'above'];
 }
 
 /** Re-colours the grids (after a lock changes). */
 export function restyleGrids() {
-  if (state.data.grids) map.setGeojson('grids', prepare('grids', state.data.grids));
+  if (state.tiled?.grids) {
+    const locked = ['any', ['==', ['get', 'locked'], true], ['in', ['to-string', ['get', 'code']], ['literal', [...state.locked]]]];
+    map.setGridPaint(ruleStateExpression(), locked);
+    if (state.data.grids) prepare('grids', state.data.grids);
+  } else if (state.data.grids) map.setGeojson('grids', prepare('grids', state.data.grids));
+}
+
+/**
+ * A grid's full properties (with rule state): from the grids' GeoJSON when
+ * the page has it, else the item from the API (a tile holds no arrays, such
+ * as `issues`), else what the map drew.
+ */
+export async function gridProperties(code, drawn) {
+  const f = state.data.grids?.features.find((g) => String(g.properties.code) === String(code));
+  if (f) return f.properties;
+  try {
+    const item = await api(`/collections/${enc(`${state.dataset}.grids`)}/items/${enc(String(code))}`);
+    state.itemFetches = (state.itemFetches || 0) + 1;
+    return withState({ ...item.properties });
+  } catch {
+    return withState({ ...drawn });
+  }
 }
 
 /** Derived layers: camera sectors, per-grid household coverage. */
@@ -200,6 +299,17 @@ function derive() {
     map.setGeojson('camera_sectors', cameraSectors(cams));
     if (!state.data.cameras) map.setGeojson('cameras', cams);
   }
+  deriveGridCoverage();
+  if (state.data.coverage) {
+    for (const f of state.data.coverage.features) f.properties._cov = f.properties.household_coverage;
+    map.setGeojson('coverage', state.data.coverage);
+  }
+  for (const n of map.ORDER) if (!DEFAULT_ON.has(n)) map.setVisible(n, false);
+  // Coverage per grid replaces the rule colours when switched on; start with rule state.
+}
+
+/** Household coverage per grid, from the per-household coverage layer. */
+function deriveGridCoverage() {
   const hh = state.data.coverage_households;
   if (state.data.grids && hh && hh.features.length <= MAX_LOCAL_HOUSEHOLDS) {
     const by = coverageByGrid(state.data.grids, hh);
@@ -208,14 +318,10 @@ function derive() {
       return { type: 'Feature', geometry: g.geometry, properties: { code: g.properties.code, households: c.households, covered_households: c.covered, _cov: c.households ? c.covered / c.households : null } };
     });
     state.data.grid_coverage = { type: 'FeatureCollection', features };
+    const shown = state.map.getSource('grid_coverage') && map.isShown('grid_coverage');
     map.setGeojson('grid_coverage', state.data.grid_coverage);
+    map.setVisible('grid_coverage', shown);
   }
-  if (state.data.coverage) {
-    for (const f of state.data.coverage.features) f.properties._cov = f.properties.household_coverage;
-    map.setGeojson('coverage', state.data.coverage);
-  }
-  for (const n of map.ORDER) if (!DEFAULT_ON.has(n)) map.setVisible(n, false);
-  // Coverage per grid replaces the rule colours when switched on; start with rule state.
 }
 
 /** The layer list: a toggle per shown layer, its count, and a download for stored layers. */

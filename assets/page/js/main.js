@@ -5,7 +5,7 @@
 import { api, setToken, token } from './api.js';
 import { state, el, fill, $, say, applyRole } from './ui.js';
 import { createMap, renderLegend } from './map.js';
-import { refreshDatasets, wireDatasets, loadDataset, renderLayerList } from './data.js';
+import { refreshDatasets, wireDatasets, loadDataset, renderLayerList, onGridDetails } from './data.js';
 import { wireUpload } from './upload.js';
 import { wireJobs, showLocked, resume, unfollow } from './jobs.js';
 import { renderSummary, renderProposals, wireClicks } from './review.js';
@@ -64,7 +64,8 @@ async function startApp() {
   $('#app').hidden = false;
   applyRole();
   renderWho();
-  await createMap();
+  // The map loads (its worker starts) while the datasets are listed.
+  const mapLoaded = createMap();
   window.wangge.map = state.map;
   wireClicks(isMoving);
   wireDatasets(selectDataset);
@@ -74,7 +75,13 @@ async function startApp() {
   });
   wireJobs(onJobFinished);
   wireAdjust(reload);
-  await refreshDatasets();
+  // Tile-drawn grids: the panels fill in when their GeoJSON arrives.
+  onGridDetails(() => {
+    renderSummary();
+    renderLegend();
+    window.wangge.details = (window.wangge.details || 0) + 1;
+  });
+  await Promise.all([mapLoaded, refreshDatasets()]);
   await reload();
   renderLayerList();
   window.wangge.ready = true;

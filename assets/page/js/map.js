@@ -113,6 +113,9 @@ export function createMap() {
     zoom: 11,
     attributionControl: false,
     preserveDrawingBuffer: true, // so a screenshot shows the canvas
+    // Labels appear at once: a fade takes several frames, and a frame of a
+    // city's grids is slow where WebGL is software (SwiftShader).
+    fadeDuration: 0,
     transformRequest: (url) => (new URL(url, location.href).origin === location.origin ? { url, headers: authHeaders() } : { url }),
   });
   // MapLibre's default prints a bare Error; say what failed.
@@ -182,9 +185,43 @@ export function setTiles(name, tileset) {
     minzoom: tileset.minzoom ?? 0,
     maxzoom: tileset.maxzoom ?? 16,
     bounds: tileset.bounds,
+    // Grids are selected (feature state) by code, as from GeoJSON.
+    promoteId: name === 'grids' ? 'code' : undefined,
   });
   const layerId = (tileset.vector_layers && tileset.vector_layers[0] && tileset.vector_layers[0].id) || name;
   addStyles(map, name, layerId);
+  // A city's grids (the layers drawn from tiles) are labelled from zoom 13,
+  // where a label fits its grid: at the city's scale 10,000 labels would only
+  // collide, and placing them costs every frame.
+  if (name === 'grids') map.setLayerZoomRange('grids-label', GRID_LABELS_FROM, 24);
+}
+
+/** The zoom from which tile-drawn grids are labelled. */
+export const GRID_LABELS_FROM = 13;
+
+/** The source layer of page layer `name` when it is drawn from tiles (for feature state). */
+export function sourceLayer(name) {
+  const l = STYLES[name] && state.map.getLayer(STYLES[name][0].id);
+  return l && l.sourceLayer ? l.sourceLayer : undefined;
+}
+
+/** A feature-state target of page layer `name` (vector sources need their source layer). */
+export function featureTarget(name, id) {
+  const sl = sourceLayer(name);
+  return sl ? { source: name, sourceLayer: sl, id } : { source: name, id };
+}
+
+/**
+ * Colours tile-drawn grids: `state` is an expression giving a grid's rule
+ * state (the page cannot write `_state` into tiles), `locked` one that is
+ * true for locked grids.
+ */
+export function setGridPaint(stateExpr, lockedExpr) {
+  const map = state.map;
+  if (!map.getLayer('grids-fill')) return;
+  map.setPaintProperty('grids-fill', 'fill-color', ['match', stateExpr, 'within', COLORS.within, 'below', COLORS.below, 'above', COLORS.above, '#888']);
+  map.setPaintProperty('grids-line', 'line-color', ['case', lockedExpr, COLORS.locked, '#2c3e50']);
+  map.setPaintProperty('grids-line', 'line-width', ['case', lockedExpr, 3.5, 1.2]);
 }
 
 export function removeLayer(name) {

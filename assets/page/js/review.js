@@ -5,7 +5,7 @@
 
 import { state, el, fill, $, fmt, pct, isPlanner } from './ui.js';
 import * as map from './map.js';
-import { label, restyleGrids } from './data.js';
+import { label, restyleGrids, gridProperties } from './data.js';
 import { showLocked } from './jobs.js';
 import { bbox } from './geo.js';
 
@@ -21,6 +21,10 @@ export function renderSummary() {
     add('网格数', 'grids', fmt(g.features.length));
     add('符合规则', 'within rules', `${fmt(within)} / ${fmt(g.features.length)} (${pct(g.features.length ? within / g.features.length : null)})`);
     add('住户', 'households', fmt(sum(g, 'households')));
+  } else if (state.tiled?.grids) {
+    // Drawn from tiles; the counts come with the grids' GeoJSON, after the first frame.
+    add('网格数', 'grids', fmt(state.metas.grids?.features));
+    add('符合规则', 'within rules', el('span', { class: 'note' }, '加载中… loading…'));
   }
   const cov = state.data.coverage;
   if (cov) {
@@ -73,9 +77,9 @@ let selected = null;
 
 /** Shows a grid's properties, issues and its lock in the details panel. */
 export function showGrid(props) {
-  if (selected !== null) state.map.setFeatureState({ source: 'grids', id: selected }, { selected: false });
+  if (selected !== null && state.map.getSource('grids')) state.map.setFeatureState(map.featureTarget('grids', selected), { selected: false });
   selected = props.code;
-  state.map.setFeatureState({ source: 'grids', id: selected }, { selected: true });
+  state.map.setFeatureState(map.featureTarget('grids', selected), { selected: true });
   const st = props._state;
   const issues = Array.isArray(props.issues) ? props.issues : typeof props.issues === 'string' ? safeArray(props.issues) : [];
   const lock = el('input', { type: 'checkbox', id: 'lock-grid' });
@@ -115,6 +119,8 @@ function showFeature(layer, props) {
 
 const CLICKABLE = ['proposals', 'coverage_sites', 'sites', 'cameras', 'candidates', 'households', 'grid_changes', 'gaps', 'grid_coverage', 'coverage', 'areas'];
 
+let clicks = 0;
+
 /** Map clicks: a grid first (unless a move is being picked), else the topmost other feature. */
 export function wireClicks(isMoving) {
   const m = state.map;
@@ -126,8 +132,13 @@ export function wireClicks(isMoving) {
     const grid = hits.find((f) => f.layer.id === 'grids-fill');
     if (point) showFeature(point.layer.id.split('-')[0], point.properties);
     else if (grid) {
-      const full = state.data.grids?.features.find((f) => String(f.properties.code) === String(grid.properties.code));
-      showGrid(full ? full.properties : grid.properties);
+      // A tile-drawn grid carries no arrays (issues): its full properties are looked up.
+      const code = grid.properties.code;
+      clicks += 1;
+      const click = clicks;
+      gridProperties(code, grid.properties).then((p) => {
+        if (click === clicks) showGrid(p);
+      });
     } else if (hits.length) showFeature(hits[0].layer.id.split('-')[0], hits[0].properties);
   });
   for (const id of ['grids-fill', 'proposals-circle', 'cameras-circle', 'coverage_sites-circle']) {
