@@ -17,81 +17,28 @@ mod grid_city;
 #[path = "support/http.rs"]
 mod http;
 
-use std::io::{BufReader, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grid_city::{store_city_grids, CELL, ORIGIN, SIDE};
-use http::{env_num, free_addr, loadavg, pct, read_response, request, Rng, Server};
+use http::{env_num, free_addr, loadavg, pct, request, Rng, Server};
 use wangge::store::SqliteStore;
 
-struct Stats {
-    latencies_us: Vec<u64>,
-    errors: u64,
-    bytes: u64,
+/// A random items page: 100 features of a 12 × 12-cell window (144 grids,
+/// more with touching neighbours) at a random place.
+fn items_page(rng: &mut Rng) -> String {
+    let span = 12.0 * CELL;
+    let x = ORIGIN.0 + rng.next() * (SIDE as f64 * CELL - span);
+    let y = ORIGIN.1 + rng.next() * (SIDE as f64 * CELL - span);
+    format!(
+        "/collections/bench.grids/items?limit=100&bbox={x:.5},{y:.5},{:.5},{:.5}",
+        x + span,
+        y + span
+    )
 }
 
-fn load(addr: &str, conns: usize, secs: u64) -> (Stats, f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..conns)
-        .map(|c| {
-            let addr = addr.to_string();
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut st = Stats { latencies_us: Vec::with_capacity(100_000), errors: 0, bytes: 0 };
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((c as u64 + 1) * 0x1000_0001));
-                let stream = TcpStream::connect(&addr).unwrap();
-                stream.set_nodelay(true).unwrap();
-                let mut w = stream.try_clone().unwrap();
-                let mut r = BufReader::with_capacity(1 << 16, stream);
-                while !stop.load(Ordering::Relaxed) {
-                    // A window of 12 × 12 cells (144 grids, more with touching
-                    // neighbours) at a random place.
-                    let span = 12.0 * CELL;
-                    let x = ORIGIN.0 + rng.next() * (SIDE as f64 * CELL - span);
-                    let y = ORIGIN.1 + rng.next() * (SIDE as f64 * CELL - span);
-                    let req = format!(
-                        "GET /collections/bench.grids/items?limit=100&bbox={x:.5},{y:.5},{:.5},{:.5} HTTP/1.1\r\nHost: {addr}\r\n\r\n",
-                        x + span,
-                        y + span
-                    );
-                    let t = Instant::now();
-                    if w.write_all(req.as_bytes()).is_err() {
-                        st.errors += 1;
-                        break;
-                    }
-                    match read_response(&mut r) {
-                        Ok((200, body)) => {
-                            st.latencies_us.push(t.elapsed().as_micros() as u64);
-                            st.bytes += body.len() as u64;
-                        }
-                        _ => st.errors += 1,
-                    }
-                }
-                st
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs(secs));
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Stats {
-        latencies_us: Vec::new(),
-        errors: 0,
-        bytes: 0,
-    };
-    for h in handles {
-        let s = h.join().unwrap();
-        all.latencies_us.extend(s.latencies_us);
-        all.errors += s.errors;
-        all.bytes += s.bytes;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    all.latencies_us.sort_unstable();
-    (all, elapsed)
+fn load(addr: &str, conns: usize, secs: u64) -> (http::Stats, f64) {
+    http::load(&[addr.to_string()], conns, secs, items_page)
 }
 
 /// Stores a households layer; (status, seconds until acknowledged).

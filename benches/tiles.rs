@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grid_city::{store_city_grids, store_households, CELL, ORIGIN, SIDE};
+use grid_city::{store_city_grids, store_households, tile_of, CELL, ORIGIN, SIDE};
 use http::{env_num, free_addr, loadavg, pct, read_response, Rng, Server};
 use wangge::store::SqliteStore;
 
@@ -72,14 +72,6 @@ fn store_city(dir: &std::path::Path, points: usize) -> String {
     text.push_str("]}");
     store_households(&store, "city", &text);
     text
-}
-
-fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let l = lat.to_radians();
-    let x = (lon + 180.0) / 360.0 * n;
-    let y = (1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
-    (x as u32, y as u32)
 }
 
 struct Run {

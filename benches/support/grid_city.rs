@@ -12,7 +12,7 @@ use wangge::layers::outputs::write_grids;
 use wangge::layers::LayerKind;
 use wangge::model::Grid;
 use wangge::service::features::{layer_to_stored, stored_from_output};
-use wangge::store::{LayerSource, SqliteStore, Store};
+use wangge::store::{LayerSource, Store};
 
 pub const ORIGIN: (f64, f64) = (118.20, 32.25);
 pub const CELL: f64 = 0.004; // about 400 m
@@ -76,7 +76,7 @@ pub fn city_grids() -> Vec<Grid> {
 
 /// Stores the city's grids as `{dataset}.grids`; returns the average stored
 /// feature's size in bytes.
-pub fn store_city_grids(store: &SqliteStore, dataset: &str) -> usize {
+pub fn store_city_grids(store: &dyn Store, dataset: &str) -> usize {
     let grids = city_grids();
     let bytes = write_grids(Vec::new(), "grids", &grids).expect("write grids");
     let boxes = grids.iter().map(|g| {
@@ -100,7 +100,7 @@ pub fn store_city_grids(store: &SqliteStore, dataset: &str) -> usize {
 
 /// Reads a households layer (GeoJSON text) and stores it as `dataset`'s
 /// `households`, normalised as an upload is.
-pub fn store_households(store: &SqliteStore, dataset: &str, text: &str) {
+pub fn store_households(store: &dyn Store, dataset: &str, text: &str) {
     let (layer, _) = wangge::layers::read_layer(LayerKind::Households, text, &Default::default())
         .expect("households");
     let stored = layer_to_stored(&layer).expect("stored households");
@@ -115,4 +115,13 @@ pub fn store_households(store: &SqliteStore, dataset: &str, text: &str) {
             &stored,
         )
         .expect("store households");
+}
+
+/// The WebMercatorQuad tile (x, y) at zoom `z` holding a WGS84 position.
+pub fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let l = lat.to_radians();
+    let x = (lon + 180.0) / 360.0 * n;
+    let y = (1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x as u32, y as u32)
 }

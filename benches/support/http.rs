@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A whole-number setting from the environment, or `default`.
@@ -196,4 +198,76 @@ pub fn loadavg() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "?".into())
+}
+
+/// What a load run saw: the latency of each answered request, the requests
+/// that failed, and the bytes of the answers.
+pub struct Stats {
+    pub latencies_us: Vec<u64>,
+    pub errors: u64,
+    pub bytes: u64,
+}
+
+/// `conns` keep-alive connections, spread over `addrs` in turn, each asking
+/// `GET path(rng)` as fast as answers come for `secs` seconds; 200 and 204
+/// (an empty tile) count as answers. Returns the stats (latencies sorted) and
+/// the elapsed seconds.
+pub fn load(
+    addrs: &[String],
+    conns: usize,
+    secs: u64,
+    path: fn(&mut Rng) -> String,
+) -> (Stats, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..conns)
+        .map(|c| {
+            let addr = addrs[c % addrs.len()].clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut st = Stats {
+                    latencies_us: Vec::with_capacity(100_000),
+                    errors: 0,
+                    bytes: 0,
+                };
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((c as u64 + 1) * 0x1000_0001));
+                let stream = TcpStream::connect(&addr).unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::with_capacity(1 << 16, stream);
+                while !stop.load(Ordering::Relaxed) {
+                    let req = format!("GET {} HTTP/1.1\r\nHost: {addr}\r\n\r\n", path(&mut rng));
+                    let t = Instant::now();
+                    if w.write_all(req.as_bytes()).is_err() {
+                        st.errors += 1;
+                        break;
+                    }
+                    match read_response(&mut r) {
+                        Ok((200 | 204, body)) => {
+                            st.latencies_us.push(t.elapsed().as_micros() as u64);
+                            st.bytes += body.len() as u64;
+                        }
+                        _ => st.errors += 1,
+                    }
+                }
+                st
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Stats {
+        latencies_us: Vec::new(),
+        errors: 0,
+        bytes: 0,
+    };
+    for h in handles {
+        let s = h.join().unwrap();
+        all.latencies_us.extend(s.latencies_us);
+        all.errors += s.errors;
+        all.bytes += s.bytes;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.latencies_us.sort_unstable();
+    (all, elapsed)
 }
