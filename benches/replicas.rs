@@ -27,16 +27,9 @@ use grid_city::{store_city_grids, tile_of, CELL, ORIGIN, SIDE};
 use http::{env_num, free_addr, loadavg, pct, Rng, Server};
 use wangge::store::postgres::PgStore;
 
-/// A random items page: 100 features of a 12 × 12-cell window.
+/// A random items page of the city (`grid_city::items_page_of`).
 fn items_page(rng: &mut Rng) -> String {
-    let span = 12.0 * CELL;
-    let x = ORIGIN.0 + rng.next() * (SIDE as f64 * CELL - span);
-    let y = ORIGIN.1 + rng.next() * (SIDE as f64 * CELL - span);
-    format!(
-        "/collections/city.grids/items?limit=100&bbox={x:.5},{y:.5},{:.5},{:.5}",
-        x + span,
-        y + span
-    )
+    grid_city::items_page_of("city.grids", rng)
 }
 
 /// A random grid tile over the city at zoom 12–16.

@@ -20,21 +20,13 @@ mod http;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use grid_city::{store_city_grids, CELL, ORIGIN, SIDE};
+use grid_city::store_city_grids;
 use http::{env_num, free_addr, loadavg, pct, request, Rng, Server};
 use wangge::store::SqliteStore;
 
-/// A random items page: 100 features of a 12 × 12-cell window (144 grids,
-/// more with touching neighbours) at a random place.
+/// A random items page of the city (`grid_city::items_page_of`).
 fn items_page(rng: &mut Rng) -> String {
-    let span = 12.0 * CELL;
-    let x = ORIGIN.0 + rng.next() * (SIDE as f64 * CELL - span);
-    let y = ORIGIN.1 + rng.next() * (SIDE as f64 * CELL - span);
-    format!(
-        "/collections/bench.grids/items?limit=100&bbox={x:.5},{y:.5},{:.5},{:.5}",
-        x + span,
-        y + span
-    )
+    grid_city::items_page_of("bench.grids", rng)
 }
 
 fn load(addr: &str, conns: usize, secs: u64) -> (http::Stats, f64) {

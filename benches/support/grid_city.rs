@@ -125,3 +125,16 @@ pub fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let y = (1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
     (x as u32, y as u32)
 }
+
+/// A random items page of `collection` over the city: 100 features of a
+/// 12 × 12-cell window (144 grids, more with touching neighbours).
+pub fn items_page_of(collection: &str, rng: &mut crate::http::Rng) -> String {
+    let span = 12.0 * CELL;
+    let x = ORIGIN.0 + rng.next() * (SIDE as f64 * CELL - span);
+    let y = ORIGIN.1 + rng.next() * (SIDE as f64 * CELL - span);
+    format!(
+        "/collections/{collection}/items?limit=100&bbox={x:.5},{y:.5},{:.5},{:.5}",
+        x + span,
+        y + span
+    )
+}
