@@ -6,7 +6,7 @@
 //!    (400 m cells of 49 vertices) over the same ground, then starts the real
 //!    `wangge serve` binary on it; writes both layers as GeoJSON files and
 //!    starts martin on them (`WANGGE_MARTIN`, default
-//!    `/work/peer-martin/bin/martin`; see below to install it).
+//!    `.tools/martin/bin/martin` in the repository; see below to install it).
 //! 2. The first tile of each collection: the time to build its projected
 //!    index (once per layer version), and the server's memory after.
 //! 3. For zooms 12–16 and each collection, from 32 keep-alive connections:
@@ -20,7 +20,7 @@
 //! Results are printed and written to `benches/TILES_RESULTS.md`.
 //! Run: `cargo bench --bench tiles` (set `WANGGE_BIN` to pick a binary).
 //! The peer: `cargo install martin --version 1.14.0 --locked --no-default-features
-//! --features geojson,mbtiles --root /work/peer-martin` (its GeoJSON source;
+//! --features geojson,mbtiles --root .tools/martin` (its GeoJSON source;
 //! no PostGIS needed). `WANGGE_MARTIN=none` runs without it.
 
 #[path = "support/grid_city.rs"]
@@ -358,15 +358,17 @@ fn main() {
     let conns = env_num("WANGGE_BENCH_CONNS", 32) as usize;
     let points = env_num("WANGGE_BENCH_POINTS", 1_000_000) as usize;
     let first_max = env_num("WANGGE_BENCH_FIRST", 2_000) as usize;
-    let martin_bin =
-        std::env::var("WANGGE_MARTIN").unwrap_or_else(|_| "/work/peer-martin/bin/martin".into());
-    let martin_bin = (martin_bin != "none").then(|| PathBuf::from(martin_bin));
+    let martin_bin = match std::env::var("WANGGE_MARTIN") {
+        Ok(b) if b == "none" => None,
+        Ok(b) => Some(PathBuf::from(b)),
+        Err(_) => Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/martin/bin/martin")),
+    };
     if let Some(b) = &martin_bin {
         assert!(
             b.is_file(),
             "the peer, martin, is not at {} (set WANGGE_MARTIN, or WANGGE_MARTIN=none to run without it). \
              Install it with: cargo install martin --version 1.14.0 --locked --no-default-features \
-             --features geojson,mbtiles --root /work/peer-martin",
+             --features geojson,mbtiles --root .tools/martin",
             b.display()
         );
     }
