@@ -255,20 +255,22 @@ impl Jobs {
             delay,
         });
         let rx = Arc::new(Mutex::new(rx));
-        if let Some(queue) = jobs.store.queue() {
-            if workers > 0 {
-                let weak = Arc::downgrade(&jobs);
-                let run: crate::store::JobRunner = Arc::new(move |id: &str| match weak.upgrade() {
-                    Some(jobs) => jobs.run_queued(id),
-                    None => Err("the job manager is gone".into()),
-                });
-                queue.start_workers(workers, run)?;
+        // On a queue every job comes from the queue's workers; otherwise from
+        // this process's own job threads.
+        let local = match jobs.store.queue() {
+            Some(queue) => {
+                if workers > 0 {
+                    let weak = Arc::downgrade(&jobs);
+                    let run: crate::store::JobRunner =
+                        Arc::new(move |id: &str| match weak.upgrade() {
+                            Some(jobs) => jobs.run_queued(id),
+                            None => Err("the job manager is gone".into()),
+                        });
+                    queue.start_workers(workers, run)?;
+                }
+                0
             }
-        }
-        let local = if jobs.store.queue().is_some() {
-            0
-        } else {
-            workers.max(1)
+            None => workers.max(1),
         };
         for i in 0..local {
             let rx = rx.clone();
@@ -507,15 +509,9 @@ impl Jobs {
     pub fn cancel(&self, id: &str) -> Result<CancelOutcome, StoreError> {
         let Some(l) = self.live(id) else {
             // Not this process's: on a shared store another replica may run
-            // it, and reads the request with its next progress report.
-            let found = match self.store.shared() {
-                true => self.store.request_cancel(id)?,
-                false => self.store.job(id)?.map(|r| {
-                    let open = !r.state.is_final();
-                    (r, open)
-                }),
-            };
-            return Ok(match found {
+            // it, and reads the request with its next progress report (an
+            // unshared store only reports the job as stored).
+            return Ok(match self.store.request_cancel(id)? {
                 Some((r, true)) => CancelOutcome::Cancelling(r),
                 Some((r, false)) => CancelOutcome::AlreadyFinal(r),
                 None => CancelOutcome::NotFound,

@@ -601,7 +601,6 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Runs the server until it is stopped.
 /// `wangge worker`: runs jobs from the store's queue without HTTP, until
 /// the process is stopped. Needs a store with a queue (PostgreSQL).
 pub fn run_worker(config: Config) -> Result<(), ServiceError> {
@@ -622,6 +621,7 @@ pub fn run_worker(config: Config) -> Result<(), ServiceError> {
     }
 }
 
+/// Runs the server until it is stopped.
 pub fn run(config: Config) -> Result<(), ServiceError> {
     init_logging();
     if config.store.is_none() && config.job_workers == 0 {
