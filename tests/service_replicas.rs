@@ -316,6 +316,7 @@ fn a_late_worker_cannot_commit() {
         finished: None,
         results: vec!["grids".into()],
         summary: serde_json::Value::Null,
+        shards: None,
     };
     early.queue().unwrap().enqueue(&record).unwrap();
     let first = early.queue().unwrap().claim(&record.id).unwrap().unwrap();

@@ -37,6 +37,7 @@ mod adjust;
 mod area;
 mod codes;
 mod compact;
+pub mod counties;
 mod dissolve;
 mod graph;
 mod locked;
@@ -122,7 +123,8 @@ pub struct Partition {
     /// For every input household (same index), the index in `grids` of the grid
     /// whose polygon contains it, or `None` when it lies outside every area.
     pub household_grid: Vec<Option<u32>>,
-    /// One report per input area, in input order.
+    /// One report per input area, in input order ([`partition_selected`]:
+    /// per selected area).
     pub areas: Vec<AreaReport>,
     /// Households (and locations) that fall outside every area: reported, never
     /// silently dropped.
@@ -189,7 +191,27 @@ pub fn partition(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<Partition, PartitionError> {
+    partition_selected(areas, households, barriers, options, None, progress)
+}
+
+/// [`partition`] of the areas `selected` marks (all when `None`), the unit
+/// of a county shard ([`counties`]). Households are still assigned against
+/// every area, first in input order winning, so an area's grids are those
+/// the whole partition draws for it; `Partition::areas` then holds the
+/// reports of the selected areas only, in input order, and `outside` the
+/// households in no area at all. A household slice cut to the selected areas'
+/// surroundings (keeping input order) gives the same grids, since each
+/// area's grids depend only on the households inside it, in their order.
+pub fn partition_selected(
+    areas: &[Area],
+    households: &[Household],
+    barriers: &[Barrier],
+    options: &PartitionOptions,
+    selected: Option<&[bool]>,
+    progress: &dyn Progress,
+) -> Result<Partition, PartitionError> {
     validate_inputs(areas, households, options)?;
+    let chosen = |i: usize| selected.is_none_or(|s| s.get(i).copied().unwrap_or(false));
     progress.report("assign households to areas", 0.0);
 
     // Households → areas (first area in input order wins on shared borders).
@@ -215,11 +237,15 @@ pub fn partition(
 
     let barrier_index = graph::BarrierIndex::new(barriers);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let total_hh: usize = per_area.iter().map(|v| v.len() + 64).sum::<usize>().max(1);
+    let total_hh: usize = (0..areas.len())
+        .filter(|&i| chosen(i))
+        .map(|i| per_area[i].len() + 64)
+        .sum::<usize>()
+        .max(1);
 
     // Largest areas first so the parallel tail is short; results are put back in
     // input order, so this does not affect the output.
-    let mut order: Vec<usize> = (0..areas.len()).collect();
+    let mut order: Vec<usize> = (0..areas.len()).filter(|&i| chosen(i)).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(per_area[i].len()));
     let mut results: Vec<(usize, Result<AreaResult, PartitionError>)> = order
         .par_iter()
@@ -246,7 +272,7 @@ pub fn partition(
 
     let mut grids = Vec::new();
     let mut household_grid = vec![None; households.len()];
-    let mut reports = Vec::with_capacity(areas.len());
+    let mut reports = Vec::with_capacity(results.len());
     for (_, r) in results {
         let r = r?;
         let base = grids.len() as u32;

@@ -347,6 +347,8 @@ macro_rules! take {
     };
 }
 
+mod shards;
+
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
     [p.x(), p.y(), p.x(), p.y()]
 }
@@ -363,36 +365,12 @@ impl Builtin {
         inputs: &Inputs<'_>,
         progress: &dyn Progress,
     ) -> Result<JobOutput, JobError> {
-        let rules_value = params.get("rules").cloned().unwrap_or(Value::Null);
-        let rules: Option<Rules> = if rules_value.is_null() {
-            None
-        } else {
-            Some(
-                serde_json::from_value(rules_value)
-                    .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
-            )
-        };
-        let area_rules: AreaRules = params
-            .get("area_rules")
-            .cloned()
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(|e| JobError::Invalid(format!("area_rules: {e}")))?
-            .unwrap_or_default();
+        let options = partition_options(params)?;
         let update = params.get("update").and_then(Value::as_bool) == Some(true);
         let areas = take!(inputs, Areas, Areas, required);
         let households = take!(inputs, Households, Households, required);
         let barriers = take!(inputs, Barriers, Barriers);
-        let overrides = area_rules.len();
-        let options = PartitionOptions {
-            rules,
-            area_rules,
-            ..Default::default()
-        };
-        let part_err = |e: PartitionError| match e {
-            PartitionError::Cancelled => JobError::Cancelled,
-            other => JobError::Invalid(other.to_string()),
-        };
+        let overrides = options.area_rules.len();
         let mut extra_layers = Vec::new();
         let mut changes = Value::Null;
         let mut retired = Vec::new();
@@ -488,26 +466,25 @@ impl Builtin {
         };
         progress.report("writing results", 0.99);
         let grids = grids_layer_marked(&result.grids, &locked_marks)?;
-        let notes: Vec<Value> = result
-            .areas
-            .iter()
-            .filter(|a| !a.notes.is_empty() || !a.feasible)
-            .map(|a| json!({"code": a.code, "feasible": a.feasible, "notes": a.notes}))
-            .collect();
-        let summary = json!({
-            "grids": result.grids.len(),
-            "within_rules": result.grids.iter().filter(|g| g.within_rules).count(),
-            "areas": areas.len(),
-            "households_outside_areas": result.outside.households,
-            "household_locations_outside_areas": result.outside.locations.len(),
-            "area_notes": notes,
-            "update": update,
-            "locked": locked_marks.iter().filter(|l| **l).count(),
-            "areas_with_own_rules": overrides,
-            "previous": if update { json!(previous_layer) } else { Value::Null },
-            "changes": changes,
-            "retired_codes": lineage,
+        let notes: Vec<Value> = result.areas.iter().filter_map(area_note).collect();
+        let mut summary = partition_summary(PartitionTotals {
+            grids: result.grids.len(),
+            within_rules: result.grids.iter().filter(|g| g.within_rules).count(),
+            areas: areas.len(),
+            outside_households: result.outside.households,
+            outside_locations: result.outside.locations.len(),
+            area_notes: notes,
+            areas_with_own_rules: overrides,
         });
+        summary["update"] = json!(update);
+        summary["locked"] = json!(locked_marks.iter().filter(|l| **l).count());
+        summary["previous"] = if update {
+            json!(previous_layer)
+        } else {
+            Value::Null
+        };
+        summary["changes"] = changes;
+        summary["retired_codes"] = lineage;
         let mut layers = vec![grids];
         layers.extend(extra_layers);
         Ok(JobOutput {
@@ -651,6 +628,75 @@ impl Builtin {
     }
 }
 
+/// The partition options a job's parameters give (rules, per-area rules).
+fn partition_options(params: &Value) -> Result<PartitionOptions, JobError> {
+    let rules_value = params.get("rules").cloned().unwrap_or(Value::Null);
+    let rules: Option<Rules> = if rules_value.is_null() {
+        None
+    } else {
+        Some(
+            serde_json::from_value(rules_value)
+                .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
+        )
+    };
+    let area_rules: AreaRules = params
+        .get("area_rules")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| JobError::Invalid(format!("area_rules: {e}")))?
+        .unwrap_or_default();
+    Ok(PartitionOptions {
+        rules,
+        area_rules,
+        ..Default::default()
+    })
+}
+
+fn part_err(e: PartitionError) -> JobError {
+    match e {
+        PartitionError::Cancelled => JobError::Cancelled,
+        other => JobError::Invalid(other.to_string()),
+    }
+}
+
+/// An area's entry in a partition's `area_notes`: those with notes or that
+/// cannot meet their rules.
+fn area_note(a: &partition::AreaReport) -> Option<Value> {
+    (!a.notes.is_empty() || !a.feasible)
+        .then(|| json!({"code": a.code, "feasible": a.feasible, "notes": a.notes}))
+}
+
+/// The totals of a partition job's summary.
+struct PartitionTotals {
+    grids: usize,
+    within_rules: usize,
+    areas: usize,
+    outside_households: u64,
+    outside_locations: usize,
+    area_notes: Vec<Value>,
+    areas_with_own_rules: usize,
+}
+
+/// A partition job's summary, as a fresh partition (not an update, nothing
+/// locked) reports it; the callers fill in what else they did.
+fn partition_summary(t: PartitionTotals) -> Value {
+    json!({
+        "grids": t.grids,
+        "within_rules": t.within_rules,
+        "areas": t.areas,
+        "households_outside_areas": t.outside_households,
+        "household_locations_outside_areas": t.outside_locations,
+        "area_notes": t.area_notes,
+        "update": false,
+        "locked": 0,
+        "areas_with_own_rules": t.areas_with_own_rules,
+        "previous": Value::Null,
+        "changes": Value::Null,
+        "retired_codes": Value::Null,
+    })
+}
+
 /// Stored features as one FeatureCollection text.
 pub(crate) fn collection_text(features: &[StoredFeature]) -> String {
     let mut text =
@@ -709,6 +755,51 @@ impl Engine for Builtin {
             JobKind::Partition => self.partition(params, inputs, progress),
             JobKind::Coverage => self.coverage(params, inputs, progress),
             JobKind::Propose => self.propose(params, inputs, progress),
+        }
+    }
+
+    fn shards(
+        &self,
+        kind: JobKind,
+        params: &Value,
+        inputs: &Inputs<'_>,
+    ) -> Result<Option<Vec<String>>, JobError> {
+        match kind {
+            JobKind::Partition => self.partition_shards(params, inputs),
+            JobKind::Coverage | JobKind::Propose => Ok(None),
+        }
+    }
+
+    fn run_shard(
+        &self,
+        kind: JobKind,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        shard: &str,
+        progress: &dyn Progress,
+    ) -> Result<Value, JobError> {
+        match kind {
+            JobKind::Partition => self.partition_shard(params, inputs, shard, progress),
+            _ => Err(JobError::Invalid(format!(
+                "{} jobs are not cut into shards",
+                kind.as_str()
+            ))),
+        }
+    }
+
+    fn assemble(
+        &self,
+        kind: JobKind,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        parts: Vec<Value>,
+    ) -> Result<JobOutput, JobError> {
+        match kind {
+            JobKind::Partition => self.assemble_partition(params, inputs, parts),
+            _ => Err(JobError::Invalid(format!(
+                "{} jobs are not cut into shards",
+                kind.as_str()
+            ))),
         }
     }
 }

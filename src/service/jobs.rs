@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::features::{Cache, FeatureSet};
 use crate::layers::{AnyLayer, LayerKind, ReadOptions};
 use crate::progress::Progress;
-use crate::store::{now_rfc3339, JobRecord, JobState, NewLayer, Store, StoreError};
+use crate::store::{now_rfc3339, JobRecord, JobState, NewLayer, QueuedTask, Store, StoreError};
 
 /// How often a replica on a shared store reports its jobs' progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -118,6 +118,29 @@ impl Inputs<'_> {
         let Some((_, features)) = self.store.features(self.dataset, kind.as_str())? else {
             return Ok(None);
         };
+        Self::model_layer(kind, features)
+    }
+
+    /// The features of a stored layer that `filter` keeps, as model types;
+    /// `None` when the dataset has no such layer or nothing passes.
+    pub fn layer_where(
+        &self,
+        kind: LayerKind,
+        filter: &crate::store::BoxFilter,
+    ) -> Result<Option<AnyLayer>, JobError> {
+        let Some(features) = self
+            .store
+            .features_where(self.dataset, kind.as_str(), filter)?
+        else {
+            return Ok(None);
+        };
+        Self::model_layer(kind, features)
+    }
+
+    fn model_layer(
+        kind: LayerKind,
+        features: Vec<crate::store::StoredFeature>,
+    ) -> Result<Option<AnyLayer>, JobError> {
         let size: usize = features.iter().map(|f| f.json.len() + 2).sum();
         let mut text = String::with_capacity(size + 64);
         text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
@@ -155,6 +178,46 @@ pub trait Engine: Send + Sync {
         inputs: &Inputs<'_>,
         progress: &dyn Progress,
     ) -> Result<JobOutput, JobError>;
+
+    /// The county shards a job is cut into on a store with a job queue, in
+    /// order; `None` (the default) runs it whole, on one worker.
+    fn shards(
+        &self,
+        _kind: JobKind,
+        _params: &Value,
+        _inputs: &Inputs<'_>,
+    ) -> Result<Option<Vec<String>>, JobError> {
+        Ok(None)
+    }
+
+    /// Runs one shard of a job [`Engine::shards`] cut; the result is kept as
+    /// JSON in the store until every shard is done.
+    fn run_shard(
+        &self,
+        kind: JobKind,
+        _params: &Value,
+        _inputs: &Inputs<'_>,
+        _shard: &str,
+        _progress: &dyn Progress,
+    ) -> Result<Value, JobError> {
+        Err(not_sharded(kind))
+    }
+
+    /// The job's output from its shards' results, in shard order: the same
+    /// output [`Engine::run`] gives for the whole job.
+    fn assemble(
+        &self,
+        kind: JobKind,
+        _params: &Value,
+        _inputs: &Inputs<'_>,
+        _parts: Vec<Value>,
+    ) -> Result<JobOutput, JobError> {
+        Err(not_sharded(kind))
+    }
+}
+
+fn not_sharded(kind: JobKind) -> JobError {
+    JobError::Invalid(format!("{} jobs are not cut into shards", kind.as_str()))
 }
 
 /// A job while this process knows it.
@@ -164,6 +227,8 @@ pub struct LiveJob {
     started: Mutex<Option<Instant>>,
     /// Test aid: wait this long (cancellably) before computing.
     delay: Duration,
+    /// The job's shards are all done: computing it means assembling them.
+    assemble: bool,
 }
 
 impl LiveJob {
@@ -262,8 +327,11 @@ impl Jobs {
                 if workers > 0 {
                     let weak = Arc::downgrade(&jobs);
                     let run: crate::store::JobRunner =
-                        Arc::new(move |id: &str| match weak.upgrade() {
-                            Some(jobs) => jobs.run_queued(id),
+                        Arc::new(move |task: &QueuedTask| match weak.upgrade() {
+                            Some(jobs) => match &task.shard {
+                                Some(shard) => jobs.run_shard(&task.job, shard),
+                                None => jobs.run_queued(&task.job),
+                            },
                             None => Err("the job manager is gone".into()),
                         });
                     queue.start_workers(workers, run)?;
@@ -384,6 +452,7 @@ impl Jobs {
             finished: None,
             results: vec![],
             summary: Value::Null,
+            shards: None,
         };
         if let Some(queue) = self.store.queue() {
             queue.enqueue(&record)?;
@@ -396,6 +465,7 @@ impl Jobs {
             cancel: AtomicBool::new(false),
             started: Mutex::new(None),
             delay: self.delay,
+            assemble: false,
         });
         self.live
             .lock()
@@ -583,10 +653,20 @@ impl Jobs {
             tracing::info!(job = %id, "queued job is final already");
             return Ok(());
         };
-        let mut record = claim.record;
         if claim.attempt > 1 {
             tracing::warn!(job = %id, attempt = claim.attempt, "taking over a job its worker lost");
         }
+        if !claim.cancel_requested && self.split(&claim)? {
+            return Ok(());
+        }
+        self.run_claimed(claim, false)
+    }
+
+    /// Runs a job this process claimed from the queue as a local job: the
+    /// whole job, or (`assemble`) the assembly of its shards.
+    fn run_claimed(&self, claim: crate::store::Claim, assemble: bool) -> Result<(), String> {
+        let mut record = claim.record;
+        let id = record.id.clone();
         // Queued again in memory: `execute` starts it as any local job.
         record.state = JobState::Queued;
         let live = Arc::new(LiveJob {
@@ -594,6 +674,7 @@ impl Jobs {
             cancel: AtomicBool::new(claim.cancel_requested),
             started: Mutex::new(None),
             delay: self.delay,
+            assemble,
         });
         if claim.cancel_requested {
             self.mark_cancelled(&live, &now_rfc3339());
@@ -602,7 +683,7 @@ impl Jobs {
         self.live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_string(), live.clone());
+            .insert(id, live.clone());
         self.execute(&live)
     }
 
@@ -634,11 +715,7 @@ impl Jobs {
         let outcome = match outcome {
             Ok(r) => r,
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
+                let msg = panic_message(panic.as_ref());
                 tracing::error!(job = %running.id, panic = %msg, "job panicked");
                 Err(JobError::Invalid(format!(
                     "internal error (please report): {msg}"
@@ -755,12 +832,25 @@ impl Jobs {
             dataset: &record.dataset,
         };
         job.report("reading inputs", 0.0);
-        let out = self.engine.run(kind, &record.params, &inputs, job)?;
+        let out = if job.assemble {
+            self.assemble_shards(kind, record, &inputs)?
+        } else {
+            self.engine.run(kind, &record.params, &inputs, job)?
+        };
         if job.cancelled() {
             return Err(JobError::Cancelled);
         }
         Ok(out)
     }
+}
+
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// A random number for this process, so that replicas submitting jobs in the
@@ -773,3 +863,4 @@ fn process_salt() -> u16 {
 }
 
 pub mod http;
+mod shards;

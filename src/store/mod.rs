@@ -70,6 +70,28 @@ pub struct StoredFeature {
     pub json: Box<str>,
 }
 
+/// Which features of a layer to read, by their bounding boxes
+/// (`[minx, miny, maxx, maxy]`, borders included).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoxFilter {
+    /// Features whose box meets this box.
+    Meets([f64; 4]),
+    /// Features whose box lies inside none of these boxes.
+    InsideNone(Vec<[f64; 4]>),
+}
+
+impl BoxFilter {
+    /// Whether a feature with box `b` passes.
+    pub fn keeps(&self, b: &[f64; 4]) -> bool {
+        match self {
+            BoxFilter::Meets(q) => b[2] >= q[0] && b[0] <= q[2] && b[3] >= q[1] && b[1] <= q[3],
+            BoxFilter::InsideNone(qs) => !qs
+                .iter()
+                .any(|q| b[0] >= q[0] && b[2] <= q[2] && b[1] >= q[1] && b[3] <= q[3]),
+        }
+    }
+}
+
 /// Where a layer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -184,6 +206,18 @@ pub struct JobRecord {
     pub results: Vec<String>,
     /// What the job reports beyond its layers (totals, counts).
     pub summary: serde_json::Value,
+    /// For a job cut into county shards: how many there are and how many
+    /// finished (shown as `shards_total`, `shards_done`, `shards_failed`).
+    #[serde(flatten)]
+    pub shards: Option<ShardCounts>,
+}
+
+/// How far a job cut into county shards has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ShardCounts {
+    pub shards_total: u32,
+    pub shards_done: u32,
+    pub shards_failed: u32,
 }
 
 /// The columns every store keeps a job's record in, in this order.
@@ -220,6 +254,7 @@ pub(crate) fn read_job<R: JobColumns>(r: &R) -> Result<JobRecord, R::Error> {
         finished: r.optional_text(10)?,
         results: serde_json::from_value(json(11)?).unwrap_or_default(),
         summary: json(12)?,
+        shards: None,
     })
 }
 
@@ -244,7 +279,41 @@ pub struct JobProgress {
 /// Runs a queued job by id in this process (from a queue worker's blocking
 /// thread). `Err` means the job's outcome could not be recorded and the
 /// queue should try it again.
-pub type JobRunner = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+pub type JobRunner = Arc<dyn Fn(&QueuedTask) -> Result<(), String> + Send + Sync>;
+
+/// What a queue worker took: a whole job, or one shard of a job cut into
+/// county shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedTask {
+    pub job: String,
+    pub shard: Option<String>,
+}
+
+/// What taking a shard found ([`JobQueue::claim_shard`]).
+#[derive(Debug, Clone)]
+pub enum ShardClaim {
+    /// The shard is this process's to run, as this attempt (the fencing
+    /// token of its result).
+    Run { record: JobRecord, attempt: i32 },
+    /// The shard's result is stored already (its worker died after storing
+    /// it): nothing to run, but the job may wait to be assembled.
+    Done,
+    /// The job is final (failed, cancelled, done) or gone: nothing to do.
+    Gone,
+}
+
+/// Where a job stands after one of its shards stored its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardStep {
+    /// Other shards are still to finish.
+    Pending,
+    /// Every shard is done: the job can be assembled.
+    AllDone,
+    /// This attempt had lost the shard to a later one; nothing was stored.
+    Fenced,
+    /// The job is final (this shard failed it, or it was cancelled).
+    Final,
+}
 
 /// A job this process took from the queue: its record and the attempt
 /// number that fences its final commit.
@@ -270,6 +339,29 @@ pub trait JobQueue: Send + Sync {
     /// Makes a queued (or lost) job this process's: a new attempt, which
     /// fences out any earlier one. `None` when the job is final already.
     fn claim(&self, id: &str) -> Result<Option<Claim>, StoreError>;
+    /// Cuts a claimed job into `shards` (in order): one shard row and one
+    /// queued task each, with the job running, in one transaction, fenced
+    /// by `attempt`. A job cut already is left as it is.
+    fn split(&self, id: &str, attempt: i32, shards: &[String]) -> Result<(), StoreError>;
+    /// Takes a shard as a new attempt (its job turns running), unless the
+    /// job is final or a client asked for its cancellation (then cancelled).
+    fn claim_shard(&self, id: &str, shard: &str) -> Result<ShardClaim, StoreError>;
+    /// Stores a shard's result (`Ok`, JSON text) or failure (`Err`, the
+    /// reason, which fails the job), fenced by `attempt`, and advances the
+    /// job's shard counts and progress.
+    fn finish_shard(
+        &self,
+        id: &str,
+        shard: &str,
+        attempt: i32,
+        outcome: Result<&str, &str>,
+    ) -> Result<ShardStep, StoreError>;
+    /// Claims the assembly of a job every shard of which is done (a new
+    /// attempt on the job, fencing its final commit); `None` when the job is
+    /// final or shards are still to finish.
+    fn claim_assembly(&self, id: &str) -> Result<Option<Claim>, StoreError>;
+    /// The stored results of a job's shards, in shard order.
+    fn shard_results(&self, id: &str) -> Result<Vec<String>, StoreError>;
 }
 
 /// The storage the service needs. Implementations must make every method that
@@ -338,6 +430,24 @@ pub trait Store: Send + Sync {
         dataset: &str,
         layer: &str,
     ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError>;
+
+    /// The features of a layer that `filter` keeps, in layer order (`None`
+    /// when there is no such layer): what a county shard reads of a
+    /// province's households. Stores that can ask an index do; this default
+    /// reads the layer and filters it.
+    fn features_where(
+        &self,
+        dataset: &str,
+        layer: &str,
+        filter: &BoxFilter,
+    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+        Ok(self.features(dataset, layer)?.map(|(_, features)| {
+            features
+                .into_iter()
+                .filter(|f| filter.keeps(&f.bbox))
+                .collect()
+        }))
+    }
 
     /// Inserts or updates a job's record (not its results).
     fn put_job(&self, job: &JobRecord) -> Result<(), StoreError>;

@@ -614,6 +614,7 @@ mod tests {
             finished: None,
             results: vec![],
             summary: serde_json::Value::Null,
+            shards: None,
         }
     }
 

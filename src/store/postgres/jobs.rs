@@ -11,7 +11,7 @@
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 
 use crate::partition::RetiredCode;
-use crate::store::{Adoption, Claim, JobProgress, JobRecord, StoreError};
+use crate::store::{Adoption, Claim, JobProgress, JobRecord, ShardCounts, StoreError};
 
 use crate::store::{read_job, JobColumns, JOB_COLS};
 
@@ -28,8 +28,20 @@ impl JobColumns for Row {
     }
 }
 
+/// The shard counts read with a job ([`SHARD_COLS`]).
+pub(super) const SHARD_COLS: &str = "shards_total, shards_done, shards_failed";
+
+/// A job's record; with its shard counts when the row has them.
 pub(super) fn job_row(r: &Row) -> Result<JobRecord, StoreError> {
-    Ok(read_job(r)?)
+    let mut job = read_job(r)?;
+    if let Ok(Some(total)) = r.try_get::<_, Option<i32>>("shards_total") {
+        job.shards = Some(ShardCounts {
+            shards_total: total as u32,
+            shards_done: r.try_get::<_, i32>("shards_done")? as u32,
+            shards_failed: r.try_get::<_, i32>("shards_failed")? as u32,
+        });
+    }
+    Ok(job)
 }
 
 /// Inserts a job, or updates it when this process owns it and it is not
@@ -117,7 +129,7 @@ pub(super) async fn claim(
                 "UPDATE wangge.jobs SET owner = $2, attempt = attempt + 1, heartbeat = now(),
                    state = 'running', started = COALESCE(started, $3)
                  WHERE id = $1 AND state IN ('queued', 'running')
-                 RETURNING {JOB_COLS}, attempt, cancel_requested"
+                 RETURNING {JOB_COLS}, attempt, cancel_requested, {SHARD_COLS}"
             ),
             &[&id, &owner, &now],
         )
@@ -174,7 +186,7 @@ pub(super) async fn retired(
 pub(super) async fn one(client: &Client, id: &str) -> Result<Option<JobRecord>, StoreError> {
     let row = client
         .query_opt(
-            &format!("SELECT {JOB_COLS} FROM wangge.jobs WHERE id = $1"),
+            &format!("SELECT {JOB_COLS}, {SHARD_COLS} FROM wangge.jobs WHERE id = $1"),
             &[&id],
         )
         .await?;
@@ -191,7 +203,7 @@ pub(super) async fn page(
     let rows = client
         .query(
             &format!(
-                "SELECT {JOB_COLS} FROM wangge.jobs WHERE $1::text IS NULL OR dataset = $1
+                "SELECT {JOB_COLS}, {SHARD_COLS} FROM wangge.jobs WHERE $1::text IS NULL OR dataset = $1
                  ORDER BY created DESC, id DESC LIMIT $2 OFFSET $3"
             ),
             &[&dataset, &limit, &offset],
@@ -244,11 +256,14 @@ pub(super) async fn fail_abandoned(
                reason = COALESCE((SELECT 'the job could not be finished after '
                                     || g.attempts || ' attempts: ' || g.last_error
                                   FROM graphile_worker._private_jobs AS g
-                                  WHERE g.key = 'wangge:' || j.id AND g.last_error IS NOT NULL), $1)
+                                  WHERE (g.key = 'wangge:' || j.id OR g.key LIKE 'wangge:' || j.id || ':%')
+                                    AND g.last_error IS NOT NULL
+                                  LIMIT 1), $1)
              WHERE j.state IN ('queued', 'running')
                AND (j.heartbeat IS NULL OR j.heartbeat < now() - make_interval(secs => $3))
                AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs AS g
-                               WHERE g.key = 'wangge:' || j.id AND g.attempts < g.max_attempts)",
+                               WHERE (g.key = 'wangge:' || j.id OR g.key LIKE 'wangge:' || j.id || ':%')
+                                 AND g.attempts < g.max_attempts)",
             &[&reason, &now, &lease_s],
         )
         .await?;

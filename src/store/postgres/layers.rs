@@ -16,7 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row, Transaction};
 
 use super::copy;
-use crate::store::{now_rfc3339, LayerMeta, LayerSource, StoreError, StoredFeature};
+use crate::store::{now_rfc3339, BoxFilter, LayerMeta, LayerSource, StoreError, StoredFeature};
 
 /// The metadata columns, in the order [`meta_row`] reads them.
 pub(super) const META_COLS: &str = "dataset, layer, kind, source, features, minx, miny, maxx, maxy, report, job, updated, version, feature_table";
@@ -294,6 +294,34 @@ pub(super) async fn features(
     dataset: &str,
     layer: &str,
 ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError> {
+    features_kept(client, dataset, layer, None).await
+}
+
+/// The features of a layer that `filter` keeps, in order. A box that features
+/// must meet asks the GiST index, with the box grown by a hair so that the
+/// geometry's rounding cannot lose a feature on its border; the exact test
+/// is then made on the stored boxes, as [`BoxFilter::keeps`] makes it.
+pub(super) async fn features_where(
+    client: &Client,
+    dataset: &str,
+    layer: &str,
+    filter: &BoxFilter,
+) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+    let found = features_kept(client, dataset, layer, Some(filter)).await?;
+    Ok(found.map(|(_, features)| {
+        features
+            .into_iter()
+            .filter(|f| filter.keeps(&f.bbox))
+            .collect()
+    }))
+}
+
+async fn features_kept(
+    client: &Client,
+    dataset: &str,
+    layer: &str,
+    filter: Option<&BoxFilter>,
+) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError> {
     // A write that lands between reading the metadata and reading its table
     // drops that table: read the new metadata then. Each retry means another
     // write committed, so a few are plenty.
@@ -308,7 +336,7 @@ pub(super) async fn features(
             return Ok(None);
         };
         let (meta, table) = meta_row(&row)?;
-        match read_table(client, &table, meta.features).await {
+        match read_table(client, &table, meta.features, filter).await {
             Ok(features) => return Ok(Some((meta, features))),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => continue,
             Err(e) => return Err(e.into()),
@@ -323,17 +351,34 @@ async fn read_table(
     client: &Client,
     table: &str,
     expected: u64,
+    filter: Option<&BoxFilter>,
 ) -> Result<Vec<StoredFeature>, tokio_postgres::Error> {
+    /// How far a box to meet is grown for the index (degrees).
+    const HAIR: f64 = 1e-9;
+    let (clause, params): (&str, Vec<Vec<f64>>) = match filter {
+        None => ("", vec![]),
+        Some(BoxFilter::Meets(q)) => (
+            "WHERE geom && ST_MakeEnvelope(($1::float8[])[1], ($1::float8[])[2], ($1::float8[])[3], ($1::float8[])[4], 4326)",
+            vec![vec![q[0] - HAIR, q[1] - HAIR, q[2] + HAIR, q[3] + HAIR]],
+        ),
+        Some(BoxFilter::InsideNone(qs)) => (
+            "WHERE NOT EXISTS (SELECT 1 FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[])
+                                 AS b(x0, y0, x1, y1)
+                               WHERE minx >= b.x0 AND maxx <= b.x1 AND miny >= b.y0 AND maxy <= b.y1)",
+            (0..4).map(|k| qs.iter().map(|q| q[k]).collect()).collect(),
+        ),
+    };
     let rows = client
         .query_raw(
             &format!(
-                "SELECT fid, minx, miny, maxx, maxy, feature FROM wangge.{table} ORDER BY seq"
+                "SELECT fid, minx, miny, maxx, maxy, feature FROM wangge.{table} {clause} ORDER BY seq"
             ),
-            std::iter::empty::<&str>(),
+            params.iter(),
         )
         .await?;
     pin_mut!(rows);
-    let mut out = Vec::with_capacity(expected as usize);
+    let capacity = if filter.is_some() { 0 } else { expected };
+    let mut out = Vec::with_capacity(capacity as usize);
     while let Some(r) = rows.try_next().await? {
         out.push(StoredFeature {
             id: r.try_get::<_, &str>(0)?.into(),

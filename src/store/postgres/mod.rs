@@ -25,6 +25,7 @@ mod jobs;
 mod layers;
 mod queue;
 mod schema;
+mod shards;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,8 +39,8 @@ pub use queue::QueueTiming;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    redact, Adoption, JobProgress, JobQueue, JobRecord, LayerMeta, LayerSource, NewLayer, Store,
-    StoreError, StoredFeature, ADOPTED_LAYER,
+    redact, Adoption, BoxFilter, JobProgress, JobQueue, JobRecord, LayerMeta, LayerSource,
+    NewLayer, Store, StoreError, StoredFeature, ADOPTED_LAYER,
 };
 use crate::partition::RetiredCode;
 use layers::LayerWrite;
@@ -232,6 +233,14 @@ impl PgStore {
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
             .copied()
+    }
+
+    /// Keeps the attempt a job was claimed as, for its final commit's fencing.
+    fn remember_claim(&self, claim: &crate::store::Claim) {
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(claim.record.id.clone(), claim.attempt);
     }
 
     fn forget_claim(&self, id: &str) {
@@ -434,6 +443,20 @@ impl Store for PgStore {
             }
         }
         Ok(found)
+    }
+
+    fn features_where(
+        &self,
+        dataset: &str,
+        layer: &str,
+        filter: &BoxFilter,
+    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+        let pool = self.pool.clone();
+        let (d, l, filter) = (dataset.to_string(), layer.to_string(), filter.clone());
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            layers::features_where(&client, &d, &l, &filter).await
+        })
     }
 
     fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {

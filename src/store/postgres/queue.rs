@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::GenericClient;
 
 use super::{jobs, pool_error, PgStore};
-use crate::store::{Claim, JobQueue, JobRecord, JobRunner, StoreError};
+use crate::store::{
+    Claim, JobQueue, JobRecord, JobRunner, QueuedTask, ShardClaim, ShardStep, StoreError,
+};
 
 /// graphile_worker's schema in the database.
 pub(super) const SCHEMA: &str = "graphile_worker";
@@ -75,6 +77,9 @@ impl QueueTiming {
 #[derive(Debug, Serialize, Deserialize)]
 struct RunJob {
     id: String,
+    /// The county shard to run, for a job cut into shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
 }
 
 /// The runner the worker hands each job to (an extension of the worker).
@@ -101,7 +106,11 @@ impl TaskHandler for RunJob {
             };
             // The engines are CPU work and the store's calls block: off the
             // runtime's threads.
-            match tokio::task::spawn_blocking(move || run(&self.id)).await {
+            let task = QueuedTask {
+                job: self.id,
+                shard: self.shard,
+            };
+            match tokio::task::spawn_blocking(move || run(&task)).await {
                 Ok(r) => r,
                 Err(e) => Err(format!("the job's thread ended: {e}")),
             }
@@ -112,6 +121,11 @@ impl TaskHandler for RunJob {
 /// The graphile key of a wangge job.
 pub(super) fn key(id: &str) -> String {
     format!("wangge:{id}")
+}
+
+/// The graphile key of a shard of a wangge job.
+fn shard_key(id: &str, shard: &str) -> String {
+    format!("wangge:{id}:{shard}")
 }
 
 /// Installs or updates graphile's schema (its own versioned migrations).
@@ -137,7 +151,14 @@ impl JobQueue for PgStore {
             };
             let mut utils = WorkerUtils::new(pool.clone(), SCHEMA).with_executor(&*tx);
             utils
-                .add_raw_job(RunJob::IDENTIFIER, RunJob { id: job.id.clone() }, spec)
+                .add_raw_job(
+                    RunJob::IDENTIFIER,
+                    RunJob {
+                        id: job.id.clone(),
+                        shard: None,
+                    },
+                    spec,
+                )
                 .await
                 .map_err(|e| StoreError::Postgres(format!("queueing job {}: {e}", job.id)))?;
             drop(utils);
@@ -206,11 +227,87 @@ impl JobQueue for PgStore {
             jobs::claim(client.client(), &id, &owner).await
         })?;
         if let Some(c) = &claim {
-            self.claims
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(c.record.id.clone(), c.attempt);
+            self.remember_claim(c);
         }
         Ok(claim)
+    }
+
+    fn split(&self, id: &str, attempt: i32, shards: &[String]) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        let (id, owner, shards) = (id.to_string(), self.owner.clone(), shards.to_vec());
+        self.run(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await?;
+            if !super::shards::split(&tx, &id, &owner, attempt, &shards).await? {
+                return Ok(());
+            }
+            let mut utils = WorkerUtils::new(pool.clone(), SCHEMA).with_executor(&*tx);
+            for shard in &shards {
+                let spec = JobSpec {
+                    job_key: Some(shard_key(&id, shard)),
+                    max_attempts: Some(MAX_ATTEMPTS),
+                    ..Default::default()
+                };
+                let task = RunJob {
+                    id: id.clone(),
+                    shard: Some(shard.clone()),
+                };
+                utils
+                    .add_raw_job(RunJob::IDENTIFIER, task, spec)
+                    .await
+                    .map_err(|e| StoreError::Postgres(format!("queueing job {id}: {e}")))?;
+            }
+            drop(utils);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn claim_shard(&self, id: &str, shard: &str) -> Result<ShardClaim, StoreError> {
+        let pool = self.pool.clone();
+        let (id, shard, owner) = (id.to_string(), shard.to_string(), self.owner.clone());
+        self.run(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            super::shards::claim(&mut client, &id, &shard, &owner).await
+        })
+    }
+
+    fn finish_shard(
+        &self,
+        id: &str,
+        shard: &str,
+        attempt: i32,
+        outcome: Result<&str, &str>,
+    ) -> Result<ShardStep, StoreError> {
+        let pool = self.pool.clone();
+        let (id, shard, owner) = (id.to_string(), shard.to_string(), self.owner.clone());
+        let outcome = outcome.map(str::to_string).map_err(str::to_string);
+        self.run(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let outcome = outcome.as_deref().map_err(String::as_str);
+            super::shards::finish(&mut client, &id, &shard, &owner, attempt, outcome).await
+        })
+    }
+
+    fn claim_assembly(&self, id: &str) -> Result<Option<Claim>, StoreError> {
+        let pool = self.pool.clone();
+        let (id, owner) = (id.to_string(), self.owner.clone());
+        let claim = self.run(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            super::shards::claim_assembly(&mut client, &id, &owner).await
+        })?;
+        if let Some(c) = &claim {
+            self.remember_claim(c);
+        }
+        Ok(claim)
+    }
+
+    fn shard_results(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let pool = self.pool.clone();
+        let id = id.to_string();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            super::shards::results(&client, &id).await
+        })
     }
 }

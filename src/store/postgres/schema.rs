@@ -59,6 +59,21 @@ CREATE TABLE wangge.adoptions (
         description: "job attempts: the fencing token of jobs run from the queue",
         sql: "ALTER TABLE wangge.jobs ADD COLUMN attempt integer NOT NULL DEFAULT 0;",
     },
+    Migration {
+        version: 3,
+        description: "county shards: a job cut into one queued shard per county",
+        sql: "
+ALTER TABLE wangge.jobs ADD COLUMN shards_total integer,
+    ADD COLUMN shards_done integer NOT NULL DEFAULT 0,
+    ADD COLUMN shards_failed integer NOT NULL DEFAULT 0;
+CREATE TABLE wangge.job_shards (
+    job text NOT NULL REFERENCES wangge.jobs (id) ON DELETE CASCADE,
+    shard text NOT NULL, ord integer NOT NULL,
+    state text NOT NULL DEFAULT 'queued', attempt integer NOT NULL DEFAULT 0, owner text,
+    result text, reason text,
+    PRIMARY KEY (job, shard));
+",
+    },
 ];
 
 /// The newest schema version this binary knows.

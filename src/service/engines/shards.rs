@@ -1,0 +1,213 @@
+//! A fresh partition cut into county shards ([`crate::partition::counties`]).
+//!
+//! Every shard reads the whole areas layer (so households are assigned to
+//! areas exactly as the whole run assigns them, first area in input order
+//! winning) but only the households in its county's box, partitions its
+//! county's areas, and keeps each area's grids as the features the whole
+//! run would write for them (a grid's feature text depends on that grid
+//! alone). The assembly puts the areas back in input order, so the grids
+//! layer is the whole run's, feature for feature, and its summary the same:
+//! households outside every area are counted by the first county whose box
+//! holds them, and those in no county's box by the assembly.
+
+use serde_json::{json, Value};
+
+use super::{
+    area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
+    PartitionTotals,
+};
+use crate::layers::{AnyLayer, LayerKind};
+use crate::model::Household;
+use crate::partition::counties::{box_holds, Counties};
+use crate::partition::{self};
+use crate::progress::Progress;
+use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
+use crate::store::{BoxFilter, StoredFeature};
+
+/// Whether a partition job can be cut: a fresh partition, not a census
+/// update (whose grids move between areas' previous grids) or a run around
+/// locked grids.
+fn shardable(params: &Value) -> bool {
+    params.get("update").and_then(Value::as_bool) != Some(true)
+        && params.get("locked").is_none_or(Value::is_null)
+}
+
+fn households_where(inputs: &Inputs<'_>, filter: &BoxFilter) -> Result<Vec<Household>, JobError> {
+    Ok(match inputs.layer_where(LayerKind::Households, filter)? {
+        Some(AnyLayer::Households(h)) => h,
+        _ => Vec::new(),
+    })
+}
+
+/// A stored feature as shard JSON: the box as the bits of its numbers, so
+/// it comes back exactly.
+fn feature_json(f: &StoredFeature) -> Value {
+    json!([f.id, f.bbox.map(f64::to_bits), f.json])
+}
+
+fn feature_from(v: &Value) -> Option<StoredFeature> {
+    let id = v.get(0)?.as_str()?;
+    let bits = v.get(1)?.as_array()?;
+    let mut bbox = [0.0; 4];
+    for (b, x) in bbox.iter_mut().zip(bits) {
+        *b = f64::from_bits(x.as_u64()?);
+    }
+    Some(StoredFeature {
+        id: id.into(),
+        bbox,
+        json: v.get(2)?.as_str()?.into(),
+    })
+}
+
+fn unreadable(what: &str) -> JobError {
+    JobError::Invalid(format!("a stored shard result is unreadable: {what}"))
+}
+
+impl Builtin {
+    /// The counties of a partition job, in order of their first area.
+    pub(super) fn partition_shards(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+    ) -> Result<Option<Vec<String>>, JobError> {
+        if !shardable(params) {
+            return Ok(None);
+        }
+        let areas = take!(inputs, Areas, Areas, required);
+        Ok(Some(
+            Counties::of(&areas).0.into_iter().map(|c| c.code).collect(),
+        ))
+    }
+
+    /// One county's grids, area by area, and the outside households it reports.
+    pub(super) fn partition_shard(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        county: &str,
+        progress: &dyn Progress,
+    ) -> Result<Value, JobError> {
+        let options = partition_options(params)?;
+        let areas = take!(inputs, Areas, Areas, required);
+        let counties = Counties::of(&areas);
+        let Some(this) = counties.get(county) else {
+            return Err(JobError::Invalid(format!(
+                "the areas layer has no county {county}"
+            )));
+        };
+        let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
+        let barriers = take!(inputs, Barriers, Barriers);
+        let mask = counties.mask(county, areas.len());
+        let result = partition::partition_selected(
+            &areas,
+            &households,
+            &barriers,
+            &options,
+            Some(&mask),
+            progress,
+        )
+        .map_err(part_err)?;
+        let (mut outside_households, mut outside_locations) = (0u64, 0u64);
+        for &i in &result.outside.locations {
+            let p = households[i].location;
+            if counties
+                .first_holding(p.x(), p.y())
+                .map(|c| c.code.as_str())
+                == Some(county)
+            {
+                outside_households += u64::from(households[i].households);
+                outside_locations += 1;
+            }
+        }
+        let layer = grids_layer(&result.grids)?;
+        let mut features = layer.features.iter();
+        let mut grids = result.grids.iter();
+        let per_area: Vec<Value> = result
+            .areas
+            .iter()
+            .zip(&this.areas)
+            .map(|(report, &index)| {
+                let within = grids.by_ref().take(report.grids).filter(|g| g.within_rules);
+                json!({
+                    "index": index,
+                    "within": within.count(),
+                    "grids": features.by_ref().take(report.grids).map(feature_json).collect::<Vec<_>>(),
+                    "note": area_note(report),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "areas": per_area,
+            "outside_households": outside_households,
+            "outside_locations": outside_locations,
+            "boxes": counties.boxes(),
+        }))
+    }
+
+    /// The whole partition from its counties' results.
+    pub(super) fn assemble_partition(
+        &self,
+        params: &Value,
+        inputs: &Inputs<'_>,
+        parts: Vec<Value>,
+    ) -> Result<JobOutput, JobError> {
+        let overrides = partition_options(params)?.area_rules.len();
+        let mut per_area: Vec<&Value> = Vec::new();
+        let (mut outside_households, mut outside_locations) = (0u64, 0usize);
+        for part in &parts {
+            let areas = part["areas"]
+                .as_array()
+                .ok_or_else(|| unreadable("areas"))?;
+            per_area.extend(areas);
+            outside_households += part["outside_households"].as_u64().unwrap_or(0);
+            outside_locations += part["outside_locations"].as_u64().unwrap_or(0) as usize;
+        }
+        per_area.sort_by_key(|a| a["index"].as_u64().unwrap_or(u64::MAX));
+        let boxes: Vec<[f64; 4]> = parts
+            .first()
+            .map(|p| serde_json::from_value(p["boxes"].clone()))
+            .transpose()
+            .map_err(|e| unreadable(&e.to_string()))?
+            .unwrap_or_default();
+        // Households in no county's box lie in no area; no shard saw them.
+        for h in households_where(inputs, &BoxFilter::InsideNone(boxes.clone()))? {
+            let (x, y) = (h.location.x(), h.location.y());
+            if !boxes.iter().any(|b| box_holds(b, x, y)) {
+                outside_households += u64::from(h.households);
+                outside_locations += 1;
+            }
+        }
+        let mut features = Vec::new();
+        let mut within_rules = 0;
+        let mut notes = Vec::new();
+        for a in &per_area {
+            for f in a["grids"].as_array().ok_or_else(|| unreadable("grids"))? {
+                features.push(feature_from(f).ok_or_else(|| unreadable("a grid"))?);
+            }
+            within_rules += a["within"].as_u64().unwrap_or(0) as usize;
+            if !a["note"].is_null() {
+                notes.push(a["note"].clone());
+            }
+        }
+        let summary = partition_summary(PartitionTotals {
+            grids: features.len(),
+            within_rules,
+            areas: per_area.len(),
+            outside_households,
+            outside_locations,
+            area_notes: notes,
+            areas_with_own_rules: overrides,
+        });
+        let grids = OutputLayer {
+            layer: "grids".into(),
+            kind: "grids".into(),
+            report: json!({"grids": features.len(), "within_rules": within_rules}),
+            features,
+        };
+        Ok(JobOutput {
+            layers: vec![grids],
+            summary,
+            retired_codes: Vec::new(),
+        })
+    }
+}

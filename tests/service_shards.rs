@@ -1,0 +1,337 @@
+//! County shards: a partition over a province of 24 counties, queued on one
+//! replica of two on a PostgreSQL database (a throwaway cluster,
+//! tests/service/pg.rs), is cut into one shard per county and run by three
+//! `wangge worker` processes. One worker is SIGKILLed while it holds a
+//! shard; the other replica shows `shards_total`/`shards_done` as they go;
+//! every shard is stored exactly once (the killed one by a second attempt,
+//! every other by its first); and the grids layer has, byte for byte, the features
+//! `wangge partition` writes for the same inputs, with the same summary as
+//! the job run whole on the embedded store. The same job survives the
+//! database restarting mid-job.
+
+#[path = "service/common.rs"]
+mod common;
+#[path = "support/province.rs"]
+mod province;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::pg::PgCluster;
+use common::{http, Resp, Server, Worker};
+use province::Province;
+use serde_json::Value;
+
+/// 24 counties of 3 areas each (every county's box has an empty cell).
+const PROVINCE: Province = Province {
+    counties: 24,
+    areas_per_county: 3,
+    points_per_area: 300,
+};
+
+fn get(s: &Server, path: &str) -> Resp {
+    let r = http(&s.addr, "GET", path, None).unwrap();
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r
+}
+
+fn put(s: &Server, layer: &str, body: &str) {
+    let r = http(
+        &s.addr,
+        "PUT",
+        &format!("/api/v1/datasets/d/layers/{layer}"),
+        Some(body.as_bytes()),
+    )
+    .unwrap();
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{layer}: {} {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+/// Starts a partition of dataset `d` on `s`; the job's path.
+fn partition(s: &Server) -> String {
+    let r = http(&s.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    url.trim_start_matches("http://wangge.test").to_string()
+}
+
+/// Polls `path` until `done` holds for the job document; answers other
+/// than 200 (the database away) are waited out.
+fn wait_job(s: &Server, path: &str, limit_s: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let t0 = Instant::now();
+    let mut last = Value::Null;
+    loop {
+        if let Ok(r) = http(&s.addr, "GET", path, None) {
+            if r.status == 200 {
+                last = r.json();
+                if done(&last) {
+                    return last;
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(limit_s),
+            "{path} after {limit_s} s: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn replica(url: &str) -> Server {
+    Server::start(
+        &[
+            "--store",
+            url,
+            "--public-url",
+            "http://wangge.test",
+            "--job-lease-s",
+            "3",
+            "--no-worker",
+        ],
+        &[],
+    )
+}
+
+fn worker(url: &str, delay_ms: u64) -> Worker {
+    Worker::start(
+        url,
+        &["--job-lease-s", "3"],
+        &[("WANGGE_JOB_DELAY_MS", &delay_ms.to_string())],
+    )
+}
+
+/// `wangge partition` over the province, its inputs normalised by `wangge
+/// convert` as an upload normalises them: the grids file's bytes.
+fn cli_grids(dir: &Path) -> Vec<u8> {
+    let run = |args: &[&str]| {
+        let out = Command::new(common::binary()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "wangge {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    std::fs::write(dir.join("areas.in.geojson"), PROVINCE.areas()).unwrap();
+    std::fs::write(dir.join("households.in.geojson"), PROVINCE.households()).unwrap();
+    for layer in ["areas", "households"] {
+        run(&[
+            "convert",
+            "--layer",
+            layer,
+            "--in",
+            &p(&format!("{layer}.in.geojson")),
+            "--out",
+            &p(&format!("{layer}.geojson")),
+        ]);
+    }
+    run(&[
+        "partition",
+        "--areas",
+        &p("areas.geojson"),
+        "--households",
+        &p("households.geojson"),
+        "--out",
+        &p("grids.geojson"),
+    ]);
+    std::fs::read(dir.join("grids.geojson")).unwrap()
+}
+
+/// The summary of the same partition run whole, on the embedded store.
+fn whole_run_summary(dir: &Path) -> Value {
+    let s = Server::start(
+        &[
+            "--data-dir",
+            dir.join("sqlite").to_str().unwrap(),
+            "--public-url",
+            "http://wangge.test",
+        ],
+        &[],
+    );
+    put(&s, "areas", &PROVINCE.areas());
+    put(&s, "households", &PROVINCE.households());
+    let path = partition(&s);
+    let j = wait_job(&s, &path, 120, |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    });
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert!(
+        j.get("shards_total").is_none(),
+        "the embedded store runs jobs whole: {j}"
+    );
+    j["summary"].clone()
+}
+
+/// The bytes of a FeatureCollection from its features on: the collection's
+/// `name` is the layer's (`grids` from the command line, `d.grids` from the
+/// service), everything after it must be the same.
+fn features_part(collection: &[u8]) -> &[u8] {
+    let key = b"\"features\":[";
+    let at = collection
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("a FeatureCollection");
+    &collection[at..]
+}
+
+/// Asserts that the grids layer a client downloads from `s` has `cli`'s
+/// features, byte for byte (a differing download is left beside the CLI's
+/// file).
+fn assert_grids_are(s: &Server, cli: &[u8], dir: &Path) {
+    let got = get(s, "/api/v1/datasets/d/layers/grids").body;
+    if features_part(&got) != features_part(cli) {
+        let path = dir.join("grids.sharded.geojson");
+        std::fs::write(&path, &got).unwrap();
+        panic!(
+            "the sharded grids ({}) differ from the CLI's ({})",
+            path.display(),
+            dir.join("grids.geojson").display()
+        );
+    }
+}
+
+/// Every shard of job `id`, as `shard state attempt` lines.
+fn shard_rows(cluster: &PgCluster, db: &str, id: &str) -> Vec<(String, String, u32)> {
+    cluster
+        .psql(
+            db,
+            &format!("SELECT shard, state, attempt FROM wangge.job_shards WHERE job = '{id}' ORDER BY ord"),
+        )
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_province_is_cut_into_county_shards_that_survive_a_killed_worker() {
+    let dir = common::temp_dir("shards");
+    let cli = cli_grids(&dir);
+    let whole = whole_run_summary(&dir);
+
+    let cluster = PgCluster::shared();
+    let url = cluster.fresh_database("shards");
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let (a, b) = (replica(&url), replica(&url));
+    put(&a, "areas", &PROVINCE.areas());
+    put(&a, "households", &PROVINCE.households());
+    // The first worker cuts the job and then holds its first shard for ten
+    // minutes: it is surely mid-shard when it is killed.
+    let w1 = worker(&url, 600_000);
+    let path = partition(&a);
+    let id = path.rsplit('/').next().unwrap().to_string();
+    let held = {
+        let t0 = Instant::now();
+        loop {
+            let running: Vec<_> = shard_rows(cluster, &db, &id)
+                .into_iter()
+                .filter(|(_, state, _)| state == "running")
+                .collect();
+            if running.len() == 1 {
+                break running[0].0.clone();
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no shard taken: {running:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let (w2, w3) = (worker(&url, 0), worker(&url, 0));
+    // Progress on the other replica, while the shards run.
+    let mid = wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(3));
+    assert_eq!(mid["shards_total"], 24, "{mid}");
+    assert_eq!(mid["state"], "running", "{mid}");
+    w1.kill9();
+    let killed = Instant::now();
+    let done = wait_job(&b, &path, 120, |j| j["state"] != "running");
+    eprintln!(
+        "24 county shards done {:?} after the worker holding {held} was killed",
+        killed.elapsed()
+    );
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        (
+            &done["shards_total"],
+            &done["shards_done"],
+            &done["shards_failed"]
+        ),
+        (&Value::from(24), &Value::from(24), &Value::from(0)),
+        "{done}"
+    );
+    // Stored exactly once: the killed shard by its second attempt, every
+    // other one by its first.
+    let rows = shard_rows(cluster, &db, &id);
+    assert_eq!(rows.len(), 24);
+    let codes: Vec<String> = (0..24).map(Province::county_code).collect();
+    assert_eq!(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), codes);
+    for (shard, state, attempt) in &rows {
+        assert_eq!(state, "done", "{shard}");
+        let expected = if *shard == held { 2 } else { 1 };
+        assert_eq!(*attempt, expected, "shard {shard} ran {attempt} times");
+    }
+    // The results: the command line's grids, byte for byte, from either
+    // replica, and the whole run's summary.
+    assert_grids_are(&a, &cli, &dir);
+    assert_grids_are(&b, &cli, &dir);
+    assert_eq!(
+        done["summary"], whole,
+        "the summary differs from the whole run's"
+    );
+    assert!(whole["household_locations_outside_areas"].as_u64() > Some(0));
+    let queued = cluster.psql(&db, "SELECT count(*) FROM graphile_worker._private_jobs");
+    assert_eq!(
+        queued.trim(),
+        "0",
+        "the queue is empty once the job is done"
+    );
+    drop((w2, w3));
+}
+
+/// The database restarted while the shards run: the job still finishes
+/// (the shards cut off are run again) or fails with a reason, never hangs,
+/// and when it succeeds its grids are the command line's.
+#[test]
+fn a_database_restart_mid_shards_never_hangs() {
+    let dir = common::temp_dir("shards-restart");
+    let cli = cli_grids(&dir);
+    let cluster = PgCluster::start(false);
+    let url = cluster.fresh_database("shards_restart");
+    let (a, b) = (replica(&url), replica(&url));
+    put(&a, "areas", &PROVINCE.areas());
+    put(&a, "households", &PROVINCE.households());
+    // Shards take 300 ms each at least, so the restart lands among them.
+    let workers: Vec<Worker> = (0..3).map(|_| worker(&url, 300)).collect();
+    let path = partition(&a);
+    wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(2));
+    let t0 = Instant::now();
+    cluster.restart();
+    let j = wait_job(&b, &path, 120, |j| {
+        matches!(j["state"].as_str(), Some("succeeded" | "failed"))
+    });
+    eprintln!(
+        "after the database restart the sharded job {} ({}) {:?} after the restart began",
+        j["state"],
+        j["reason"].as_str().unwrap_or("-"),
+        t0.elapsed()
+    );
+    if j["state"] == "failed" {
+        assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
+    } else {
+        assert_eq!(j["shards_done"], 24, "{j}");
+        assert_grids_are(&a, &cli, &dir);
+    }
+    drop(workers);
+}

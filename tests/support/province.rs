@@ -1,0 +1,163 @@
+//! A generated province: counties of square areas (GB/T 2260-style codes,
+//! the county in the first six digits) and household points, for the
+//! county-shard tests and the province bench.
+//!
+//! Counties sit in a grid, each a block of `side × side` cells of
+//! `CELL` degrees with a gap of half a cell between blocks; a county's
+//! areas fill its first `areas_per_county` cells row by row, so a county
+//! whose block is not full has cells inside its box that no area covers.
+//! Households are spread over every area, and a few more over the empty
+//! cells, the gaps between counties and the country around the province:
+//! points inside a county's box but in no area, and points in no county's
+//! box at all.
+
+#![allow(dead_code)]
+
+/// Side of an area, degrees (about 1 km).
+pub const CELL: f64 = 0.01;
+/// South-west corner of the province.
+pub const ORIGIN: (f64, f64) = (117.0, 31.0);
+
+/// The shape of a generated province.
+#[derive(Debug, Clone, Copy)]
+pub struct Province {
+    pub counties: usize,
+    pub areas_per_county: usize,
+    /// Household points per area (each 1–3 households).
+    pub points_per_area: usize,
+}
+
+/// A small deterministic random number generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Province {
+    /// Cells along a county block's side.
+    fn side(&self) -> usize {
+        (self.areas_per_county as f64).sqrt().ceil() as usize
+    }
+
+    /// Counties along the province's side.
+    fn counties_across(&self) -> usize {
+        (self.counties as f64).sqrt().ceil() as usize
+    }
+
+    /// The south-west corner of cell `cell` of county `county`.
+    fn corner(&self, county: usize, cell: usize) -> (f64, f64) {
+        let block = self.side() as f64 * CELL + CELL / 2.0;
+        let across = self.counties_across();
+        let (cx, cy) = ((county % across) as f64, (county / across) as f64);
+        let (ax, ay) = ((cell % self.side()) as f64, (cell / self.side()) as f64);
+        (
+            ORIGIN.0 + cx * block + ax * CELL,
+            ORIGIN.1 + cy * block + ay * CELL,
+        )
+    }
+
+    /// The code of county `county` (0-based): 34 (Anhui), city 11, then
+    /// two digits of county, so codes run 341101, 341102, …
+    pub fn county_code(county: usize) -> String {
+        format!("3411{:02}", county + 1)
+    }
+
+    /// The areas as a GeoJSON FeatureCollection, county by county.
+    pub fn areas(&self) -> String {
+        let mut out = String::from(r#"{"type":"FeatureCollection","features":["#);
+        for county in 0..self.counties {
+            for cell in 0..self.areas_per_county {
+                let (x, y) = self.corner(county, cell);
+                let (x1, y1) = (x + CELL, y + CELL);
+                if county + cell > 0 {
+                    out.push(',');
+                }
+                let kind = if county % 2 == 0 { "urban" } else { "rural" };
+                out.push_str(&format!(
+                    r#"{{"type":"Feature","properties":{{"code":"{}{:06}","name":"社区{county}-{cell}","kind":"{kind}"}},"geometry":{{"type":"Polygon","coordinates":[[[{x},{y}],[{x1},{y}],[{x1},{y1}],[{x},{y1}],[{x},{y}]]]}}}}"#,
+                    Self::county_code(county),
+                    cell + 1
+                ));
+            }
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// The households as a GeoJSON FeatureCollection: `points_per_area` in
+    /// every area, then one point in 200 as many again outside the areas
+    /// (in empty cells of the counties' blocks, between the blocks, and
+    /// around the province).
+    pub fn households(&self) -> String {
+        let mut rng = Rng(0x5EED);
+        let mut out = String::with_capacity(
+            self.counties * self.areas_per_county * self.points_per_area * 110,
+        );
+        out.push_str(r#"{"type":"FeatureCollection","features":["#);
+        let mut n = 0usize;
+        let mut point = |out: &mut String, rng: &mut Rng, x: f64, y: f64| {
+            if n > 0 {
+                out.push(',');
+            }
+            let households = 1 + rng.next() % 3;
+            let persons = households + rng.next() % 4;
+            out.push_str(&format!(
+                r#"{{"type":"Feature","properties":{{"id":"h{n}","households":{households},"persons":{persons}}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#
+            ));
+            n += 1;
+        };
+        for county in 0..self.counties {
+            for cell in 0..self.areas_per_county {
+                let (x, y) = self.corner(county, cell);
+                for _ in 0..self.points_per_area {
+                    // Inside, off the border.
+                    let (dx, dy) = (0.02 + 0.96 * rng.unit(), 0.02 + 0.96 * rng.unit());
+                    point(&mut out, &mut rng, x + dx * CELL, y + dy * CELL);
+                }
+            }
+        }
+        let total = self.counties * self.areas_per_county * self.points_per_area;
+        let block = self.side() as f64 * CELL + CELL / 2.0;
+        let extent = self.counties_across() as f64 * block;
+        for i in 0..total.div_ceil(200) {
+            let (x, y) = match i % 3 {
+                // An empty cell of a county's block, when it has one.
+                0 => {
+                    let county = (rng.next() as usize) % self.counties;
+                    let cell = self.areas_per_county
+                        + (rng.next() as usize) % (self.side() * self.side()).max(1);
+                    let (x, y) = self.corner(county, cell.min(self.side() * self.side() - 1));
+                    (
+                        x + CELL * (0.1 + 0.8 * rng.unit()),
+                        y + CELL * (0.1 + 0.8 * rng.unit()),
+                    )
+                }
+                // In the gap east of a county's block.
+                1 => {
+                    let county = (rng.next() as usize) % self.counties;
+                    let (x, y) = self.corner(county, self.side() - 1);
+                    (x + CELL * (1.1 + 0.3 * rng.unit()), y + CELL * rng.unit())
+                }
+                // Around the province, in no county's box.
+                _ => (
+                    ORIGIN.0 - 0.05 + (extent + 0.1) * rng.unit(),
+                    ORIGIN.1 + extent + 0.02 + 0.03 * rng.unit(),
+                ),
+            };
+            point(&mut out, &mut rng, x, y);
+        }
+        out.push_str("]}");
+        out
+    }
+}
