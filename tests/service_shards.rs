@@ -335,3 +335,30 @@ fn a_database_restart_mid_shards_never_hangs() {
     }
     drop(workers);
 }
+
+/// A sharded job cancelled on the other replica stops at its next shard:
+/// no shard is taken after the request, and no grids are written.
+#[test]
+fn a_sharded_job_is_cancelled_from_any_replica() {
+    let url = PgCluster::shared().fresh_database("shards_cancel");
+    let (a, b) = (replica(&url), replica(&url));
+    put(&a, "areas", &PROVINCE.areas());
+    put(&a, "households", &PROVINCE.households());
+    let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 300)).collect();
+    let path = partition(&a);
+    let running = wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(1));
+    assert_eq!(running["state"], "running", "{running}");
+    let r = http(&b.addr, "DELETE", &path, None).unwrap();
+    assert!(
+        r.status < 300,
+        "{} {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    let j = wait_job(&a, &path, 30, |j| j["state"] != "running");
+    assert_eq!(j["state"], "cancelled", "{j}");
+    assert!(j["shards_done"].as_u64() < Some(24), "{j}");
+    let r = http(&a.addr, "GET", "/api/v1/datasets/d/layers/grids", None).unwrap();
+    assert_eq!(r.status, 404, "a cancelled job writes no grids");
+    drop(workers);
+}

@@ -404,6 +404,9 @@ impl Described for Job {
                 "elapsed_s": {"type": "number", "minimum": 0},
                 "results": {"type": "array", "items": {"$ref": "#/components/schemas/JobResult"}},
                 "summary": {"type": "object", "nullable": true},
+                "shards_total": {"type": "integer", "minimum": 0, "description": "a job cut into county shards (PostgreSQL store): how many"},
+                "shards_done": {"type": "integer", "minimum": 0, "description": "shards whose results are stored"},
+                "shards_failed": {"type": "integer", "minimum": 0, "description": "shards that failed (one fails the job)"},
                 "url": {"type": "string"}}})
     }
 }
