@@ -28,6 +28,7 @@ const PROVINCE: Province = Province {
     counties: 24,
     areas_per_county: 3,
     points_per_area: 300,
+    households_per_point: None,
 };
 
 fn get(s: &Server, path: &str) -> Resp {

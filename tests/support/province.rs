@@ -23,8 +23,10 @@ pub const ORIGIN: (f64, f64) = (117.0, 31.0);
 pub struct Province {
     pub counties: usize,
     pub areas_per_county: usize,
-    /// Household points per area (each 1–3 households).
+    /// Household points per area.
     pub points_per_area: usize,
+    /// Households at each point; `None`: 1 to 3 at random.
+    pub households_per_point: Option<u64>,
 }
 
 /// A small deterministic random number generator (SplitMix64).
@@ -106,11 +108,12 @@ impl Province {
         );
         out.push_str(r#"{"type":"FeatureCollection","features":["#);
         let mut n = 0usize;
+        let households_per_point = self.households_per_point;
         let mut point = |out: &mut String, rng: &mut Rng, x: f64, y: f64| {
             if n > 0 {
                 out.push(',');
             }
-            let households = 1 + rng.next() % 3;
+            let households = households_per_point.unwrap_or_else(|| 1 + rng.next() % 3);
             let persons = households + rng.next() % 4;
             out.push_str(&format!(
                 r#"{{"type":"Feature","properties":{{"id":"h{n}","households":{households},"persons":{persons}}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#

@@ -1,0 +1,299 @@
+//! A province recomputed on PostgreSQL by 1, 2 and 3 `wangge worker`
+//! processes, against the command line's single process: 25 counties of 500
+//! areas (`tests/support/province.rs`), 400 household points an area, one
+//! household each (5,000,000 households), plus 1 point in 200 outside the
+//! areas.
+//!
+//! - **Upload**: the households layer PUT into `wangge serve --store
+//!   postgresql://…` (parse, validate, binary COPY into PostGIS, GiST index,
+//!   swap), against `ogr2ogr -f PostgreSQL` (GDAL's COPY path with a GiST
+//!   index) loading the same GeoJSON file, in features per second.
+//! - **Partition**: the job queued on replica A, cut into one shard per
+//!   county and run by N workers, polled on replica B until it succeeds: wall
+//!   time from the POST to success, the workers' peak resident memory (each
+//!   process's `VmHWM`), and whether the grids layer has byte for byte the
+//!   features of `wangge partition` (timed whole-process with `/usr/bin/time
+//!   -v`) over the same inputs.
+//!
+//! The machine has 2 cores: more workers share them, so the ratios show what
+//! a worker costs or gives on one machine; the per-county cost is what a
+//! country-wide run on more machines is estimated from (README).
+//!
+//! Run: `cargo bench --bench province` (needs what the PostgreSQL tests need:
+//! Debian's `postgresql`, `postgis` and `gdal-bin`, installed by
+//! `.ci/provision`). `WANGGE_BENCH_COUNTIES`, `WANGGE_BENCH_AREAS`,
+//! `WANGGE_BENCH_POINTS` (per area) and `WANGGE_BENCH_WORKERS` (the most
+//! workers) change the shape. Writes `benches/PROVINCE_RESULTS.md`.
+
+#[path = "support/http.rs"]
+mod http;
+#[path = "../tests/service/pg.rs"]
+mod pg;
+#[path = "../tests/support/province.rs"]
+mod province;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::{binary, env_num, free_addr, loadavg, request, Server};
+use province::Province;
+use serde_json::Value;
+
+/// Peak resident memory of a running process, MB (`VmHWM`).
+fn peak_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The bytes of a FeatureCollection from its features on (its `name`
+/// differs between the command line's file and a dataset's layer).
+fn features_part(collection: &[u8]) -> &[u8] {
+    let key = b"\"features\":[";
+    let at = collection
+        .windows(key.len())
+        .position(|w| w == key)
+        .unwrap_or(collection.len());
+    &collection[at..]
+}
+
+/// Runs `wangge ARGS` under `/usr/bin/time -v`: wall seconds and peak MB.
+fn timed_wangge(args: &[&str]) -> (f64, f64) {
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(binary())
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time (Debian: apt-get install time)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "wangge {args:?}: {err}");
+    let field = |name: &str| {
+        err.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.rsplit(": ").next())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let wall = field("Elapsed (wall clock) time");
+    let secs = wall.split(':').fold(0.0, |acc, part| {
+        acc * 60.0 + part.parse::<f64>().unwrap_or(0.0)
+    });
+    let kb: f64 = field("Maximum resident set size")
+        .parse()
+        .unwrap_or(f64::NAN);
+    (secs, kb / 1024.0)
+}
+
+fn put(server: &Server, layer: &str, path: &Path) -> f64 {
+    let body = std::fs::read(path).unwrap();
+    let t = Instant::now();
+    let (status, text) = request(
+        &server.addr,
+        "PUT",
+        &format!("/api/v1/datasets/p/layers/{layer}"),
+        &body,
+    )
+    .expect("upload");
+    assert!(
+        status == 200 || status == 201,
+        "{layer}: {status} {}",
+        String::from_utf8_lossy(&text)
+    );
+    t.elapsed().as_secs_f64()
+}
+
+fn ogr2ogr(port: u16, db: &str, file: &Path) -> f64 {
+    let pg = format!("PG:host=127.0.0.1 port={port} user=postgres dbname={db}");
+    let t = Instant::now();
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "PostgreSQL", &pg])
+        .arg(file)
+        .args(["-nln", "ogr_households", "-overwrite"])
+        .args(["-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"])
+        .args(["--config", "PG_USE_COPY", "YES"])
+        .output()
+        .expect("run ogr2ogr (Debian: apt-get install gdal-bin)");
+    assert!(
+        out.status.success(),
+        "ogr2ogr failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.elapsed().as_secs_f64()
+}
+
+fn start_worker(url: &str) -> Child {
+    Command::new(binary())
+        .args(["worker", "--store", url, "--job-lease-s", "30"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start wangge worker")
+}
+
+/// One partition by `n` workers: wall seconds, the workers' peak MB (the
+/// largest, and the sum), and the grids layer as downloaded.
+fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64, Vec<u8>) {
+    let mut workers: Vec<Child> = (0..n).map(|_| start_worker(url)).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let (status, body) =
+        request(&a.addr, "POST", "/api/v1/datasets/p/partition", b"").expect("submit");
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let job: Value = serde_json::from_slice(&body).unwrap();
+    let path = format!("/api/v1/jobs/{}", job["id"].as_str().unwrap());
+    let done = loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let (status, body) = request(&b.addr, "GET", &path, b"").expect("poll");
+        assert_eq!(status, 200);
+        let j: Value = serde_json::from_slice(&body).unwrap();
+        if !matches!(j["state"].as_str(), Some("queued" | "running")) {
+            break j;
+        }
+        assert!(t.elapsed() < Duration::from_secs(3600), "{path}: {j}");
+    };
+    let wall = t.elapsed().as_secs_f64();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let peaks: Vec<f64> = workers.iter().map(|w| peak_mb(w.id())).collect();
+    for w in &mut workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    let (status, grids) =
+        request(&b.addr, "GET", "/api/v1/datasets/p/layers/grids", b"").expect("download");
+    assert_eq!(status, 200);
+    println!(
+        "{n} worker(s): {wall:.1} s, shards {}/{}, peak {:?} MB",
+        done["shards_done"], done["shards_total"], peaks
+    );
+    let max = peaks.iter().copied().fold(0.0, f64::max);
+    (wall, max, peaks.iter().sum(), grids)
+}
+
+fn main() {
+    let load_before = loadavg();
+    let shape = Province {
+        counties: env_num("WANGGE_BENCH_COUNTIES", 25) as usize,
+        areas_per_county: env_num("WANGGE_BENCH_AREAS", 500) as usize,
+        points_per_area: env_num("WANGGE_BENCH_POINTS", 400) as usize,
+        households_per_point: Some(1),
+    };
+    let max_workers = env_num("WANGGE_BENCH_WORKERS", 3) as usize;
+    let dir = std::env::temp_dir().join(format!("wangge-bench-province-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = |name: &str| dir.join(name);
+    let s = |name: &str| f(name).to_str().unwrap().to_string();
+    std::fs::write(f("areas.in.geojson"), shape.areas()).unwrap();
+    let households_text = shape.households();
+    let points = households_text.matches("\"Feature\"").count();
+    std::fs::write(f("households.in.geojson"), &households_text).unwrap();
+    drop(households_text);
+    println!(
+        "{} counties × {} areas, {points} household points",
+        shape.counties, shape.areas_per_county
+    );
+
+    // The command line, one process, no store.
+    for layer in ["areas", "households"] {
+        let (input, output) = (
+            s(&format!("{layer}.in.geojson")),
+            s(&format!("{layer}.geojson")),
+        );
+        timed_wangge(&[
+            "convert", "--layer", layer, "--in", &input, "--out", &output,
+        ]);
+    }
+    let (cli_s, cli_mb) = timed_wangge(&[
+        "partition",
+        "--areas",
+        &s("areas.geojson"),
+        "--households",
+        &s("households.geojson"),
+        "--out",
+        &s("grids.geojson"),
+    ]);
+    println!("wangge partition (one process): {cli_s:.1} s, {cli_mb:.0} MB");
+    let cli_grids = std::fs::read(f("grids.geojson")).unwrap();
+
+    let cluster = pg::PgCluster::start(true);
+    let url = cluster.fresh_database("bench_province");
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let serve = |name: &str| {
+        Server::start(
+            &f(name),
+            &free_addr(),
+            "warn",
+            &["--store", &url, "--no-worker", "--max-body-mb", "4096"],
+        )
+    };
+    let (a, b) = (serve("a"), serve("b"));
+    put(&a, "areas", &f("areas.in.geojson"));
+    let upload_s = put(&a, "households", &f("households.in.geojson"));
+    println!("households uploaded into PostGIS: {upload_s:.1} s");
+    let ogr_s = ogr2ogr(cluster.port, &db, &f("households.in.geojson"));
+    println!("ogr2ogr -f PostgreSQL: {ogr_s:.1} s");
+
+    let mut rows = Vec::new();
+    for n in 1..=max_workers {
+        let (wall, max_mb, sum_mb, grids) = partition_with(n, &url, &a, &b);
+        let same = features_part(&grids) == features_part(&cli_grids);
+        rows.push((n, wall, max_mb, sum_mb, same));
+    }
+    let load_after = loadavg();
+    drop((a, b));
+    cluster.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let one = rows[0].1;
+    let mut md = format!(
+        "# Province bench\n\nMeasured by `cargo bench --bench province` (benches/province.rs): \
+{} counties × {} areas (tests/support/province.rs), {points} household points of one \
+household each ({} in areas, the rest outside them), on a throwaway PostgreSQL + PostGIS \
+cluster with its durable defaults, two `wangge serve --no-worker` replicas (jobs queued on A, \
+polled on B) and N `wangge worker` processes, on this 2-core machine. Load average {load_before} \
+before, {load_after} after. One run per row.\n\n",
+        shape.counties,
+        shape.areas_per_county,
+        shape.counties * shape.areas_per_county * shape.points_per_area,
+    );
+    md.push_str(&format!(
+        "| households into PostGIS | wangge (HTTP upload: parse, validate, COPY, index) | ogr2ogr -f PostgreSQL | ratio |\n|---|---|---|---|\n\
+| {points} | {upload_s:.1} s ({:.0} features/s) | {ogr_s:.1} s ({:.0} features/s) | {:.2}× |\n\n",
+        points as f64 / upload_s,
+        points as f64 / ogr_s,
+        ogr_s / upload_s
+    ));
+    md.push_str(&format!(
+        "| partition | wall | vs 1 worker | peak memory (largest process) | peak memory (all workers) | grids = CLI's, byte for byte |\n|---|---|---|---|---|---|\n\
+| `wangge partition`, one process (`/usr/bin/time -v`) | {cli_s:.1} s | — | {cli_mb:.0} MB | — | (the reference) |\n"
+    ));
+    for (n, wall, max_mb, sum_mb, same) in &rows {
+        md.push_str(&format!(
+            "| {n} worker(s), {} county shards | {wall:.1} s | {:.2}× | {max_mb:.0} MB | {sum_mb:.0} MB | {} |\n",
+            shape.counties,
+            one / wall,
+            if *same { "yes" } else { "**no**" }
+        ));
+    }
+    md.push_str(&format!(
+        "\nPer county (1 worker): {:.2} s for {} households.\n",
+        one / shape.counties as f64,
+        shape.areas_per_county * shape.points_per_area
+    ));
+    print!("{md}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/PROVINCE_RESULTS.md");
+    std::fs::write(&out, md).unwrap();
+    assert!(
+        rows.iter().all(|r| r.4),
+        "a sharded run's grids differ from the CLI's"
+    );
+}
