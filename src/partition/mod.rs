@@ -211,7 +211,7 @@ pub fn partition_selected(
     progress: &dyn Progress,
 ) -> Result<Partition, PartitionError> {
     validate_inputs(areas, households, options)?;
-    let chosen = |i: usize| selected.is_none_or(|s| s.get(i).copied().unwrap_or(false));
+    let chosen = |i: usize| selected.map_or(true, |s| s.get(i).copied().unwrap_or(false));
     progress.report("assign households to areas", 0.0);
 
     // Households → areas (first area in input order wins on shared borders).

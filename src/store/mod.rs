@@ -294,7 +294,10 @@ pub struct QueuedTask {
 pub enum ShardClaim {
     /// The shard is this process's to run, as this attempt (the fencing
     /// token of its result).
-    Run { record: JobRecord, attempt: i32 },
+    Run {
+        record: Box<JobRecord>,
+        attempt: i32,
+    },
     /// The shard's result is stored already (its worker died after storing
     /// it): nothing to run, but the job may wait to be assembled.
     Done,

@@ -29,7 +29,7 @@ use crate::store::{BoxFilter, StoredFeature};
 /// locked grids.
 fn shardable(params: &Value) -> bool {
     params.get("update").and_then(Value::as_bool) != Some(true)
-        && params.get("locked").is_none_or(Value::is_null)
+        && params.get("locked").map_or(true, Value::is_null)
 }
 
 fn households_where(inputs: &Inputs<'_>, filter: &BoxFilter) -> Result<Vec<Household>, JobError> {

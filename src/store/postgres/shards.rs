@@ -122,7 +122,7 @@ pub(super) async fn claim(
             &[&id],
         )
         .await?;
-    let record = job_row(&job)?;
+    let record = Box::new(job_row(&job)?);
     tx.commit().await?;
     Ok(ShardClaim::Run { record, attempt })
 }
