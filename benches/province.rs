@@ -8,6 +8,8 @@
 //!   postgresql://…` (parse, validate, binary COPY into PostGIS, GiST index,
 //!   swap), against `ogr2ogr -f PostgreSQL` (GDAL's COPY path with a GiST
 //!   index) loading the same GeoJSON file, in features per second.
+//! - **Reads**: items pages and grid tiles of the result from 32 connections
+//!   on replica A alone, then on A and B.
 //! - **Partition**: the job queued on replica A, cut into one shard per
 //!   county and run by N workers, polled on replica B until it succeeds: wall
 //!   time from the POST to success, the workers' peak resident memory (each
@@ -34,9 +36,10 @@ mod province;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use http::{binary, env_num, free_addr, loadavg, request, Server};
+use http::{binary, env_num, free_addr, loadavg, request, Rng, Server};
 use province::Province;
 use serde_json::Value;
 
@@ -178,6 +181,52 @@ fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64
     (wall, max, peaks.iter().sum(), grids)
 }
 
+/// The province's extent, for the random requests of the read load.
+static EXTENT: OnceLock<[f64; 4]> = OnceLock::new();
+
+/// A random point of the province.
+fn somewhere(rng: &mut Rng) -> (f64, f64) {
+    let e = EXTENT.get().expect("the extent is set");
+    (
+        e[0] + (e[2] - e[0]) * rng.next(),
+        e[1] + (e[3] - e[1]) * rng.next(),
+    )
+}
+
+/// An items page of the grids: 100 of a window of 10 × 10 areas.
+fn items_page(rng: &mut Rng) -> String {
+    let (x, y) = somewhere(rng);
+    let w = 10.0 * province::CELL;
+    format!(
+        "/collections/p.grids/items?bbox={x},{y},{},{}&limit=100",
+        x + w,
+        y + w
+    )
+}
+
+/// A grid tile at zoom 11–15 over the province.
+fn grid_tile(rng: &mut Rng) -> String {
+    let (lon, lat) = somewhere(rng);
+    let z = 11 + (rng.next() * 5.0) as u32;
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let l = lat.to_radians();
+    let y = ((1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    format!("/collections/p.grids/tiles/WebMercatorQuad/{z}/{y}/{x}")
+}
+
+/// Requests per second, p99 latency (ms) and errors of one load run of
+/// `WANGGE_BENCH_SECS` (default 10) seconds.
+fn read_load(addrs: &[String], path: fn(&mut Rng) -> String) -> (f64, f64, u64) {
+    let secs = env_num("WANGGE_BENCH_SECS", 10);
+    let (st, elapsed) = http::load(addrs, 32, secs, path);
+    (
+        st.latencies_us.len() as f64 / elapsed,
+        http::pct(&st.latencies_us, 0.99),
+        st.errors,
+    )
+}
+
 fn main() {
     let load_before = loadavg();
     let shape = Province {
@@ -248,6 +297,19 @@ fn main() {
         let same = features_part(&grids) == features_part(&cli_grids);
         rows.push((n, wall, max_mb, sum_mb, same));
     }
+    // Reads of the grids, from replica A alone and from both.
+    EXTENT.set(shape.extent()).expect("set once");
+    let (one_addr, both) = (vec![a.addr.clone()], vec![a.addr.clone(), b.addr.clone()]);
+    let mut reads = Vec::new();
+    for (what, path) in [
+        ("items pages", items_page as fn(&mut Rng) -> String),
+        ("grid tiles z11–15", grid_tile),
+    ] {
+        let alone = read_load(&one_addr, path);
+        let shared = read_load(&both, path);
+        println!("{what}: one replica {alone:?}, two {shared:?}");
+        reads.push((what, alone, shared));
+    }
     let load_after = loadavg();
     drop((a, b));
     cluster.stop();
@@ -289,6 +351,15 @@ before, {load_after} after. One run per row.\n\n",
         one / shape.counties as f64,
         shape.areas_per_county * shape.points_per_area
     ));
+    md.push_str(
+        "\n| reads of the grids, 32 connections | one replica | two replicas | ratio |\n|---|---|---|---|\n",
+    );
+    for (what, (r1, p1, e1), (r2, p2, e2)) in &reads {
+        md.push_str(&format!(
+            "| {what} | {r1:.0}/s (p99 {p1:.1} ms, {e1} errors) | {r2:.0}/s (p99 {p2:.1} ms, {e2} errors) | {:.2}× |\n",
+            r2 / r1
+        ));
+    }
     print!("{md}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/PROVINCE_RESULTS.md");
     std::fs::write(&out, md).unwrap();

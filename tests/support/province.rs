@@ -69,6 +69,18 @@ impl Province {
         )
     }
 
+    /// `[minx, miny, maxx, maxy]` of the counties' blocks.
+    pub fn extent(&self) -> [f64; 4] {
+        let block = self.side() as f64 * CELL + CELL / 2.0;
+        let rows = self.counties.div_ceil(self.counties_across());
+        [
+            ORIGIN.0,
+            ORIGIN.1,
+            ORIGIN.0 + self.counties_across() as f64 * block,
+            ORIGIN.1 + rows as f64 * block,
+        ]
+    }
+
     /// The code of county `county` (0-based): 34 (Anhui), city 11, then
     /// two digits of county, so codes run 341101, 341102, …
     pub fn county_code(county: usize) -> String {
