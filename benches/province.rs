@@ -132,20 +132,31 @@ fn ogr2ogr(port: u16, db: &str, file: &Path) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn start_worker(url: &str) -> Child {
-    Command::new(binary())
+/// A `wangge worker`, killed when dropped (also when the bench fails).
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_worker(url: &str) -> Worker {
+    let child = Command::new(binary())
         .args(["worker", "--store", url, "--job-lease-s", "30"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("start wangge worker")
+        .expect("start wangge worker");
+    Worker(child)
 }
 
 /// One partition by `n` workers: wall seconds, the workers' peak MB (the
 /// largest, and the sum), and the grids layer as downloaded.
 fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64, Vec<u8>) {
-    let mut workers: Vec<Child> = (0..n).map(|_| start_worker(url)).collect();
+    let workers: Vec<Worker> = (0..n).map(|_| start_worker(url)).collect();
     std::thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
     let (status, body) =
@@ -165,11 +176,8 @@ fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64
     };
     let wall = t.elapsed().as_secs_f64();
     assert_eq!(done["state"], "succeeded", "{done}");
-    let peaks: Vec<f64> = workers.iter().map(|w| peak_mb(w.id())).collect();
-    for w in &mut workers {
-        let _ = w.kill();
-        let _ = w.wait();
-    }
+    let peaks: Vec<f64> = workers.iter().map(|w| peak_mb(w.0.id())).collect();
+    drop(workers);
     let (status, grids) =
         request(&b.addr, "GET", "/api/v1/datasets/p/layers/grids", b"").expect("download");
     assert_eq!(status, 200);
@@ -281,7 +289,18 @@ fn main() {
             &f(name),
             &free_addr(),
             "warn",
-            &["--store", &url, "--no-worker", "--max-body-mb", "4096"],
+            // The job budget (`--max-job-cells`) is of one process and
+            // counts the whole province: this machine runs it, as the
+            // command line just did.
+            &[
+                "--store",
+                &url,
+                "--no-worker",
+                "--max-body-mb",
+                "4096",
+                "--max-job-cells",
+                "1e9",
+            ],
         )
     };
     let (a, b) = (serve("a"), serve("b"));

@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
-use common::{http, Resp, Server, Worker};
+use common::{get_ok, http, poll_job, put_layer, Resp, Server, Worker};
 
 /// A replica on the database at `url`; jobs wait `delay_ms` before they run.
 fn replica(url: &str, delay_ms: u64) -> Server {
@@ -29,33 +29,6 @@ fn replica(url: &str, delay_ms: u64) -> Server {
     )
 }
 
-fn get(s: &Server, path: &str) -> Resp {
-    let r = http(&s.addr, "GET", path, None).unwrap();
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}",
-        String::from_utf8_lossy(&r.body)
-    );
-    r
-}
-
-fn put(s: &Server, layer: &str, body: &str) {
-    let r = http(
-        &s.addr,
-        "PUT",
-        &format!("/api/v1/datasets/d/layers/{layer}"),
-        Some(body.as_bytes()),
-    )
-    .unwrap();
-    assert!(
-        r.status == 200 || r.status == 201,
-        "{layer}: {} {}",
-        r.status,
-        String::from_utf8_lossy(&r.body)
-    );
-}
-
 /// The Web Mercator tile holding (lon, lat) at zoom `z`, as `z/y/x`.
 fn tile_of(lon: f64, lat: f64, z: u32) -> String {
     let n = f64::from(1u32 << z);
@@ -70,23 +43,6 @@ fn job_path(r: &Resp) -> String {
     url.trim_start_matches("http://wangge.test").to_string()
 }
 
-/// Polls `path` on `s` until `done` holds for the job document (30 s at most).
-fn wait_job(
-    s: &Server,
-    path: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let t0 = Instant::now();
-    loop {
-        let j = get(s, path).json();
-        if done(&j) {
-            return j;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(30), "{path}: {j}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn two_replicas_answer_alike() {
     let url = PgCluster::shared().fresh_database("replicas");
@@ -94,8 +50,8 @@ fn two_replicas_answer_alike() {
     let b = replica(&url, 3000);
 
     // Uploaded on A, served by B: the same bytes.
-    put(&a, "areas", &common::areas(3));
-    put(&a, "households", &common::households(2000));
+    put_layer(&a, "areas", &common::areas(3));
+    put_layer(&a, "households", &common::households(2000));
     for path in [
         "/collections/d.households/items?limit=500&offset=700",
         "/collections/d.areas/items",
@@ -107,23 +63,23 @@ fn two_replicas_answer_alike() {
             tile_of(118.3049, 32.3049, 15)
         ),
     ] {
-        let (ra, rb) = (get(&a, path), get(&b, path));
+        let (ra, rb) = (get_ok(&a, path), get_ok(&b, path));
         assert_eq!(ra.body, rb.body, "{path}");
         assert!(!ra.body.is_empty(), "{path}");
         assert_eq!(ra.header("etag"), rb.header("etag"), "{path}");
     }
-    let list = |s: &Server| get(s, "/api/v1/datasets/d").json()["layers"].clone();
+    let list = |s: &Server| get_ok(s, "/api/v1/datasets/d").json()["layers"].clone();
     assert_eq!(list(&a), list(&b));
 
     // A layer replaced on A is fresh on B at once (B had it in memory).
-    let before = get(&b, "/collections/d.households/items?limit=1");
-    put(&a, "households", &common::households(1500));
-    let after = get(&b, "/collections/d.households/items?limit=1");
+    let before = get_ok(&b, "/collections/d.households/items?limit=1");
+    put_layer(&a, "households", &common::households(1500));
+    let after = get_ok(&b, "/collections/d.households/items?limit=1");
     assert_eq!(after.json()["numberMatched"], 1500);
     assert_ne!(before.header("etag"), after.header("etag"));
     assert_eq!(
-        get(&a, "/collections/d.households/items?limit=3").body,
-        get(&b, "/collections/d.households/items?limit=3").body
+        get_ok(&a, "/collections/d.households/items?limit=3").body,
+        get_ok(&b, "/collections/d.households/items?limit=3").body
     );
     // Deleted on B, gone on A.
     let r = http(
@@ -142,32 +98,32 @@ fn two_replicas_answer_alike() {
     )
     .unwrap();
     assert_eq!(r.status, 404);
-    put(&b, "households", &common::households(2000));
+    put_layer(&b, "households", &common::households(2000));
 
     // A job queued on A: its state and progress show on B while it runs, and
     // its results are served by B once it succeeded.
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let path = job_path(&r);
-    let seen = wait_job(&b, &path, |j| {
+    let seen = poll_job(&b, &path, 30, |j| {
         j["state"] == "running" && j["stage"] == "waiting"
     });
     assert_eq!(seen["kind"], "partition");
-    let done = wait_job(&b, &path, |j| j["state"] == "succeeded");
+    let done = poll_job(&b, &path, 30, |j| j["state"] == "succeeded");
     assert_eq!(done["progress"], 1.0);
-    assert_eq!(get(&a, &path).json()["state"], "succeeded");
+    assert_eq!(get_ok(&a, &path).json()["state"], "succeeded");
     let grids = "/collections/d.grids/items";
-    assert_eq!(get(&a, grids).body, get(&b, grids).body);
-    assert!(get(&b, grids).json()["numberMatched"].as_u64().unwrap() > 0);
+    assert_eq!(get_ok(&a, grids).body, get_ok(&b, grids).body);
+    assert!(get_ok(&b, grids).json()["numberMatched"].as_u64().unwrap() > 0);
 
     // Cancelled from B while it runs on A.
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     let path = job_path(&r);
-    wait_job(&b, &path, |j| j["state"] == "running");
+    poll_job(&b, &path, 30, |j| j["state"] == "running");
     let r = http(&b.addr, "DELETE", &path, None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let j = wait_job(&a, &path, |j| j["state"] == "cancelled");
-    assert_eq!(get(&b, &path).json()["state"], "cancelled", "{j}");
+    let j = poll_job(&a, &path, 30, |j| j["state"] == "cancelled");
+    assert_eq!(get_ok(&b, &path).json()["state"], "cancelled", "{j}");
 }
 
 /// A worker killed with SIGKILL mid-job: another worker takes the job over
@@ -190,18 +146,18 @@ fn a_killed_workers_job_is_taken_over() {
     let lease = ["--job-lease-s", "3"];
     // The first worker would wait ten minutes before computing.
     let w1 = Worker::start(&url, &lease, &[("WANGGE_JOB_DELAY_MS", "600000")]);
-    put(&a, "areas", &common::areas(3));
-    put(&a, "households", &common::households(2000));
+    put_layer(&a, "areas", &common::areas(3));
+    put_layer(&a, "households", &common::households(2000));
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let path = job_path(&r);
-    wait_job(&a, &path, |j| {
+    poll_job(&a, &path, 30, |j| {
         j["state"] == "running" && j["stage"] == "waiting"
     });
     let w2 = Worker::start(&url, &lease, &[]);
     w1.kill9();
     let killed = Instant::now();
-    let done = wait_job(&a, &path, |j| j["state"] == "succeeded");
+    let done = poll_job(&a, &path, 30, |j| j["state"] == "succeeded");
     // 3 s lease + heartbeat + sweep + poll (QueueTiming::takeover_bound: 5 s),
     // then a small partition; generous for a busy 2-core machine.
     let took = killed.elapsed();
@@ -215,9 +171,9 @@ fn a_killed_workers_job_is_taken_over() {
         &format!("SELECT attempt FROM wangge.jobs WHERE id = '{id}'"),
     );
     assert_eq!(attempt.trim(), "2", "the second worker's attempt committed");
-    let grids = get(&a, "/collections/d.grids");
+    let grids = get_ok(&a, "/collections/d.grids");
     assert!(
-        get(&a, "/collections/d.grids/items").json()["numberMatched"]
+        get_ok(&a, "/collections/d.grids/items").json()["numberMatched"]
             .as_u64()
             .unwrap()
             > 0
@@ -231,7 +187,7 @@ fn a_killed_workers_job_is_taken_over() {
     // Committed once: nothing rewrites the layer later.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
-        get(&a, "/collections/d.grids").header("etag"),
+        get_ok(&a, "/collections/d.grids").header("etag"),
         grids.header("etag")
     );
     drop(w2);
@@ -247,29 +203,17 @@ fn a_database_restart_mid_job_never_hangs() {
     let url = cluster.fresh_database("restart");
     let a = replica(&url, 2000);
     let b = Server::start(&["--store", &url, "--job-lease-s", "3", "--no-worker"], &[]);
-    put(&a, "areas", &common::areas(3));
-    put(&a, "households", &common::households(2000));
+    put_layer(&a, "areas", &common::areas(3));
+    put_layer(&a, "households", &common::households(2000));
     let r = http(&a.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     let path = job_path(&r);
-    wait_job(&b, &path, |j| j["state"] == "running");
+    poll_job(&b, &path, 30, |j| j["state"] == "running");
     let t0 = Instant::now();
     cluster.restart();
     // Polled on B, which answers 503 while the database is away.
-    let j = loop {
-        if let Ok(r) = http(&b.addr, "GET", &path, None) {
-            if r.status == 200 {
-                let j = r.json();
-                if matches!(j["state"].as_str(), Some("succeeded" | "failed")) {
-                    break j;
-                }
-            }
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "{path} hangs after the restart"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let j = poll_job(&b, &path, 60, |j| {
+        matches!(j["state"].as_str(), Some("succeeded" | "failed"))
+    });
     eprintln!(
         "after the database restart the job {} ({}) {:?} after the restart began",
         j["state"],
@@ -280,17 +224,17 @@ fn a_database_restart_mid_job_never_hangs() {
         assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
     } else {
         assert!(
-            get(&b, "/collections/d.grids/items").json()["numberMatched"]
+            get_ok(&b, "/collections/d.grids/items").json()["numberMatched"]
                 .as_u64()
                 .unwrap()
                 > 0
         );
     }
     // Both replicas take work again.
-    put(&b, "households", &common::households(1000));
+    put_layer(&b, "households", &common::households(1000));
     let r = http(&b.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    wait_job(&a, &job_path(&r), |j| j["state"] == "succeeded");
+    poll_job(&a, &job_path(&r), 30, |j| j["state"] == "succeeded");
 }
 
 /// The fencing check: once a job was claimed again (another worker took it

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
-use common::{http, Resp, Server, Worker};
+use common::{get_ok, http, poll_job, put_layer, Server, Worker};
 use province::Province;
 use serde_json::Value;
 
@@ -31,61 +31,12 @@ const PROVINCE: Province = Province {
     households_per_point: None,
 };
 
-fn get(s: &Server, path: &str) -> Resp {
-    let r = http(&s.addr, "GET", path, None).unwrap();
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}",
-        String::from_utf8_lossy(&r.body)
-    );
-    r
-}
-
-fn put(s: &Server, layer: &str, body: &str) {
-    let r = http(
-        &s.addr,
-        "PUT",
-        &format!("/api/v1/datasets/d/layers/{layer}"),
-        Some(body.as_bytes()),
-    )
-    .unwrap();
-    assert!(
-        r.status == 200 || r.status == 201,
-        "{layer}: {} {}",
-        r.status,
-        String::from_utf8_lossy(&r.body)
-    );
-}
-
 /// Starts a partition of dataset `d` on `s`; the job's path.
 fn partition(s: &Server) -> String {
     let r = http(&s.addr, "POST", "/api/v1/datasets/d/partition", None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let url = r.json()["url"].as_str().unwrap().to_string();
     url.trim_start_matches("http://wangge.test").to_string()
-}
-
-/// Polls `path` until `done` holds for the job document; answers other
-/// than 200 (the database away) are waited out.
-fn wait_job(s: &Server, path: &str, limit_s: u64, done: impl Fn(&Value) -> bool) -> Value {
-    let t0 = Instant::now();
-    let mut last = Value::Null;
-    loop {
-        if let Ok(r) = http(&s.addr, "GET", path, None) {
-            if r.status == 200 {
-                last = r.json();
-                if done(&last) {
-                    return last;
-                }
-            }
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(limit_s),
-            "{path} after {limit_s} s: {last}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn replica(url: &str) -> Server {
@@ -159,10 +110,10 @@ fn whole_run_summary(dir: &Path) -> Value {
         ],
         &[],
     );
-    put(&s, "areas", &PROVINCE.areas());
-    put(&s, "households", &PROVINCE.households());
+    put_layer(&s, "areas", &PROVINCE.areas());
+    put_layer(&s, "households", &PROVINCE.households());
     let path = partition(&s);
-    let j = wait_job(&s, &path, 120, |j| {
+    let j = poll_job(&s, &path, 120, |j| {
         j["state"] != "queued" && j["state"] != "running"
     });
     assert_eq!(j["state"], "succeeded", "{j}");
@@ -189,7 +140,7 @@ fn features_part(collection: &[u8]) -> &[u8] {
 /// features, byte for byte (a differing download is left beside the CLI's
 /// file).
 fn assert_grids_are(s: &Server, cli: &[u8], dir: &Path) {
-    let got = get(s, "/api/v1/datasets/d/layers/grids").body;
+    let got = get_ok(s, "/api/v1/datasets/d/layers/grids").body;
     if features_part(&got) != features_part(cli) {
         let path = dir.join("grids.sharded.geojson");
         std::fs::write(&path, &got).unwrap();
@@ -226,8 +177,8 @@ fn a_province_is_cut_into_county_shards_that_survive_a_killed_worker() {
     let url = cluster.fresh_database("shards");
     let db = url.rsplit('/').next().unwrap().to_string();
     let (a, b) = (replica(&url), replica(&url));
-    put(&a, "areas", &PROVINCE.areas());
-    put(&a, "households", &PROVINCE.households());
+    put_layer(&a, "areas", &PROVINCE.areas());
+    put_layer(&a, "households", &PROVINCE.households());
     // The first worker cuts the job and then holds its first shard for ten
     // minutes: it is surely mid-shard when it is killed.
     let w1 = worker(&url, 600_000);
@@ -252,12 +203,12 @@ fn a_province_is_cut_into_county_shards_that_survive_a_killed_worker() {
     };
     let (w2, w3) = (worker(&url, 0), worker(&url, 0));
     // Progress on the other replica, while the shards run.
-    let mid = wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(3));
+    let mid = poll_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(3));
     assert_eq!(mid["shards_total"], 24, "{mid}");
     assert_eq!(mid["state"], "running", "{mid}");
     w1.kill9();
     let killed = Instant::now();
-    let done = wait_job(&b, &path, 120, |j| j["state"] != "running");
+    let done = poll_job(&b, &path, 120, |j| j["state"] != "running");
     eprintln!(
         "24 county shards done {:?} after the worker holding {held} was killed",
         killed.elapsed()
@@ -311,15 +262,15 @@ fn a_database_restart_mid_shards_never_hangs() {
     let cluster = PgCluster::start(false);
     let url = cluster.fresh_database("shards_restart");
     let (a, b) = (replica(&url), replica(&url));
-    put(&a, "areas", &PROVINCE.areas());
-    put(&a, "households", &PROVINCE.households());
+    put_layer(&a, "areas", &PROVINCE.areas());
+    put_layer(&a, "households", &PROVINCE.households());
     // Shards take 300 ms each at least, so the restart lands among them.
     let workers: Vec<Worker> = (0..3).map(|_| worker(&url, 300)).collect();
     let path = partition(&a);
-    wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(2));
+    poll_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(2));
     let t0 = Instant::now();
     cluster.restart();
-    let j = wait_job(&b, &path, 120, |j| {
+    let j = poll_job(&b, &path, 120, |j| {
         matches!(j["state"].as_str(), Some("succeeded" | "failed"))
     });
     eprintln!(
@@ -343,11 +294,11 @@ fn a_database_restart_mid_shards_never_hangs() {
 fn a_sharded_job_is_cancelled_from_any_replica() {
     let url = PgCluster::shared().fresh_database("shards_cancel");
     let (a, b) = (replica(&url), replica(&url));
-    put(&a, "areas", &PROVINCE.areas());
-    put(&a, "households", &PROVINCE.households());
+    put_layer(&a, "areas", &PROVINCE.areas());
+    put_layer(&a, "households", &PROVINCE.households());
     let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 300)).collect();
     let path = partition(&a);
-    let running = wait_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(1));
+    let running = poll_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(1));
     assert_eq!(running["state"], "running", "{running}");
     let r = http(&b.addr, "DELETE", &path, None).unwrap();
     assert!(
@@ -356,7 +307,7 @@ fn a_sharded_job_is_cancelled_from_any_replica() {
         r.status,
         String::from_utf8_lossy(&r.body)
     );
-    let j = wait_job(&a, &path, 30, |j| j["state"] != "running");
+    let j = poll_job(&a, &path, 30, |j| j["state"] != "running");
     assert_eq!(j["state"], "cancelled", "{j}");
     assert!(j["shards_done"].as_u64() < Some(24), "{j}");
     let r = http(&a.addr, "GET", "/api/v1/datasets/d/layers/grids", None).unwrap();

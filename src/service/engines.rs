@@ -348,6 +348,7 @@ macro_rules! take {
 }
 
 mod shards;
+pub use shards::partition_is_shardable;
 
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
     [p.x(), p.y(), p.x(), p.y()]

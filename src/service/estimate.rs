@@ -5,9 +5,10 @@
 
 use serde_json::Value;
 
-use super::engines::{CoverageParams, ProposeParams};
+use super::engines::{self, CoverageParams, ProposeParams};
 use super::jobs::JobKind;
 use crate::bounds::{self, bbox_m2, Estimate, Spread};
+use crate::partition::counties::county_of;
 use crate::store::{LayerMeta, Store, StoreError};
 
 /// Range of a camera whose stored feature has none (the longest default).
@@ -24,7 +25,14 @@ pub fn job(
 ) -> Result<Estimate, StoreError> {
     let households = spread(metas);
     Ok(match kind {
-        JobKind::Partition => bounds::partition(&area_boxes(store, dataset)?, households.locations),
+        JobKind::Partition => {
+            let sharded = store.queue().is_some() && engines::partition_is_shardable(params);
+            partition(
+                &county_boxes(store, dataset)?,
+                households.locations,
+                sharded,
+            )
+        }
         JobKind::Coverage => {
             let p: CoverageParams = serde_json::from_value(params.clone()).unwrap_or_default();
             let res = p
@@ -71,6 +79,57 @@ fn spread(metas: &[LayerMeta]) -> Spread {
     }
 }
 
+/// A partition's estimate. One cut into county shards (a store with a job
+/// queue, two or more counties) is as big as its biggest county, for that is
+/// what one worker holds at once; a county's households are taken in
+/// proportion to the ground its areas' boxes cover.
+fn partition(areas: &[(String, f64)], locations: u64, sharded: bool) -> Estimate {
+    let mut counties: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for (code, m2) in areas {
+        counties.entry(county_of(code)).or_default().push(*m2);
+    }
+    let all: Vec<f64> = areas.iter().map(|a| a.1).collect();
+    if !sharded || counties.len() < 2 {
+        return bounds::partition(&all, locations);
+    }
+    let ground: f64 = all.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    counties
+        .values()
+        .map(|boxes| {
+            let share = boxes.iter().sum::<f64>() / ground;
+            bounds::partition(boxes, (locations as f64 * share).ceil() as u64)
+        })
+        .max_by(|a, b| a.cells.total_cmp(&b.cells))
+        .unwrap_or_default()
+}
+
+/// Every stored area's code and bounding box area (m²).
+fn county_boxes(store: &dyn Store, dataset: &str) -> Result<Vec<(String, f64)>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Props {
+        code: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Feature {
+        properties: Option<Props>,
+    }
+    Ok(store
+        .features(dataset, "areas")?
+        .map(|(_, features)| {
+            features
+                .iter()
+                .map(|f| {
+                    let code = serde_json::from_str::<Feature>(&f.json)
+                        .ok()
+                        .and_then(|f| f.properties?.code)
+                        .unwrap_or_default();
+                    (code, bbox_m2(f.bbox))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// The bounding box area of every stored area, m².
 fn area_boxes(store: &dyn Store, dataset: &str) -> Result<Vec<f64>, StoreError> {
     Ok(store
@@ -115,6 +174,24 @@ mod tests {
         assert_eq!(
             super::range_of(r#"{"properties":{}}"#),
             super::DEFAULT_RANGE_M
+        );
+    }
+
+    #[test]
+    fn a_sharded_partition_is_as_big_as_its_biggest_county() {
+        // Four areas of 1 km² in county 341101, one in 341102.
+        let mut areas: Vec<(String, f64)> =
+            (0..4).map(|i| (format!("341101{i:03}"), 1e6)).collect();
+        areas.push(("341102001".into(), 1e6));
+        let whole = super::partition(&areas, 5000, false);
+        let sharded = super::partition(&areas, 5000, true);
+        assert_eq!(whole, crate::bounds::partition(&[1e6; 5], 5000));
+        assert_eq!(sharded, crate::bounds::partition(&[1e6; 4], 4000));
+        assert!(sharded.cells < whole.cells);
+        // One county: nothing to cut.
+        assert_eq!(
+            super::partition(&areas[..4], 5000, true),
+            crate::bounds::partition(&[1e6; 4], 5000)
         );
     }
 }

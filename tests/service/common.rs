@@ -341,6 +341,63 @@ impl Drop for Server {
     }
 }
 
+/// `GET path` on a real server, which must answer 200.
+pub fn get_ok(s: &Server, path: &str) -> Resp {
+    let r = http(&s.addr, "GET", path, None).unwrap();
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r
+}
+
+/// Uploads `body` as layer `layer` of dataset `d` on a real server.
+pub fn put_layer(s: &Server, layer: &str, body: &str) {
+    let r = http(
+        &s.addr,
+        "PUT",
+        &format!("/api/v1/datasets/d/layers/{layer}"),
+        Some(body.as_bytes()),
+    )
+    .unwrap();
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{layer}: {} {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+/// Polls the job document at `path` on `s` until `done` holds for it
+/// (`limit_s` seconds at most); answers other than 200 (the database away)
+/// are waited out.
+pub fn poll_job(
+    s: &Server,
+    path: &str,
+    limit_s: u64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let t0 = std::time::Instant::now();
+    let mut last = serde_json::Value::Null;
+    loop {
+        if let Ok(r) = http(&s.addr, "GET", path, None) {
+            if r.status == 200 {
+                last = r.json();
+                if done(&last) {
+                    return last;
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(limit_s),
+            "{path} after {limit_s} s: {last}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A `wangge worker` process (jobs from a PostgreSQL store's queue, no
 /// HTTP), killed when dropped.
 pub struct Worker {

@@ -27,7 +27,7 @@ use crate::store::{BoxFilter, StoredFeature};
 /// Whether a partition job can be cut: a fresh partition, not a census
 /// update (whose grids move between areas' previous grids) or a run around
 /// locked grids.
-fn shardable(params: &Value) -> bool {
+pub fn partition_is_shardable(params: &Value) -> bool {
     params.get("update").and_then(Value::as_bool) != Some(true)
         && params.get("locked").map_or(true, Value::is_null)
 }
@@ -70,7 +70,7 @@ impl Builtin {
         params: &Value,
         inputs: &Inputs<'_>,
     ) -> Result<Option<Vec<String>>, JobError> {
-        if !shardable(params) {
+        if !partition_is_shardable(params) {
             return Ok(None);
         }
         let areas = take!(inputs, Areas, Areas, required);

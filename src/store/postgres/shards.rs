@@ -14,30 +14,31 @@ use tokio_postgres::{Client, Transaction};
 use super::jobs::{job_row, SHARD_COLS};
 use crate::store::{Claim, ShardClaim, ShardStep, StoreError, JOB_COLS};
 
-/// The job's state and cancellation request, its row locked.
-async fn lock_job(tx: &Transaction<'_>, id: &str) -> Result<Option<(String, bool)>, StoreError> {
+/// Locks the job's row; false when the job is no longer open: final, gone,
+/// or cancelled now because a client asked (the caller commits that).
+async fn lock_open(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
     let row = tx
         .query_opt(
             "SELECT state, cancel_requested FROM wangge.jobs WHERE id = $1 FOR UPDATE",
             &[&id],
         )
         .await?;
-    Ok(match row {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-        None => None,
-    })
-}
-
-/// Marks a job whose cancellation was asked for as cancelled.
-async fn cancel_job(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE wangge.jobs SET state = 'cancelled', stage = 'cancelled',
-           reason = 'cancelled by a client', finished = $2
-         WHERE id = $1 AND state IN ('queued', 'running')",
-        &[&id, &crate::store::now_rfc3339()],
-    )
-    .await?;
-    Ok(())
+    let Some(row) = row else { return Ok(false) };
+    let (state, cancel): (&str, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if !matches!(state, "queued" | "running") {
+        return Ok(false);
+    }
+    if cancel {
+        tx.execute(
+            "UPDATE wangge.jobs SET state = 'cancelled', stage = 'cancelled',
+               reason = 'cancelled by a client', finished = $2
+             WHERE id = $1",
+            &[&id, &crate::store::now_rfc3339()],
+        )
+        .await?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Stores the shard rows of a claimed job and turns it running; false when
@@ -89,14 +90,7 @@ pub(super) async fn claim(
     owner: &str,
 ) -> Result<ShardClaim, StoreError> {
     let tx = client.transaction().await?;
-    let Some((state, cancel)) = lock_job(&tx, id).await? else {
-        return Ok(ShardClaim::Gone);
-    };
-    if !matches!(state.as_str(), "queued" | "running") {
-        return Ok(ShardClaim::Gone);
-    }
-    if cancel {
-        cancel_job(&tx, id).await?;
+    if !lock_open(&tx, id).await? {
         tx.commit().await?;
         return Ok(ShardClaim::Gone);
     }
@@ -137,14 +131,7 @@ pub(super) async fn finish(
     outcome: Result<&str, &str>,
 ) -> Result<ShardStep, StoreError> {
     let tx = client.transaction().await?;
-    let Some((state, cancel)) = lock_job(&tx, id).await? else {
-        return Ok(ShardStep::Final);
-    };
-    if !matches!(state.as_str(), "queued" | "running") {
-        return Ok(ShardStep::Final);
-    }
-    if cancel {
-        cancel_job(&tx, id).await?;
+    if !lock_open(&tx, id).await? {
         tx.commit().await?;
         return Ok(ShardStep::Final);
     }
@@ -212,14 +199,7 @@ pub(super) async fn claim_assembly(
     owner: &str,
 ) -> Result<Option<Claim>, StoreError> {
     let tx = client.transaction().await?;
-    let Some((state, cancel)) = lock_job(&tx, id).await? else {
-        return Ok(None);
-    };
-    if !matches!(state.as_str(), "queued" | "running") {
-        return Ok(None);
-    }
-    if cancel {
-        cancel_job(&tx, id).await?;
+    if !lock_open(&tx, id).await? {
         tx.commit().await?;
         return Ok(None);
     }
