@@ -8,7 +8,9 @@
 // the grids' properties (fetched after that first frame when the grids are
 // drawn from tiles). Prints one JSON line with the runs. PAGE_TRACE=1 also
 // logs, per run, the map's events (tiles arriving, frames, idle) and the
-// page's resource timings, to see where the time goes.
+// page's resource timings, to see where the time goes; PAGE_PROFILE=file
+// writes a Chrome trace (threads' CPU time, JavaScript samples of the page
+// and of MapLibre's worker) of the last run into file.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -43,6 +45,7 @@ try {
         requests.tileBytes += Number(r.headers()['content-length'] || 0);
       } else requests.other += 1;
     });
+    if (process.env.PAGE_PROFILE && i === RUNS - 1) await browser.startTracing(page, { path: process.env.PAGE_PROFILE, categories: ['devtools.timeline', 'v8.execute', 'disabled-by-default-devtools.timeline', 'toplevel', 'gpu', 'blink', 'disabled-by-default-v8.cpu_profiler'] });
     const t0 = Date.now();
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => window.wangge && window.wangge.ready && window.wangge.map, null, { timeout: 120_000 });
@@ -83,6 +86,7 @@ try {
       }
     }), GRIDS);
     const ms = Date.now() - t0;
+    if (process.env.PAGE_PROFILE && i === RUNS - 1) await browser.stopTracing();
     // The panels' data: every grid's properties in the page (the summary filled).
     await page.waitForFunction(() => window.wangge.state.data.grids && window.wangge.state.data.grids.features.length > 0, null, { timeout: 120_000 });
     const detailsMs = Date.now() - t0;

@@ -112,8 +112,28 @@ export function onGridDetails(f) {
   gridsArrived = f;
 }
 
-/** Loads dataset `d`: its layers onto the map and into the layer list. */
-export async function loadDataset(d) {
+/**
+ * What showing dataset `d` takes from the server: its layers' list, the
+ * rules its grids were made with, and each drawn layer's tileset document
+ * or GeoJSON. Nothing here needs the map, so the page fetches the first
+ * dataset's while the map starts (its WebGL context and worker take longer
+ * than these requests); `loadDataset` then puts them on the map.
+ */
+export async function fetchDataset(d) {
+  let info;
+  try {
+    info = await api(`/api/v1/datasets/${enc(d)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) info = { layers: [], jobs: [] };
+    else return { d, error: e };
+  }
+  const metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
+  const [rules, ...layers] = await Promise.all([fetchRules(metas.grids?.job), ...info.layers.map((l) => fetchLayer(d, l.layer, metas))]);
+  return { d, info, metas, rules, layers: info.layers.map((l, i) => [l.layer, layers[i]]) };
+}
+
+/** Loads dataset `d`: its layers onto the map and into the layer list (`fetched`: its `fetchDataset`, when under way). */
+export async function loadDataset(d, fetched) {
   clearMap();
   const load = ++loads;
   state.dataset = d;
@@ -124,24 +144,24 @@ export async function loadDataset(d) {
     renderLayerList();
     return;
   }
-  let info;
-  try {
-    info = await api(`/api/v1/datasets/${enc(d)}`);
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) info = { layers: [], jobs: [] };
-    else {
-      say('#layers-msg', 'error', ...errorText(e, { zh: '数据集', en: 'the dataset' }));
-      return;
-    }
+  const got = await (fetched || fetchDataset(d));
+  if (load !== loads) return; // another dataset was asked for meanwhile
+  if (got.error) {
+    say('#layers-msg', 'error', ...errorText(got.error, { zh: '数据集', en: 'the dataset' }));
+    return;
   }
+  const { info } = got;
   state.layers = info.layers.map((l) => l.layer);
-  state.metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
+  state.metas = got.metas;
   state.jobs = info.jobs || [];
   // The view first, from the layers' extents, so tiles are asked for it only.
   const b = ['areas', 'grids', 'households'].map((l) => state.metas[l]?.extent).find((x) => Array.isArray(x) && x.length === 4);
   if (b) map.fitToWgs84(b);
-  await loadRules();
-  await Promise.all(state.layers.map((l) => loadLayer(l)));
+  state.rules = got.rules.rules;
+  state.areaRules = got.rules.areaRules;
+  // Every layer's data first (grids' rule states read the areas' kinds), then the map.
+  for (const [layer, l] of got.layers) if (l?.fc) state.data[layer] = l.fc;
+  for (const [layer, l] of got.layers) showLayer(layer, l);
   derive();
   if (state.tiled.grids) restyleGrids();
   if (!b) map.fitTo(bbox(state.data.grids || state.data.areas));
@@ -174,48 +194,52 @@ async function gridDetailsAfterFirstFrame(d, load) {
  * The rules the current grids were made with (null: the per-area presets),
  * and the areas' own rules of that job (area code → rules).
  */
-async function loadRules() {
-  const job = state.metas.grids?.job;
-  if (!job) return;
+async function fetchRules(job) {
+  if (!job) return { rules: null, areaRules: {} };
   try {
     const j = await api(`/api/v1/jobs/${enc(job)}`);
-    state.rules = j.params?.rules || null;
-    state.areaRules = j.params?.area_rules || {};
+    return { rules: j.params?.rules || null, areaRules: j.params?.area_rules || {} };
   } catch {
-    state.rules = null;
-    state.areaRules = {};
+    return { rules: null, areaRules: {} };
   }
 }
 
-/** Loads one stored layer onto the map. */
-export async function loadLayer(layer) {
-  const d = state.dataset;
-  const big = TILED.has(layer) || (layer === 'grids' && (state.metas.grids?.features || 0) > TILED_GRIDS_ABOVE);
+/**
+ * What layer `layer` of dataset `d` is drawn from: `{ tiles }` (a tileset
+ * document), `{ fc }` (GeoJSON; `tileNote` when the server offers no
+ * tiles), `{ tooBig }`, or null when the page does not draw it.
+ */
+async function fetchLayer(d, layer, metas) {
+  const big = TILED.has(layer) || (layer === 'grids' && (metas.grids?.features || 0) > TILED_GRIDS_ABOVE);
+  let tileNote = false;
   if (big) {
     try {
       const ts = await api(`/collections/${enc(`${d}.${layer}`)}/tiles/${map.tileMatrixSet()}`);
-      if (ts && Array.isArray(ts.tiles) && ts.tiles.length) {
-        map.setTiles(layer, ts);
-        state.tiled = { ...(state.tiled || {}), [layer]: true };
-        return;
-      }
+      if (ts && Array.isArray(ts.tiles) && ts.tiles.length) return { tiles: ts };
     } catch (e) {
       if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
       // No tiles on this server: the layer comes as GeoJSON below.
-      state.tileNote = true;
+      tileNote = true;
     }
   }
-  if (!map.ORDER.includes(layer) && layer !== 'coverage_households' && layer !== 'coverage_cameras') return;
+  if (!map.ORDER.includes(layer) && layer !== 'coverage_households' && layer !== 'coverage_cameras') return null;
   // A city's households as one GeoJSON document would hold the browser for
   // minutes: without tiles such a layer is listed (and downloadable), not drawn.
-  if ((state.metas[layer]?.features || 0) > MAX_LOCAL_HOUSEHOLDS) {
-    state.tooBig = [...(state.tooBig || []), layer];
-    return;
-  }
+  if ((metas[layer]?.features || 0) > MAX_LOCAL_HOUSEHOLDS) return { tooBig: true, tileNote };
   const fc = await layerData(d, layer, map.crsParam());
-  if (!fc) return;
-  state.data[layer] = fc;
-  if (map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, fc));
+  return { fc, tileNote };
+}
+
+/** Puts one fetched layer (`fetchLayer`'s answer) on the map. */
+function showLayer(layer, l) {
+  if (!l) return;
+  if (l.tileNote) state.tileNote = true;
+  if (l.tiles) {
+    if (layer === 'grids') state.gridFields = l.tiles.vector_layers?.[0]?.fields || null;
+    map.setTiles(layer, l.tiles);
+    state.tiled = { ...(state.tiled || {}), [layer]: true };
+  } else if (l.tooBig) state.tooBig = [...(state.tooBig || []), layer];
+  else if (l.fc && map.ORDER.includes(layer)) map.setGeojson(layer, prepare(layer, l.fc));
 }
 
 const areaKinds = () => new Map((state.data.areas?.features || []).map((a) => [String(a.properties.code), a.properties.kind]));
@@ -268,7 +292,11 @@ function ruleStateExpression() {
 /** Re-colours the grids (after a lock changes). */
 export function restyleGrids() {
   if (state.tiled?.grids) {
-    const locked = ['any', ['==', ['get', 'locked'], true], ['in', ['to-string', ['get', 'code']], ['literal', [...state.locked]]]];
+    // Nothing locked (no lock in the page, no `locked` field in the tiles):
+    // the edges' colour and width are constants, not values the map's
+    // worker writes for every vertex of every grid.
+    const lockable = state.locked.size > 0 || !state.gridFields || 'locked' in state.gridFields;
+    const locked = lockable ? ['any', ['==', ['get', 'locked'], true], ['in', ['to-string', ['get', 'code']], ['literal', [...state.locked]]]] : false;
     map.setGridPaint(ruleStateExpression(), locked);
     if (state.data.grids) prepare('grids', state.data.grids);
   } else if (state.data.grids) map.setGeojson('grids', prepare('grids', state.data.grids));

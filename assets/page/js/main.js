@@ -5,7 +5,7 @@
 import { api, setToken, token } from './api.js';
 import { state, el, fill, $, say, applyRole } from './ui.js';
 import { createMap, renderLegend } from './map.js';
-import { refreshDatasets, wireDatasets, loadDataset, renderLayerList, onGridDetails } from './data.js';
+import { refreshDatasets, wireDatasets, fetchDataset, loadDataset, renderLayerList, onGridDetails } from './data.js';
 import { wireUpload } from './upload.js';
 import { wireJobs, showLocked, resume, unfollow } from './jobs.js';
 import { renderSummary, renderProposals, wireClicks } from './review.js';
@@ -35,9 +35,12 @@ function signOut() {
   location.reload();
 }
 
-/** Reloads the current dataset and every panel that shows it. */
-async function reload() {
-  await loadDataset(state.dataset);
+/**
+ * Reloads the current dataset and every panel that shows it (`fetched`: the
+ * dataset's layers, when already being fetched).
+ */
+async function reload(fetched) {
+  await loadDataset(state.dataset, fetched);
   renderSummary();
   renderProposals();
   showLocked();
@@ -64,8 +67,18 @@ async function startApp() {
   $('#app').hidden = false;
   applyRole();
   renderWho();
-  // The map loads (its worker starts) while the datasets are listed.
-  const mapLoaded = createMap();
+  // The datasets are listed, and the first one's layers fetched, while the
+  // map starts (its WebGL context, shaders and worker: the longer part,
+  // where WebGL is software). The list's request goes first: creating the
+  // map holds the page's thread.
+  const first = refreshDatasets().then(() => {
+    const d = state.dataset;
+    if (!d) return null;
+    const fetched = fetchDataset(d);
+    fetched.catch(() => {}); // reported where it is awaited
+    return { d, fetched };
+  });
+  const mapReady = createMap();
   window.wangge.map = state.map;
   wireClicks(isMoving);
   wireDatasets(selectDataset);
@@ -81,8 +94,8 @@ async function startApp() {
     renderLegend();
     window.wangge.details = (window.wangge.details || 0) + 1;
   });
-  await Promise.all([mapLoaded, refreshDatasets()]);
-  await reload();
+  const [pre] = await Promise.all([first, mapReady]);
+  await reload(pre && pre.d === state.dataset ? pre.fetched : undefined);
   renderLayerList();
   window.wangge.ready = true;
 }

@@ -62,6 +62,9 @@ const STYLES = {
       paint: {
         'fill-color': ['match', ['get', '_state'], 'within', COLORS.within, 'below', COLORS.below, 'above', COLORS.above, '#888'],
         'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.55, 0.3],
+        // grids-line draws the edges: no antialiased outline of the fill
+        // (a second pass over every grid each frame, and a shader to compile).
+        'fill-antialias': false,
       },
     },
     { id: 'grids-line', type: 'line', paint: { 'line-color': ['case', ['==', ['get', '_locked'], true], COLORS.locked, '#2c3e50'], 'line-width': ['case', ['==', ['get', '_locked'], true], 3.5, 1.2] } },
@@ -104,7 +107,11 @@ const STYLES = {
 /** Page layers in drawing order (the keys of STYLES). */
 export const ORDER = Object.keys(STYLES);
 
-/** Creates the map in #map; resolves once its style is loaded. */
+/**
+ * Creates the map in #map; resolves once its style is loaded (sources can be
+ * added), which is before its first frame: the tiles of a dataset's view are
+ * then asked for while that frame's shaders are compiled, not after.
+ */
 export function createMap() {
   const map = new maplibregl.Map({
     container: 'map',
@@ -124,7 +131,10 @@ export function createMap() {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   if (state.session?.basemap?.attribution) map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-left');
   state.map = map;
-  return new Promise((resolve) => map.on('load', () => resolve(map)));
+  return new Promise((resolve) => {
+    if (map.isStyleLoaded()) resolve(map);
+    else map.once('style.load', () => resolve(map));
+  });
 }
 
 /** The plain background, with the operator's raster base map over it when there is one. */

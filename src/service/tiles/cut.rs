@@ -10,9 +10,11 @@
 //! - **Lines and polygons** are clipped to the tile plus a buffer of
 //!   [`BUFFER`] units (of [`EXTENT`]), so strokes and fills meet across tile
 //!   edges; coordinates are rounded to whole tile units, repeated vertices
-//!   dropped, and below [`FULL_ZOOM`] simplified (Ramer–Douglas–Peucker, one
-//!   unit). A ring that collapses (fewer than three vertices or no area) is
-//!   dropped: it is smaller than a unit at this zoom.
+//!   dropped, and below [`FULL_ZOOM`] simplified (Ramer–Douglas–Peucker,
+//!   [`simplify_units`]: one unit, and [`OVERVIEW_SIMPLIFY`] units up to
+//!   [`OVERVIEW_ZOOM`], where a city fits in a few tiles and a 400 m grid is
+//!   a few pixels across). A ring that collapses (fewer than three vertices
+//!   or no area) is dropped: it is smaller than the tolerance at this zoom.
 //! - **Thinning**, only below [`FULL_ZOOM`], as tippecanoe's
 //!   `--drop-densest-as-needed` with its feature and byte caps per tile: the
 //!   tile is divided into bins of [`FIRST_BIN`] units (one screen pixel of a
@@ -50,6 +52,29 @@ pub const FIRST_BIN: u32 = 16;
 /// The most features a thinned tile keeps (128 × 128: one per bin of 32
 /// units when the tile is full), as tippecanoe caps features per tile.
 pub const MAX_TILE_FEATURES: usize = 16_384;
+
+/// The deepest zoom simplified by [`OVERVIEW_SIMPLIFY`] units.
+pub const OVERVIEW_ZOOM: u8 = 11;
+/// The simplification tolerance up to [`OVERVIEW_ZOOM`], tile units: a
+/// quarter of a pixel where the tile is drawn at its own zoom (MapLibre
+/// draws a tile 512 pixels across, 8 units a pixel) and half a pixel at
+/// most before the next zoom's tiles take over. A city's overview (its
+/// 10,000 grids in 4 tiles at zoom 10) then holds about half the vertices
+/// it would with one unit, which the browser has to tessellate and draw.
+pub const OVERVIEW_SIMPLIFY: f64 = 2.0;
+
+/// The Ramer–Douglas–Peucker tolerance of lines and polygons at zoom `z`,
+/// tile units: none from [`FULL_ZOOM`] on (tiles as stored, to the unit),
+/// one unit below it, [`OVERVIEW_SIMPLIFY`] up to [`OVERVIEW_ZOOM`].
+pub fn simplify_units(z: u8) -> f64 {
+    if z >= FULL_ZOOM {
+        0.0
+    } else if z > OVERVIEW_ZOOM {
+        1.0
+    } else {
+        OVERVIEW_SIMPLIFY
+    }
+}
 
 /// A tile of the WebMercatorQuad tile matrix set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +157,7 @@ pub fn cut(set: &FeatureSet, index: &TileIndex, layer: &str, t: TileId) -> Encod
 /// ([`super::gcj02_candidates`]).
 pub fn cut_among(index: &TileIndex, layer: &str, t: TileId, candidates: Vec<u32>) -> Encoded {
     let thin = t.z < FULL_ZOOM;
-    let simplify = if thin { 1.0 } else { 0.0 };
+    let simplify = simplify_units(t.z);
     let mut prepared = Vec::new();
     let mut taken = Bins::new(FIRST_BIN);
     let mut thinned = 0;
@@ -517,6 +542,30 @@ fn encode(tags: &Tags, layer: &str, keep: &[&Prepared]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overview_zooms_drop_sub_pixel_wiggles() {
+        // A 400 m grid at zoom 10 (42 units) whose edges wiggle by 1.1
+        // units, 12 vertices a side, as the benches' city.
+        let mut ring = Vec::new();
+        for side in 0..4 {
+            for k in 0..12 {
+                let along = 42.0 * f64::from(k) / 12.0;
+                let off = if k % 2 == 1 { 1.1 } else { 0.0 };
+                ring.push(match side {
+                    0 => [along, off],
+                    1 => [42.0 - off, along],
+                    2 => [42.0 - along, 42.0 - off],
+                    _ => [off, 42.0 - along],
+                });
+            }
+        }
+        let at = |z: u8| quantize(&simplify_ring(&ring, simplify_units(z))).len();
+        assert_eq!(at(10), 4, "the overview keeps the corners");
+        assert_eq!(at(OVERVIEW_ZOOM), 4);
+        assert!(at(OVERVIEW_ZOOM + 1) > 4, "one unit keeps the wiggles");
+        assert_eq!(at(FULL_ZOOM), ring.len(), "full zoom is as stored");
+    }
 
     #[test]
     fn rings_are_clipped_to_the_buffered_square() {

@@ -61,7 +61,7 @@ const TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schem
 /// The media type of a tile.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// Changes whenever the cutting rules change, so cached tiles are refetched.
-const RULES_VERSION: u32 = 2;
+const RULES_VERSION: u32 = 3;
 /// The response header counting the features of a tile's area that
 /// thinning left out (absent when none were).
 pub const THINNED_HEADER: &str = "Wangge-Thinned";
