@@ -43,6 +43,8 @@ try {
   await page.fill('#token', env('TOKEN'));
   await page.click('#signin-form button');
   await page.waitForFunction(() => window.wangge && window.wangge.ready && window.wangge.state.data.areas, null, { timeout: 60_000 });
+  // The households (switched off at first) join the map after its first frame.
+  await page.waitForFunction(() => window.wangge.map.getSource('households'), null, { timeout: 60_000 });
 
   const seen = await page.evaluate(async () => {
     const { map, state } = window.wangge;

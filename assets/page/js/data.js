@@ -128,7 +128,11 @@ export async function fetchDataset(d) {
     else return { d, error: e };
   }
   const metas = Object.fromEntries(info.layers.map((l) => [l.layer, l]));
-  const [rules, ...layers] = await Promise.all([fetchRules(metas.grids?.job), ...info.layers.map((l) => fetchLayer(d, l.layer, metas))]);
+  // A city's households start switched off, and their tileset document
+  // waits for the server to index every household: asked for after the
+  // first frame (`hiddenLayersAfterFirstFrame`), not before it.
+  const fetchNow = (l) => (startsHidden(l.layer) ? { deferred: true } : fetchLayer(d, l.layer, metas));
+  const [rules, ...layers] = await Promise.all([fetchRules(metas.grids?.job), ...info.layers.map(fetchNow)]);
   return { d, info, metas, rules, layers: info.layers.map((l, i) => [l.layer, layers[i]]) };
 }
 
@@ -168,6 +172,39 @@ export async function loadDataset(d, fetched) {
   renderLayerList();
   map.renderLegend();
   if (state.tiled.grids) state.gridsPending = gridDetailsAfterFirstFrame(d, load);
+  const later = got.layers.filter(([, l]) => l?.deferred).map(([layer]) => layer);
+  if (later.length) hiddenLayersAfterFirstFrame(d, load, later, got.metas);
+}
+
+/** Tiled layers the map starts with switched off (households, buildings). */
+const startsHidden = (layer) => TILED.has(layer) && !DEFAULT_ON.has(layer);
+
+/** Resolves once the map has drawn its first frame (is idle). */
+async function firstFrame() {
+  const m = state.map;
+  if (!(m.loaded() && m.areTilesLoaded())) await new Promise((resolve) => m.once('idle', resolve));
+}
+
+/**
+ * The layers that start switched off, put on the map once its first frame
+ * is drawn, shown only if the planner switched them on meanwhile.
+ */
+async function hiddenLayersAfterFirstFrame(d, load, layers, metas) {
+  await firstFrame();
+  for (const layer of layers) {
+    if (load !== loads) return;
+    const l = await fetchLayer(d, layer, metas).catch((e) => {
+      const [zh, en] = label(layer);
+      say('#layers-msg', 'error', ...errorText(e, { zh, en }));
+      return null;
+    });
+    if (load !== loads) return;
+    showLayer(layer, l);
+    const box = document.querySelector(`#layers input[data-layer="${layer}"]`);
+    map.setVisible(layer, !!box?.checked);
+  }
+  renderLayerList();
+  map.renderLegend();
 }
 
 /**
@@ -175,8 +212,7 @@ export async function loadDataset(d, fetched) {
  * frame drawn): the panels' data, not drawn again.
  */
 async function gridDetailsAfterFirstFrame(d, load) {
-  const m = state.map;
-  if (!(m.loaded() && m.areTilesLoaded())) await new Promise((resolve) => m.once('idle', resolve));
+  await firstFrame();
   if (load !== loads) return;
   const fc = await layerData(d, 'grids').catch((e) => {
     say('#layers-msg', 'error', ...errorText(e, { zh: '网格属性', en: "the grids' properties" }));
