@@ -268,20 +268,8 @@ fn a_database_restart_mid_shards_never_hangs() {
     let workers: Vec<Worker> = (0..3).map(|_| worker(&url, 300)).collect();
     let path = partition(&a);
     poll_job(&b, &path, 60, |j| j["shards_done"].as_u64() >= Some(2));
-    let t0 = Instant::now();
-    cluster.restart();
-    let j = poll_job(&b, &path, 120, |j| {
-        matches!(j["state"].as_str(), Some("succeeded" | "failed"))
-    });
-    eprintln!(
-        "after the database restart the sharded job {} ({}) {:?} after the restart began",
-        j["state"],
-        j["reason"].as_str().unwrap_or("-"),
-        t0.elapsed()
-    );
-    if j["state"] == "failed" {
-        assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
-    } else {
+    let j = common::job_after_database_restart(&cluster, &b, &path, 120);
+    if j["state"] == "succeeded" {
         assert_eq!(j["shards_done"], 24, "{j}");
         assert_grids_are(&a, &cli, &dir);
     }

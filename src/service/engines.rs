@@ -13,9 +13,7 @@ use crate::coverage::{
 };
 use crate::layers::{outputs, AnyLayer, LayerKind};
 use crate::model::{list_codes, AreaRules, Grid, Rules, RulesError};
-use crate::partition::{
-    self, PartitionError, PartitionOptions, RetiredCode, UpdateError, UpdateOptions,
-};
+use crate::partition::{self, RetiredCode, UpdateError, UpdateOptions};
 use crate::progress::Progress;
 use crate::store::{Store, StoredFeature, ADOPTED_LAYER};
 
@@ -120,19 +118,7 @@ pub fn check_area_rules_codes(
     let Some((_, stored)) = store.features(dataset, "areas")? else {
         return Ok(()); // the missing areas layer is answered first (409)
     };
-    #[derive(serde::Deserialize)]
-    struct Props {
-        code: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Feature {
-        properties: Option<Props>,
-    }
-    let codes: Vec<String> = stored
-        .iter()
-        .filter_map(|f| serde_json::from_str::<Feature>(&f.json).ok())
-        .filter_map(|f| f.properties.and_then(|p| p.code))
-        .collect();
+    let codes: Vec<String> = stored.iter().filter_map(|f| area_code(&f.json)).collect();
     let unknown = area_rules.unknown_codes(codes.iter().map(String::as_str));
     if unknown.is_empty() {
         return Ok(());
@@ -347,7 +333,10 @@ macro_rules! take {
     };
 }
 
+mod partition_job;
 mod shards;
+pub(crate) use partition_job::area_code;
+use partition_job::{area_note, part_err, partition_options, partition_summary, PartitionTotals};
 pub use shards::partition_is_shardable;
 
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
@@ -627,75 +616,6 @@ impl Builtin {
             ..Default::default()
         })
     }
-}
-
-/// The partition options a job's parameters give (rules, per-area rules).
-fn partition_options(params: &Value) -> Result<PartitionOptions, JobError> {
-    let rules_value = params.get("rules").cloned().unwrap_or(Value::Null);
-    let rules: Option<Rules> = if rules_value.is_null() {
-        None
-    } else {
-        Some(
-            serde_json::from_value(rules_value)
-                .map_err(|e| JobError::Invalid(format!("rules: {e}")))?,
-        )
-    };
-    let area_rules: AreaRules = params
-        .get("area_rules")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| JobError::Invalid(format!("area_rules: {e}")))?
-        .unwrap_or_default();
-    Ok(PartitionOptions {
-        rules,
-        area_rules,
-        ..Default::default()
-    })
-}
-
-fn part_err(e: PartitionError) -> JobError {
-    match e {
-        PartitionError::Cancelled => JobError::Cancelled,
-        other => JobError::Invalid(other.to_string()),
-    }
-}
-
-/// An area's entry in a partition's `area_notes`: those with notes or that
-/// cannot meet their rules.
-fn area_note(a: &partition::AreaReport) -> Option<Value> {
-    (!a.notes.is_empty() || !a.feasible)
-        .then(|| json!({"code": a.code, "feasible": a.feasible, "notes": a.notes}))
-}
-
-/// The totals of a partition job's summary.
-struct PartitionTotals {
-    grids: usize,
-    within_rules: usize,
-    areas: usize,
-    outside_households: u64,
-    outside_locations: usize,
-    area_notes: Vec<Value>,
-    areas_with_own_rules: usize,
-}
-
-/// A partition job's summary, as a fresh partition (not an update, nothing
-/// locked) reports it; the callers fill in what else they did.
-fn partition_summary(t: PartitionTotals) -> Value {
-    json!({
-        "grids": t.grids,
-        "within_rules": t.within_rules,
-        "areas": t.areas,
-        "households_outside_areas": t.outside_households,
-        "household_locations_outside_areas": t.outside_locations,
-        "area_notes": t.area_notes,
-        "update": false,
-        "locked": 0,
-        "areas_with_own_rules": t.areas_with_own_rules,
-        "previous": Value::Null,
-        "changes": Value::Null,
-        "retired_codes": Value::Null,
-    })
 }
 
 /// Stored features as one FeatureCollection text.

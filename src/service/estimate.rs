@@ -105,24 +105,13 @@ fn partition(areas: &[(String, f64)], locations: u64, sharded: bool) -> Estimate
 
 /// Every stored area's code and bounding box area (m²).
 fn county_boxes(store: &dyn Store, dataset: &str) -> Result<Vec<(String, f64)>, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Props {
-        code: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Feature {
-        properties: Option<Props>,
-    }
     Ok(store
         .features(dataset, "areas")?
         .map(|(_, features)| {
             features
                 .iter()
                 .map(|f| {
-                    let code = serde_json::from_str::<Feature>(&f.json)
-                        .ok()
-                        .and_then(|f| f.properties?.code)
-                        .unwrap_or_default();
+                    let code = engines::area_code(&f.json).unwrap_or_default();
                     (code, bbox_m2(f.bbox))
                 })
                 .collect()

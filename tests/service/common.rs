@@ -398,6 +398,33 @@ pub fn poll_job(
     }
 }
 
+/// Restarts the PostgreSQL server under the job at `path` (every
+/// connection cut) and polls the job on `s` until it is final: it must
+/// succeed, or fail with a reason, within `limit_s` seconds, never hang.
+pub fn job_after_database_restart(
+    cluster: &pg::PgCluster,
+    s: &Server,
+    path: &str,
+    limit_s: u64,
+) -> serde_json::Value {
+    let t0 = std::time::Instant::now();
+    cluster.restart();
+    // `s` answers 503 while the database is away.
+    let j = poll_job(s, path, limit_s, |j| {
+        matches!(j["state"].as_str(), Some("succeeded" | "failed"))
+    });
+    eprintln!(
+        "after the database restart the job {path} {} ({}) {:?} after the restart began",
+        j["state"],
+        j["reason"].as_str().unwrap_or("-"),
+        t0.elapsed()
+    );
+    if j["state"] == "failed" {
+        assert!(!j["reason"].as_str().unwrap_or("").is_empty(), "{j}");
+    }
+    j
+}
+
 /// A `wangge worker` process (jobs from a PostgreSQL store's queue, no
 /// HTTP), killed when dropped.
 pub struct Worker {
