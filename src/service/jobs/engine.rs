@@ -63,7 +63,7 @@ impl Inputs<'_> {
     }
 }
 
-/// Runs the computation of a job. The service ships [`super::engines::Builtin`];
+/// Runs the computation of a job. The service ships [`crate::service::engines::Builtin`];
 /// tests plug in their own.
 pub trait Engine: Send + Sync {
     fn run(
