@@ -5,7 +5,8 @@
 //! (playwright-core with Debian's Chromium, software WebGL) in a fresh browser
 //! context `WANGGE_BENCH_RUNS` times (default 5). Each run is the time from
 //! navigation to the first idle frame with every grid drawn (rendered
-//! features queried from the map). The median is the figure (target ≤ 2 s).
+//! features queried from the map; timed at the idle event, before the query
+//! counts them). The median is the figure (target ≤ 2 s).
 //! The page draws so many grids from vector tiles and fetches their GeoJSON
 //! for its panels after that frame; the bench also times until the page
 //! holds it ("panels filled").
@@ -117,7 +118,8 @@ benches/page/page_render.mjs): `wangge serve` over the same city (10,000 grids,\
 {points} households), the planner page opened in headless Chromium (Debian's,\n\
 software WebGL through SwiftShader, 1400 × 900) in a fresh browser context each run,\n\
 timed from navigation to the first idle frame with every grid drawn (rendered\n\
-features queried from the map). The grids were drawn from {drawn_from}: a grids\n\
+features queried from the map; the time is that of the idle event, before the\n\
+query counts them). The grids were drawn from {drawn_from}: a grids\n\
 layer of more than 2,000 features comes as vector tiles, coloured by rule state\n\
 with a style expression, and its GeoJSON (every grid's properties, for the summary,\n\
 clicks and moves) is fetched after that first frame (\"panels filled\": from\n\
