@@ -19,6 +19,8 @@
 //!   and cancellation across processes, lineage and adoptions.
 //! - `queue`: the job queue (graphile_worker) that every process's workers
 //!   take jobs from, with worker recovery.
+//! - `shards`: the county shards of a job cut for several workers, each
+//!   stored under a fenced attempt.
 
 mod copy;
 mod jobs;
