@@ -187,39 +187,20 @@ pub fn gen_region(
     };
     // Border between two grid vertices: 4 jittered intermediate points, the
     // same for both neighbours (keyed by the unordered pair).
+    // A shared border is built in one canonical direction (from the smaller
+    // vertex) and reversed for the other side, so both areas get identical
+    // coordinates.
     let border = |a: (usize, usize), b: (usize, usize)| -> Vec<Coord<f64>> {
-        let (p, q) = (vtx(a.0, a.1), vtx(b.0, b.1));
         let key = if a < b { (a, b) } else { (b, a) };
+        let (p, q) = (vtx(key.0 .0, key.0 .1), vtx(key.1 .0, key.1 .1));
         let on_edge =
             (a.0 == b.0 && (a.0 == 0 || a.0 == nx)) || (a.1 == b.1 && (a.1 == 0 || a.1 == ny));
-        let mut pts = vec![p];
-        for t in 1..5 {
-            let f = t as f64 / 5.0;
-            let mut c = Coord {
-                x: p.x + (q.x - p.x) * f,
-                y: p.y + (q.y - p.y) * f,
-            };
-            if !on_edge {
-                let mut r = Rng::new(
-                    (key.0 .0 * 31 + key.0 .1 * 17 + key.1 .0 * 13 + key.1 .1 * 7 + t) as u64
-                        + seed * 3,
-                );
-                c.x += r.range(-0.04, 0.04) * size_m * mx;
-                c.y += r.range(-0.04, 0.04) * size_m * M_LAT;
-            }
-            pts.push(c);
-        }
-        if a > b {
-            // Keep identical coordinates for the shared border: build from the
-            // canonical direction and reverse.
-            let mut v = Vec::new();
-            let (p2, q2) = (vtx(b.0, b.1), vtx(a.0, a.1));
-            v.push(p2);
-            for t in 1..5 {
+        let mut inner: Vec<Coord<f64>> = (1..5)
+            .map(|t| {
                 let f = t as f64 / 5.0;
                 let mut c = Coord {
-                    x: p2.x + (q2.x - p2.x) * f,
-                    y: p2.y + (q2.y - p2.y) * f,
+                    x: p.x + (q.x - p.x) * f,
+                    y: p.y + (q.y - p.y) * f,
                 };
                 if !on_edge {
                     let mut r = Rng::new(
@@ -229,13 +210,14 @@ pub fn gen_region(
                     c.x += r.range(-0.04, 0.04) * size_m * mx;
                     c.y += r.range(-0.04, 0.04) * size_m * M_LAT;
                 }
-                v.push(c);
-            }
-            v.reverse();
-            v.pop();
-            v.insert(0, p);
-            return v;
+                c
+            })
+            .collect();
+        if a > b {
+            inner.reverse();
         }
+        let mut pts = vec![vtx(a.0, a.1)];
+        pts.extend(inner);
         pts
     };
     let mut areas = Vec::new();
