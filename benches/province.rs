@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http::{binary, env_num, free_addr, loadavg, request, Rng, Server};
-use province::Province;
+use province::{features_part, Province};
 use serde_json::Value;
 
 /// Peak resident memory of a running process, MB (`VmHWM`).
@@ -54,17 +54,6 @@ fn peak_mb(pid: u32) -> f64 {
         })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// The bytes of a FeatureCollection from its features on (its `name`
-/// differs between the command line's file and a dataset's layer).
-fn features_part(collection: &[u8]) -> &[u8] {
-    let key = b"\"features\":[";
-    let at = collection
-        .windows(key.len())
-        .position(|w| w == key)
-        .unwrap_or(collection.len());
-    &collection[at..]
 }
 
 /// Runs `wangge ARGS` under `/usr/bin/time -v`: wall seconds and peak MB.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::pg::PgCluster;
 use common::{get_ok, http, poll_job, put_layer, Server, Worker};
-use province::Province;
+use province::{features_part, Province};
 use serde_json::Value;
 
 /// 24 counties of 3 areas each (every county's box has an empty cell).
@@ -122,18 +122,6 @@ fn whole_run_summary(dir: &Path) -> Value {
         "the embedded store runs jobs whole: {j}"
     );
     j["summary"].clone()
-}
-
-/// The bytes of a FeatureCollection from its features on: the collection's
-/// `name` is the layer's (`grids` from the command line, `d.grids` from the
-/// service), everything after it must be the same.
-fn features_part(collection: &[u8]) -> &[u8] {
-    let key = b"\"features\":[";
-    let at = collection
-        .windows(key.len())
-        .position(|w| w == key)
-        .expect("a FeatureCollection");
-    &collection[at..]
 }
 
 /// Asserts that the grids layer a client downloads from `s` has `cli`'s

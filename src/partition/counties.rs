@@ -8,7 +8,7 @@
 //! its areas: the households a county's shard has to read are those in that
 //! box, and a household outside every area is reported by the first county
 //! whose box holds it, or, in no box at all, by nobody's shard but the
-//! remainder ([`Counties::in_no_box`]), so that outside households add up
+//! remainder (the assembly), so that outside households add up
 //! to the single run's count across shards.
 
 use geo::BoundingRect;
@@ -25,6 +25,18 @@ pub fn county_of(code: &str) -> &str {
         Some((i, _)) => &code[..i],
         None => code,
     }
+}
+
+/// The counties of area codes, each once, in the order their first area
+/// comes: the order of [`Counties::of`], from the codes alone.
+pub fn county_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    codes
+        .into_iter()
+        .map(county_of)
+        .filter(|c| seen.insert(*c))
+        .map(str::to_string)
+        .collect()
 }
 
 /// One county of a set of areas.
@@ -96,12 +108,6 @@ impl Counties {
         self.0.iter().find(|c| box_holds(&c.bbox, x, y))
     }
 
-    /// True when `(x, y)` is in no county's box: households there are outside
-    /// every area, and reported by the remainder rather than by a county.
-    pub fn in_no_box(&self, x: f64, y: f64) -> bool {
-        self.first_holding(x, y).is_none()
-    }
-
     /// The counties' boxes, in order.
     pub fn boxes(&self) -> Vec<[f64; 4]> {
         self.0.iter().map(|c| c.bbox).collect()
@@ -147,8 +153,10 @@ mod tests {
         assert_eq!(c.mask("341102", 4), [true, false, true, false]);
         // The border point belongs to the first county that holds it.
         assert_eq!(c.first_holding(1.0, 0.5).unwrap().code, "341102");
-        assert!(c.in_no_box(3.0, 0.5));
-        assert!(!c.in_no_box(5.0, 1.0));
+        assert!(c.first_holding(3.0, 0.5).is_none());
+        assert_eq!(c.first_holding(5.0, 1.0).unwrap().code, "341103");
+        // The codes alone give the same counties in the same order.
+        assert_eq!(county_codes(areas.iter().map(|a| a.code.as_str())), codes);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::error::ServiceError;
 use super::features::{bbox_of, stored_from_output};
-use super::jobs::{Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
+use super::jobs::{not_sharded, Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
 use crate::bounds;
 use crate::coverage::{
     self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
@@ -701,10 +701,7 @@ impl Engine for Builtin {
     ) -> Result<Value, JobError> {
         match kind {
             JobKind::Partition => self.partition_shard(params, inputs, shard, progress),
-            _ => Err(JobError::Invalid(format!(
-                "{} jobs are not cut into shards",
-                kind.as_str()
-            ))),
+            _ => Err(not_sharded(kind)),
         }
     }
 
@@ -717,10 +714,7 @@ impl Engine for Builtin {
     ) -> Result<JobOutput, JobError> {
         match kind {
             JobKind::Partition => self.assemble_partition(params, inputs, parts),
-            _ => Err(JobError::Invalid(format!(
-                "{} jobs are not cut into shards",
-                kind.as_str()
-            ))),
+            _ => Err(not_sharded(kind)),
         }
     }
 }

@@ -28,7 +28,7 @@ pub fn job(
         JobKind::Partition => {
             let sharded = store.queue().is_some() && engines::partition_is_shardable(params);
             partition(
-                &county_boxes(store, dataset)?,
+                &county_boxes(store, dataset, sharded)?,
                 households.locations,
                 sharded,
             )
@@ -103,15 +103,23 @@ fn partition(areas: &[(String, f64)], locations: u64, sharded: bool) -> Estimate
         .unwrap_or_default()
 }
 
-/// Every stored area's code and bounding box area (m²).
-fn county_boxes(store: &dyn Store, dataset: &str) -> Result<Vec<(String, f64)>, StoreError> {
+/// Every stored area's bounding box area (m²), with its code when `codes`
+/// (only a sharded partition needs them, and reading them parses the text).
+fn county_boxes(
+    store: &dyn Store,
+    dataset: &str,
+    codes: bool,
+) -> Result<Vec<(String, f64)>, StoreError> {
     Ok(store
         .features(dataset, "areas")?
         .map(|(_, features)| {
             features
                 .iter()
                 .map(|f| {
-                    let code = engines::area_code(&f.json).unwrap_or_default();
+                    let code = match codes {
+                        true => engines::area_code(&f.json).unwrap_or_default(),
+                        false => String::new(),
+                    };
                     (code, bbox_m2(f.bbox))
                 })
                 .collect()

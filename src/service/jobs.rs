@@ -751,4 +751,4 @@ mod engine;
 pub mod http;
 mod shards;
 
-pub use engine::{Engine, Inputs};
+pub use engine::{not_sharded, Engine, Inputs};

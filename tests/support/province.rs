@@ -176,3 +176,15 @@ impl Province {
         out
     }
 }
+
+/// The bytes of a FeatureCollection from its features on: the collection's
+/// `name` is the layer's (`grids` from the command line, `d.grids` from the
+/// service), everything after it must be the same.
+pub fn features_part(collection: &[u8]) -> &[u8] {
+    let key = b"\"features\":[";
+    let at = collection
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("a FeatureCollection");
+    &collection[at..]
+}

@@ -13,12 +13,12 @@
 use serde_json::{json, Value};
 
 use super::{
-    area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
+    area_code, area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
     PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::Household;
-use crate::partition::counties::{box_holds, Counties};
+use crate::partition::counties::{box_holds, county_codes, Counties};
 use crate::partition::{self};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
@@ -73,10 +73,13 @@ impl Builtin {
         if !partition_is_shardable(params) {
             return Ok(None);
         }
-        let areas = take!(inputs, Areas, Areas, required);
-        Ok(Some(
-            Counties::of(&areas).0.into_iter().map(|c| c.code).collect(),
-        ))
+        // The codes alone, read without building the areas (every partition
+        // on a queue store asks this before it runs).
+        let Some((_, stored)) = inputs.store.features(inputs.dataset, "areas")? else {
+            return Ok(None);
+        };
+        let codes: Vec<String> = stored.iter().filter_map(|f| area_code(&f.json)).collect();
+        Ok(Some(county_codes(codes.iter().map(String::as_str))))
     }
 
     /// One county's grids, area by area, and the outside households it reports.

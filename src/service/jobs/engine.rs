@@ -111,6 +111,7 @@ pub trait Engine: Send + Sync {
     }
 }
 
-fn not_sharded(kind: JobKind) -> JobError {
+/// The error of a shard step asked of a job kind its engine does not cut.
+pub fn not_sharded(kind: JobKind) -> JobError {
     JobError::Invalid(format!("{} jobs are not cut into shards", kind.as_str()))
 }
