@@ -278,9 +278,9 @@ fn main() {
             &f(name),
             &free_addr(),
             "warn",
-            // The job budget (`--max-job-cells`) is of one process and
-            // counts the whole province: this machine runs it, as the
-            // command line just did.
+            // The job budget raised to the command line's: a sharded job is
+            // sized by its biggest county, and a province of a few large
+            // counties (`WANGGE_BENCH_*`) would pass the default.
             &[
                 "--store",
                 &url,
