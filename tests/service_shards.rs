@@ -290,3 +290,165 @@ fn a_sharded_job_is_cancelled_from_any_replica() {
     assert_eq!(r.status, 404, "a cancelled job writes no grids");
     drop(workers);
 }
+
+/// What a coverage job writes; the sharded run must write each the same.
+const COVERAGE_LAYERS: [&str; 5] = [
+    "coverage_households",
+    "coverage_cameras",
+    "coverage",
+    "gaps",
+    "coverage_sites",
+];
+
+fn put_coverage_inputs(s: &Server) {
+    put_layer(s, "areas", &PROVINCE.areas());
+    put_layer(s, "households", &PROVINCE.households());
+    put_layer(s, "cameras", &PROVINCE.cameras(700));
+    put_layer(s, "buildings", &PROVINCE.buildings(4000));
+    put_layer(s, "sites", &PROVINCE.sites(300));
+}
+
+/// Runs a coverage of dataset `d` on `s` to its end; the finished job.
+fn coverage(s: &Server) -> Value {
+    let r = http(&s.addr, "POST", "/api/v1/datasets/d/coverage", None).unwrap();
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    let path = url.trim_start_matches("http://wangge.test").to_string();
+    poll_job(s, &path, 300, |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    })
+}
+
+/// `[minx, miny, maxx, maxy]` of each county's areas.
+fn county_boxes() -> Vec<[f64; 4]> {
+    let areas: Value = serde_json::from_str(&PROVINCE.areas()).unwrap();
+    let mut boxes: std::collections::BTreeMap<String, [f64; 4]> = Default::default();
+    for f in areas["features"].as_array().unwrap() {
+        let county = f["properties"]["code"].as_str().unwrap()[..6].to_string();
+        let b = boxes
+            .entry(county)
+            .or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+        for c in f["geometry"]["coordinates"][0].as_array().unwrap() {
+            let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+            *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+    }
+    boxes.into_values().collect()
+}
+
+/// The point features of a layer: (id or index, lon, lat, properties).
+fn points(collection: &[u8]) -> Vec<(f64, f64, Value)> {
+    let v: Value = serde_json::from_slice(collection).unwrap();
+    v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (
+                c[0].as_f64().unwrap(),
+                c[1].as_f64().unwrap(),
+                f["properties"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A coverage over the province, cut into its 24 counties and run by two
+/// workers on PostgreSQL, writes every layer the whole run on the embedded
+/// store writes, byte for byte, with the same summary; the province is
+/// made so that cameras see across county borders and into the ground
+/// between counties, which no county's box holds.
+#[test]
+fn a_coverage_cut_into_county_shards_writes_what_the_whole_run_writes() {
+    let dir = common::temp_dir("coverage-shards");
+    let whole = Server::start(
+        &[
+            "--data-dir",
+            dir.join("sqlite").to_str().unwrap(),
+            "--public-url",
+            "http://wangge.test",
+        ],
+        &[],
+    );
+    put_coverage_inputs(&whole);
+    let w = coverage(&whole);
+    assert_eq!(w["state"], "succeeded", "{w}");
+    assert!(w.get("shards_total").is_none(), "{w}");
+
+    // The province is one to test shards with: households seen by cameras
+    // standing outside their county's box, and households in no county's
+    // box seen at all.
+    let boxes = county_boxes();
+    let holds = |b: &[f64; 4], x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
+    let cameras: std::collections::HashMap<String, (f64, f64)> =
+        points(&get_ok(&whole, "/api/v1/datasets/d/layers/coverage_cameras").body)
+            .into_iter()
+            .map(|(x, y, p)| (p["id"].as_str().unwrap().to_string(), (x, y)))
+            .collect();
+    let households = points(&get_ok(&whole, "/api/v1/datasets/d/layers/coverage_households").body);
+    let (mut across, mut beyond) = (0, 0);
+    for (x, y, p) in &households {
+        let seen_by: Vec<(f64, f64)> = p["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| cameras[id.as_str().unwrap()])
+            .collect();
+        match boxes.iter().find(|b| holds(b, *x, *y)) {
+            None => beyond += usize::from(!seen_by.is_empty()),
+            Some(b) => {
+                across += seen_by
+                    .iter()
+                    .filter(|(cx, cy)| !holds(b, *cx, *cy))
+                    .count()
+            }
+        }
+    }
+    assert!(across > 0 && beyond > 0, "across {across}, beyond {beyond}");
+    let summary = &w["summary"];
+    for key in [
+        "covered_households",
+        "gaps",
+        "sites_covered",
+        "area_cells_covered",
+    ] {
+        assert!(summary[key].as_u64() > Some(0), "{key}: {summary}");
+    }
+
+    let url = PgCluster::shared().fresh_database("coverage_shards");
+    let a = replica(&url);
+    put_coverage_inputs(&a);
+    let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 0)).collect();
+    let t0 = Instant::now();
+    let j = coverage(&a);
+    eprintln!("sharded coverage: {:?}", t0.elapsed());
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(
+        (&j["shards_total"], &j["shards_done"], &j["shards_failed"]),
+        (&Value::from(24), &Value::from(24), &Value::from(0)),
+        "{j}"
+    );
+    assert_eq!(
+        j["summary"], w["summary"],
+        "the summary differs from the whole run's"
+    );
+    for layer in COVERAGE_LAYERS {
+        let path = format!("/api/v1/datasets/d/layers/{layer}");
+        let (sharded, one) = (get_ok(&a, &path).body, get_ok(&whole, &path).body);
+        if features_part(&sharded) != features_part(&one) {
+            let (s, o) = (
+                dir.join(format!("{layer}.sharded.geojson")),
+                dir.join(format!("{layer}.whole.geojson")),
+            );
+            std::fs::write(&s, &sharded).unwrap();
+            std::fs::write(&o, &one).unwrap();
+            panic!(
+                "{layer}: the sharded run's ({}) differs from the whole run's ({})",
+                s.display(),
+                o.display()
+            );
+        }
+    }
+    drop(workers);
+}

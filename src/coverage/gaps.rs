@@ -179,8 +179,9 @@ pub(crate) fn gaps_of_area(
         .collect())
 }
 
-/// Largest first; ties by area index, then by position, so the order is total.
-pub(crate) fn sort_gaps(gaps: &mut [Gap]) {
+/// Largest first; ties by area index, then by position, so the order is
+/// total (and gaps computed area by area, in any grouping, sort the same).
+pub fn sort_gaps(gaps: &mut [Gap]) {
     gaps.sort_by(|a, b| {
         b.area_m2
             .total_cmp(&a.area_m2)

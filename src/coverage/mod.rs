@@ -76,7 +76,7 @@ mod seer;
 mod sites;
 
 pub use centres::{ChildOffsets, TOLERANCE_M as CENTRE_TOLERANCE_M};
-pub use gaps::Gap;
+pub use gaps::{sort_gaps, Gap};
 pub use propose::{
     propose, propose_oriented, Goal, Proposal, ProposeInput, ProposeOptions, ProposeResult,
 };
@@ -156,6 +156,30 @@ impl SeenBy {
     pub fn pairs(&self) -> usize {
         self.cameras.len()
     }
+
+    /// The table of `len` points from the seen ones alone: `(point,
+    /// cameras)` in any order of points, each point's cameras ascending;
+    /// every other point is seen by none. What a coverage computed in parts
+    /// (county by county) is put back together from. `None` when a point is
+    /// out of range or given twice, or its cameras are not ascending.
+    pub fn from_seen(len: usize, mut seen: Vec<(usize, Vec<u32>)>) -> Option<SeenBy> {
+        seen.sort_unstable_by_key(|(point, _)| *point);
+        let mut offsets = Vec::with_capacity(len + 1);
+        let mut cameras = Vec::with_capacity(seen.iter().map(|(_, c)| c.len()).sum());
+        offsets.push(0);
+        let mut next = seen.into_iter().peekable();
+        for point in 0..len {
+            if let Some((_, cams)) = next.next_if(|(p, _)| *p == point) {
+                if !cams.windows(2).all(|w| w[0] < w[1]) {
+                    return None;
+                }
+                cameras.extend(cams);
+            }
+            offsets.push(cameras.len());
+        }
+        // Left over: a point past `len` or one given twice.
+        next.peek().is_none().then_some(SeenBy { offsets, cameras })
+    }
 }
 
 /// Sites and covered sites of one kind.
@@ -217,6 +241,57 @@ pub struct Summary {
     pub buildings: usize,
     /// (household, camera) pairs that see each other.
     pub household_camera_pairs: usize,
+}
+
+/// What a coverage's totals are counted from: the points with the cameras
+/// that see them, and the areas' cells and gaps.
+#[derive(Debug, Clone, Copy)]
+pub struct Tally<'a> {
+    pub cameras: &'a [Camera],
+    pub households: &'a [Household],
+    pub households_seen: &'a SeenBy,
+    pub sites: &'a [Site],
+    pub sites_seen: &'a SeenBy,
+    pub areas: usize,
+    pub area_cells: u64,
+    pub area_cells_covered: u64,
+    pub gaps: &'a [Gap],
+    pub buildings: usize,
+}
+
+impl Summary {
+    /// The totals [`coverage`] reports; public so that a coverage computed
+    /// in parts (county by county) reports the same ones.
+    pub fn of(t: &Tally<'_>) -> Summary {
+        let (locations, hh, hh_cov, persons, persons_cov) =
+            households::totals(t.households, t.households_seen);
+        let cameras_online = t.cameras.iter().filter(|c| c.online).count();
+        let sites_covered = (0..t.sites_seen.len())
+            .filter(|&i| t.sites_seen.covered(i))
+            .count();
+        Summary {
+            household_locations: locations,
+            households: hh,
+            covered_households: hh_cov,
+            household_coverage: ratio(hh_cov, hh),
+            persons,
+            covered_persons: persons_cov,
+            cameras: t.cameras.len(),
+            cameras_online,
+            online_rate: ratio(cameras_online as u64, t.cameras.len() as u64),
+            sites: t.sites.len(),
+            sites_covered,
+            sites_by_kind: sites::by_kind(t.sites, t.sites_seen),
+            areas: t.areas,
+            area_cells: t.area_cells,
+            area_cells_covered: t.area_cells_covered,
+            area_coverage: ratio(t.area_cells_covered, t.area_cells),
+            gaps: t.gaps.len(),
+            households_in_gaps: t.gaps.iter().map(|g| g.households_uncovered).sum(),
+            buildings: t.buildings,
+            household_camera_pairs: t.households_seen.pairs(),
+        }
+    }
 }
 
 /// Everything [`coverage`] computes.
@@ -354,35 +429,18 @@ pub fn coverage(
         areas::area_stats(&ctx, progress, 0.5, 0.5)?
     };
 
-    let (locations, hh, hh_cov, persons, persons_cov) =
-        households::totals(input.households, &households);
-    let cameras_online = input.cameras.iter().filter(|c| c.online).count();
-    let sites_by_kind = sites::by_kind(input.sites, &sites);
-    let sites_covered = (0..sites.len()).filter(|&i| sites.covered(i)).count();
-    let area_cells: u64 = areas.iter().map(|a| a.cells).sum();
-    let area_cells_covered: u64 = areas.iter().map(|a| a.cells_covered).sum();
-    let summary = Summary {
-        household_locations: locations,
-        households: hh,
-        covered_households: hh_cov,
-        household_coverage: ratio(hh_cov, hh),
-        persons,
-        covered_persons: persons_cov,
-        cameras: input.cameras.len(),
-        cameras_online,
-        online_rate: ratio(cameras_online as u64, input.cameras.len() as u64),
-        sites: input.sites.len(),
-        sites_covered,
-        sites_by_kind,
+    let summary = Summary::of(&Tally {
+        cameras: input.cameras,
+        households: input.households,
+        households_seen: &households,
+        sites: input.sites,
+        sites_seen: &sites,
         areas: input.areas.len(),
-        area_cells,
-        area_cells_covered,
-        area_coverage: ratio(area_cells_covered, area_cells),
-        gaps: gaps.len(),
-        households_in_gaps: gaps.iter().map(|g| g.households_uncovered).sum(),
+        area_cells: areas.iter().map(|a| a.cells).sum(),
+        area_cells_covered: areas.iter().map(|a| a.cells_covered).sum(),
+        gaps: &gaps,
         buildings: input.buildings.len(),
-        household_camera_pairs: households.pairs(),
-    };
+    });
     progress.report("done", 1.0);
     Ok(CoverageResult {
         households,
@@ -391,4 +449,25 @@ pub fn coverage(
         gaps,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeenBy;
+
+    #[test]
+    fn a_seen_by_table_is_put_back_together_from_its_seen_points() {
+        let t = SeenBy::from_seen(5, vec![(3, vec![0, 7]), (1, vec![2])]).unwrap();
+        assert_eq!(t.len(), 5);
+        let rows: Vec<&[u32]> = (0..5).map(|i| t.cameras(i)).collect();
+        assert_eq!(rows, [&[][..], &[2], &[], &[0, 7], &[]]);
+        assert_eq!(t.pairs(), 3);
+        assert!(
+            SeenBy::from_seen(5, vec![(5, vec![1])]).is_none(),
+            "past the end"
+        );
+        assert!(SeenBy::from_seen(5, vec![(1, vec![1]), (1, vec![2])]).is_none());
+        assert!(SeenBy::from_seen(5, vec![(1, vec![2, 1])]).is_none());
+        assert_eq!(SeenBy::from_seen(0, vec![]).unwrap().len(), 0);
+    }
 }

@@ -8,9 +8,7 @@ use super::error::ServiceError;
 use super::features::{bbox_of, stored_from_output};
 use super::jobs::{not_sharded, Engine, Inputs, JobError, JobKind, JobOutput, OutputLayer};
 use crate::bounds;
-use crate::coverage::{
-    self, CoverageError, CoverageInput, CoverageOptions, Goal, ProposeInput, ProposeOptions,
-};
+use crate::coverage::{self, CoverageError, Goal, ProposeInput, ProposeOptions};
 use crate::layers::{outputs, AnyLayer, LayerKind};
 use crate::model::{list_codes, AreaRules, Grid, Rules, RulesError};
 use crate::partition::{self, RetiredCode, UpdateError, UpdateOptions};
@@ -333,11 +331,14 @@ macro_rules! take {
     };
 }
 
+mod coverage_job;
+mod coverage_shards;
 mod partition_job;
-mod shards;
+mod partition_shards;
+mod shard_io;
 pub(crate) use partition_job::area_code;
 use partition_job::{area_note, part_err, partition_options, partition_summary, PartitionTotals};
-pub use shards::partition_is_shardable;
+pub use partition_shards::partition_is_shardable;
 
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
     [p.x(), p.y(), p.x(), p.y()]
@@ -484,82 +485,6 @@ impl Builtin {
         })
     }
 
-    fn coverage(
-        &self,
-        params: &Value,
-        inputs: &Inputs<'_>,
-        progress: &dyn Progress,
-    ) -> Result<JobOutput, JobError> {
-        let p: CoverageParams = serde_json::from_value(params.clone()).unwrap_or_default();
-        let mut options = CoverageOptions::default();
-        if let Some(r) = p.h3_resolution {
-            options.h3_resolution = h3o::Resolution::try_from(r)
-                .map_err(|e| JobError::Invalid(format!("h3_resolution: {e}")))?;
-        }
-        if let Some(a) = p.area_coverage {
-            options.area_coverage = a;
-        }
-        options.gaps = p.gaps.unwrap_or(options.area_coverage) && options.area_coverage;
-        let cameras = take!(inputs, Cameras, Cameras, required);
-        let households = take!(inputs, Households, Households, required);
-        let areas = take!(inputs, Areas, Areas);
-        let buildings = take!(inputs, Buildings, Buildings);
-        let sites = take!(inputs, Sites, Sites);
-        let input = CoverageInput {
-            cameras: &cameras,
-            households: &households,
-            areas: &areas,
-            buildings: &buildings,
-            sites: &sites,
-        };
-        let result = coverage::coverage(&input, &options, progress).map_err(cov_err)?;
-        progress.report("writing results", 0.99);
-        let s = &result.summary;
-        let mut layers = Vec::new();
-        let bytes = write(|w| {
-            outputs::write_covered_households(w, &households, &cameras, &result.households)
-        })?;
-        layers.push(layer(
-            "coverage_households",
-            json!({"households": s.households, "covered_households": s.covered_households}),
-            stored_from_output(&bytes, households.iter().map(|h| point_box(&h.location)))?,
-        ));
-        let bytes = write(|w| outputs::write_camera_use(w, &cameras, &result.households))?;
-        layers.push(layer(
-            "coverage_cameras",
-            json!({"cameras": s.cameras, "cameras_online": s.cameras_online}),
-            stored_from_output(&bytes, cameras.iter().map(|c| point_box(&c.location)))?,
-        ));
-        if !areas.is_empty() {
-            let bytes = write(|w| outputs::write_area_coverage(w, &areas, &result.areas))?;
-            layers.push(layer(
-                "coverage",
-                json!({"areas": areas.len()}),
-                stored_from_output(&bytes, areas.iter().map(|a| bbox_of(&a.geometry)))?,
-            ));
-            let bytes = write(|w| outputs::write_gaps(w, &areas, &result.gaps))?;
-            layers.push(layer(
-                "gaps",
-                json!({"gaps": result.gaps.len(), "households_in_gaps": s.households_in_gaps}),
-                stored_from_output(&bytes, result.gaps.iter().map(|g| bbox_of(&g.geometry)))?,
-            ));
-        }
-        if !sites.is_empty() {
-            let bytes =
-                write(|w| outputs::write_covered_sites(w, &sites, &cameras, &result.sites))?;
-            layers.push(layer(
-                "coverage_sites",
-                json!({"sites": s.sites, "sites_covered": s.sites_covered}),
-                stored_from_output(&bytes, sites.iter().map(|x| point_box(&x.location)))?,
-            ));
-        }
-        Ok(JobOutput {
-            layers,
-            summary: serde_json::to_value(&result.summary).unwrap_or(Value::Null),
-            ..Default::default()
-        })
-    }
-
     fn propose(
         &self,
         params: &Value,
@@ -619,11 +544,14 @@ impl Builtin {
 }
 
 /// Stored features as one FeatureCollection text.
-pub(crate) fn collection_text(features: &[StoredFeature]) -> String {
-    let mut text =
-        String::with_capacity(features.iter().map(|f| f.json.len() + 1).sum::<usize>() + 64);
+pub(crate) fn collection_text<'a>(
+    features: impl IntoIterator<Item = &'a StoredFeature, IntoIter: Clone>,
+) -> String {
+    let features = features.into_iter();
+    let size = features.clone().map(|f| f.json.len() + 1).sum::<usize>();
+    let mut text = String::with_capacity(size + 64);
     text.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, f) in features.iter().enumerate() {
+    for (i, f) in features.enumerate() {
         if i > 0 {
             text.push(',');
         }
@@ -687,7 +615,8 @@ impl Engine for Builtin {
     ) -> Result<Option<Vec<String>>, JobError> {
         match kind {
             JobKind::Partition => self.partition_shards(params, inputs),
-            JobKind::Coverage | JobKind::Propose => Ok(None),
+            JobKind::Coverage => self.coverage_shards(inputs),
+            JobKind::Propose => Ok(None),
         }
     }
 
@@ -701,7 +630,8 @@ impl Engine for Builtin {
     ) -> Result<Value, JobError> {
         match kind {
             JobKind::Partition => self.partition_shard(params, inputs, shard, progress),
-            _ => Err(not_sharded(kind)),
+            JobKind::Coverage => self.coverage_shard(params, inputs, shard, progress),
+            JobKind::Propose => Err(not_sharded(kind)),
         }
     }
 
@@ -714,7 +644,8 @@ impl Engine for Builtin {
     ) -> Result<JobOutput, JobError> {
         match kind {
             JobKind::Partition => self.assemble_partition(params, inputs, parts),
-            _ => Err(not_sharded(kind)),
+            JobKind::Coverage => self.assemble_coverage(params, inputs, parts),
+            JobKind::Propose => Err(not_sharded(kind)),
         }
     }
 }

@@ -70,6 +70,15 @@ pub struct StoredFeature {
     pub json: Box<str>,
 }
 
+/// A feature read by [`Store::features_where`], with its position in its
+/// layer (0 for the first feature): a shard's results name the features
+/// they are about by it, so the assembly can put them back in layer order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedFeature {
+    pub position: usize,
+    pub feature: StoredFeature,
+}
+
 /// Which features of a layer to read, by their bounding boxes
 /// (`[minx, miny, maxx, maxy]`, borders included).
 #[derive(Debug, Clone, PartialEq)]
@@ -434,20 +443,22 @@ pub trait Store: Send + Sync {
         layer: &str,
     ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError>;
 
-    /// The features of a layer that `filter` keeps, in layer order (`None`
-    /// when there is no such layer): what a county shard reads of a
-    /// province's households. Stores that can ask an index do; this default
-    /// reads the layer and filters it.
+    /// The features of a layer that `filter` keeps, in layer order, each
+    /// with its position in the layer (`None` when there is no such layer):
+    /// what a county shard reads of a province's households. Stores that can
+    /// ask an index do; this default reads the layer and filters it.
     fn features_where(
         &self,
         dataset: &str,
         layer: &str,
         filter: &BoxFilter,
-    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+    ) -> Result<Option<Vec<PlacedFeature>>, StoreError> {
         Ok(self.features(dataset, layer)?.map(|(_, features)| {
             features
                 .into_iter()
-                .filter(|f| filter.keeps(&f.bbox))
+                .enumerate()
+                .filter(|(_, f)| filter.keeps(&f.bbox))
+                .map(|(position, feature)| PlacedFeature { position, feature })
                 .collect()
         }))
     }

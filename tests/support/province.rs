@@ -177,6 +177,83 @@ impl Province {
     }
 }
 
+impl Province {
+    /// `count` cameras over the province and a little beyond it (in
+    /// counties, between them, outside every county's box): domes, bullets
+    /// and PTZ cameras of ranges up to 900 m, so that many see across the
+    /// half-cell gap between two counties; one in eight offline.
+    pub fn cameras(&self, count: usize) -> String {
+        let mut rng = Rng(0xCA3E);
+        let e = self.extent();
+        let feats: Vec<String> = (0..count)
+            .map(|i| {
+                let x = e[0] - 0.01 + (e[2] - e[0] + 0.02) * rng.unit();
+                let y = e[1] - 0.01 + (e[3] - e[1] + 0.02) * rng.unit();
+                let online = rng.next() % 8 != 0;
+                let props = match rng.next() % 3 {
+                    0 => format!(r#""type":"dome","range_m":{}"#, 30 + rng.next() % 300),
+                    1 => format!(
+                        r#""type":"bullet","range_m":{},"fov_deg":{},"azimuth_deg":{}"#,
+                        50 + rng.next() % 850,
+                        30 + rng.next() % 120,
+                        rng.next() % 360
+                    ),
+                    _ => format!(r#""type":"ptz","range_m":{}"#, 100 + rng.next() % 800),
+                };
+                format!(
+                    r#"{{"type":"Feature","properties":{{"id":"cam{i}",{props},"online":{online}}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#
+                )
+            })
+            .collect();
+        collection(&feats)
+    }
+
+    /// `count` square buildings, 10 to 60 m a side, over the province.
+    pub fn buildings(&self, count: usize) -> String {
+        let mut rng = Rng(0xB1D6);
+        let e = self.extent();
+        let feats: Vec<String> = (0..count)
+            .map(|_| {
+                let (x, y) = (
+                    e[0] + (e[2] - e[0]) * rng.unit(),
+                    e[1] + (e[3] - e[1]) * rng.unit(),
+                );
+                let side = (10.0 + 50.0 * rng.unit()) / 100_000.0;
+                let (x1, y1) = (x + side, y + side);
+                format!(
+                    r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{x:.7},{y:.7}],[{x1:.7},{y:.7}],[{x1:.7},{y1:.7}],[{x:.7},{y1:.7}],[{x:.7},{y:.7}]]]}}}}"#
+                )
+            })
+            .collect();
+        collection(&feats)
+    }
+
+    /// `count` key sites of three kinds over the province and beyond it.
+    pub fn sites(&self, count: usize) -> String {
+        let mut rng = Rng(0x517E);
+        let e = self.extent();
+        let kinds = ["village_entrance", "school", "intersection"];
+        let feats: Vec<String> = (0..count)
+            .map(|i| {
+                let x = e[0] - 0.01 + (e[2] - e[0] + 0.02) * rng.unit();
+                let y = e[1] - 0.01 + (e[3] - e[1] + 0.02) * rng.unit();
+                let kind = kinds[i % kinds.len()];
+                format!(
+                    r#"{{"type":"Feature","properties":{{"kind":"{kind}","name":"site {i}"}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#
+                )
+            })
+            .collect();
+        collection(&feats)
+    }
+}
+
+fn collection(features: &[String]) -> String {
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
+}
+
 /// The bytes of a FeatureCollection from its features on: the collection's
 /// `name` is the layer's (`grids` from the command line, `d.grids` from the
 /// service), everything after it must be the same.

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{JobError, JobKind, JobOutput};
-use crate::layers::{AnyLayer, LayerKind, ReadOptions};
+use crate::layers::{AnyLayer, LayerKind, LayerReport, ReadOptions};
 use crate::progress::Progress;
 use crate::store::Store;
 
@@ -22,33 +22,51 @@ impl Inputs<'_> {
         let Some((_, features)) = self.store.features(self.dataset, kind.as_str())? else {
             return Ok(None);
         };
-        Self::model_layer(kind, features)
+        let text = crate::service::engines::collection_text(&features);
+        drop(features);
+        Ok(Self::read(kind, &text)?.map(|(layer, _)| layer))
     }
 
-    /// The features of a stored layer that `filter` keeps, as model types;
-    /// `None` when the dataset has no such layer or nothing passes.
+    /// The features of a stored layer that `filter` keeps, as model types
+    /// with their positions in the layer; `None` when the dataset has no
+    /// such layer or nothing passes.
     pub fn layer_where(
         &self,
         kind: LayerKind,
         filter: &crate::store::BoxFilter,
-    ) -> Result<Option<AnyLayer>, JobError> {
-        let Some(features) = self
+    ) -> Result<Option<LayerPart>, JobError> {
+        let Some(placed) = self
             .store
             .features_where(self.dataset, kind.as_str(), filter)?
         else {
             return Ok(None);
         };
-        Self::model_layer(kind, features)
+        let text = crate::service::engines::collection_text(placed.iter().map(|p| &p.feature));
+        let Some((layer, report)) = Self::read(kind, &text)? else {
+            return Ok(None);
+        };
+        // Stored features were accepted once; one rejected now would shift
+        // the positions of every one after it.
+        if report.accepted != placed.len() {
+            return Err(JobError::Input {
+                layer: kind,
+                reason: format!(
+                    "{} of {} stored features are no longer readable",
+                    placed.len() - report.accepted,
+                    placed.len()
+                ),
+            });
+        }
+        Ok(Some(LayerPart {
+            positions: placed.iter().map(|p| p.position).collect(),
+            layer,
+        }))
     }
 
-    fn model_layer(
-        kind: LayerKind,
-        features: Vec<crate::store::StoredFeature>,
-    ) -> Result<Option<AnyLayer>, JobError> {
-        let text = crate::service::engines::collection_text(&features);
-        drop(features);
-        match crate::layers::read_layer(kind, &text, &ReadOptions::default()) {
-            Ok((layer, _)) => Ok(Some(layer)),
+    /// A layer's text as model types; `None` when it has no features.
+    fn read(kind: LayerKind, text: &str) -> Result<Option<(AnyLayer, LayerReport)>, JobError> {
+        match crate::layers::read_layer(kind, text, &ReadOptions::default()) {
+            Ok(read) => Ok(Some(read)),
             Err(crate::layers::LayerError::Empty) => Ok(None),
             Err(e) => Err(JobError::Input {
                 layer: kind,
@@ -61,6 +79,13 @@ impl Inputs<'_> {
     pub fn require(&self, kind: LayerKind) -> Result<AnyLayer, JobError> {
         self.layer(kind)?.ok_or(JobError::MissingLayer(kind))
     }
+}
+
+/// Part of a stored layer ([`Inputs::layer_where`]): the model values and,
+/// in the same order, the position in the layer of the feature each came from.
+pub struct LayerPart {
+    pub positions: Vec<usize>,
+    pub layer: AnyLayer,
 }
 
 /// Runs the computation of a job. The service ships [`crate::service::engines::Builtin`];

@@ -16,7 +16,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row, Transaction};
 
 use super::copy;
-use crate::store::{now_rfc3339, BoxFilter, LayerMeta, LayerSource, StoreError, StoredFeature};
+use crate::store::{
+    now_rfc3339, BoxFilter, LayerMeta, LayerSource, PlacedFeature, StoreError, StoredFeature,
+};
 
 /// The metadata columns, in the order [`meta_row`] reads them.
 pub(super) const META_COLS: &str = "dataset, layer, kind, source, features, minx, miny, maxx, maxy, report, job, updated, version, feature_table";
@@ -294,7 +296,8 @@ pub(super) async fn features(
     dataset: &str,
     layer: &str,
 ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError> {
-    features_kept(client, dataset, layer, None).await
+    let found = features_kept(client, dataset, layer, None).await?;
+    Ok(found.map(|(meta, placed)| (meta, placed.into_iter().map(|p| p.feature).collect())))
 }
 
 /// The features of a layer that `filter` keeps, in order. A box that features
@@ -306,12 +309,12 @@ pub(super) async fn features_where(
     dataset: &str,
     layer: &str,
     filter: &BoxFilter,
-) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+) -> Result<Option<Vec<PlacedFeature>>, StoreError> {
     let found = features_kept(client, dataset, layer, Some(filter)).await?;
     Ok(found.map(|(_, features)| {
         features
             .into_iter()
-            .filter(|f| filter.keeps(&f.bbox))
+            .filter(|p| filter.keeps(&p.feature.bbox))
             .collect()
     }))
 }
@@ -321,7 +324,7 @@ async fn features_kept(
     dataset: &str,
     layer: &str,
     filter: Option<&BoxFilter>,
-) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError> {
+) -> Result<Option<(LayerMeta, Vec<PlacedFeature>)>, StoreError> {
     // A write that lands between reading the metadata and reading its table
     // drops that table: read the new metadata then. Each retry means another
     // write committed, so a few are plenty.
@@ -352,7 +355,7 @@ async fn read_table(
     table: &str,
     expected: u64,
     filter: Option<&BoxFilter>,
-) -> Result<Vec<StoredFeature>, tokio_postgres::Error> {
+) -> Result<Vec<PlacedFeature>, tokio_postgres::Error> {
     /// How far a box to meet is grown for the index (degrees).
     const HAIR: f64 = 1e-9;
     let (clause, params): (&str, Vec<Vec<f64>>) = match filter {
@@ -371,7 +374,7 @@ async fn read_table(
     let rows = client
         .query_raw(
             &format!(
-                "SELECT fid, minx, miny, maxx, maxy, feature FROM wangge.{table} {clause} ORDER BY seq"
+                "SELECT seq, fid, minx, miny, maxx, maxy, feature FROM wangge.{table} {clause} ORDER BY seq"
             ),
             params.iter(),
         )
@@ -380,10 +383,15 @@ async fn read_table(
     let capacity = if filter.is_some() { 0 } else { expected };
     let mut out = Vec::with_capacity(capacity as usize);
     while let Some(r) = rows.try_next().await? {
-        out.push(StoredFeature {
-            id: r.try_get::<_, &str>(0)?.into(),
-            bbox: [r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?],
-            json: r.try_get::<_, &str>(5)?.into(),
+        let seq: i32 = r.try_get(0)?;
+        out.push(PlacedFeature {
+            // Written from 0 up by `copy` (never negative).
+            position: seq as usize,
+            feature: StoredFeature {
+                id: r.try_get::<_, &str>(1)?.into(),
+                bbox: [r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?],
+                json: r.try_get::<_, &str>(6)?.into(),
+            },
         });
     }
     Ok(out)

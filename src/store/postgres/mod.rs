@@ -42,7 +42,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     redact, Adoption, BoxFilter, JobProgress, JobQueue, JobRecord, LayerMeta, LayerSource,
-    NewLayer, Store, StoreError, StoredFeature, ADOPTED_LAYER,
+    NewLayer, PlacedFeature, Store, StoreError, StoredFeature, ADOPTED_LAYER,
 };
 use crate::partition::RetiredCode;
 use layers::LayerWrite;
@@ -452,7 +452,7 @@ impl Store for PgStore {
         dataset: &str,
         layer: &str,
         filter: &BoxFilter,
-    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+    ) -> Result<Option<Vec<PlacedFeature>>, StoreError> {
         let pool = self.pool.clone();
         let (d, l, filter) = (dataset.to_string(), layer.to_string(), filter.clone());
         self.run(async move {

@@ -12,17 +12,18 @@
 
 use serde_json::{json, Value};
 
+use super::shard_io::{feature_from, feature_json, part_where, stored_counties, unreadable};
 use super::{
-    area_code, area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
+    area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
     PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::Household;
-use crate::partition::counties::{box_holds, county_codes, Counties};
+use crate::partition::counties::{box_holds, Counties};
 use crate::partition::{self};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
-use crate::store::{BoxFilter, StoredFeature};
+use crate::store::BoxFilter;
 
 /// Whether a partition job can be cut: a fresh partition, not a census
 /// update (whose grids move between areas' previous grids) or a run around
@@ -33,34 +34,11 @@ pub fn partition_is_shardable(params: &Value) -> bool {
 }
 
 fn households_where(inputs: &Inputs<'_>, filter: &BoxFilter) -> Result<Vec<Household>, JobError> {
-    Ok(match inputs.layer_where(LayerKind::Households, filter)? {
-        Some(AnyLayer::Households(h)) => h,
-        _ => Vec::new(),
-    })
-}
-
-/// A stored feature as shard JSON: the box as the bits of its numbers, so
-/// it comes back exactly.
-fn feature_json(f: &StoredFeature) -> Value {
-    json!([f.id, f.bbox.map(f64::to_bits), f.json])
-}
-
-fn feature_from(v: &Value) -> Option<StoredFeature> {
-    let id = v.get(0)?.as_str()?;
-    let bits = v.get(1)?.as_array()?;
-    let mut bbox = [0.0; 4];
-    for (b, x) in bbox.iter_mut().zip(bits) {
-        *b = f64::from_bits(x.as_u64()?);
-    }
-    Some(StoredFeature {
-        id: id.into(),
-        bbox,
-        json: v.get(2)?.as_str()?.into(),
-    })
-}
-
-fn unreadable(what: &str) -> JobError {
-    JobError::Invalid(format!("a stored shard result is unreadable: {what}"))
+    let (_, households) = part_where(inputs, LayerKind::Households, filter, |l| match l {
+        AnyLayer::Households(h) => Some(h),
+        _ => None,
+    })?;
+    Ok(households)
 }
 
 impl Builtin {
@@ -73,13 +51,7 @@ impl Builtin {
         if !partition_is_shardable(params) {
             return Ok(None);
         }
-        // The codes alone, read without building the areas (every partition
-        // on a queue store asks this before it runs).
-        let Some((_, stored)) = inputs.store.features(inputs.dataset, "areas")? else {
-            return Ok(None);
-        };
-        let codes: Vec<String> = stored.iter().filter_map(|f| area_code(&f.json)).collect();
-        Ok(Some(county_codes(codes.iter().map(String::as_str))))
+        stored_counties(inputs)
     }
 
     /// One county's grids, area by area, and the outside households it reports.
@@ -185,7 +157,7 @@ impl Builtin {
         let mut notes = Vec::new();
         for a in &per_area {
             for f in a["grids"].as_array().ok_or_else(|| unreadable("grids"))? {
-                features.push(feature_from(f).ok_or_else(|| unreadable("a grid"))?);
+                features.push(feature_from(f)?);
             }
             within_rules += a["within"].as_u64().unwrap_or(0) as usize;
             if !a["note"].is_null() {
