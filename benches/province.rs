@@ -16,6 +16,11 @@
 //!   process's `VmHWM`), and whether the grids layer has byte for byte the
 //!   features of `wangge partition` (timed whole-process with `/usr/bin/time
 //!   -v`) over the same inputs.
+//! - **Coverage**: `WANGGE_BENCH_CAMERAS` cameras (50,000) over the
+//!   province, the coverage job (H3 area coverage and gaps of every area)
+//!   cut into county shards and run by 1 and 2 workers, against `wangge
+//!   coverage`: wall, peak memory, and whether the covered-households layer
+//!   has byte for byte the features of the command line's `households.geojson`.
 //!
 //! The machine has 2 cores: more workers share them, so the ratios show what
 //! a worker costs or gives on one machine; the per-county cost is what a
@@ -142,14 +147,22 @@ fn start_worker(url: &str) -> Worker {
     Worker(child)
 }
 
-/// One partition by `n` workers: wall seconds, the workers' peak MB (the
-/// largest, and the sum), and the grids layer as downloaded.
-fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64, Vec<u8>) {
+/// One job (`partition` or `coverage`) of dataset `p` by `n` workers: wall
+/// seconds, the workers' peak MB (the largest, and the sum), and the layer
+/// `layer` as downloaded.
+fn job_with(
+    n: usize,
+    kind: &str,
+    layer: &str,
+    url: &str,
+    a: &Server,
+    b: &Server,
+) -> (f64, f64, f64, Vec<u8>) {
     let workers: Vec<Worker> = (0..n).map(|_| start_worker(url)).collect();
     std::thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
     let (status, body) =
-        request(&a.addr, "POST", "/api/v1/datasets/p/partition", b"").expect("submit");
+        request(&a.addr, "POST", &format!("/api/v1/datasets/p/{kind}"), b"").expect("submit");
     assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
     let job: Value = serde_json::from_slice(&body).unwrap();
     let path = format!("/api/v1/jobs/{}", job["id"].as_str().unwrap());
@@ -167,15 +180,48 @@ fn partition_with(n: usize, url: &str, a: &Server, b: &Server) -> (f64, f64, f64
     assert_eq!(done["state"], "succeeded", "{done}");
     let peaks: Vec<f64> = workers.iter().map(|w| peak_mb(w.0.id())).collect();
     drop(workers);
-    let (status, grids) =
-        request(&b.addr, "GET", "/api/v1/datasets/p/layers/grids", b"").expect("download");
+    let (status, features) = request(
+        &b.addr,
+        "GET",
+        &format!("/api/v1/datasets/p/layers/{layer}"),
+        b"",
+    )
+    .expect("download");
     assert_eq!(status, 200);
     println!(
-        "{n} worker(s): {wall:.1} s, shards {}/{}, peak {:?} MB",
+        "{kind}, {n} worker(s): {wall:.1} s, shards {}/{}, peak {:?} MB",
         done["shards_done"], done["shards_total"], peaks
     );
     let max = peaks.iter().copied().fold(0.0, f64::max);
-    (wall, max, peaks.iter().sum(), grids)
+    (wall, max, peaks.iter().sum(), features)
+}
+
+/// A row of a jobs table: workers, wall, largest and summed peak MB, and
+/// whether the result is the command line's.
+type JobRow = (usize, f64, f64, f64, bool);
+
+/// The rows of one job kind against the command line's run, as Markdown.
+fn job_table(
+    what: &str,
+    same_as: &str,
+    cli: (f64, f64),
+    rows: &[JobRow],
+    counties: usize,
+) -> String {
+    let (cli_s, cli_mb) = cli;
+    let mut md = format!(
+        "| {what} | wall | vs 1 worker | peak memory (largest process) | peak memory (all workers) | {same_as} = CLI's, byte for byte |\n|---|---|---|---|---|---|\n\
+| `wangge {what}`, one process (`/usr/bin/time -v`) | {cli_s:.1} s | — | {cli_mb:.0} MB | — | (the reference) |\n"
+    );
+    let one = rows[0].1;
+    for (n, wall, max_mb, sum_mb, same) in rows {
+        md.push_str(&format!(
+            "| {n} worker(s), {counties} county shards | {wall:.1} s | {:.2}× | {max_mb:.0} MB | {sum_mb:.0} MB | {} |\n",
+            one / wall,
+            if *same { "yes" } else { "**no**" }
+        ));
+    }
+    md
 }
 
 /// The province's extent, for the random requests of the read load.
@@ -233,6 +279,7 @@ fn main() {
         households_per_point: Some(1),
     };
     let max_workers = env_num("WANGGE_BENCH_WORKERS", 3) as usize;
+    let cameras = env_num("WANGGE_BENCH_CAMERAS", 50_000) as usize;
     let dir = std::env::temp_dir().join(format!("wangge-bench-province-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -288,7 +335,9 @@ fn main() {
                 "--max-body-mb",
                 "4096",
                 "--max-job-cells",
-                "1e9",
+                "1e12",
+                "--max-job-pairs",
+                "1e15",
             ],
         )
     };
@@ -301,10 +350,48 @@ fn main() {
 
     let mut rows = Vec::new();
     for n in 1..=max_workers {
-        let (wall, max_mb, sum_mb, grids) = partition_with(n, &url, &a, &b);
+        let (wall, max_mb, sum_mb, grids) = job_with(n, "partition", "grids", &url, &a, &b);
         let same = features_part(&grids) == features_part(&cli_grids);
         rows.push((n, wall, max_mb, sum_mb, same));
     }
+    // Coverage: the cameras uploaded, the command line against 1 and 2
+    // workers (the households layer compared).
+    std::fs::write(f("cameras.in.geojson"), shape.cameras(cameras)).unwrap();
+    timed_wangge(&[
+        "convert",
+        "--layer",
+        "cameras",
+        "--in",
+        &s("cameras.in.geojson"),
+        "--out",
+        &s("cameras.geojson"),
+    ]);
+    let cli_coverage = timed_wangge(&[
+        "coverage",
+        "--cameras",
+        &s("cameras.geojson"),
+        "--households",
+        &s("households.geojson"),
+        "--areas",
+        &s("areas.geojson"),
+        "--out",
+        &s("coverage"),
+        "--max-cells",
+        "1e12",
+        "--max-pairs",
+        "1e15",
+    ]);
+    println!("wangge coverage (one process): {cli_coverage:?}");
+    let cli_seen = std::fs::read(f("coverage").join("households.geojson")).unwrap();
+    put(&a, "cameras", &f("cameras.in.geojson"));
+    let mut coverage_rows = Vec::new();
+    for n in 1..=max_workers.min(2) {
+        let (wall, max_mb, sum_mb, seen) =
+            job_with(n, "coverage", "coverage_households", &url, &a, &b);
+        let same = features_part(&seen) == features_part(&cli_seen);
+        coverage_rows.push((n, wall, max_mb, sum_mb, same));
+    }
+
     // Reads of the grids, from replica A alone and from both.
     EXTENT.set(shape.extent()).expect("set once");
     let (one_addr, both) = (vec![a.addr.clone()], vec![a.addr.clone(), b.addr.clone()]);
@@ -342,18 +429,13 @@ before, {load_after} after. One run per row.\n\n",
         points as f64 / ogr_s,
         ogr_s / upload_s
     ));
-    md.push_str(&format!(
-        "| partition | wall | vs 1 worker | peak memory (largest process) | peak memory (all workers) | grids = CLI's, byte for byte |\n|---|---|---|---|---|---|\n\
-| `wangge partition`, one process (`/usr/bin/time -v`) | {cli_s:.1} s | — | {cli_mb:.0} MB | — | (the reference) |\n"
+    md.push_str(&job_table(
+        "partition",
+        "grids",
+        (cli_s, cli_mb),
+        &rows,
+        shape.counties,
     ));
-    for (n, wall, max_mb, sum_mb, same) in &rows {
-        md.push_str(&format!(
-            "| {n} worker(s), {} county shards | {wall:.1} s | {:.2}× | {max_mb:.0} MB | {sum_mb:.0} MB | {} |\n",
-            shape.counties,
-            one / wall,
-            if *same { "yes" } else { "**no**" }
-        ));
-    }
     md.push_str(&format!(
         "\nPer county (1 worker): {:.2} s for {} households.\n",
         one / shape.counties as f64,
@@ -368,11 +450,26 @@ before, {load_after} after. One run per row.\n\n",
             r2 / r1
         ));
     }
+    md.push_str(&format!(
+        "\n{cameras} cameras (domes, bullets and PTZ of up to 900 m, one in eight offline), \
+H3 area coverage and gaps of every area:\n\n"
+    ));
+    md.push_str(&job_table(
+        "coverage",
+        "covered households",
+        cli_coverage,
+        &coverage_rows,
+        shape.counties,
+    ));
     print!("{md}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/PROVINCE_RESULTS.md");
     std::fs::write(&out, md).unwrap();
     assert!(
         rows.iter().all(|r| r.4),
         "a sharded run's grids differ from the CLI's"
+    );
+    assert!(
+        coverage_rows.iter().all(|r| r.4),
+        "a sharded coverage differs from the CLI's"
     );
 }
