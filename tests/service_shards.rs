@@ -336,7 +336,7 @@ fn county_boxes() -> Vec<[f64; 4]> {
     boxes.into_values().collect()
 }
 
-/// The point features of a layer: (id or index, lon, lat, properties).
+/// The point features of a layer: (lon, lat, properties).
 fn points(collection: &[u8]) -> Vec<(f64, f64, Value)> {
     let v: Value = serde_json::from_slice(collection).unwrap();
     v["features"]
