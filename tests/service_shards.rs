@@ -99,9 +99,9 @@ fn cli_grids(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("grids.geojson")).unwrap()
 }
 
-/// The summary of the same partition run whole, on the embedded store.
-fn whole_run_summary(dir: &Path) -> Value {
-    let s = Server::start(
+/// A server on the embedded store in `dir`, which runs every job whole.
+fn embedded(dir: &Path) -> Server {
+    Server::start(
         &[
             "--data-dir",
             dir.join("sqlite").to_str().unwrap(),
@@ -109,7 +109,12 @@ fn whole_run_summary(dir: &Path) -> Value {
             "http://wangge.test",
         ],
         &[],
-    );
+    )
+}
+
+/// The summary of the same partition run whole, on the embedded store.
+fn whole_run_summary(dir: &Path) -> Value {
+    let s = embedded(dir);
     put_layer(&s, "areas", &PROVINCE.areas());
     put_layer(&s, "households", &PROVINCE.households());
     let path = partition(&s);
@@ -362,15 +367,7 @@ fn points(collection: &[u8]) -> Vec<(f64, f64, Value)> {
 #[test]
 fn a_coverage_cut_into_county_shards_writes_what_the_whole_run_writes() {
     let dir = common::temp_dir("coverage-shards");
-    let whole = Server::start(
-        &[
-            "--data-dir",
-            dir.join("sqlite").to_str().unwrap(),
-            "--public-url",
-            "http://wangge.test",
-        ],
-        &[],
-    );
+    let whole = embedded(&dir);
     put_coverage_inputs(&whole);
     let w = coverage(&whole);
     assert_eq!(w["state"], "succeeded", "{w}");

@@ -17,7 +17,9 @@
 use serde_json::{json, Value};
 
 use super::coverage_job::{area_features, coverage_options, CoverageLayers};
-use super::shard_io::{feature_from, feature_json, number_from, part_where, unreadable};
+use super::shard_io::{
+    feature_from, feature_json, number_from, part_where, shard_counties, unreadable,
+};
 use super::{cov_err, coverage_job, Builtin};
 use crate::bounds::MAX_RANGE_M;
 use crate::coverage::{self, CoverageInput, Gap, SeenBy, Summary, Tally};
@@ -154,13 +156,7 @@ impl Builtin {
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
         let options = coverage_options(params)?;
-        let areas = take!(inputs, Areas, Areas, required);
-        let counties = Counties::of(&areas);
-        let Some(this) = counties.get(county) else {
-            return Err(JobError::Invalid(format!(
-                "the areas layer has no county {county}"
-            )));
-        };
+        let (areas, counties, this) = shard_counties(inputs, county)?;
         let inside = BoxFilter::Meets(this.bbox);
         let reach = BoxFilter::Meets(grow_box(this.bbox, MAX_RANGE_M));
         let (household_at, households) = part!(inputs, Households, Households, &inside)?;

@@ -12,14 +12,16 @@
 
 use serde_json::{json, Value};
 
-use super::shard_io::{feature_from, feature_json, part_where, stored_counties, unreadable};
+use super::shard_io::{
+    feature_from, feature_json, part_where, shard_counties, stored_counties, unreadable,
+};
 use super::{
     area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
     PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::Household;
-use crate::partition::counties::{box_holds, Counties};
+use crate::partition::counties::box_holds;
 use crate::partition::{self};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
@@ -63,13 +65,7 @@ impl Builtin {
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
         let options = partition_options(params)?;
-        let areas = take!(inputs, Areas, Areas, required);
-        let counties = Counties::of(&areas);
-        let Some(this) = counties.get(county) else {
-            return Err(JobError::Invalid(format!(
-                "the areas layer has no county {county}"
-            )));
-        };
+        let (areas, counties, this) = shard_counties(inputs, county)?;
         let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
         let barriers = take!(inputs, Barriers, Barriers);
         let mask = counties.mask(county, areas.len());

@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 
 use crate::layers::{AnyLayer, LayerKind};
-use crate::partition::counties::county_codes;
+use crate::model::Area;
+use crate::partition::counties::{county_codes, Counties, County};
 use crate::service::jobs::{Inputs, JobError};
 use crate::store::{BoxFilter, StoredFeature};
 
@@ -41,6 +42,25 @@ pub(super) fn stored_counties(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>
         .filter_map(|f| super::area_code(&f.json))
         .collect();
     Ok(Some(county_codes(codes.iter().map(String::as_str))))
+}
+
+/// The dataset's areas, their counties, and the county a shard computes:
+/// every shard reads the areas whole, so that a point on a county border
+/// goes to the area (and the county) the whole run gives it.
+pub(super) fn shard_counties(
+    inputs: &Inputs<'_>,
+    county: &str,
+) -> Result<(Vec<Area>, Counties, County), JobError> {
+    let areas = match inputs.require(LayerKind::Areas)? {
+        AnyLayer::Areas(a) => a,
+        _ => Vec::new(),
+    };
+    let counties = Counties::of(&areas);
+    let this = counties
+        .get(county)
+        .cloned()
+        .ok_or_else(|| JobError::Invalid(format!("the areas layer has no county {county}")))?;
+    Ok((areas, counties, this))
 }
 
 /// A stored feature as shard JSON: the box as the bits of its numbers.
