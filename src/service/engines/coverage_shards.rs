@@ -31,41 +31,39 @@ use crate::progress::{NoProgress, Progress};
 use crate::service::jobs::{Inputs, JobError, JobOutput};
 use crate::store::BoxFilter;
 
-/// Points (households or sites) and the cameras that see them, by position
-/// in their layers: `[point, [camera, …]]` for the seen ones only.
-fn seen_json(
+/// The seen points (households or sites) that `keep` keeps, with the
+/// cameras that see them, as `(position, cameras)`: `points` maps the
+/// points, `cameras` the cameras (`None`: every camera, so the same) to
+/// their positions in the stored layers. A shard stores these as JSON
+/// (`[point, [camera, …]]`); the assembly puts them back in one table.
+fn seen_rows(
     points: &[usize],
-    cameras: &[usize],
+    cameras: Option<&[usize]>,
     seen: &SeenBy,
     keep: impl Fn(usize) -> bool,
-) -> Value {
-    let rows: Vec<Value> = (0..seen.len())
+) -> Vec<SeenRow> {
+    (0..seen.len())
         .filter(|&i| seen.covered(i) && keep(i))
         .map(|i| {
-            let cams: Vec<usize> = seen
-                .cameras(i)
-                .iter()
-                .map(|&c| cameras[c as usize])
-                .collect();
-            json!([points[i], cams])
+            let cams = seen.cameras(i).iter();
+            let cams = match cameras {
+                // Positions in the cameras layer, which the whole run numbers
+                // as u32 too.
+                Some(at) => cams.map(|&c| at[c as usize] as u32).collect(),
+                None => cams.copied().collect(),
+            };
+            (points[i], cams)
         })
-        .collect();
-    Value::Array(rows)
+        .collect()
 }
 
-fn seen_from(v: &Value, into: &mut Vec<(usize, Vec<u32>)>) -> Result<(), JobError> {
-    for row in v.as_array().ok_or_else(|| unreadable("seen points"))? {
-        let read = || -> Option<(usize, Vec<u32>)> {
-            let point = row.get(0)?.as_u64()? as usize;
-            let cams = row.get(1)?.as_array()?;
-            let cams = cams
-                .iter()
-                .map(|c| c.as_u64().and_then(|c| u32::try_from(c).ok()))
-                .collect::<Option<Vec<u32>>>()?;
-            Some((point, cams))
-        };
-        into.push(read().ok_or_else(|| unreadable("a seen point"))?);
-    }
+/// A seen point's position and the positions of the cameras that see it.
+type SeenRow = (usize, Vec<u32>);
+
+fn seen_from(v: &mut Value, into: &mut Vec<SeenRow>) -> Result<(), JobError> {
+    let rows: Vec<SeenRow> =
+        serde_json::from_value(v.take()).map_err(|e| unreadable(&format!("seen points: {e}")))?;
+    into.extend(rows);
     Ok(())
 }
 
@@ -190,9 +188,9 @@ impl Builtin {
             .map(|g| gap_json(g, this.areas[g.area]))
             .collect();
         Ok(json!({
-            "households": seen_json(&household_at, &camera_at, &result.households,
+            "households": seen_rows(&household_at, Some(&camera_at), &result.households,
                                     |i| reports(&households[i].location)),
-            "sites": seen_json(&site_at, &camera_at, &result.sites,
+            "sites": seen_rows(&site_at, Some(&camera_at), &result.sites,
                                |i| reports(&sites[i].location)),
             "areas": area_rows,
             "cells": [result.summary.area_cells, result.summary.area_cells_covered],
@@ -220,9 +218,9 @@ impl Builtin {
         let mut area_rows: Vec<(usize, Value)> = Vec::with_capacity(areas.len());
         let (mut cells, mut cells_covered) = (0u64, 0u64);
         let mut gaps = Vec::new();
-        for part in &parts {
-            seen_from(&part["households"], &mut seen_households)?;
-            seen_from(&part["sites"], &mut seen_sites)?;
+        for mut part in parts {
+            seen_from(&mut part["households"], &mut seen_households)?;
+            seen_from(&mut part["sites"], &mut seen_sites)?;
             for row in part["areas"]
                 .as_array()
                 .ok_or_else(|| unreadable("areas"))?
@@ -331,17 +329,11 @@ fn see_beyond_counties(
         sites: &s,
     };
     let result = coverage::coverage(&input, options, &NoProgress).map_err(cov_err)?;
-    let rows = |at: &[usize], seen: &SeenBy| -> Vec<(usize, Vec<u32>)> {
-        (0..seen.len())
-            .filter(|&i| seen.covered(i))
-            .map(|i| (at[i], seen.cameras(i).to_vec()))
-            .collect()
-    };
     Ok((
-        rows(&far_households, &result.households),
-        rows(&far_sites, &result.sites),
+        seen_rows(&far_households, None, &result.households, |_| true),
+        seen_rows(&far_sites, None, &result.sites, |_| true),
     ))
 }
 
 /// Seen households and seen sites, as `(position, cameras)`.
-type SeenRows = (Vec<(usize, Vec<u32>)>, Vec<(usize, Vec<u32>)>);
+type SeenRows = (Vec<SeenRow>, Vec<SeenRow>);
