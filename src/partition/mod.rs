@@ -67,8 +67,10 @@ pub(crate) use area::{partition_area, AreaResult};
 pub use locked::{partition_around, select_locked, LockError, LockedPartition};
 pub use metrics::polsby_popper;
 pub use update::{
-    update, AreaChange, AreaUpdateMode, ChangeReport, ChangeTotals, GridChange, GridChangeRecord,
-    HouseholdMove, RetiredCode, Update, UpdateError, UpdateOptions,
+    change_report, update, update_selected, AreaChange, AreaChanges, AreaPart, AreaUpdateMode,
+    ChangeReport, ChangeTotals, GridChange, GridChangeRecord, GridOutcome, HouseholdMove,
+    MoveTally, RetiredCode, RetiredGrid, Update, UpdateError, UpdateOptions, UpdatePart,
+    UpdateSelection,
 };
 
 /// How to partition. `Default` uses the per-kind presets and automatic resolution.

@@ -60,12 +60,17 @@
 //! - [`repair`]: the repair of an area's broken grids (steps 4–6).
 //! - [`codes`]: which code each new grid takes; [`overlay`]: the overlays on
 //!   the area's precision grid.
-//! - [`report`]: the change report.
+//! - [`report`]: the change report, put together from the areas' changes
+//!   and the households' moves.
+//! - [`parts`]: the update of some of the areas ([`update_selected`], a
+//!   county's shard), with its changes keyed by grid code so that parts
+//!   computed apart add up to the whole update ([`change_report`]).
 
 mod area;
 mod codes;
 mod locate;
 mod overlay;
+mod parts;
 mod repair;
 mod report;
 mod rules;
@@ -75,18 +80,23 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::graph::BarrierIndex;
 use super::pip::AreaLocator;
-use super::{validate_inputs, OutsideReport, Partition, PartitionError, PartitionOptions};
+use super::{OutsideReport, Partition, PartitionError, PartitionOptions};
 use crate::model::{Area, Barrier, Grid, Household};
 use crate::progress::Progress;
 use area::{update_area, AreaOutcome, Ctx};
 use locate::GridLocator;
 
-pub use report::{AreaChange, ChangeReport, ChangeTotals, GridChangeRecord, HouseholdMove};
+pub use parts::{
+    update_selected, AreaChanges, AreaPart, GridOutcome, RetiredGrid, UpdatePart, UpdateSelection,
+};
+pub use report::{
+    change_report, AreaChange, ChangeReport, ChangeTotals, GridChangeRecord, HouseholdMove,
+    MoveTally,
+};
 
 /// What happened to one grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GridChange {
     /// Same code, same polygon (counts may differ).
@@ -100,7 +110,7 @@ pub enum GridChange {
 }
 
 /// How an area was updated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AreaUpdateMode {
     /// Every previous grid still meets the rules (or no repair could improve it).
@@ -164,6 +174,9 @@ pub enum UpdateError {
         code: String,
         reason: String,
     },
+    /// The parts of an update cut into parts do not fit together.
+    #[error("the parts of the update do not fit together: {0}")]
+    Parts(String),
 }
 
 /// Recomputes grids after a census update with the smallest change that
@@ -180,42 +193,29 @@ pub fn update(
     options: &UpdateOptions,
     progress: &dyn Progress,
 ) -> Result<Update, UpdateError> {
-    let retired_codes = &options.retired_codes;
-    let options = &options.partition;
-    validate_inputs(areas, households, options)?;
-    validate_previous(previous)?;
-    progress.report("locate households in the previous grids", 0.0);
-
-    let (prev_of_area, orphans) = previous_by_area(areas, previous);
-    let located = Located::new(areas, households, previous);
-    if progress.cancelled() {
-        return Err(PartitionError::Cancelled.into());
+    let part = update_selected(
+        areas, households, barriers, previous, options, None, progress,
+    )?;
+    let mut grids = Vec::new();
+    let mut reports = Vec::with_capacity(part.areas.len());
+    let mut changes = Vec::with_capacity(part.areas.len());
+    for a in part.areas {
+        grids.extend(a.grids);
+        reports.push(a.report);
+        changes.push(a.changes);
     }
-
-    let barrier_index = BarrierIndex::new(barriers);
-    let ctx = Ctx {
-        households,
-        previous,
-        household_previous: &located.household_previous,
-        barriers: &barrier_index,
-        options,
-        retired_codes,
-        progress,
-    };
-    let outcomes = update_areas(&ctx, areas, &located.per_area, &prev_of_area)?;
-    let mut out = Assembled::new(outcomes, households.len());
-    out.retire_orphans(previous, &orphans);
-    let changes = report::build(households, previous, &located.household_previous, &out);
+    let codes = areas.iter().map(|a| a.code.as_str());
+    let changes = change_report(codes, previous, changes, part.tally)?;
     progress.report("done", 1.0);
     Ok(Update {
         partition: Partition {
-            grids: out.grids,
-            household_grid: out.household_grid,
-            areas: out.reports,
-            outside: located.outside,
+            grids,
+            household_grid: part.household_grid,
+            areas: reports,
+            outside: part.outside,
         },
         changes,
-        household_previous: located.household_previous,
+        household_previous: part.household_previous,
     })
 }
 
@@ -307,18 +307,23 @@ impl Located {
     }
 }
 
-/// Updates every area in parallel, the busiest first, reporting progress by
-/// households; the outcomes come back in area input order.
+/// Updates the `chosen` areas in parallel, the busiest first, reporting
+/// progress by households; the outcomes come back in the order of `chosen`.
 fn update_areas(
     ctx: &Ctx<'_>,
     areas: &[Area],
     per_area: &[Vec<u32>],
     prev_of_area: &[Vec<usize>],
+    chosen: &[usize],
 ) -> Result<Vec<AreaOutcome>, UpdateError> {
     let progress = ctx.progress;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let total_work: usize = per_area.iter().map(|v| v.len() + 64).sum::<usize>().max(1);
-    let mut order: Vec<usize> = (0..areas.len()).collect();
+    let total_work: usize = chosen
+        .iter()
+        .map(|&i| per_area[i].len() + 64)
+        .sum::<usize>()
+        .max(1);
+    let mut order: Vec<usize> = chosen.to_vec();
     order.sort_by_key(|&i| std::cmp::Reverse(per_area[i].len()));
     let mut results: Vec<(usize, Result<AreaOutcome, UpdateError>)> = order
         .par_iter()
@@ -336,72 +341,4 @@ fn update_areas(
         .collect();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
-}
-
-/// The areas' outcomes put together in area input order.
-struct Assembled {
-    grids: Vec<Grid>,
-    /// Change, index in `previous` and reason of each grid.
-    kinds: Vec<(GridChange, Option<usize>, String)>,
-    /// Index in `grids` of the grid holding each household.
-    household_grid: Vec<Option<u32>>,
-    reports: Vec<super::AreaReport>,
-    /// One line per area, then one per removed area.
-    areas: Vec<AreaChange>,
-    /// Retired previous grids (index in `previous`, reason).
-    retired: Vec<(usize, String)>,
-}
-
-impl Assembled {
-    fn new(outcomes: Vec<AreaOutcome>, households: usize) -> Self {
-        let mut out = Assembled {
-            grids: Vec::new(),
-            kinds: Vec::new(),
-            household_grid: vec![None; households],
-            reports: Vec::with_capacity(outcomes.len()),
-            areas: Vec::new(),
-            retired: Vec::new(),
-        };
-        for r in outcomes {
-            let base = out.grids.len() as u32;
-            for (h, g) in r.assignment {
-                out.household_grid[h as usize] = Some(base + g);
-            }
-            for (g, kind, prev, why) in r.grids {
-                out.grids.push(g);
-                out.kinds.push((kind, prev, why));
-            }
-            out.retired.extend(r.retired);
-            out.reports.push(r.report);
-            out.areas.push(r.change);
-        }
-        out
-    }
-
-    /// Retires the orphans, and adds a removed-area line per area they had.
-    fn retire_orphans(&mut self, previous: &[Grid], orphans: &[usize]) {
-        for &i in orphans {
-            self.retired
-                .push((i, "its area is not in the input any more".into()));
-        }
-        let mut orphan_areas: Vec<&str> = orphans
-            .iter()
-            .map(|&i| previous[i].parent_code.as_str())
-            .collect();
-        orphan_areas.sort_unstable();
-        orphan_areas.dedup();
-        for code in orphan_areas {
-            let n = orphans
-                .iter()
-                .filter(|&&i| previous[i].parent_code == code)
-                .count();
-            self.areas.push(AreaChange {
-                code: code.to_string(),
-                mode: AreaUpdateMode::Removed,
-                grids_before: n,
-                grids_after: 0,
-                notes: vec!["the area is not in the input any more; its grids are retired".into()],
-            });
-        }
-    }
 }

@@ -2,11 +2,12 @@
 //! households that moved between grids (counted per location, from the
 //! previous polygon that held it to the grid that holds it now), and totals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{AreaUpdateMode, Assembled, GridChange, RetiredCode};
+use super::parts::AreaChanges;
+use super::{validate_previous, AreaUpdateMode, GridChange, RetiredCode, UpdateError};
 use crate::model::{Grid, Household};
 
 /// One line of the change report per grid (new and previous).
@@ -32,7 +33,7 @@ pub struct GridChangeRecord {
 }
 
 /// Households that were in one grid's polygon and are now in another grid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HouseholdMove {
     pub from: String,
     pub to: String,
@@ -43,7 +44,7 @@ pub struct HouseholdMove {
 }
 
 /// Per-area line of the change report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AreaChange {
     pub code: String,
     pub mode: AreaUpdateMode,
@@ -53,7 +54,7 @@ pub struct AreaChange {
 }
 
 /// Totals of the change report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeTotals {
     pub grids_before: usize,
     pub grids_after: usize,
@@ -106,76 +107,52 @@ impl ChangeReport {
     }
 }
 
-/// The change report of an update whose areas' outcomes are `out`.
-pub(super) fn build(
-    households: &[Household],
-    previous: &[Grid],
-    household_previous: &[Option<u32>],
-    out: &Assembled,
-) -> ChangeReport {
-    let moves = Moves::count(
-        households,
-        previous,
-        &out.grids,
-        household_previous,
-        &out.household_grid,
-    );
-    let mut totals = moves.totals.clone();
-    let mut grids = new_grid_records(previous, out, &moves, &mut totals);
-    grids.extend(retired_grid_records(
-        previous,
-        &out.retired,
-        &moves,
-        &mut totals,
-    ));
-    totals.grids_before = previous.len();
-    totals.grids_after = out.grids.len();
-    ChangeReport {
-        grids,
-        moves: moves.list,
-        areas: out.areas.clone(),
-        totals,
-    }
+/// Households that moved between grids, counted over some of an update's
+/// households and keyed by grid code, so that the tallies of an update cut
+/// into parts (each household counted by one part) add up to the whole's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveTally {
+    /// Moves by (from, to) code, sorted by code.
+    pub moves: Vec<HouseholdMove>,
+    /// Households moved out of each previous grid (into another grid, or
+    /// out of every area), by the previous grid's code.
+    pub moved_out: BTreeMap<String, u64>,
+    /// The move counts: `households_moved`, `locations_moved`,
+    /// `households_entered` and `households_left`; the rest stay zero.
+    pub totals: ChangeTotals,
 }
 
-/// Households moved between grids, per location: previous polygon → new grid.
-struct Moves {
-    /// Aggregated by (from, to) code, sorted by code.
-    list: Vec<HouseholdMove>,
-    /// Households moved into each new grid.
-    moved_in: Vec<u64>,
-    /// Households moved out of each previous grid (or out of every area).
-    moved_out: Vec<u64>,
-    /// The move counts of the totals.
-    totals: ChangeTotals,
-}
-
-impl Moves {
-    fn count(
+impl MoveTally {
+    /// Counts the households `counted` keeps, per location: from the previous
+    /// grid holding it (`household_previous`, an index in `previous`) to the
+    /// grid holding it now (`household_grid`, an index in `grid_codes`).
+    /// Also returns the households moved into each grid.
+    pub(super) fn count(
         households: &[Household],
         previous: &[Grid],
-        grids: &[Grid],
+        grid_codes: &[&str],
         household_previous: &[Option<u32>],
         household_grid: &[Option<u32>],
-    ) -> Self {
+        counted: impl Fn(usize) -> bool,
+    ) -> (MoveTally, Vec<u64>) {
         let mut moves: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
-        let mut moved_in = vec![0u64; grids.len()];
-        let mut moved_out = vec![0u64; previous.len()];
+        let mut moved_in = vec![0u64; grid_codes.len()];
+        let mut moved_out: BTreeMap<String, u64> = BTreeMap::new();
         let mut t = ChangeTotals::default();
         for (i, h) in households.iter().enumerate() {
+            if !counted(i) {
+                continue;
+            }
             let n = u64::from(h.households);
             match (household_previous[i], household_grid[i]) {
                 (Some(o), Some(g)) => {
-                    let (from, to) = (
-                        previous[o as usize].code.as_str(),
-                        grids[g as usize].code.as_str(),
-                    );
+                    let (from, to) = (previous[o as usize].code.as_str(), grid_codes[g as usize]);
                     if from != to {
                         let e = moves.entry((from, to)).or_default();
                         e.0 += n;
                         e.1 += 1;
                         moved_in[g as usize] += n;
-                        moved_out[o as usize] += n;
+                        *moved_out.entry(from.to_string()).or_default() += n;
                         t.households_moved += n;
                         t.locations_moved += 1;
                     }
@@ -183,12 +160,14 @@ impl Moves {
                 (None, Some(_)) => t.households_entered += n,
                 (Some(o), None) => {
                     t.households_left += n;
-                    moved_out[o as usize] += n;
+                    *moved_out
+                        .entry(previous[o as usize].code.clone())
+                        .or_default() += n;
                 }
                 (None, None) => {}
             }
         }
-        let list = moves
+        let moves = moves
             .into_iter()
             .map(|((from, to), (households, locations))| HouseholdMove {
                 from: from.to_string(),
@@ -197,73 +176,156 @@ impl Moves {
                 locations,
             })
             .collect();
-        Moves {
-            list,
-            moved_in,
+        let tally = MoveTally {
+            moves,
             moved_out,
             totals: t,
+        };
+        (tally, moved_in)
+    }
+
+    /// The tallies of the parts of one update added up.
+    pub fn sum(parts: impl IntoIterator<Item = MoveTally>) -> MoveTally {
+        let mut moves: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        let mut out = MoveTally::default();
+        for part in parts {
+            for m in part.moves {
+                let e = moves.entry((m.from, m.to)).or_default();
+                e.0 += m.households;
+                e.1 += m.locations;
+            }
+            for (code, n) in part.moved_out {
+                *out.moved_out.entry(code).or_default() += n;
+            }
+            let (t, p) = (&mut out.totals, &part.totals);
+            t.households_moved += p.households_moved;
+            t.locations_moved += p.locations_moved;
+            t.households_entered += p.households_entered;
+            t.households_left += p.households_left;
         }
+        out.moves = moves
+            .into_iter()
+            .map(|((from, to), (households, locations))| HouseholdMove {
+                from,
+                to,
+                households,
+                locations,
+            })
+            .collect();
+        out
     }
 }
 
-/// One record per output grid, in output order; counts them by change.
-fn new_grid_records(
+/// The change report of an update from its areas' changes (any order: they
+/// are put in area order) and its households' moves. `area_codes` are the
+/// codes of every area of the update: a previous grid whose area is not
+/// among them is retired with its area.
+pub fn change_report<'a>(
+    area_codes: impl IntoIterator<Item = &'a str>,
     previous: &[Grid],
-    out: &Assembled,
-    moves: &Moves,
-    t: &mut ChangeTotals,
-) -> Vec<GridChangeRecord> {
-    let mut records = Vec::with_capacity(out.grids.len());
-    for (gi, (g, (kind, prev, why))) in out.grids.iter().zip(&out.kinds).enumerate() {
-        records.push(GridChangeRecord {
-            code: g.code.clone(),
-            parent_code: g.parent_code.clone(),
-            change: *kind,
-            grid: Some(gi),
-            previous: *prev,
-            households_previous: prev.map(|p| previous[p].households),
-            households: Some(g.households),
-            moved_in: moves.moved_in[gi],
-            moved_out: prev.map_or(0, |p| moves.moved_out[p]),
-            reason: why.clone(),
-        });
-        match kind {
-            GridChange::Unchanged => t.unchanged += 1,
-            GridChange::Adjusted => t.adjusted += 1,
-            GridChange::New => t.new += 1,
-            GridChange::Retired => t.retired += 1,
-        }
-        t.households += g.households;
-    }
-    records
-}
-
-/// One record per retired previous grid, in `previous` order.
-fn retired_grid_records(
-    previous: &[Grid],
-    retired: &[(usize, String)],
-    moves: &Moves,
-    t: &mut ChangeTotals,
-) -> Vec<GridChangeRecord> {
-    let mut retired = retired.to_vec();
-    retired.sort_by_key(|r| r.0);
-    retired
-        .into_iter()
-        .map(|(p, why)| {
-            let g = &previous[p];
-            t.retired += 1;
-            GridChangeRecord {
+    mut areas: Vec<AreaChanges>,
+    tally: MoveTally,
+) -> Result<ChangeReport, UpdateError> {
+    validate_previous(previous)?;
+    areas.sort_by_key(|a| a.index);
+    let index_of: HashMap<&str, usize> = previous
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.code.as_str(), i))
+        .collect();
+    let find = |code: &str| {
+        index_of.get(code).copied().ok_or_else(|| {
+            UpdateError::Parts(format!(
+                "previous grid {code:?} is not among the previous grids"
+            ))
+        })
+    };
+    let moved_out = |code: &str| tally.moved_out.get(code).copied().unwrap_or(0);
+    let mut t = tally.totals.clone();
+    let mut grids = Vec::new();
+    let mut retired: Vec<(usize, String)> = Vec::new();
+    for a in &areas {
+        for g in &a.grids {
+            let prev = g.previous.as_deref().map(&find).transpose()?;
+            grids.push(GridChangeRecord {
                 code: g.code.clone(),
                 parent_code: g.parent_code.clone(),
-                change: GridChange::Retired,
-                grid: None,
-                previous: Some(p),
-                households_previous: Some(g.households),
-                households: None,
-                moved_in: 0,
-                moved_out: moves.moved_out[p],
-                reason: why,
+                change: g.change,
+                grid: Some(grids.len()),
+                previous: prev,
+                households_previous: prev.map(|p| previous[p].households),
+                households: Some(g.households),
+                moved_in: g.moved_in,
+                moved_out: g.previous.as_deref().map_or(0, moved_out),
+                reason: g.reason.clone(),
+            });
+            match g.change {
+                GridChange::Unchanged => t.unchanged += 1,
+                GridChange::Adjusted => t.adjusted += 1,
+                GridChange::New => t.new += 1,
+                GridChange::Retired => t.retired += 1,
             }
+            t.households += g.households;
+        }
+        for r in &a.retired {
+            retired.push((find(&r.code)?, r.reason.clone()));
+        }
+    }
+    t.grids_before = previous.len();
+    t.grids_after = grids.len();
+    let mut area_lines: Vec<AreaChange> = areas.into_iter().map(|a| a.change).collect();
+    let known: HashSet<&str> = area_codes.into_iter().collect();
+    let orphans: Vec<usize> = (0..previous.len())
+        .filter(|&i| !known.contains(previous[i].parent_code.as_str()))
+        .collect();
+    retired.extend(
+        orphans
+            .iter()
+            .map(|&i| (i, "its area is not in the input any more".to_string())),
+    );
+    area_lines.extend(removed_areas(previous, &orphans));
+    retired.sort_by_key(|r| r.0);
+    for (p, why) in retired {
+        let g = &previous[p];
+        t.retired += 1;
+        grids.push(GridChangeRecord {
+            code: g.code.clone(),
+            parent_code: g.parent_code.clone(),
+            change: GridChange::Retired,
+            grid: None,
+            previous: Some(p),
+            households_previous: Some(g.households),
+            households: None,
+            moved_in: 0,
+            moved_out: moved_out(&g.code),
+            reason: why,
+        });
+    }
+    Ok(ChangeReport {
+        grids,
+        moves: tally.moves,
+        areas: area_lines,
+        totals: t,
+    })
+}
+
+/// One removed-area line per area the orphans (previous grids whose area
+/// is gone) belonged to, by code.
+fn removed_areas(previous: &[Grid], orphans: &[usize]) -> Vec<AreaChange> {
+    let mut per_area: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in orphans {
+        *per_area
+            .entry(previous[i].parent_code.as_str())
+            .or_default() += 1;
+    }
+    per_area
+        .into_iter()
+        .map(|(code, n)| AreaChange {
+            code: code.to_string(),
+            mode: AreaUpdateMode::Removed,
+            grids_before: n,
+            grids_after: 0,
+            notes: vec!["the area is not in the input any more; its grids are retired".into()],
         })
         .collect()
 }
