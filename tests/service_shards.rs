@@ -313,15 +313,20 @@ fn put_coverage_inputs(s: &Server) {
     put_layer(s, "sites", &PROVINCE.sites(300));
 }
 
-/// Runs a coverage of dataset `d` on `s` to its end; the finished job.
-fn coverage(s: &Server) -> Value {
-    let r = http(&s.addr, "POST", "/api/v1/datasets/d/coverage", None).unwrap();
+/// Runs the job posted to `post` on `s` to its end; the finished job.
+fn run_job(s: &Server, post: &str) -> Value {
+    let r = http(&s.addr, "POST", post, None).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let url = r.json()["url"].as_str().unwrap().to_string();
     let path = url.trim_start_matches("http://wangge.test").to_string();
     poll_job(s, &path, 300, |j| {
         j["state"] != "queued" && j["state"] != "running"
     })
+}
+
+/// Runs a coverage of dataset `d` on `s` to its end; the finished job.
+fn coverage(s: &Server) -> Value {
+    run_job(s, "/api/v1/datasets/d/coverage")
 }
 
 /// `[minx, miny, maxx, maxy]` of each county's areas.
@@ -442,6 +447,144 @@ fn a_coverage_cut_into_county_shards_writes_what_the_whole_run_writes() {
             std::fs::write(&o, &one).unwrap();
             panic!(
                 "{layer}: the sharded run's ({}) differs from the whole run's ({})",
+                s.display(),
+                o.display()
+            );
+        }
+    }
+    drop(workers);
+}
+
+/// What a census update wrote: the finished job, its grids and its change
+/// layer.
+struct Updated {
+    job: Value,
+    grids: Vec<u8>,
+    changes: Vec<u8>,
+}
+
+/// Partitions the province on `s`, then updates its grids after a census.
+fn census_update(s: &Server) -> Updated {
+    put_layer(s, "areas", &PROVINCE.areas());
+    put_layer(s, "households", &PROVINCE.households());
+    let j = run_job(s, "/api/v1/datasets/d/partition");
+    assert_eq!(j["state"], "succeeded", "{j}");
+    put_layer(s, "areas", &PROVINCE.areas_after_census());
+    put_layer(s, "households", &PROVINCE.households_after_census());
+    let job = run_job(s, "/api/v1/datasets/d/partition?update=true");
+    assert_eq!(job["state"], "succeeded", "{job}");
+    Updated {
+        job,
+        grids: get_ok(s, "/api/v1/datasets/d/layers/grids").body,
+        changes: get_ok(s, "/api/v1/datasets/d/layers/grid_changes").body,
+    }
+}
+
+/// Grids of the change layer that changed as `change`, as (parent code,
+/// southern edge).
+fn changed(layer: &[u8], change: &str) -> Vec<(String, f64)> {
+    let v: Value = serde_json::from_slice(layer).unwrap();
+    v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["change"] == change)
+        .map(|f| {
+            let south = south_of(&f["geometry"]["coordinates"]);
+            let parent = f["properties"]["parent_code"].as_str().unwrap();
+            (parent.to_string(), south)
+        })
+        .collect()
+}
+
+/// The least latitude of a (multi)polygon's coordinates.
+fn south_of(coordinates: &Value) -> f64 {
+    let items = coordinates.as_array().unwrap();
+    match items.first() {
+        Some(Value::Number(_)) => items[1].as_f64().unwrap(),
+        _ => items.iter().map(south_of).fold(f64::MAX, f64::min),
+    }
+}
+
+/// A census update of the province (households come and go, one area
+/// shrinks, one is dissolved, a county is added), cut into its 25 counties
+/// and run by two workers on PostgreSQL, writes the grids, the change layer
+/// and the change report that the whole update on the embedded store
+/// writes, byte for byte.
+#[test]
+fn a_census_update_cut_into_county_shards_writes_what_the_whole_update_writes() {
+    let dir = common::temp_dir("update-shards");
+    let whole = census_update(&embedded(&dir));
+    assert!(whole.job.get("shards_total").is_none(), "{}", whole.job);
+
+    // The census is one to test shards with: every kind of change, and
+    // grids of the shrunk area beyond its county's box now, which only
+    // their codes lead the county's shard to.
+    let changes = &whole.job["summary"]["changes"];
+    let totals = &changes["totals"];
+    for key in [
+        "adjusted",
+        "new",
+        "retired",
+        "households_moved",
+        "households_entered",
+        "households_left",
+    ] {
+        assert!(totals[key].as_u64() > Some(0), "{key}: {totals}");
+    }
+    let modes: Vec<&str> = changes["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["mode"].as_str().unwrap())
+        .collect();
+    for mode in ["unchanged", "rebalanced", "repartitioned", "new", "removed"] {
+        assert!(modes.contains(&mode), "no {mode} area: {modes:?}");
+    }
+    let shrunk = format!("{}{:06}", Province::county_code(0), 3);
+    let county_top = province::ORIGIN.1 + 1.25 * province::CELL;
+    let beyond = changed(&whole.changes, "retired")
+        .into_iter()
+        .filter(|(parent, south)| *parent == shrunk && *south > county_top)
+        .count();
+    assert!(
+        beyond > 0,
+        "no retired grid beyond the shrunk area's county: {:?} {:?}",
+        changed(&whole.changes, "retired"),
+        changes["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == shrunk.as_str())
+    );
+
+    let url = PgCluster::shared().fresh_database("update_shards");
+    let a = replica(&url);
+    let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 0)).collect();
+    let sharded = census_update(&a);
+    let j = &sharded.job;
+    assert_eq!(
+        (&j["shards_total"], &j["shards_done"], &j["shards_failed"]),
+        (&Value::from(25), &Value::from(25), &Value::from(0)),
+        "{j}"
+    );
+    assert_eq!(
+        j["summary"], whole.job["summary"],
+        "the summary differs from the whole update's"
+    );
+    for (layer, got, want) in [
+        ("grids", &sharded.grids, &whole.grids),
+        ("grid_changes", &sharded.changes, &whole.changes),
+    ] {
+        if features_part(got) != features_part(want) {
+            let (s, o) = (
+                dir.join(format!("{layer}.sharded.geojson")),
+                dir.join(format!("{layer}.whole.geojson")),
+            );
+            std::fs::write(&s, got).unwrap();
+            std::fs::write(&o, want).unwrap();
+            panic!(
+                "{layer}: the sharded update's ({}) differs from the whole update's ({})",
                 s.display(),
                 o.display()
             );

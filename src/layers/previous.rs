@@ -13,6 +13,7 @@
 //! grids are written back byte for byte, and the previous grids' vertices are
 //! compared bit for bit with the engine's canonical cell vertices.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
@@ -338,15 +339,31 @@ pub fn write_changes<W: Write>(
     update: &Update,
     previous: &[Grid],
 ) -> io::Result<W> {
+    let grids = &update.partition.grids;
+    write_change_records(out, name, &update.changes, previous, |g| {
+        Ok(Cow::Borrowed(&grids[g].geometry))
+    })
+}
+
+/// [`write_changes`] from the change report alone: `grid_outline` gives the
+/// outline of the new grid a record names (by its index in the update's
+/// grids), for an update put together from parts that kept its grids as
+/// features.
+pub fn write_change_records<'g, W: Write>(
+    out: W,
+    name: &str,
+    report: &ChangeReport,
+    previous: &'g [Grid],
+    grid_outline: impl Fn(usize) -> io::Result<Cow<'g, MultiPolygon<f64>>>,
+) -> io::Result<W> {
     let mut w = FeatureWriter::new(out, Some(name))?;
-    let report: &ChangeReport = &update.changes;
     for r in &report.grids {
         if r.change == GridChange::Unchanged {
             continue;
         }
         let geometry = match (r.grid, r.previous) {
-            (Some(g), _) => &update.partition.grids[g].geometry,
-            (None, Some(p)) => &previous[p].geometry,
+            (Some(g), _) => grid_outline(g)?,
+            (None, Some(p)) => Cow::Borrowed(&previous[p].geometry),
             (None, None) => continue,
         };
         let props = ChangeProperties {
@@ -359,7 +376,7 @@ pub fn write_changes<W: Write>(
             moved_out: r.moved_out,
             reason: &r.reason,
         };
-        w.write(Some(&r.code), &polygonal(geometry), &props)?;
+        w.write(Some(&r.code), &polygonal(&geometry), &props)?;
     }
     w.finish()
 }

@@ -11,9 +11,9 @@ use crate::bounds;
 use crate::coverage::{self, CoverageError, Goal, ProposeInput, ProposeOptions};
 use crate::layers::{outputs, AnyLayer, LayerKind};
 use crate::model::{list_codes, AreaRules, Grid, Rules, RulesError};
-use crate::partition::{self, RetiredCode, UpdateError, UpdateOptions};
+use crate::partition::{self, RetiredCode, UpdateOptions};
 use crate::progress::Progress;
-use crate::store::{Store, StoredFeature, ADOPTED_LAYER};
+use crate::store::{Store, StoredFeature};
 
 /// Parameters of a partition job: the rules document (or nothing for the
 /// per-area presets), rules of their own for some areas (`area_rules`),
@@ -336,9 +336,12 @@ mod coverage_shards;
 mod partition_job;
 mod partition_shards;
 mod shard_io;
+mod update_job;
+mod update_shards;
 pub(crate) use partition_job::area_code;
 use partition_job::{area_note, part_err, partition_options, partition_summary, PartitionTotals};
 pub use partition_shards::partition_is_shardable;
+use update_job::{update_err, UpdateOutputs};
 
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
     [p.x(), p.y(), p.x(), p.y()]
@@ -402,26 +405,8 @@ impl Builtin {
             locked_marks = run.locked;
             run.partition
         } else if update {
-            // The adopted grids when there are any (`POST …/adoptions`), else
-            // the grids layer as uploaded or last computed.
-            let stored = match inputs.store.features(inputs.dataset, ADOPTED_LAYER)? {
-                Some((_, stored)) => {
-                    previous_layer = ADOPTED_LAYER;
-                    stored
-                }
-                None => match inputs.store.features(inputs.dataset, "grids")? {
-                    Some((_, stored)) => stored,
-                    None => {
-                        return Err(JobError::Invalid(
-                            "an update needs the dataset's adopted grids or its grids layer".into(),
-                        ))
-                    }
-                },
-            };
-            let text = collection_text(&stored);
-            drop(stored);
-            let previous = crate::layers::previous::read_previous_grids(&text)
-                .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
+            let (name, previous) = update_job::previous_grids(inputs, None)?;
+            previous_layer = name;
             let earlier = inputs.store.retired_codes(inputs.dataset)?;
             let up = partition::update(
                 &areas,
@@ -434,22 +419,15 @@ impl Builtin {
                 },
                 progress,
             )
-            .map_err(|e| match e {
-                UpdateError::Partition(p) => part_err(p),
-                other => JobError::Invalid(other.to_string()),
+            .map_err(update_err)?;
+            let grids = &up.partition.grids;
+            let out = UpdateOutputs::new(&up.changes, &previous, &earlier, |g| {
+                Ok(std::borrow::Cow::Borrowed(&grids[g].geometry))
             })?;
-            let bytes = write(|w| {
-                crate::layers::previous::write_changes(w, "grid_changes", &up, &previous)
-            })?;
-            let feats = stored_from_output(&bytes, changed_boxes(&bytes)?.into_iter())?;
-            changes = serde_json::to_value(&up.changes).unwrap_or(Value::Null);
-            retired = up.changes.retired_codes(&[]);
-            lineage = json!(up.changes.retired_codes(&earlier));
-            extra_layers.push(layer(
-                "grid_changes",
-                changes.get("totals").cloned().unwrap_or(Value::Null),
-                feats,
-            ));
+            changes = out.changes;
+            retired = out.retired;
+            lineage = out.lineage;
+            extra_layers.push(out.layer);
             up.partition
         } else {
             partition::partition(&areas, &households, &barriers, &options, progress)

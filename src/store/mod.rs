@@ -87,16 +87,24 @@ pub enum BoxFilter {
     Meets([f64; 4]),
     /// Features whose box lies inside none of these boxes.
     InsideNone(Vec<[f64; 4]>),
+    /// Features whose box meets this box or whose id begins with this
+    /// prefix: a county's previous grids are those near it and those of its
+    /// own areas, whose codes begin with the county's code wherever the
+    /// areas have moved since.
+    MeetsOrIdPrefix([f64; 4], String),
 }
 
 impl BoxFilter {
-    /// Whether a feature with box `b` passes.
-    pub fn keeps(&self, b: &[f64; 4]) -> bool {
+    /// Whether feature `f` passes.
+    pub fn keeps(&self, f: &StoredFeature) -> bool {
+        let b = &f.bbox;
+        let meets = |q: &[f64; 4]| b[2] >= q[0] && b[0] <= q[2] && b[3] >= q[1] && b[1] <= q[3];
         match self {
-            BoxFilter::Meets(q) => b[2] >= q[0] && b[0] <= q[2] && b[3] >= q[1] && b[1] <= q[3],
+            BoxFilter::Meets(q) => meets(q),
             BoxFilter::InsideNone(qs) => !qs
                 .iter()
                 .any(|q| b[0] >= q[0] && b[2] <= q[2] && b[1] >= q[1] && b[3] <= q[3]),
+            BoxFilter::MeetsOrIdPrefix(q, prefix) => meets(q) || f.id.starts_with(prefix.as_str()),
         }
     }
 }
@@ -457,7 +465,7 @@ pub trait Store: Send + Sync {
             features
                 .into_iter()
                 .enumerate()
-                .filter(|(_, f)| filter.keeps(&f.bbox))
+                .filter(|(_, f)| filter.keeps(f))
                 .map(|(position, feature)| PlacedFeature { position, feature })
                 .collect()
         }))

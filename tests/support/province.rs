@@ -89,24 +89,36 @@ impl Province {
 
     /// The areas as a GeoJSON FeatureCollection, county by county.
     pub fn areas(&self) -> String {
-        let mut out = String::from(r#"{"type":"FeatureCollection","features":["#);
-        for county in 0..self.counties {
+        self.areas_with(false)
+    }
+
+    /// The areas after a census ([`Census`]).
+    pub fn areas_after_census(&self) -> String {
+        self.areas_with(true)
+    }
+
+    fn areas_with(&self, census: bool) -> String {
+        let counties = self.counties + usize::from(census);
+        let mut feats = Vec::new();
+        for county in 0..counties {
             for cell in 0..self.areas_per_county {
                 let (x, y) = self.corner(county, cell);
-                let (x1, y1) = (x + CELL, y + CELL);
-                if county + cell > 0 {
-                    out.push(',');
+                let (x1, mut y1) = (x + CELL, y + CELL);
+                if census && Census::shrinks(county, cell) {
+                    y1 = y + CELL / 4.0;
+                }
+                if census && Census::removes(county, cell) {
+                    continue;
                 }
                 let kind = if county % 2 == 0 { "urban" } else { "rural" };
-                out.push_str(&format!(
+                feats.push(format!(
                     r#"{{"type":"Feature","properties":{{"code":"{}{:06}","name":"社区{county}-{cell}","kind":"{kind}"}},"geometry":{{"type":"Polygon","coordinates":[[[{x},{y}],[{x1},{y}],[{x1},{y1}],[{x},{y1}],[{x},{y}]]]}}}}"#,
                     Self::county_code(county),
                     cell + 1
                 ));
             }
         }
-        out.push_str("]}");
-        out
+        collection(&feats)
     }
 
     /// The households as a GeoJSON FeatureCollection: `points_per_area` in
@@ -114,31 +126,46 @@ impl Province {
     /// (in empty cells of the counties' blocks, between the blocks, and
     /// around the province).
     pub fn households(&self) -> String {
+        self.households_with(false)
+    }
+
+    /// The households after a census ([`Census`]).
+    pub fn households_after_census(&self) -> String {
+        self.households_with(true)
+    }
+
+    fn households_with(&self, census: bool) -> String {
         let mut rng = Rng(0x5EED);
         let mut out = String::with_capacity(
             self.counties * self.areas_per_county * self.points_per_area * 110,
         );
         out.push_str(r#"{"type":"FeatureCollection","features":["#);
-        let mut n = 0usize;
+        let (mut n, mut written) = (0usize, 0usize);
         let households_per_point = self.households_per_point;
-        let mut point = |out: &mut String, rng: &mut Rng, x: f64, y: f64| {
-            if n > 0 {
-                out.push(',');
-            }
+        // A point is drawn whether or not it is kept, so that the points a
+        // census keeps are where and what they were.
+        let mut point = |out: &mut String, rng: &mut Rng, x: f64, y: f64, keep: bool| {
             let households = households_per_point.unwrap_or_else(|| 1 + rng.next() % 3);
             let persons = households + rng.next() % 4;
-            out.push_str(&format!(
-                r#"{{"type":"Feature","properties":{{"id":"h{n}","households":{households},"persons":{persons}}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#
-            ));
+            if keep {
+                if written > 0 {
+                    out.push(',');
+                }
+                out.push_str(&format!(
+                    r#"{{"type":"Feature","properties":{{"id":"h{n}","households":{households},"persons":{persons}}},"geometry":{{"type":"Point","coordinates":[{x:.7},{y:.7}]}}}}"#
+                ));
+                written += 1;
+            }
             n += 1;
         };
         for county in 0..self.counties {
             for cell in 0..self.areas_per_county {
                 let (x, y) = self.corner(county, cell);
-                for _ in 0..self.points_per_area {
+                for k in 0..self.points_per_area {
                     // Inside, off the border.
                     let (dx, dy) = (0.02 + 0.96 * rng.unit(), 0.02 + 0.96 * rng.unit());
-                    point(&mut out, &mut rng, x + dx * CELL, y + dy * CELL);
+                    let keep = !(census && Census::thins(county, cell) && k % 4 == 0);
+                    point(&mut out, &mut rng, x + dx * CELL, y + dy * CELL, keep);
                 }
             }
         }
@@ -170,10 +197,60 @@ impl Province {
                     ORIGIN.1 + extent + 0.02 + 0.03 * rng.unit(),
                 ),
             };
-            point(&mut out, &mut rng, x, y);
+            point(&mut out, &mut rng, x, y, true);
+        }
+        if census {
+            // Newcomers: half as many again in growing areas, a full
+            // share in the new county's areas.
+            let mut rng = Rng(0xCE25);
+            for county in 0..=self.counties {
+                for cell in 0..self.areas_per_county {
+                    let count = if county == self.counties {
+                        self.points_per_area
+                    } else if Census::grows(county, cell) {
+                        self.points_per_area / 2
+                    } else {
+                        0
+                    };
+                    let (x, y) = self.corner(county, cell);
+                    for _ in 0..count {
+                        let (dx, dy) = (0.02 + 0.96 * rng.unit(), 0.02 + 0.96 * rng.unit());
+                        point(&mut out, &mut rng, x + dx * CELL, y + dy * CELL, true);
+                    }
+                }
+            }
         }
         out.push_str("]}");
         out
+    }
+}
+
+/// What a census changes in a generated province: households move in and
+/// out, one area shrinks, one is dissolved, and a new county follows the
+/// others.
+pub struct Census;
+
+impl Census {
+    /// County 0's third area shrinks to the south quarter of its cell: its
+    /// grids further north then lie beyond its county's box, and their
+    /// households in no county's box at all.
+    pub fn shrinks(county: usize, cell: usize) -> bool {
+        county == 0 && cell == 2
+    }
+
+    /// County 1's third area is gone: its grids are retired.
+    pub fn removes(county: usize, cell: usize) -> bool {
+        county == 1 && cell == 2
+    }
+
+    /// Areas that gain half their households again.
+    pub fn grows(county: usize, cell: usize) -> bool {
+        (county * 3 + cell) % 4 == 1
+    }
+
+    /// Areas that lose one household point in four.
+    pub fn thins(county: usize, cell: usize) -> bool {
+        (county * 3 + cell) % 5 == 2
     }
 }
 

@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::area::{AreaOutcome, Ctx};
+use super::locate::GridLocator;
 use super::report::MoveTally;
 use super::{
     previous_by_area, update_areas, validate_previous, AreaChange, GridChange, Located,
@@ -235,4 +236,27 @@ fn area_parts(
         });
     }
     (parts, household_grid)
+}
+
+impl MoveTally {
+    /// The tally of `households` known to lie outside every area (no part
+    /// reads them: they are beyond every selection's surroundings): those a
+    /// previous grid held have left it.
+    pub fn of_outside(households: &[Household], previous: &[Grid]) -> MoveTally {
+        let locator = GridLocator::new(previous);
+        let household_previous: Vec<Option<u32>> = households
+            .iter()
+            .map(|h| locator.locate(h.location.0))
+            .collect();
+        let none = vec![None; households.len()];
+        let (tally, _) = MoveTally::count(
+            households,
+            previous,
+            &[],
+            &household_previous,
+            &none,
+            |_| true,
+        );
+        tally
+    }
 }

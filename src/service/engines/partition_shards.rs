@@ -20,22 +20,29 @@ use super::{
     PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
-use crate::model::Household;
+use crate::model::{Grid, Household};
 use crate::partition::counties::box_holds;
-use crate::partition::{self};
+use crate::partition::{self, AreaReport};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
 use crate::store::BoxFilter;
 
-/// Whether a partition job can be cut: a fresh partition, not a census
-/// update (whose grids move between areas' previous grids) or a run around
-/// locked grids.
+/// Whether a partition job can be cut: a fresh partition or a census
+/// update ([`super::update_shards`]), not a run around locked grids (whose
+/// grids are drawn around the kept ones of every county at once).
 pub fn partition_is_shardable(params: &Value) -> bool {
-    params.get("update").and_then(Value::as_bool) != Some(true)
-        && params.get("locked").map_or(true, Value::is_null)
+    params.get("locked").map_or(true, Value::is_null)
 }
 
-fn households_where(inputs: &Inputs<'_>, filter: &BoxFilter) -> Result<Vec<Household>, JobError> {
+/// Whether a partition job is a census update.
+pub(super) fn is_update(params: &Value) -> bool {
+    params.get("update").and_then(Value::as_bool) == Some(true)
+}
+
+pub(super) fn households_where(
+    inputs: &Inputs<'_>,
+    filter: &BoxFilter,
+) -> Result<Vec<Household>, JobError> {
     let (_, households) = part_where(inputs, LayerKind::Households, filter, |l| match l {
         AnyLayer::Households(h) => Some(h),
         _ => None,
@@ -64,6 +71,9 @@ impl Builtin {
         county: &str,
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
+        if is_update(params) {
+            return self.update_shard(params, inputs, county, progress);
+        }
         let options = partition_options(params)?;
         let (areas, counties, this) = shard_counties(inputs, county)?;
         let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
@@ -90,23 +100,13 @@ impl Builtin {
                 outside_locations += 1;
             }
         }
-        let layer = grids_layer(&result.grids)?;
-        let mut features = layer.features.iter();
-        let mut grids = result.grids.iter();
-        let per_area: Vec<Value> = result
-            .areas
-            .iter()
-            .zip(&this.areas)
-            .map(|(report, &index)| {
-                let within = grids.by_ref().take(report.grids).filter(|g| g.within_rules);
-                json!({
-                    "index": index,
-                    "within": within.count(),
-                    "grids": features.by_ref().take(report.grids).map(feature_json).collect::<Vec<_>>(),
-                    "note": area_note(report),
-                })
-            })
-            .collect();
+        let mut grids = result.grids.as_slice();
+        let mut per_area = Vec::with_capacity(result.areas.len());
+        for (report, &index) in result.areas.iter().zip(&this.areas) {
+            let (own, rest) = grids.split_at(report.grids);
+            per_area.push(area_grids_json(index, own, report)?);
+            grids = rest;
+        }
         Ok(json!({
             "areas": per_area,
             "outside_households": outside_households,
@@ -122,10 +122,55 @@ impl Builtin {
         inputs: &Inputs<'_>,
         parts: Vec<Value>,
     ) -> Result<JobOutput, JobError> {
+        if is_update(params) {
+            return self.assemble_update(params, inputs, parts);
+        }
         let overrides = partition_options(params)?.area_rules.len();
+        let assembled = AssembledGrids::of(inputs, &parts, overrides)?;
+        Ok(JobOutput {
+            layers: vec![assembled.layer],
+            summary: partition_summary(assembled.totals),
+            retired_codes: Vec::new(),
+        })
+    }
+}
+
+/// An area's grids as a shard reports them: the features the whole run
+/// writes for them, how many are within the rules, and the area's note.
+pub(super) fn area_grids_json(
+    index: usize,
+    grids: &[Grid],
+    report: &AreaReport,
+) -> Result<Value, JobError> {
+    let layer = grids_layer(grids)?;
+    Ok(json!({
+        "index": index,
+        "within": grids.iter().filter(|g| g.within_rules).count(),
+        "grids": layer.features.iter().map(feature_json).collect::<Vec<_>>(),
+        "note": area_note(report),
+    }))
+}
+
+/// The grids of a partition or update cut into county shards, put back in
+/// area order.
+pub(super) struct AssembledGrids {
+    /// The grids layer.
+    pub layer: OutputLayer,
+    /// The summary's totals.
+    pub totals: PartitionTotals,
+    /// The households in no county's box: in no area, and seen by no shard.
+    pub in_no_box: Vec<Household>,
+}
+
+impl AssembledGrids {
+    pub(super) fn of(
+        inputs: &Inputs<'_>,
+        parts: &[Value],
+        overrides: usize,
+    ) -> Result<Self, JobError> {
         let mut per_area: Vec<&Value> = Vec::new();
         let (mut outside_households, mut outside_locations) = (0u64, 0usize);
-        for part in &parts {
+        for part in parts {
             let areas = part["areas"]
                 .as_array()
                 .ok_or_else(|| unreadable("areas"))?;
@@ -140,13 +185,14 @@ impl Builtin {
             .transpose()
             .map_err(|e| unreadable(&e.to_string()))?
             .unwrap_or_default();
-        // Households in no county's box lie in no area; no shard saw them.
-        for h in households_where(inputs, &BoxFilter::InsideNone(boxes.clone()))? {
+        let mut in_no_box = households_where(inputs, &BoxFilter::InsideNone(boxes.clone()))?;
+        in_no_box.retain(|h| {
             let (x, y) = (h.location.x(), h.location.y());
-            if !boxes.iter().any(|b| box_holds(b, x, y)) {
-                outside_households += u64::from(h.households);
-                outside_locations += 1;
-            }
+            !boxes.iter().any(|b| box_holds(b, x, y))
+        });
+        for h in &in_no_box {
+            outside_households += u64::from(h.households);
+            outside_locations += 1;
         }
         let mut features = Vec::new();
         let mut within_rules = 0;
@@ -160,7 +206,7 @@ impl Builtin {
                 notes.push(a["note"].clone());
             }
         }
-        let summary = partition_summary(PartitionTotals {
+        let totals = PartitionTotals {
             grids: features.len(),
             within_rules,
             areas: per_area.len(),
@@ -168,17 +214,17 @@ impl Builtin {
             outside_locations,
             area_notes: notes,
             areas_with_own_rules: overrides,
-        });
-        let grids = OutputLayer {
+        };
+        let layer = OutputLayer {
             layer: "grids".into(),
             kind: "grids".into(),
             report: json!({"grids": features.len(), "within_rules": within_rules}),
             features,
         };
-        Ok(JobOutput {
-            layers: vec![grids],
-            summary,
-            retired_codes: Vec::new(),
+        Ok(AssembledGrids {
+            layer,
+            totals,
+            in_no_box,
         })
     }
 }

@@ -34,14 +34,22 @@ pub(super) fn part_where<T>(
 /// from the stored codes alone (every sharded job on a queue store asks
 /// this before it runs, so no area is built); `None` without areas.
 pub(super) fn stored_counties(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>, JobError> {
+    let codes = stored_area_codes(inputs)?;
+    Ok(codes.map(|codes| county_codes(codes.iter().map(String::as_str))))
+}
+
+/// The codes of the dataset's areas, in layer order, read without building
+/// the areas; `None` without areas.
+pub(super) fn stored_area_codes(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>, JobError> {
     let Some((_, stored)) = inputs.store.features(inputs.dataset, "areas")? else {
         return Ok(None);
     };
-    let codes: Vec<String> = stored
-        .iter()
-        .filter_map(|f| super::area_code(&f.json))
-        .collect();
-    Ok(Some(county_codes(codes.iter().map(String::as_str))))
+    Ok(Some(
+        stored
+            .iter()
+            .filter_map(|f| super::area_code(&f.json))
+            .collect(),
+    ))
 }
 
 /// The dataset's areas, their counties, and the county a shard computes:

@@ -314,7 +314,7 @@ pub(super) async fn features_where(
     Ok(found.map(|(_, features)| {
         features
             .into_iter()
-            .filter(|p| filter.keeps(&p.feature.bbox))
+            .filter(|p| filter.keeps(&p.feature))
             .collect()
     }))
 }
@@ -358,25 +358,36 @@ async fn read_table(
 ) -> Result<Vec<PlacedFeature>, tokio_postgres::Error> {
     /// How far a box to meet is grown for the index (degrees).
     const HAIR: f64 = 1e-9;
-    let (clause, params): (&str, Vec<Vec<f64>>) = match filter {
-        None => ("", vec![]),
-        Some(BoxFilter::Meets(q)) => (
-            "WHERE geom && ST_MakeEnvelope(($1::float8[])[1], ($1::float8[])[2], ($1::float8[])[3], ($1::float8[])[4], 4326)",
-            vec![vec![q[0] - HAIR, q[1] - HAIR, q[2] + HAIR, q[3] + HAIR]],
-        ),
+    const MEETS: &str = "geom && ST_MakeEnvelope(($1::float8[])[1], ($1::float8[])[2], ($1::float8[])[3], ($1::float8[])[4], 4326)";
+    let grown = |q: &[f64; 4]| vec![q[0] - HAIR, q[1] - HAIR, q[2] + HAIR, q[3] + HAIR];
+    let (clause, boxes, prefix): (String, Vec<Vec<f64>>, Option<&str>) = match filter {
+        None => (String::new(), vec![], None),
+        Some(BoxFilter::Meets(q)) => (format!("WHERE {MEETS}"), vec![grown(q)], None),
         Some(BoxFilter::InsideNone(qs)) => (
             "WHERE NOT EXISTS (SELECT 1 FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[])
                                  AS b(x0, y0, x1, y1)
-                               WHERE minx >= b.x0 AND maxx <= b.x1 AND miny >= b.y0 AND maxy <= b.y1)",
+                               WHERE minx >= b.x0 AND maxx <= b.x1 AND miny >= b.y0 AND maxy <= b.y1)"
+                .into(),
             (0..4).map(|k| qs.iter().map(|q| q[k]).collect()).collect(),
+            None,
+        ),
+        Some(BoxFilter::MeetsOrIdPrefix(q, prefix)) => (
+            format!("WHERE {MEETS} OR starts_with(fid, $2::text)"),
+            vec![grown(q)],
+            Some(prefix.as_str()),
         ),
     };
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        boxes.iter().map(|b| b as _).collect();
+    if let Some(p) = &prefix {
+        params.push(p);
+    }
     let rows = client
         .query_raw(
             &format!(
                 "SELECT seq, fid, minx, miny, maxx, maxy, feature FROM wangge.{table} {clause} ORDER BY seq"
             ),
-            params.iter(),
+            params,
         )
         .await?;
     pin_mut!(rows);
