@@ -7,7 +7,8 @@
 //! every other by its first); and the grids layer has, byte for byte, the features
 //! `wangge partition` writes for the same inputs, with the same summary as
 //! the job run whole on the embedded store. The same job survives the
-//! database restarting mid-job.
+//! database restarting mid-job. A coverage and a census update cut into
+//! county shards write, byte for byte, what they write run whole.
 
 #[path = "service/common.rs"]
 mod common;
@@ -567,6 +568,12 @@ fn a_census_update_cut_into_county_shards_writes_what_the_whole_update_writes() 
         (&j["shards_total"], &j["shards_done"], &j["shards_failed"]),
         (&Value::from(25), &Value::from(25), &Value::from(0)),
         "{j}"
+    );
+    let totals = |j: &Value| j["summary"]["changes"]["totals"].clone();
+    assert_eq!(
+        totals(j),
+        totals(&whole.job),
+        "the change totals differ from the whole update's"
     );
     assert_eq!(
         j["summary"], whole.job["summary"],
