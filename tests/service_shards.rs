@@ -314,9 +314,10 @@ fn put_coverage_inputs(s: &Server) {
     put_layer(s, "sites", &PROVINCE.sites(300));
 }
 
-/// Runs the job posted to `post` on `s` to its end; the finished job.
-fn run_job(s: &Server, post: &str) -> Value {
-    let r = http(&s.addr, "POST", post, None).unwrap();
+/// Runs the job posted to `post` (with `body`) on `s` to its end; the
+/// finished job.
+fn run_job(s: &Server, post: &str, body: Option<&str>) -> Value {
+    let r = http(&s.addr, "POST", post, body.map(str::as_bytes)).unwrap();
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
     let url = r.json()["url"].as_str().unwrap().to_string();
     let path = url.trim_start_matches("http://wangge.test").to_string();
@@ -327,7 +328,7 @@ fn run_job(s: &Server, post: &str) -> Value {
 
 /// Runs a coverage of dataset `d` on `s` to its end; the finished job.
 fn coverage(s: &Server) -> Value {
-    run_job(s, "/api/v1/datasets/d/coverage")
+    run_job(s, "/api/v1/datasets/d/coverage", None)
 }
 
 /// `[minx, miny, maxx, maxy]` of each county's areas.
@@ -468,11 +469,11 @@ struct Updated {
 fn census_update(s: &Server) -> Updated {
     put_layer(s, "areas", &PROVINCE.areas());
     put_layer(s, "households", &PROVINCE.households());
-    let j = run_job(s, "/api/v1/datasets/d/partition");
+    let j = run_job(s, "/api/v1/datasets/d/partition", None);
     assert_eq!(j["state"], "succeeded", "{j}");
     put_layer(s, "areas", &PROVINCE.areas_after_census());
     put_layer(s, "households", &PROVINCE.households_after_census());
-    let job = run_job(s, "/api/v1/datasets/d/partition?update=true");
+    let job = run_job(s, "/api/v1/datasets/d/partition?update=true", None);
     assert_eq!(job["state"], "succeeded", "{job}");
     Updated {
         job,
@@ -596,6 +597,71 @@ fn a_census_update_cut_into_county_shards_writes_what_the_whole_update_writes() 
                 o.display()
             );
         }
+    }
+    drop(workers);
+}
+
+/// Grids a planner keeps in three counties: the first of one area each.
+const LOCKED: [&str; 3] = ["341101000001001", "341106000002001", "341124000003001"];
+
+/// Partitions the province on `s`, then again after a census around the
+/// [`LOCKED`] grids; the finished job and its grids.
+fn partition_around_locked(s: &Server) -> (Value, Vec<u8>) {
+    put_layer(s, "areas", &PROVINCE.areas());
+    put_layer(s, "households", &PROVINCE.households());
+    let j = run_job(s, "/api/v1/datasets/d/partition", None);
+    assert_eq!(j["state"], "succeeded", "{j}");
+    put_layer(s, "households", &PROVINCE.households_after_census());
+    let body = serde_json::json!({ "locked": LOCKED }).to_string();
+    let job = run_job(s, "/api/v1/datasets/d/partition", Some(&body));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    (job, get_ok(s, "/api/v1/datasets/d/layers/grids").body)
+}
+
+/// A partition around grids kept in three counties, cut into the 24
+/// counties on PostgreSQL, writes the grids (locked ones marked) and the
+/// summary that the whole run on the embedded store writes.
+#[test]
+fn a_partition_around_locked_grids_cut_into_county_shards_writes_what_the_whole_run_writes() {
+    let dir = common::temp_dir("locked-shards");
+    let (whole, whole_grids) = partition_around_locked(&embedded(&dir));
+    assert!(whole.get("shards_total").is_none(), "{whole}");
+    assert_eq!(whole["summary"]["locked"], 3, "{whole}");
+    let grids: Value = serde_json::from_slice(&whole_grids).unwrap();
+    let marked: Vec<&str> = grids["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["locked"] == true)
+        .map(|f| f["properties"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, LOCKED, "the locked grids, marked, in area order");
+
+    let url = PgCluster::shared().fresh_database("locked_shards");
+    let a = replica(&url);
+    let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 0)).collect();
+    let (sharded, sharded_grids) = partition_around_locked(&a);
+    assert_eq!(
+        (
+            &sharded["shards_total"],
+            &sharded["shards_done"],
+            &sharded["shards_failed"]
+        ),
+        (&Value::from(24), &Value::from(24), &Value::from(0)),
+        "{sharded}"
+    );
+    assert_eq!(
+        sharded["summary"], whole["summary"],
+        "the summary differs from the whole run's"
+    );
+    if features_part(&sharded_grids) != features_part(&whole_grids) {
+        let path = dir.join("grids.sharded.geojson");
+        std::fs::write(&path, &sharded_grids).unwrap();
+        std::fs::write(dir.join("grids.whole.geojson"), &whole_grids).unwrap();
+        panic!(
+            "the sharded grids ({}) differ from the whole run's",
+            path.display()
+        );
     }
     drop(workers);
 }

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use geo::{Area as _, BooleanOps, BoundingRect, Intersects};
 use geo_types::MultiPolygon;
 
-use super::{partition, AreaReport, Partition, PartitionError, PartitionOptions};
+use super::{partition_selected, AreaReport, Partition, PartitionError, PartitionOptions};
 use crate::model::{Area, Barrier, Grid, Household};
 use crate::progress::Progress;
 
@@ -57,6 +57,26 @@ pub fn partition_around(
     options: &PartitionOptions,
     progress: &dyn Progress,
 ) -> Result<LockedPartition, LockError> {
+    partition_around_selected(areas, households, barriers, locked, options, None, progress)
+}
+
+/// [`partition_around`] of the areas `selected` marks (all when `None`),
+/// the unit of a county shard, as [`super::partition_selected`] is of a
+/// fresh partition: every locked grid still holds the households inside it,
+/// and every other household is located against the rest of every area, so
+/// a selected area gets the grids the whole run gives it. The result holds
+/// the selected areas' grids and reports only, and `household_grid` is
+/// `None` for households in grids of areas not selected.
+pub fn partition_around_selected(
+    areas: &[Area],
+    households: &[Household],
+    barriers: &[Barrier],
+    locked: &[Grid],
+    options: &PartitionOptions,
+    selected: Option<&[bool]>,
+    progress: &dyn Progress,
+) -> Result<LockedPartition, LockError> {
+    let chosen = |a: usize| selected.map_or(true, |s| s.get(a).copied().unwrap_or(false));
     options
         .area_rules
         .validate()
@@ -149,26 +169,43 @@ pub fn partition_around(
             .only(rest_areas.iter().map(|a| a.code.as_str())),
         ..options.clone()
     };
-    let rest = partition(&rest_areas, &free, barriers, &rest_options, progress)?;
+    let mut rest_selected = vec![false; rest_areas.len()];
+    for (a, r) in rest_of.iter().enumerate() {
+        if let Some(r) = r {
+            rest_selected[*r] = chosen(a);
+        }
+    }
+    let rest = partition_selected(
+        &rest_areas,
+        &free,
+        barriers,
+        &rest_options,
+        Some(&rest_selected),
+        progress,
+    )?;
 
     // Put the locked grids first in their areas, renumber clashing codes.
     let mut grids = Vec::with_capacity(rest.grids.len() + locked.len());
     let mut is_locked = Vec::with_capacity(grids.capacity());
     let mut new_index = vec![0u32; rest.grids.len()];
-    let mut locked_index = vec![0u32; locked.len()];
+    let mut locked_index: Vec<Option<u32>> = vec![None; locked.len()];
     let mut reports = Vec::with_capacity(areas.len());
-    let mut next_rest_grid = 0;
+    let (mut next_rest_grid, mut next_rest_report) = (0, 0);
     for (a, area) in areas.iter().enumerate() {
+        if !chosen(a) {
+            continue;
+        }
         let members = by_area.get(area.code.as_str()).cloned().unwrap_or_default();
         for &i in &members {
-            locked_index[i] = grids.len() as u32;
+            locked_index[i] = Some(grids.len() as u32);
             grids.push(locked[i].clone());
             is_locked.push(true);
         }
         let taken: HashSet<String> = members.iter().map(|&i| locked[i].code.clone()).collect();
         let report = match rest_of[a] {
-            Some(r) => {
-                let report = rest.areas[r].clone();
+            Some(_) => {
+                let report = rest.areas[next_rest_report].clone();
+                next_rest_report += 1;
                 let mine: Vec<usize> = (next_rest_grid..next_rest_grid + report.grids).collect();
                 next_rest_grid += report.grids;
                 let mut codes = Codes::new(
@@ -215,7 +252,7 @@ pub fn partition_around(
         household_grid[free_index[k]] = g.map(|g| new_index[g as usize]);
     }
     for (i, g) in held {
-        household_grid[i] = Some(locked_index[g]);
+        household_grid[i] = locked_index[g];
     }
     let mut outside = rest.outside;
     outside.locations = outside.locations.iter().map(|&k| free_index[k]).collect();

@@ -64,7 +64,9 @@ use crate::progress::Progress;
 
 pub use adjust::{move_cell, CellMove, MoveError};
 pub(crate) use area::{partition_area, AreaResult};
-pub use locked::{partition_around, select_locked, LockError, LockedPartition};
+pub use locked::{
+    partition_around, partition_around_selected, select_locked, LockError, LockedPartition,
+};
 pub use metrics::polsby_popper;
 pub use update::{
     change_report, update, update_selected, AreaChange, AreaChanges, AreaPart, AreaUpdateMode,

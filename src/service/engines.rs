@@ -339,8 +339,10 @@ mod shard_io;
 mod update_job;
 mod update_shards;
 pub(crate) use partition_job::area_code;
-use partition_job::{area_note, part_err, partition_options, partition_summary, PartitionTotals};
-pub use partition_shards::partition_is_shardable;
+use partition_job::{
+    area_note, locked_codes, locked_err, locked_grids, part_err, partition_options,
+    partition_summary, PartitionTotals,
+};
 use update_job::{update_err, UpdateOutputs};
 
 fn point_box(p: &geo_types::Point<f64>) -> [f64; 4] {
@@ -370,26 +372,10 @@ impl Builtin {
         let mut retired = Vec::new();
         let mut lineage = Value::Null;
         let mut previous_layer = "grids";
-        let locked: Vec<String> = params
-            .get("locked")
-            .cloned()
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(|e| JobError::Invalid(format!("locked: {e}")))?
-            .unwrap_or_default();
+        let locked = locked_codes(params)?;
         let mut locked_marks = Vec::new();
         let result = if !locked.is_empty() {
-            let Some((_, stored)) = inputs.store.features(inputs.dataset, "grids")? else {
-                return Err(JobError::Invalid(
-                    "locked grids are taken from the dataset's grids layer, which is missing"
-                        .into(),
-                ));
-            };
-            let current = crate::layers::previous::read_previous_grids(&collection_text(&stored))
-                .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
-            drop(stored);
-            let keep = partition::select_locked(&current, &locked)
-                .map_err(|e| JobError::Invalid(format!("locked: {e}")))?;
+            let keep = locked_grids(inputs, &locked)?;
             let run = partition::partition_around(
                 &areas,
                 &households,
@@ -398,10 +384,7 @@ impl Builtin {
                 &options,
                 progress,
             )
-            .map_err(|e| match e {
-                partition::LockError::Partition(p) => part_err(p),
-                other => JobError::Invalid(format!("locked: {other}")),
-            })?;
+            .map_err(locked_err)?;
             locked_marks = run.locked;
             run.partition
         } else if update {
@@ -444,9 +427,9 @@ impl Builtin {
             outside_locations: result.outside.locations.len(),
             area_notes: notes,
             areas_with_own_rules: overrides,
+            locked: locked_marks.iter().filter(|l| **l).count(),
         });
         summary["update"] = json!(update);
-        summary["locked"] = json!(locked_marks.iter().filter(|l| **l).count());
         summary["previous"] = if update {
             json!(previous_layer)
         } else {

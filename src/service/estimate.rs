@@ -26,7 +26,7 @@ pub fn job(
     let households = spread(metas);
     Ok(match kind {
         JobKind::Partition => {
-            let sharded = store.queue().is_some() && engines::partition_is_shardable(params);
+            let sharded = store.queue().is_some();
             partition(
                 &county_boxes(store, dataset, sharded)?,
                 households.locations,

@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 
 use super::JobError;
-use crate::model::{AreaRules, Rules};
-use crate::partition::{self, PartitionError, PartitionOptions};
+use crate::model::{AreaRules, Grid, Rules};
+use crate::partition::{self, LockError, PartitionError, PartitionOptions};
+use crate::service::jobs::Inputs;
 
 /// The code of a stored area feature (its `properties.code`), read without
 /// building the area.
@@ -46,6 +47,40 @@ pub(super) fn partition_options(params: &Value) -> Result<PartitionOptions, JobE
     })
 }
 
+/// The codes of the current grids a partition job keeps (`locked`).
+pub(super) fn locked_codes(params: &Value) -> Result<Vec<String>, JobError> {
+    Ok(params
+        .get("locked")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| JobError::Invalid(format!("locked: {e}")))?
+        .unwrap_or_default())
+}
+
+/// Why a partition around locked grids cannot run.
+pub(super) const NO_GRIDS_TO_LOCK: &str =
+    "locked grids are taken from the dataset's grids layer, which is missing";
+
+/// The grids named by `codes`, from the dataset's grids layer.
+pub(super) fn locked_grids(inputs: &Inputs<'_>, codes: &[String]) -> Result<Vec<Grid>, JobError> {
+    let Some((_, stored)) = inputs.store.features(inputs.dataset, "grids")? else {
+        return Err(JobError::Invalid(NO_GRIDS_TO_LOCK.into()));
+    };
+    let current = crate::layers::previous::read_previous_grids(&super::collection_text(&stored))
+        .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
+    drop(stored);
+    partition::select_locked(&current, codes).map_err(|e| JobError::Invalid(format!("locked: {e}")))
+}
+
+/// A partition around locked grids' error as a job's.
+pub(super) fn locked_err(e: LockError) -> JobError {
+    match e {
+        LockError::Partition(p) => part_err(p),
+        other => JobError::Invalid(format!("locked: {other}")),
+    }
+}
+
 pub(super) fn part_err(e: PartitionError) -> JobError {
     match e {
         PartitionError::Cancelled => JobError::Cancelled,
@@ -69,10 +104,12 @@ pub(super) struct PartitionTotals {
     pub outside_locations: usize,
     pub area_notes: Vec<Value>,
     pub areas_with_own_rules: usize,
+    /// Grids kept as they were (a partition around locked grids).
+    pub locked: usize,
 }
 
-/// A partition job's summary, as a fresh partition (not an update, nothing
-/// locked) reports it; the callers fill in what else they did.
+/// A partition job's summary, as a fresh partition or one around locked
+/// grids reports it; an update fills in what else it did.
 pub(super) fn partition_summary(t: PartitionTotals) -> Value {
     json!({
         "grids": t.grids,
@@ -82,7 +119,7 @@ pub(super) fn partition_summary(t: PartitionTotals) -> Value {
         "household_locations_outside_areas": t.outside_locations,
         "area_notes": t.area_notes,
         "update": false,
-        "locked": 0,
+        "locked": t.locked,
         "areas_with_own_rules": t.areas_with_own_rules,
         "previous": Value::Null,
         "changes": Value::Null,

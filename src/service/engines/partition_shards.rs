@@ -12,12 +12,14 @@
 
 use serde_json::{json, Value};
 
+use super::partition_job::NO_GRIDS_TO_LOCK;
 use super::shard_io::{
     feature_from, feature_json, part_where, shard_counties, stored_counties, unreadable,
 };
+use super::update_job::NO_PREVIOUS_GRIDS;
 use super::{
-    area_note, grids_layer, part_err, partition_options, partition_summary, Builtin,
-    PartitionTotals,
+    area_note, grids_layer_marked, locked_codes, locked_err, locked_grids, part_err,
+    partition_options, partition_summary, Builtin, PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::{Grid, Household};
@@ -25,14 +27,7 @@ use crate::partition::counties::box_holds;
 use crate::partition::{self, AreaReport};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
-use crate::store::BoxFilter;
-
-/// Whether a partition job can be cut: a fresh partition or a census
-/// update ([`super::update_shards`]), not a run around locked grids (whose
-/// grids are drawn around the kept ones of every county at once).
-pub fn partition_is_shardable(params: &Value) -> bool {
-    params.get("locked").map_or(true, Value::is_null)
-}
+use crate::store::{BoxFilter, ADOPTED_LAYER};
 
 /// Whether a partition job is a census update.
 pub(super) fn is_update(params: &Value) -> bool {
@@ -51,14 +46,22 @@ pub(super) fn households_where(
 }
 
 impl Builtin {
-    /// The counties of a partition job, in order of their first area.
+    /// The counties of a partition job, in order of their first area. A job
+    /// that needs grids the dataset does not have (to update, or to keep)
+    /// is refused before it is cut, as the whole run refuses it.
     pub(super) fn partition_shards(
         &self,
         params: &Value,
         inputs: &Inputs<'_>,
     ) -> Result<Option<Vec<String>>, JobError> {
-        if !partition_is_shardable(params) {
-            return Ok(None);
+        let has = |layer: &str| -> Result<bool, JobError> {
+            Ok(inputs.store.layer(inputs.dataset, layer)?.is_some())
+        };
+        if is_update(params) && !has(ADOPTED_LAYER)? && !has("grids")? {
+            return Err(JobError::Invalid(NO_PREVIOUS_GRIDS.into()));
+        }
+        if !locked_codes(params)?.is_empty() && !has("grids")? {
+            return Err(JobError::Invalid(NO_GRIDS_TO_LOCK.into()));
         }
         stored_counties(inputs)
     }
@@ -79,15 +82,32 @@ impl Builtin {
         let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
         let barriers = take!(inputs, Barriers, Barriers);
         let mask = counties.mask(county, areas.len());
-        let result = partition::partition_selected(
-            &areas,
-            &households,
-            &barriers,
-            &options,
-            Some(&mask),
-            progress,
-        )
-        .map_err(part_err)?;
+        let codes = locked_codes(params)?;
+        let (result, marks) = if codes.is_empty() {
+            let run = partition::partition_selected(
+                &areas,
+                &households,
+                &barriers,
+                &options,
+                Some(&mask),
+                progress,
+            )
+            .map_err(part_err)?;
+            (run, Vec::new())
+        } else {
+            let keep = locked_grids(inputs, &codes)?;
+            let run = partition::partition_around_selected(
+                &areas,
+                &households,
+                &barriers,
+                &keep,
+                &options,
+                Some(&mask),
+                progress,
+            )
+            .map_err(locked_err)?;
+            (run.partition, run.locked)
+        };
         let (mut outside_households, mut outside_locations) = (0u64, 0u64);
         for &i in &result.outside.locations {
             let p = households[i].location;
@@ -100,12 +120,18 @@ impl Builtin {
                 outside_locations += 1;
             }
         }
-        let mut grids = result.grids.as_slice();
         let mut per_area = Vec::with_capacity(result.areas.len());
+        let mut first = 0;
         for (report, &index) in result.areas.iter().zip(&this.areas) {
-            let (own, rest) = grids.split_at(report.grids);
-            per_area.push(area_grids_json(index, own, report)?);
-            grids = rest;
+            let own = first..first + report.grids;
+            let own_marks = marks.get(own.clone()).unwrap_or(&[]);
+            per_area.push(area_grids_json(
+                index,
+                &result.grids[own.clone()],
+                own_marks,
+                report,
+            )?);
+            first = own.end;
         }
         Ok(json!({
             "areas": per_area,
@@ -136,16 +162,19 @@ impl Builtin {
 }
 
 /// An area's grids as a shard reports them: the features the whole run
-/// writes for them, how many are within the rules, and the area's note.
+/// writes for them (those `locked` marks kept as locked), how many are
+/// within the rules and locked, and the area's note.
 pub(super) fn area_grids_json(
     index: usize,
     grids: &[Grid],
+    locked: &[bool],
     report: &AreaReport,
 ) -> Result<Value, JobError> {
-    let layer = grids_layer(grids)?;
+    let layer = grids_layer_marked(grids, locked)?;
     Ok(json!({
         "index": index,
         "within": grids.iter().filter(|g| g.within_rules).count(),
+        "locked": locked.iter().filter(|l| **l).count(),
         "grids": layer.features.iter().map(feature_json).collect::<Vec<_>>(),
         "note": area_note(report),
     }))
@@ -195,9 +224,10 @@ impl AssembledGrids {
             outside_locations += 1;
         }
         let mut features = Vec::new();
-        let mut within_rules = 0;
+        let (mut within_rules, mut locked) = (0, 0);
         let mut notes = Vec::new();
         for a in &per_area {
+            locked += a["locked"].as_u64().unwrap_or(0) as usize;
             for f in a["grids"].as_array().ok_or_else(|| unreadable("grids"))? {
                 features.push(feature_from(f)?);
             }
@@ -214,6 +244,7 @@ impl AssembledGrids {
             outside_locations,
             area_notes: notes,
             areas_with_own_rules: overrides,
+            locked,
         };
         let layer = OutputLayer {
             layer: "grids".into(),

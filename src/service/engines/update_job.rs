@@ -48,10 +48,12 @@ pub(super) fn previous_grids(
             .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
         return Ok((name, grids));
     }
-    Err(JobError::Invalid(
-        "an update needs the dataset's adopted grids or its grids layer".into(),
-    ))
+    Err(JobError::Invalid(NO_PREVIOUS_GRIDS.into()))
 }
+
+/// Why an update cannot run.
+pub(super) const NO_PREVIOUS_GRIDS: &str =
+    "an update needs the dataset's adopted grids or its grids layer";
 
 /// An update's error as a job's.
 pub(super) fn update_err(e: UpdateError) -> JobError {

@@ -70,7 +70,7 @@ impl Builtin {
         .map_err(update_err)?;
         let mut per_area = Vec::with_capacity(part.areas.len());
         for a in &part.areas {
-            let mut v = area_grids_json(a.changes.index, &a.grids, &a.report)?;
+            let mut v = area_grids_json(a.changes.index, &a.grids, &[], &a.report)?;
             v["changes"] = to_json(&a.changes)?;
             per_area.push(v);
         }
