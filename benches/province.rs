@@ -21,6 +21,11 @@
 //!   cut into county shards and run by 1 and 2 workers, against `wangge
 //!   coverage`: wall, peak memory, and whether the covered-households layer
 //!   has byte for byte the features of the command line's `households.geojson`.
+//! - **Census update**: the province after a census (tests/support/province.rs,
+//!   `Census`), the update of the command line's grids cut into county shards
+//!   and run by N workers, against `wangge partition --previous`: wall, peak
+//!   memory, and whether the grids and the change layer are the command
+//!   line's, byte for byte.
 //!
 //! The machine has 2 cores: more workers share them, so the ratios show what
 //! a worker costs or gives on one machine; the per-county cost is what a
@@ -89,13 +94,13 @@ fn timed_wangge(args: &[&str]) -> (f64, f64) {
     (secs, kb / 1024.0)
 }
 
-fn put(server: &Server, layer: &str, path: &Path) -> f64 {
+fn put(server: &Server, dataset: &str, layer: &str, path: &Path) -> f64 {
     let body = std::fs::read(path).unwrap();
     let t = Instant::now();
     let (status, text) = request(
         &server.addr,
         "PUT",
-        &format!("/api/v1/datasets/p/layers/{layer}"),
+        &format!("/api/v1/datasets/{dataset}/layers/{layer}"),
         &body,
     )
     .expect("upload");
@@ -147,11 +152,12 @@ fn start_worker(url: &str) -> Worker {
     Worker(child)
 }
 
-/// One job (`partition` or `coverage`) of dataset `p` by `n` workers: wall
-/// seconds, the workers' peak MB (the largest, and the sum), and the layer
-/// `layer` as downloaded.
+/// One job (`partition`, `coverage`, or `partition?update=true`) of
+/// `dataset` by `n` workers: wall seconds, the workers' peak MB (the
+/// largest, and the sum), and the layer `layer` as downloaded.
 fn job_with(
     n: usize,
+    dataset: &str,
     kind: &str,
     layer: &str,
     url: &str,
@@ -161,8 +167,8 @@ fn job_with(
     let workers: Vec<Worker> = (0..n).map(|_| start_worker(url)).collect();
     std::thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
-    let (status, body) =
-        request(&a.addr, "POST", &format!("/api/v1/datasets/p/{kind}"), b"").expect("submit");
+    let post = format!("/api/v1/datasets/{dataset}/{kind}");
+    let (status, body) = request(&a.addr, "POST", &post, b"").expect("submit");
     assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
     let job: Value = serde_json::from_slice(&body).unwrap();
     let path = format!("/api/v1/jobs/{}", job["id"].as_str().unwrap());
@@ -180,20 +186,21 @@ fn job_with(
     assert_eq!(done["state"], "succeeded", "{done}");
     let peaks: Vec<f64> = workers.iter().map(|w| peak_mb(w.0.id())).collect();
     drop(workers);
-    let (status, features) = request(
-        &b.addr,
-        "GET",
-        &format!("/api/v1/datasets/p/layers/{layer}"),
-        b"",
-    )
-    .expect("download");
-    assert_eq!(status, 200);
+    let features = download(b, dataset, layer);
     println!(
         "{kind}, {n} worker(s): {wall:.1} s, shards {}/{}, peak {:?} MB",
         done["shards_done"], done["shards_total"], peaks
     );
     let max = peaks.iter().copied().fold(0.0, f64::max);
     (wall, max, peaks.iter().sum(), features)
+}
+
+/// A layer of a dataset as a client downloads it.
+fn download(server: &Server, dataset: &str, layer: &str) -> Vec<u8> {
+    let path = format!("/api/v1/datasets/{dataset}/layers/{layer}");
+    let (status, features) = request(&server.addr, "GET", &path, b"").expect("download");
+    assert_eq!(status, 200, "{path}");
+    features
 }
 
 /// A row of a jobs table: workers, wall, largest and summed peak MB, and
@@ -342,15 +349,15 @@ fn main() {
         )
     };
     let (a, b) = (serve("a"), serve("b"));
-    put(&a, "areas", &f("areas.in.geojson"));
-    let upload_s = put(&a, "households", &f("households.in.geojson"));
+    put(&a, "p", "areas", &f("areas.in.geojson"));
+    let upload_s = put(&a, "p", "households", &f("households.in.geojson"));
     println!("households uploaded into PostGIS: {upload_s:.1} s");
     let ogr_s = ogr2ogr(cluster.port, &db, &f("households.in.geojson"));
     println!("ogr2ogr -f PostgreSQL: {ogr_s:.1} s");
 
     let mut rows = Vec::new();
     for n in 1..=max_workers {
-        let (wall, max_mb, sum_mb, grids) = job_with(n, "partition", "grids", &url, &a, &b);
+        let (wall, max_mb, sum_mb, grids) = job_with(n, "p", "partition", "grids", &url, &a, &b);
         let same = features_part(&grids) == features_part(&cli_grids);
         rows.push((n, wall, max_mb, sum_mb, same));
     }
@@ -383,13 +390,59 @@ fn main() {
     ]);
     println!("wangge coverage (one process): {cli_coverage:?}");
     let cli_seen = std::fs::read(f("coverage").join("households.geojson")).unwrap();
-    put(&a, "cameras", &f("cameras.in.geojson"));
+    put(&a, "p", "cameras", &f("cameras.in.geojson"));
     let mut coverage_rows = Vec::new();
     for n in 1..=max_workers.min(2) {
         let (wall, max_mb, sum_mb, seen) =
-            job_with(n, "coverage", "coverage_households", &url, &a, &b);
+            job_with(n, "p", "coverage", "coverage_households", &url, &a, &b);
         let same = features_part(&seen) == features_part(&cli_seen);
         coverage_rows.push((n, wall, max_mb, sum_mb, same));
+    }
+
+    // A census update of the command line's grids: `wangge partition
+    // --previous` against 1..N workers, each on a dataset of its own that
+    // holds the same grids, areas and households (an update rewrites its
+    // dataset's grids and lineage).
+    std::fs::write(f("areas2.in.geojson"), shape.areas_after_census()).unwrap();
+    std::fs::write(f("households2.in.geojson"), shape.households_after_census()).unwrap();
+    for layer in ["areas2", "households2"] {
+        let kind = layer.trim_end_matches('2');
+        timed_wangge(&[
+            "convert",
+            "--layer",
+            kind,
+            "--in",
+            &s(&format!("{layer}.in.geojson")),
+            "--out",
+            &s(&format!("{layer}.geojson")),
+        ]);
+    }
+    let cli_update = timed_wangge(&[
+        "partition",
+        "--areas",
+        &s("areas2.geojson"),
+        "--households",
+        &s("households2.geojson"),
+        "--previous",
+        &s("grids.geojson"),
+        "--out",
+        &s("updated.geojson"),
+    ]);
+    println!("wangge partition --previous (one process): {cli_update:?}");
+    let cli_updated = std::fs::read(f("updated.geojson")).unwrap();
+    let cli_changes = std::fs::read(f("updated.changes.geojson")).unwrap();
+    let mut update_rows = Vec::new();
+    for n in 1..=max_workers {
+        let dataset = format!("u{n}");
+        put(&a, &dataset, "grids", &f("grids.geojson"));
+        put(&a, &dataset, "areas", &f("areas2.in.geojson"));
+        put(&a, &dataset, "households", &f("households2.in.geojson"));
+        let (wall, max_mb, sum_mb, grids) =
+            job_with(n, &dataset, "partition?update=true", "grids", &url, &a, &b);
+        let changes = download(&b, &dataset, "grid_changes");
+        let same = features_part(&grids) == features_part(&cli_updated)
+            && features_part(&changes) == features_part(&cli_changes);
+        update_rows.push((n, wall, max_mb, sum_mb, same));
     }
 
     // Reads of the grids, from replica A alone and from both.
@@ -461,6 +514,21 @@ H3 area coverage and gaps of every area:\n\n"
         &coverage_rows,
         shape.counties,
     ));
+    md.push_str(&format!(
+        "\nA census update of those grids (households change in {:.0}% of the areas: one in four \
+grows by half, one in five loses a quarter; an area shrinks, one is dissolved, a county of \
+{} areas is added; {} county shards):\n\n",
+        100.0 * (1.0 - 0.75 * 0.8),
+        shape.areas_per_county,
+        shape.counties + 1
+    ));
+    md.push_str(&job_table(
+        "partition --previous",
+        "grids and change layer",
+        cli_update,
+        &update_rows,
+        shape.counties + 1,
+    ));
     print!("{md}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/PROVINCE_RESULTS.md");
     std::fs::write(&out, md).unwrap();
@@ -471,5 +539,9 @@ H3 area coverage and gaps of every area:\n\n"
     assert!(
         coverage_rows.iter().all(|r| r.4),
         "a sharded coverage differs from the CLI's"
+    );
+    assert!(
+        update_rows.iter().all(|r| r.4),
+        "a sharded census update differs from the CLI's"
     );
 }
