@@ -576,10 +576,23 @@ fn a_census_update_cut_into_county_shards_writes_what_the_whole_update_writes() 
         totals(&whole.job),
         "the change totals differ from the whole update's"
     );
-    assert_eq!(
-        j["summary"], whole.job["summary"],
-        "the summary differs from the whole update's"
-    );
+    if j["summary"] != whole.job["summary"] {
+        let (s, o) = (
+            dir.join("summary.sharded.json"),
+            dir.join("summary.whole.json"),
+        );
+        std::fs::write(&s, serde_json::to_string_pretty(&j["summary"]).unwrap()).unwrap();
+        std::fs::write(
+            &o,
+            serde_json::to_string_pretty(&whole.job["summary"]).unwrap(),
+        )
+        .unwrap();
+        panic!(
+            "the summary ({}) differs from the whole update's ({})",
+            s.display(),
+            o.display()
+        );
+    }
     for (layer, got, want) in [
         ("grids", &sharded.grids, &whole.grids),
         ("grid_changes", &sharded.changes, &whole.changes),

@@ -9,7 +9,9 @@
 //! box, and a household outside every area is reported by the first county
 //! whose box holds it, or, in no box at all, by nobody's shard but the
 //! remainder (the assembly), so that outside households add up
-//! to the single run's count across shards.
+//! to the single run's count across shards. A shard reads only the areas
+//! whose box meets its county's box, so the counties' boxes are also
+//! made from the stored codes and boxes alone ([`Counties::from_boxes`]).
 
 use geo::BoundingRect;
 
@@ -25,18 +27,6 @@ pub fn county_of(code: &str) -> &str {
         Some((i, _)) => &code[..i],
         None => code,
     }
-}
-
-/// The counties of area codes, each once, in the order their first area
-/// comes: the order of [`Counties::of`], from the codes alone.
-pub fn county_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    codes
-        .into_iter()
-        .map(county_of)
-        .filter(|c| seen.insert(*c))
-        .map(str::to_string)
-        .collect()
 }
 
 /// One county of a set of areas.
@@ -57,10 +47,26 @@ pub struct Counties(pub Vec<County>);
 impl Counties {
     /// Groups `areas` by county.
     pub fn of(areas: &[Area]) -> Counties {
+        Counties::from_boxes(areas.iter().map(|a| {
+            let bbox = a.geometry.bounding_rect().map(|r| {
+                let (min, max) = (r.min(), r.max());
+                [min.x, min.y, max.x, max.y]
+            });
+            (a.code.as_str(), bbox)
+        }))
+    }
+
+    /// Groups areas given by their codes and boxes (`None` for an empty
+    /// area) by county, as [`Counties::of`] groups the areas: what a shard
+    /// learns of every area from the stored boxes alone, without reading
+    /// their outlines.
+    pub fn from_boxes<'a>(
+        areas: impl IntoIterator<Item = (&'a str, Option<[f64; 4]>)>,
+    ) -> Counties {
         let mut out: Vec<County> = Vec::new();
         let mut index: std::collections::HashMap<&str, usize> = Default::default();
-        for (i, a) in areas.iter().enumerate() {
-            let code = county_of(&a.code);
+        for (i, (code, bbox)) in areas.into_iter().enumerate() {
+            let code = county_of(code);
             let k = *index.entry(code).or_insert_with(|| {
                 out.push(County {
                     code: code.to_string(),
@@ -76,11 +82,11 @@ impl Counties {
             });
             let c = &mut out[k];
             c.areas.push(i);
-            if let Some(r) = a.geometry.bounding_rect() {
-                c.bbox[0] = c.bbox[0].min(r.min().x);
-                c.bbox[1] = c.bbox[1].min(r.min().y);
-                c.bbox[2] = c.bbox[2].max(r.max().x);
-                c.bbox[3] = c.bbox[3].max(r.max().y);
+            if let Some(b) = bbox {
+                c.bbox[0] = c.bbox[0].min(b[0]);
+                c.bbox[1] = c.bbox[1].min(b[1]);
+                c.bbox[2] = c.bbox[2].max(b[2]);
+                c.bbox[3] = c.bbox[3].max(b[3]);
             }
         }
         Counties(out)
@@ -89,17 +95,6 @@ impl Counties {
     /// The county called `code`.
     pub fn get(&self, code: &str) -> Option<&County> {
         self.0.iter().find(|c| c.code == code)
-    }
-
-    /// Which areas belong to county `code`, as a mask over the areas.
-    pub fn mask(&self, code: &str, areas: usize) -> Vec<bool> {
-        let mut mask = vec![false; areas];
-        if let Some(c) = self.get(code) {
-            for &i in &c.areas {
-                mask[i] = true;
-            }
-        }
-        mask
     }
 
     /// The first county (in order) whose box holds `(x, y)`, borders included:
@@ -150,13 +145,19 @@ mod tests {
         assert_eq!(codes, ["341102", "341103", "3411"]);
         assert_eq!(c.0[0].areas, [0, 2]);
         assert_eq!(c.0[0].bbox, [0.0, 0.0, 2.0, 1.0]);
-        assert_eq!(c.mask("341102", 4), [true, false, true, false]);
         // The border point belongs to the first county that holds it.
         assert_eq!(c.first_holding(1.0, 0.5).unwrap().code, "341102");
         assert!(c.first_holding(3.0, 0.5).is_none());
         assert_eq!(c.first_holding(5.0, 1.0).unwrap().code, "341103");
-        // The codes alone give the same counties in the same order.
-        assert_eq!(county_codes(areas.iter().map(|a| a.code.as_str())), codes);
+        // The codes and boxes alone give the same counties.
+        let boxes = areas.iter().map(|a| {
+            let r = a.geometry.bounding_rect().unwrap();
+            (
+                a.code.as_str(),
+                Some([r.min().x, r.min().y, r.max().x, r.max().y]),
+            )
+        });
+        assert_eq!(Counties::from_boxes(boxes), c);
     }
 
     #[test]

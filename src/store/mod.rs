@@ -451,6 +451,26 @@ pub trait Store: Send + Sync {
         layer: &str,
     ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError>;
 
+    /// The ids and boxes of a layer's features, in layer order, their
+    /// `json` left empty: what a county shard knows of every area (the
+    /// counties' boxes) before it reads the areas near its own. Stores that
+    /// can leave the JSON unread do; this default reads it and drops it.
+    fn feature_boxes(
+        &self,
+        dataset: &str,
+        layer: &str,
+    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+        Ok(self.features(dataset, layer)?.map(|(_, features)| {
+            features
+                .into_iter()
+                .map(|f| StoredFeature {
+                    json: "".into(),
+                    ..f
+                })
+                .collect()
+        }))
+    }
+
     /// The features of a layer that `filter` keeps, in layer order, each
     /// with its position in the layer (`None` when there is no such layer):
     /// what a county shard reads of a province's households. Stores that can

@@ -18,14 +18,15 @@ use serde_json::{json, Value};
 
 use super::coverage_job::{area_features, coverage_options, CoverageLayers};
 use super::shard_io::{
-    feature_from, feature_json, number_from, part_where, shard_counties, unreadable,
+    feature_from, feature_json, number_from, part_where, stored_county_boxes, unreadable,
+    ShardAreas,
 };
 use super::{cov_err, coverage_job, Builtin};
 use crate::bounds::MAX_RANGE_M;
 use crate::coverage::{self, CoverageInput, Gap, SeenBy, Summary, Tally};
 use crate::geodesy::grow_box;
 use crate::layers::{AnyLayer, LayerKind};
-use crate::model::{Area, Camera, Household, Site};
+use crate::model::{Camera, Household, Site};
 use crate::partition::counties::Counties;
 use crate::progress::{NoProgress, Progress};
 use crate::service::jobs::{Inputs, JobError, JobOutput};
@@ -154,15 +155,15 @@ impl Builtin {
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
         let options = coverage_options(params)?;
-        let (areas, counties, this) = shard_counties(inputs, county)?;
+        let near = ShardAreas::read(inputs, county)?;
+        let county_areas = near.own();
+        let ShardAreas { counties, this, .. } = near;
         let inside = BoxFilter::Meets(this.bbox);
         let reach = BoxFilter::Meets(grow_box(this.bbox, MAX_RANGE_M));
         let (household_at, households) = part!(inputs, Households, Households, &inside)?;
         let (site_at, sites) = part!(inputs, Sites, Sites, &inside)?;
         let (camera_at, cameras) = part!(inputs, Cameras, Cameras, &reach)?;
         let (_, buildings) = part!(inputs, Buildings, Buildings, &reach)?;
-        let county_areas: Vec<Area> = this.areas.iter().map(|&i| areas[i].clone()).collect();
-        drop(areas);
         let input = CoverageInput {
             cameras: &cameras,
             households: &households,
@@ -234,7 +235,10 @@ impl Builtin {
                 gaps.push(gap_from(g)?);
             }
         }
-        let counties = Counties::of(&areas);
+        let counties = stored_county_boxes(inputs)?.ok_or(JobError::Input {
+            layer: LayerKind::Areas,
+            reason: "the layer was deleted while the coverage ran".into(),
+        })?;
         let (far_households, far_sites) =
             see_beyond_counties(inputs, &counties, &cameras, &households, &sites, &options)?;
         seen_households.extend(far_households);

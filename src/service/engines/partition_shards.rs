@@ -1,8 +1,10 @@
-//! A fresh partition cut into county shards ([`crate::partition::counties`]).
+//! A partition cut into county shards ([`crate::partition::counties`]),
+//! fresh or around locked grids.
 //!
-//! Every shard reads the whole areas layer (so households are assigned to
-//! areas exactly as the whole run assigns them, first area in input order
-//! winning) but only the households in its county's box, partitions its
+//! Every shard reads the areas whose box meets its county's box (so
+//! households are assigned to areas exactly as the whole run assigns them,
+//! first area in input order winning: an area that holds one of its
+//! households meets its box) and the households in that box, partitions its
 //! county's areas, and keeps each area's grids as the features the whole
 //! run would write for them (a grid's feature text depends on that grid
 //! alone). The assembly puts the areas back in input order, so the grids
@@ -14,7 +16,8 @@ use serde_json::{json, Value};
 
 use super::partition_job::NO_GRIDS_TO_LOCK;
 use super::shard_io::{
-    feature_from, feature_json, part_where, shard_counties, stored_counties, unreadable,
+    feature_from, feature_json, part_where, stored_area_codes, stored_counties, unreadable,
+    ShardAreas,
 };
 use super::update_job::NO_PREVIOUS_GRIDS;
 use super::{
@@ -77,15 +80,17 @@ impl Builtin {
         if is_update(params) {
             return self.update_shard(params, inputs, county, progress);
         }
-        let options = partition_options(params)?;
-        let (areas, counties, this) = shard_counties(inputs, county)?;
+        let near = ShardAreas::read(inputs, county)?;
+        let mut options = partition_options(params)?;
+        options.area_rules = options.area_rules.only(near.codes());
+        let (areas, counties, this) = (&near.areas, &near.counties, &near.this);
         let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
         let barriers = take!(inputs, Barriers, Barriers);
-        let mask = counties.mask(county, areas.len());
+        let mask = near.mask();
         let codes = locked_codes(params)?;
         let (result, marks) = if codes.is_empty() {
             let run = partition::partition_selected(
-                &areas,
+                areas,
                 &households,
                 &barriers,
                 &options,
@@ -95,9 +100,9 @@ impl Builtin {
             .map_err(part_err)?;
             (run, Vec::new())
         } else {
-            let keep = locked_grids(inputs, &codes)?;
+            let keep = near_locked(locked_grids(inputs, &codes)?, inputs, &near)?;
             let run = partition::partition_around_selected(
-                &areas,
+                areas,
                 &households,
                 &barriers,
                 &keep,
@@ -159,6 +164,32 @@ impl Builtin {
             retired_codes: Vec::new(),
         })
     }
+}
+
+/// The locked grids a shard keeps: those of the areas near its county (the
+/// others hold none of its households). A grid whose area is in no county
+/// fails the job as it fails the whole run.
+fn near_locked(
+    locked: Vec<Grid>,
+    inputs: &Inputs<'_>,
+    near: &ShardAreas,
+) -> Result<Vec<Grid>, JobError> {
+    let all = stored_area_codes(inputs)?.unwrap_or_default();
+    let all: std::collections::HashSet<&str> = all.iter().map(String::as_str).collect();
+    if let Some(g) = locked
+        .iter()
+        .find(|g| !all.contains(g.parent_code.as_str()))
+    {
+        return Err(locked_err(partition::LockError::UnknownArea {
+            code: g.code.clone(),
+            parent: g.parent_code.clone(),
+        }));
+    }
+    let here: std::collections::HashSet<&str> = near.codes().collect();
+    Ok(locked
+        .into_iter()
+        .filter(|g| here.contains(g.parent_code.as_str()))
+        .collect())
 }
 
 /// An area's grids as a shard reports them: the features the whole run

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::layers::{AnyLayer, LayerKind};
 use crate::model::Area;
-use crate::partition::counties::{county_codes, Counties, County};
+use crate::partition::counties::{Counties, County};
 use crate::service::jobs::{Inputs, JobError};
 use crate::store::{BoxFilter, StoredFeature};
 
@@ -34,41 +34,96 @@ pub(super) fn part_where<T>(
 /// from the stored codes alone (every sharded job on a queue store asks
 /// this before it runs, so no area is built); `None` without areas.
 pub(super) fn stored_counties(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>, JobError> {
-    let codes = stored_area_codes(inputs)?;
-    Ok(codes.map(|codes| county_codes(codes.iter().map(String::as_str))))
+    let counties = stored_county_boxes(inputs)?;
+    Ok(counties.map(|c| c.0.into_iter().map(|c| c.code).collect()))
 }
 
-/// The codes of the dataset's areas, in layer order, read without building
-/// the areas; `None` without areas.
+/// The codes of the dataset's areas (their ids), in layer order, read
+/// without reading the areas; `None` without areas.
 pub(super) fn stored_area_codes(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>, JobError> {
-    let Some((_, stored)) = inputs.store.features(inputs.dataset, "areas")? else {
+    let stored = inputs.store.feature_boxes(inputs.dataset, "areas")?;
+    Ok(stored.map(|s| s.into_iter().map(|f| f.id.into()).collect()))
+}
+
+/// The counties of the dataset's areas, from the stored codes (the areas'
+/// ids) and boxes alone, without reading the areas; `None` without areas.
+/// Every shard and every assembly takes the counties' boxes from here, so
+/// they agree to the bit on which county a point belongs to.
+pub(super) fn stored_county_boxes(inputs: &Inputs<'_>) -> Result<Option<Counties>, JobError> {
+    let Some(stored) = inputs.store.feature_boxes(inputs.dataset, "areas")? else {
         return Ok(None);
     };
-    Ok(Some(
-        stored
-            .iter()
-            .filter_map(|f| super::area_code(&f.json))
-            .collect(),
-    ))
+    let boxes = stored.iter().map(|f| {
+        let bbox = f.bbox.iter().all(|v| v.is_finite()).then_some(f.bbox);
+        (&*f.id, bbox)
+    });
+    Ok(Some(Counties::from_boxes(boxes)))
 }
 
-/// The dataset's areas, their counties, and the county a shard computes:
-/// every shard reads the areas whole, so that a point on a county border
-/// goes to the area (and the county) the whole run gives it.
-pub(super) fn shard_counties(
-    inputs: &Inputs<'_>,
-    county: &str,
-) -> Result<(Vec<Area>, Counties, County), JobError> {
-    let areas = match inputs.require(LayerKind::Areas)? {
-        AnyLayer::Areas(a) => a,
-        _ => Vec::new(),
-    };
-    let counties = Counties::of(&areas);
-    let this = counties
-        .get(county)
-        .cloned()
-        .ok_or_else(|| JobError::Invalid(format!("the areas layer has no county {county}")))?;
-    Ok((areas, counties, this))
+/// What a county shard knows of the areas: those whose box meets its
+/// county's box (every area that can hold one of the points it reads, so a
+/// point on a county border goes to the first area in input order, as in
+/// the whole run), the counties of every area, and its own county.
+pub(super) struct ShardAreas {
+    /// The areas near the county, in layer order.
+    pub areas: Vec<Area>,
+    /// Their positions in the areas layer.
+    pub positions: Vec<usize>,
+    /// The counties of every area (indices are positions in the layer).
+    pub counties: Counties,
+    /// The shard's county.
+    pub this: County,
+}
+
+impl ShardAreas {
+    pub(super) fn read(inputs: &Inputs<'_>, county: &str) -> Result<Self, JobError> {
+        let counties = stored_county_boxes(inputs)?.ok_or(JobError::Input {
+            layer: LayerKind::Areas,
+            reason: "the dataset has no areas".into(),
+        })?;
+        let this = counties
+            .get(county)
+            .cloned()
+            .ok_or_else(|| JobError::Invalid(format!("the areas layer has no county {county}")))?;
+        let (positions, areas) = part_where(
+            inputs,
+            LayerKind::Areas,
+            &BoxFilter::Meets(this.bbox),
+            |l| match l {
+                AnyLayer::Areas(a) => Some(a),
+                _ => None,
+            },
+        )?;
+        Ok(ShardAreas {
+            areas,
+            positions,
+            counties,
+            this,
+        })
+    }
+
+    /// The county's own areas, as a mask over [`ShardAreas::areas`].
+    pub(super) fn mask(&self) -> Vec<bool> {
+        self.positions
+            .iter()
+            .map(|p| self.this.areas.binary_search(p).is_ok())
+            .collect()
+    }
+
+    /// The county's own areas.
+    pub(super) fn own(&self) -> Vec<Area> {
+        self.areas
+            .iter()
+            .zip(self.mask())
+            .filter(|(_, own)| *own)
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    /// The codes of the areas near the county.
+    pub(super) fn codes(&self) -> impl Iterator<Item = &str> {
+        self.areas.iter().map(|a| a.code.as_str())
+    }
 }
 
 /// A stored feature as shard JSON: the box as the bits of its numbers.

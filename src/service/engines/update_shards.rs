@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use serde_json::{json, Value};
 
 use super::partition_shards::{area_grids_json, households_where, AssembledGrids};
-use super::shard_io::{shard_counties, stored_area_codes, unreadable};
+use super::shard_io::{stored_area_codes, unreadable, ShardAreas};
 use super::update_job::{previous_grids, update_err, UpdateOutputs};
 use super::{partition_options, partition_summary, Builtin};
 use crate::layers::{AnyLayer, LayerKind};
@@ -37,14 +37,16 @@ impl Builtin {
         county: &str,
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
-        let options = partition_options(params)?;
-        let (areas, counties, this) = shard_counties(inputs, county)?;
+        let near = ShardAreas::read(inputs, county)?;
+        let mut options = partition_options(params)?;
+        options.area_rules = options.area_rules.only(near.codes());
+        let (areas, counties, this) = (&near.areas, &near.counties, &near.this);
         let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
         let barriers = take!(inputs, Barriers, Barriers);
-        let near = BoxFilter::MeetsOrIdPrefix(this.bbox, county.to_string());
-        let (previous_layer, previous) = previous_grids(inputs, Some(&near))?;
+        let grids_near = BoxFilter::MeetsOrIdPrefix(this.bbox, county.to_string());
+        let (previous_layer, previous) = previous_grids(inputs, Some(&grids_near))?;
         let earlier = inputs.store.retired_codes(inputs.dataset)?;
-        let in_areas = counties.mask(county, areas.len());
+        let in_areas = near.mask();
         let outside: Vec<bool> = households
             .iter()
             .map(|h| {
@@ -53,7 +55,7 @@ impl Builtin {
             })
             .collect();
         let part = partition::update_selected(
-            &areas,
+            areas,
             &households,
             &barriers,
             &previous,
@@ -69,7 +71,10 @@ impl Builtin {
         )
         .map_err(update_err)?;
         let mut per_area = Vec::with_capacity(part.areas.len());
-        for a in &part.areas {
+        for mut a in part.areas {
+            // The engine numbers the areas it was given: the ones near the
+            // county. The assembly orders them by their place in the layer.
+            a.changes.index = near.positions[a.changes.index];
             let mut v = area_grids_json(a.changes.index, &a.grids, &[], &a.report)?;
             v["changes"] = to_json(&a.changes)?;
             per_area.push(v);

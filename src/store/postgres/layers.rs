@@ -296,8 +296,19 @@ pub(super) async fn features(
     dataset: &str,
     layer: &str,
 ) -> Result<Option<(LayerMeta, Vec<StoredFeature>)>, StoreError> {
-    let found = features_kept(client, dataset, layer, None).await?;
+    let found = features_kept(client, dataset, layer, None, true).await?;
     Ok(found.map(|(meta, placed)| (meta, placed.into_iter().map(|p| p.feature).collect())))
+}
+
+/// The ids and boxes of a layer's features, in order, their JSON left
+/// empty (not read).
+pub(super) async fn feature_boxes(
+    client: &Client,
+    dataset: &str,
+    layer: &str,
+) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+    let found = features_kept(client, dataset, layer, None, false).await?;
+    Ok(found.map(|(_, placed)| placed.into_iter().map(|p| p.feature).collect()))
 }
 
 /// The features of a layer that `filter` keeps, in order. A box that features
@@ -310,7 +321,7 @@ pub(super) async fn features_where(
     layer: &str,
     filter: &BoxFilter,
 ) -> Result<Option<Vec<PlacedFeature>>, StoreError> {
-    let found = features_kept(client, dataset, layer, Some(filter)).await?;
+    let found = features_kept(client, dataset, layer, Some(filter), true).await?;
     Ok(found.map(|(_, features)| {
         features
             .into_iter()
@@ -324,6 +335,7 @@ async fn features_kept(
     dataset: &str,
     layer: &str,
     filter: Option<&BoxFilter>,
+    with_json: bool,
 ) -> Result<Option<(LayerMeta, Vec<PlacedFeature>)>, StoreError> {
     // A write that lands between reading the metadata and reading its table
     // drops that table: read the new metadata then. Each retry means another
@@ -339,7 +351,7 @@ async fn features_kept(
             return Ok(None);
         };
         let (meta, table) = meta_row(&row)?;
-        match read_table(client, &table, meta.features, filter).await {
+        match read_table(client, &table, meta.features, filter, with_json).await {
             Ok(features) => return Ok(Some((meta, features))),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => continue,
             Err(e) => return Err(e.into()),
@@ -355,6 +367,7 @@ async fn read_table(
     table: &str,
     expected: u64,
     filter: Option<&BoxFilter>,
+    with_json: bool,
 ) -> Result<Vec<PlacedFeature>, tokio_postgres::Error> {
     /// How far a box to meet is grown for the index (degrees).
     const HAIR: f64 = 1e-9;
@@ -385,7 +398,8 @@ async fn read_table(
     let rows = client
         .query_raw(
             &format!(
-                "SELECT seq, fid, minx, miny, maxx, maxy, feature FROM wangge.{table} {clause} ORDER BY seq"
+                "SELECT seq, fid, minx, miny, maxx, maxy, {} FROM wangge.{table} {clause} ORDER BY seq",
+                if with_json { "feature" } else { "''" }
             ),
             params,
         )

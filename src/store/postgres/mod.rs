@@ -447,6 +447,19 @@ impl Store for PgStore {
         Ok(found)
     }
 
+    fn feature_boxes(
+        &self,
+        dataset: &str,
+        layer: &str,
+    ) -> Result<Option<Vec<StoredFeature>>, StoreError> {
+        let pool = self.pool.clone();
+        let (d, l) = (dataset.to_string(), layer.to_string());
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            layers::feature_boxes(&client, &d, &l).await
+        })
+    }
+
     fn features_where(
         &self,
         dataset: &str,
