@@ -420,7 +420,11 @@ async function tiledGrids(browser) {
   await idle(page);
   const layer = await apiLayer(page, 'browser', 'grids');
   const api = layer.features.map((f) => String(f.properties.code));
-  const rendered = await page.evaluate(() => [...new Set(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => String(f.properties.code)))]);
+  // The map may call itself loaded before the new source's tiles are drawn
+  // (a busy machine draws later): wait for them, then compare.
+  const drawn = () => [...new Set(window.wangge.map.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => String(f.properties.code)))];
+  await page.waitForFunction(`(${drawn})().length >= ${api.length}`, null, { timeout: 30_000 }).catch(() => {});
+  const rendered = await page.evaluate(drawn);
   assert.deepEqual(rendered.sort(), [...api].sort(), 'every grid is drawn from tiles in the fitted view');
   assert.ok(tiles.length > 0 && tiles.every((s) => s === 200 || s === 204 || s === 304), `tile answers ${tiles}`);
   assert.equal(await page.evaluate(() => window.wangge.state.data.grids), undefined, 'the GeoJSON is held back');
