@@ -157,7 +157,7 @@ impl Builtin {
         let options = coverage_options(params)?;
         let near = ShardAreas::read(inputs, county)?;
         let county_areas = near.own();
-        let ShardAreas { counties, this, .. } = near;
+        let this = &near.this;
         let inside = BoxFilter::Meets(this.bbox);
         let reach = BoxFilter::Meets(grow_box(this.bbox, MAX_RANGE_M));
         let (household_at, households) = part!(inputs, Households, Households, &inside)?;
@@ -172,12 +172,6 @@ impl Builtin {
             sites: &sites,
         };
         let result = coverage::coverage(&input, &options, progress).map_err(cov_err)?;
-        let reports = |p: &geo_types::Point<f64>| {
-            counties
-                .first_holding(p.x(), p.y())
-                .map(|c| c.code.as_str())
-                == Some(county)
-        };
         let area_rows: Vec<Value> = area_features(&county_areas, &result.areas)?
             .iter()
             .zip(&this.areas)
@@ -190,9 +184,9 @@ impl Builtin {
             .collect();
         Ok(json!({
             "households": seen_rows(&household_at, Some(&camera_at), &result.households,
-                                    |i| reports(&households[i].location)),
+                                    |i| near.reports(&households[i].location)),
             "sites": seen_rows(&site_at, Some(&camera_at), &result.sites,
-                               |i| reports(&sites[i].location)),
+                               |i| near.reports(&sites[i].location)),
             "areas": area_rows,
             "cells": [result.summary.area_cells, result.summary.area_cells_covered],
             "gaps": gaps,

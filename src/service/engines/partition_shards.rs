@@ -25,9 +25,9 @@ use super::{
     partition_options, partition_summary, Builtin, PartitionTotals,
 };
 use crate::layers::{AnyLayer, LayerKind};
-use crate::model::{Grid, Household};
+use crate::model::{Barrier, Grid, Household};
 use crate::partition::counties::box_holds;
-use crate::partition::{self, AreaReport};
+use crate::partition::{self, AreaReport, PartitionOptions};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput, OutputLayer};
 use crate::store::{BoxFilter, ADOPTED_LAYER};
@@ -80,12 +80,13 @@ impl Builtin {
         if is_update(params) {
             return self.update_shard(params, inputs, county, progress);
         }
-        let near = ShardAreas::read(inputs, county)?;
-        let mut options = partition_options(params)?;
-        options.area_rules = options.area_rules.only(near.codes());
-        let (areas, counties, this) = (&near.areas, &near.counties, &near.this);
-        let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
-        let barriers = take!(inputs, Barriers, Barriers);
+        let PartitionShardInputs {
+            near,
+            options,
+            households,
+            barriers,
+        } = PartitionShardInputs::read(params, inputs, county)?;
+        let (areas, this) = (&near.areas, &near.this);
         let mask = near.mask();
         let codes = locked_codes(params)?;
         let (result, marks) = if codes.is_empty() {
@@ -115,12 +116,7 @@ impl Builtin {
         };
         let (mut outside_households, mut outside_locations) = (0u64, 0u64);
         for &i in &result.outside.locations {
-            let p = households[i].location;
-            if counties
-                .first_holding(p.x(), p.y())
-                .map(|c| c.code.as_str())
-                == Some(county)
-            {
+            if near.reports(&households[i].location) {
                 outside_households += u64::from(households[i].households);
                 outside_locations += 1;
             }
@@ -142,7 +138,7 @@ impl Builtin {
             "areas": per_area,
             "outside_households": outside_households,
             "outside_locations": outside_locations,
-            "boxes": counties.boxes(),
+            "boxes": near.counties.boxes(),
         }))
     }
 
@@ -162,6 +158,37 @@ impl Builtin {
             layers: vec![assembled.layer],
             summary: partition_summary(assembled.totals),
             retired_codes: Vec::new(),
+        })
+    }
+}
+
+/// What a partition or update shard reads: the areas near its county, the
+/// job's options (with the rules of their own of those areas only, since
+/// the engine refuses rules for areas it is not given), the households in
+/// its county's box, and the barriers.
+pub(super) struct PartitionShardInputs {
+    pub near: ShardAreas,
+    pub options: PartitionOptions,
+    pub households: Vec<Household>,
+    pub barriers: Vec<Barrier>,
+}
+
+impl PartitionShardInputs {
+    pub(super) fn read(
+        params: &Value,
+        inputs: &Inputs<'_>,
+        county: &str,
+    ) -> Result<Self, JobError> {
+        let near = ShardAreas::read(inputs, county)?;
+        let mut options = partition_options(params)?;
+        options.area_rules = options.area_rules.only(near.codes());
+        let households = households_where(inputs, &BoxFilter::Meets(near.this.bbox))?;
+        let barriers = take!(inputs, Barriers, Barriers);
+        Ok(PartitionShardInputs {
+            near,
+            options,
+            households,
+            barriers,
         })
     }
 }

@@ -120,6 +120,14 @@ impl ShardAreas {
             .collect()
     }
 
+    /// Whether a point in no area is this shard's to report: the first
+    /// county whose box holds it is its own (every shard and the assembly
+    /// agree, as they share the boxes).
+    pub(super) fn reports(&self, p: &geo_types::Point<f64>) -> bool {
+        let first = self.counties.first_holding(p.x(), p.y());
+        first.is_some_and(|c| c.code == self.this.code)
+    }
+
     /// The codes of the areas near the county.
     pub(super) fn codes(&self) -> impl Iterator<Item = &str> {
         self.areas.iter().map(|a| a.code.as_str())

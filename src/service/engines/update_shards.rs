@@ -1,7 +1,8 @@
 //! A census update cut into county shards ([`crate::partition::counties`]).
 //!
-//! A shard reads what a fresh partition's shard reads (every area, the
-//! households in its county's box) and the previous grids it needs: those
+//! A shard reads what a fresh partition's shard reads (the areas and the
+//! households near its county: `PartitionShardInputs`) and the previous
+//! grids it needs: those
 //! whose box meets its county's box (every grid that can hold one of its
 //! households) and those whose code begins with its county's code (the
 //! grids of its own areas, wherever the areas have moved since), in layer
@@ -18,11 +19,11 @@ use std::borrow::Cow;
 
 use serde_json::{json, Value};
 
-use super::partition_shards::{area_grids_json, households_where, AssembledGrids};
-use super::shard_io::{stored_area_codes, unreadable, ShardAreas};
+use super::partition_shards::{area_grids_json, AssembledGrids, PartitionShardInputs};
+use super::shard_io::{stored_area_codes, unreadable};
 use super::update_job::{previous_grids, update_err, UpdateOutputs};
 use super::{partition_options, partition_summary, Builtin};
-use crate::layers::{AnyLayer, LayerKind};
+use crate::layers::LayerKind;
 use crate::partition::{self, AreaChanges, MoveTally, UpdateOptions, UpdateSelection};
 use crate::progress::Progress;
 use crate::service::jobs::{Inputs, JobError, JobOutput};
@@ -37,25 +38,22 @@ impl Builtin {
         county: &str,
         progress: &dyn Progress,
     ) -> Result<Value, JobError> {
-        let near = ShardAreas::read(inputs, county)?;
-        let mut options = partition_options(params)?;
-        options.area_rules = options.area_rules.only(near.codes());
-        let (areas, counties, this) = (&near.areas, &near.counties, &near.this);
-        let households = households_where(inputs, &BoxFilter::Meets(this.bbox))?;
-        let barriers = take!(inputs, Barriers, Barriers);
-        let grids_near = BoxFilter::MeetsOrIdPrefix(this.bbox, county.to_string());
+        let PartitionShardInputs {
+            near,
+            options,
+            households,
+            barriers,
+        } = PartitionShardInputs::read(params, inputs, county)?;
+        let grids_near = BoxFilter::MeetsOrIdPrefix(near.this.bbox, county.to_string());
         let (previous_layer, previous) = previous_grids(inputs, Some(&grids_near))?;
         let earlier = inputs.store.retired_codes(inputs.dataset)?;
         let in_areas = near.mask();
         let outside: Vec<bool> = households
             .iter()
-            .map(|h| {
-                let first = counties.first_holding(h.location.x(), h.location.y());
-                first.map(|c| c.code.as_str()) == Some(county)
-            })
+            .map(|h| near.reports(&h.location))
             .collect();
         let part = partition::update_selected(
-            areas,
+            &near.areas,
             &households,
             &barriers,
             &previous,
@@ -83,7 +81,7 @@ impl Builtin {
             "areas": per_area,
             "outside_households": part.outside.households,
             "outside_locations": part.outside.locations.len(),
-            "boxes": counties.boxes(),
+            "boxes": near.counties.boxes(),
             "tally": to_json(&part.tally)?,
             "previous": previous_layer,
         }))
