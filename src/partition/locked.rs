@@ -38,7 +38,7 @@ pub enum LockError {
 #[derive(Debug, Clone)]
 pub struct LockedPartition {
     /// The grids (locked ones included, first in each area), with
-    /// `household_grid`, `areas` and `outside` as [`partition`] gives them.
+    /// `household_grid`, `areas` and `outside` as [`super::partition`] gives them.
     pub partition: Partition,
     /// For every grid (same index), whether it is one of the locked grids.
     pub locked: Vec<bool>,
