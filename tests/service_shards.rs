@@ -678,3 +678,32 @@ fn a_partition_around_locked_grids_cut_into_county_shards_writes_what_the_whole_
     }
     drop(workers);
 }
+
+/// A layer uploaded again while a sharded job runs fails the job with the
+/// layer named (its shards would otherwise have read two generations of
+/// it), and writes nothing; run again, the job succeeds.
+#[test]
+fn an_input_rewritten_among_the_shards_fails_the_job_with_the_layer_named() {
+    let url = PgCluster::shared().fresh_database("shards_rewritten");
+    let a = replica(&url);
+    put_layer(&a, "areas", &PROVINCE.areas());
+    put_layer(&a, "households", &PROVINCE.households());
+    let workers: Vec<Worker> = (0..2).map(|_| worker(&url, 500)).collect();
+    let path = partition(&a);
+    poll_job(&a, &path, 60, |j| j["shards_done"].as_u64() >= Some(2));
+    put_layer(&a, "households", &PROVINCE.households_after_census());
+    let j = poll_job(&a, &path, 60, |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    });
+    assert_eq!(j["state"], "failed", "{j}");
+    let reason = j["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("the dataset's households layer changed while the job ran"),
+        "{j}"
+    );
+    let r = http(&a.addr, "GET", "/api/v1/datasets/d/layers/grids", None).unwrap();
+    assert_eq!(r.status, 404, "a failed job writes no grids");
+    let again = run_job(&a, "/api/v1/datasets/d/partition", None);
+    assert_eq!(again["state"], "succeeded", "{again}");
+    drop(workers);
+}

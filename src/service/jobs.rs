@@ -25,7 +25,9 @@ use serde_json::Value;
 use super::features::{Cache, FeatureSet};
 use crate::layers::LayerKind;
 use crate::progress::Progress;
-use crate::store::{now_rfc3339, JobRecord, JobState, NewLayer, QueuedTask, Store, StoreError};
+use crate::store::{
+    now_rfc3339, JobRecord, JobState, NewLayer, QueuedTask, Store, StoreError, ADOPTED_LAYER,
+};
 
 /// How often a replica on a shared store reports its jobs' progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -66,6 +68,17 @@ impl JobKind {
                 LayerKind::Households,
                 LayerKind::Candidates,
             ],
+        }
+    }
+
+    /// Every layer a job of this kind may read: a job cut into shards
+    /// checks that none of them changed while it ran, since its shards read
+    /// them at different times.
+    pub fn input_layers(self) -> &'static [&'static str] {
+        match self {
+            JobKind::Partition => &["areas", "households", "barriers", "grids", ADOPTED_LAYER],
+            JobKind::Coverage => &["areas", "households", "cameras", "buildings", "sites"],
+            JobKind::Propose => &["cameras", "households", "candidates", "buildings", "sites"],
         }
     }
 }

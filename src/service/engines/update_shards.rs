@@ -45,7 +45,7 @@ impl Builtin {
             barriers,
         } = PartitionShardInputs::read(params, inputs, county)?;
         let grids_near = BoxFilter::MeetsOrIdPrefix(near.this.bbox, county.to_string());
-        let (previous_layer, previous) = previous_grids(inputs, Some(&grids_near))?;
+        let (_, previous) = previous_grids(inputs, Some(&grids_near))?;
         let earlier = inputs.store.retired_codes(inputs.dataset)?;
         let in_areas = near.mask();
         let outside: Vec<bool> = households
@@ -83,7 +83,6 @@ impl Builtin {
             "outside_locations": part.outside.locations.len(),
             "boxes": near.counties.boxes(),
             "tally": to_json(&part.tally)?,
-            "previous": previous_layer,
         }))
     }
 
@@ -97,14 +96,6 @@ impl Builtin {
         let overrides = partition_options(params)?.area_rules.len();
         let assembled = AssembledGrids::of(inputs, &parts, overrides)?;
         let (previous_layer, previous) = previous_grids(inputs, None)?;
-        // An adoption between the shards and the assembly would mix two
-        // generations of grids in one report.
-        if let Some(other) = parts.iter().find(|p| p["previous"] != previous_layer) {
-            return Err(JobError::Invalid(format!(
-                "the grids being updated changed while the update ran (a shard read {}, the assembly {previous_layer}); run the update again",
-                other["previous"]
-            )));
-        }
         let mut changes: Vec<AreaChanges> = Vec::new();
         let mut tallies = vec![MoveTally::of_outside(&assembled.in_no_box, &previous)];
         for part in &parts {

@@ -13,14 +13,44 @@
 //! point loses only its own step: the queue gives its task to another
 //! worker, which finds the step's state in the store and carries on (a shard
 //! stored but not assembled is assembled by its task's rerun).
+//!
+//! A whole job reads its inputs once; shards read them at different times.
+//! So every shard notes the versions of the layers its kind reads
+//! ([`JobKind::input_layers`]) before it runs and checks them after, and
+//! the assembly checks every shard's against its own, before and after it
+//! reads: a layer uploaded or adopted again while the job ran fails the job
+//! with the layer named, never mixes two generations of it.
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{Inputs, JobError, JobKind, JobOutput, Jobs};
 use crate::progress::NoProgress;
-use crate::store::{Claim, JobRecord, ShardClaim, ShardStep, StoreError};
+use crate::store::{Claim, JobRecord, ShardClaim, ShardStep, Store, StoreError};
+
+/// The version of each layer a job reads, by name (absent layers left out).
+type Versions = BTreeMap<String, i64>;
+
+fn input_versions(store: &dyn Store, dataset: &str, kind: JobKind) -> Result<Versions, StoreError> {
+    let mut versions = Versions::new();
+    for layer in kind.input_layers() {
+        if let Some(meta) = store.layer(dataset, layer)? {
+            versions.insert(layer.to_string(), meta.version);
+        }
+    }
+    Ok(versions)
+}
+
+/// Why two reads of a job's inputs do not belong together: the first layer
+/// whose version differs (or that came or went) between them.
+fn changed(read: &Versions, now: &Versions) -> Option<String> {
+    read.keys()
+        .chain(now.keys())
+        .find(|l| read.get(*l) != now.get(*l))
+        .map(|l| format!("the dataset's {l} layer changed while the job ran; run the job again"))
+}
 
 impl Jobs {
     /// Cuts a claimed job into county shards when the engine can; true when
@@ -100,15 +130,21 @@ impl Jobs {
             std::thread::sleep(self.delay);
         }
         let t0 = std::time::Instant::now();
+        let versions =
+            || input_versions(&*self.store, &record.dataset, kind).map_err(|e| e.to_string());
+        let before = versions()?;
         let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.engine
                 .run_shard(kind, &record.params, &inputs, shard, &NoProgress)
         }));
         Ok(match run {
-            Ok(Ok(result)) => {
-                tracing::info!(job = %record.id, %shard, seconds = t0.elapsed().as_secs_f64(), "shard computed");
-                Ok(result.to_string())
-            }
+            Ok(Ok(result)) => match changed(&before, &versions()?) {
+                Some(why) => Err(why),
+                None => {
+                    tracing::info!(job = %record.id, %shard, seconds = t0.elapsed().as_secs_f64(), "shard computed");
+                    Ok(json!({"versions": before, "part": result}).to_string())
+                }
+            },
             Ok(Err(JobError::Store(e @ StoreError::Unavailable(_)))) => return Err(e.to_string()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(panic) => {
@@ -131,12 +167,25 @@ impl Jobs {
             .store
             .queue()
             .ok_or_else(|| JobError::Invalid("this store has no job queue".into()))?;
-        let parts = queue
-            .shard_results(&record.id)?
-            .iter()
-            .map(|text| serde_json::from_str::<Value>(text))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| JobError::Invalid(format!("a stored shard result is unreadable: {e}")))?;
-        self.engine.assemble(kind, &record.params, inputs, parts)
+        let versions = input_versions(&*self.store, &record.dataset, kind)?;
+        let unreadable = |e: serde_json::Error| {
+            JobError::Invalid(format!("a stored shard result is unreadable: {e}"))
+        };
+        let mut parts = Vec::new();
+        for text in queue.shard_results(&record.id)? {
+            let mut stored: Value = serde_json::from_str(&text).map_err(unreadable)?;
+            let read: Versions =
+                serde_json::from_value(stored["versions"].take()).map_err(unreadable)?;
+            if let Some(why) = changed(&read, &versions) {
+                return Err(JobError::Invalid(why));
+            }
+            parts.push(stored["part"].take());
+        }
+        let output = self.engine.assemble(kind, &record.params, inputs, parts)?;
+        let now = input_versions(&*self.store, &record.dataset, kind)?;
+        match changed(&versions, &now) {
+            Some(why) => Err(JobError::Invalid(why)),
+            None => Ok(output),
+        }
     }
 }
