@@ -167,17 +167,8 @@ impl MoveTally {
                 (None, None) => {}
             }
         }
-        let moves = moves
-            .into_iter()
-            .map(|((from, to), (households, locations))| HouseholdMove {
-                from: from.to_string(),
-                to: to.to_string(),
-                households,
-                locations,
-            })
-            .collect();
         let tally = MoveTally {
-            moves,
+            moves: move_list(moves),
             moved_out,
             totals: t,
         };
@@ -203,17 +194,22 @@ impl MoveTally {
             t.households_entered += p.households_entered;
             t.households_left += p.households_left;
         }
-        out.moves = moves
-            .into_iter()
-            .map(|((from, to), (households, locations))| HouseholdMove {
-                from,
-                to,
-                households,
-                locations,
-            })
-            .collect();
+        out.moves = move_list(moves);
         out
     }
+}
+
+/// Moves aggregated by (from, to) code as the report lists them.
+fn move_list<S: Into<String>>(moves: BTreeMap<(S, S), (u64, u64)>) -> Vec<HouseholdMove> {
+    moves
+        .into_iter()
+        .map(|((from, to), (households, locations))| HouseholdMove {
+            from: from.into(),
+            to: to.into(),
+            households,
+            locations,
+        })
+        .collect()
 }
 
 /// The change report of an update from its areas' changes (any order: they

@@ -16,8 +16,7 @@ use serde_json::{json, Value};
 
 use super::partition_job::NO_GRIDS_TO_LOCK;
 use super::shard_io::{
-    feature_from, feature_json, part_where, stored_area_codes, stored_counties, unreadable,
-    ShardAreas,
+    feature_from, feature_json, part_where, stored_counties, unreadable, ShardAreas,
 };
 use super::update_job::NO_PREVIOUS_GRIDS;
 use super::{
@@ -101,7 +100,7 @@ impl Builtin {
             .map_err(part_err)?;
             (run, Vec::new())
         } else {
-            let keep = near_locked(locked_grids(inputs, &codes)?, inputs, &near)?;
+            let keep = near_locked(locked_grids(inputs, &codes)?, &near)?;
             let run = partition::partition_around_selected(
                 areas,
                 &households,
@@ -196,13 +195,8 @@ impl PartitionShardInputs {
 /// The locked grids a shard keeps: those of the areas near its county (the
 /// others hold none of its households). A grid whose area is in no county
 /// fails the job as it fails the whole run.
-fn near_locked(
-    locked: Vec<Grid>,
-    inputs: &Inputs<'_>,
-    near: &ShardAreas,
-) -> Result<Vec<Grid>, JobError> {
-    let all = stored_area_codes(inputs)?.unwrap_or_default();
-    let all: std::collections::HashSet<&str> = all.iter().map(String::as_str).collect();
+fn near_locked(locked: Vec<Grid>, near: &ShardAreas) -> Result<Vec<Grid>, JobError> {
+    let all: std::collections::HashSet<&str> = near.all_codes.iter().map(String::as_str).collect();
     if let Some(g) = locked
         .iter()
         .find(|g| !all.contains(g.parent_code.as_str()))

@@ -41,7 +41,7 @@ pub(super) fn stored_counties(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>
 /// The codes of the dataset's areas (their ids), in layer order, read
 /// without reading the areas; `None` without areas.
 pub(super) fn stored_area_codes(inputs: &Inputs<'_>) -> Result<Option<Vec<String>>, JobError> {
-    let stored = inputs.store.feature_boxes(inputs.dataset, "areas")?;
+    let stored = stored_area_boxes(inputs)?;
     Ok(stored.map(|s| s.into_iter().map(|f| f.id.into()).collect()))
 }
 
@@ -50,14 +50,18 @@ pub(super) fn stored_area_codes(inputs: &Inputs<'_>) -> Result<Option<Vec<String
 /// Every shard and every assembly takes the counties' boxes from here, so
 /// they agree to the bit on which county a point belongs to.
 pub(super) fn stored_county_boxes(inputs: &Inputs<'_>) -> Result<Option<Counties>, JobError> {
-    let Some(stored) = inputs.store.feature_boxes(inputs.dataset, "areas")? else {
-        return Ok(None);
-    };
-    let boxes = stored.iter().map(|f| {
+    Ok(stored_area_boxes(inputs)?.map(|stored| counties_of(&stored)))
+}
+
+fn stored_area_boxes(inputs: &Inputs<'_>) -> Result<Option<Vec<StoredFeature>>, JobError> {
+    Ok(inputs.store.feature_boxes(inputs.dataset, "areas")?)
+}
+
+fn counties_of(stored: &[StoredFeature]) -> Counties {
+    Counties::from_boxes(stored.iter().map(|f| {
         let bbox = f.bbox.iter().all(|v| v.is_finite()).then_some(f.bbox);
         (&*f.id, bbox)
-    });
-    Ok(Some(Counties::from_boxes(boxes)))
+    }))
 }
 
 /// What a county shard knows of the areas: those whose box meets its
@@ -73,14 +77,18 @@ pub(super) struct ShardAreas {
     pub counties: Counties,
     /// The shard's county.
     pub this: County,
+    /// The codes of every area, in layer order.
+    pub all_codes: Vec<String>,
 }
 
 impl ShardAreas {
     pub(super) fn read(inputs: &Inputs<'_>, county: &str) -> Result<Self, JobError> {
-        let counties = stored_county_boxes(inputs)?.ok_or(JobError::Input {
+        let stored = stored_area_boxes(inputs)?.ok_or(JobError::Input {
             layer: LayerKind::Areas,
             reason: "the dataset has no areas".into(),
         })?;
+        let counties = counties_of(&stored);
+        let all_codes = stored.into_iter().map(|f| f.id.into()).collect();
         let this = counties
             .get(county)
             .cloned()
@@ -99,6 +107,7 @@ impl ShardAreas {
             positions,
             counties,
             this,
+            all_codes,
         })
     }
 

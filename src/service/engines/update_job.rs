@@ -13,7 +13,7 @@ use crate::model::Grid;
 use crate::partition::{ChangeReport, RetiredCode, UpdateError};
 use crate::service::features::stored_from_output;
 use crate::service::jobs::{Inputs, JobError, OutputLayer};
-use crate::store::{BoxFilter, PlacedFeature, ADOPTED_LAYER};
+use crate::store::{BoxFilter, StoredFeature, ADOPTED_LAYER};
 
 /// The grids an update starts from: the adopted grids when there are any
 /// (`POST …/adoptions`), else the grids layer as uploaded or last computed;
@@ -24,26 +24,20 @@ pub(super) fn previous_grids(
     filter: Option<&BoxFilter>,
 ) -> Result<(&'static str, Vec<Grid>), JobError> {
     for name in [ADOPTED_LAYER, "grids"] {
-        let found: Option<Vec<PlacedFeature>> = match filter {
-            Some(f) => inputs.store.features_where(inputs.dataset, name, f)?,
-            None => inputs
+        let found: Option<Vec<StoredFeature>> = match filter {
+            Some(f) => inputs
                 .store
-                .features(inputs.dataset, name)?
-                .map(|(_, stored)| {
-                    stored
-                        .into_iter()
-                        .enumerate()
-                        .map(|(position, feature)| PlacedFeature { position, feature })
-                        .collect()
-                }),
+                .features_where(inputs.dataset, name, f)?
+                .map(|placed| placed.into_iter().map(|p| p.feature).collect()),
+            None => inputs.store.features(inputs.dataset, name)?.map(|(_, s)| s),
         };
-        let Some(placed) = found else { continue };
+        let Some(stored) = found else { continue };
         // A county far from every previous grid (a new one) reads none.
-        if placed.is_empty() && filter.is_some() {
+        if stored.is_empty() && filter.is_some() {
             return Ok((name, Vec::new()));
         }
-        let text = collection_text(placed.iter().map(|p| &p.feature));
-        drop(placed);
+        let text = collection_text(&stored);
+        drop(stored);
         let grids = crate::layers::previous::read_previous_grids(&text)
             .map_err(|e| JobError::Invalid(format!("the current grids: {e}")))?;
         return Ok((name, grids));

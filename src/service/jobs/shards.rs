@@ -34,13 +34,13 @@ use crate::store::{Claim, JobRecord, ShardClaim, ShardStep, Store, StoreError};
 type Versions = BTreeMap<String, i64>;
 
 fn input_versions(store: &dyn Store, dataset: &str, kind: JobKind) -> Result<Versions, StoreError> {
-    let mut versions = Versions::new();
-    for layer in kind.input_layers() {
-        if let Some(meta) = store.layer(dataset, layer)? {
-            versions.insert(layer.to_string(), meta.version);
-        }
-    }
-    Ok(versions)
+    let inputs = kind.input_layers();
+    Ok(store
+        .layers(Some(dataset))?
+        .into_iter()
+        .filter(|m| inputs.contains(&m.layer.as_str()))
+        .map(|m| (m.layer, m.version))
+        .collect())
 }
 
 /// Why two reads of a job's inputs do not belong together: the first layer
